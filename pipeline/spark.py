@@ -1,0 +1,53 @@
+"""The Spark session factory: honours spark-submit, falls back to embedded local Spark."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from pyspark.sql import SparkSession
+
+DEFAULT_CONF = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "true",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+class JavaMissingError(RuntimeError):
+    pass
+
+
+def check_java() -> None:
+    """Fail early with the fix when no Java runtime is available."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    raise JavaMissingError(
+        "Java was not found: Spark needs a Java 17 runtime. Install it with "
+        "`apt-get install openjdk-17-jre-headless` (Debian/Ubuntu) or set JAVA_HOME."
+    )
+
+
+def get_spark(app_name: str = "corpus", master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """Return the active or a new SparkSession.
+
+    ``master`` from the config wins; otherwise what spark-submit set (``spark.master``) is
+    used; with neither, embedded ``local[*]``. Arrow is enabled and adaptive execution is
+    off, so partitioning (and therefore output bytes) does not depend on runtime statistics.
+    """
+    check_java()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    if master:
+        builder = builder.master(master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not launched by spark-submit
+        builder = builder.master("local[*]")
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+

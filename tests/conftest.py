@@ -1,0 +1,46 @@
+"""Shared fixtures: one Spark session for the whole test run, and a stage context."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pipeline.spark import get_spark
+
+    session = get_spark(
+        "corpus-tests",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "2",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.memory": "2g",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def stage_ctx(spark, tmp_path):
+    from stages.base import StageContext
+
+    return StageContext(spark=spark, seed=1234, partitions=2, scratch_dir=tmp_path / "scratch")
+
+
+def shared_data(*parts: str) -> Path:
+    """Path into ../shared/data; the test is skipped with a reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
