@@ -1,0 +1,156 @@
+"""`corpus`: run the pipeline, list stages, run one stage for debugging, inspect a run."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import ConfigError, load_config
+from pipeline.readers import InputError
+
+log = logging.getLogger("corpus")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="corpus", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run (or resume) the whole pipeline")
+    add_run_arguments(run)
+
+    commands.add_parser("stages", help="list stages in run order with their config keys and defaults")
+
+    stage = commands.add_parser("stage", help="run one stage alone on a sample")
+    stage.add_argument("name")
+    stage.add_argument("--config", required=True)
+    stage.add_argument("--input", required=True, help="JSONL(.gz/.zst) file or folder, or Parquet folder")
+    stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
+    stage.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    stage.add_argument("--show-rejects", type=int, default=5, metavar="K", help="print K example rejects")
+    stage.add_argument("--master", default=None)
+
+    inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
+    inspect.add_argument("run_dir")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, InputError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="pipeline YAML")
+    parser.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
+    parser.add_argument("--output-dir", default=None, help="override run.output_dir")
+    parser.add_argument("--stop-after", default=None, metavar="STAGE", help="stop after this stage")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.runner import run_pipeline
+    from pipeline.spark import get_spark
+
+    overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
+    config = load_config(args.config, overrides)
+    spark = get_spark(config.spark.app_name, args.master or config.spark.master, config.spark.conf)
+    outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
+    print(format_funnel([o.stats for o in outcomes]))
+    print(f"run directory: {config.run.output_dir}")
+    return 0
+
+
+def cmd_stages(args: argparse.Namespace) -> int:
+    from stages import STAGES
+
+    for position, stage in enumerate(STAGES, start=1):
+        print(f"{position:02d} {stage.name}: {stage.summary}")
+        for key, field in stage.Config.model_fields.items():
+            note = f"  # {field.description}" if field.description else ""
+            print(f"     {key}: {json.dumps(field.get_default(call_default_factory=True), default=str)}{note}")
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from pipeline.config import SourceConfig
+    from pipeline.readers import read_sources
+    from pipeline.runner import run_stage
+    from pipeline.spark import get_spark
+    from stages import STAGES_BY_NAME
+    from stages.base import StageContext
+
+    if args.name not in STAGES_BY_NAME:
+        raise ConfigError(f"unknown stage {args.name!r}; stages are: {', '.join(STAGES_BY_NAME)}")
+    config = load_config(args.config)
+    stage_cls = STAGES_BY_NAME[args.name]
+    section = getattr(config.stages, args.name) or stage_cls.Config()
+    spark = get_spark(config.spark.app_name, args.master or config.spark.master, config.spark.conf)
+    source = input_source(args.input)
+    if source.format == "parquet" and Path(args.input).is_dir() and any(Path(args.input).glob("*.parquet")):
+        df = spark.read.parquet(args.input).drop("reason", "detail")
+    else:
+        records = read_sources(spark, [source], config.ingest)
+        df = records.where("reason is null").drop("reason", "detail")
+    if args.limit:
+        df = df.orderBy("id").limit(args.limit)
+    out = Path(args.output)
+    ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
+                       scratch_dir=out / "scratch", source_priority=config.source_priority)
+    outcome = run_stage(stage_cls(section), df, ctx, out_dir=out, rejects_dir=out / "rejects",
+                        config_hash="adhoc", reject_text_chars=config.run.reject_text_chars,
+                        label=f"[{args.name}]")
+    print(format_funnel([outcome.stats]))
+    if args.show_rejects and (out / "rejects").exists():
+        print(f"\nexample rejects (up to {args.show_rejects}):")
+        rejected = spark.read.parquet(str(out / "rejects")).orderBy("reason", "id").limit(args.show_rejects)
+        for row in rejected.select("id", "reason", "text").collect():
+            snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
+            print(f"  {row['id']}  {row['reason']}\n      {snippet}")
+    return 0
+
+
+def input_source(path: str) -> "Any":
+    """A source description for a debugging input: Parquet folder/file or JSONL."""
+    from pipeline.config import SourceConfig
+
+    fmt = "parquet" if path.endswith(".parquet") or (Path(path).is_dir() and any(Path(path).glob("*.parquet"))) else "jsonl"
+    return SourceConfig(name="input", format=fmt, paths=[path])
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "stages").is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no stages/ folder)")
+    rows = []
+    for stage_dir in sorted((run_dir / "stages").iterdir()):
+        stats_file = stage_dir / "stats.json"
+        if stats_file.exists() and (stage_dir / "_SUCCESS").exists():
+            rows.append(json.loads(stats_file.read_text()))
+        elif stage_dir.is_dir() and not stage_dir.name.startswith("."):
+            rows.append({"stage": stage_dir.name[3:], "incomplete": True})
+    print(format_funnel(rows))
+    return 0
+
+
+def format_funnel(stats: list[dict[str, Any]]) -> str:
+    lines = [f"{'stage':<20} {'in':>9} {'kept':>9} {'rejected':>9} {'drop%':>6} {'time':>8}"]
+    for s in stats:
+        if s.get("incomplete"):
+            lines.append(f"{s['stage']:<20} {'(incomplete: no _SUCCESS)':>44}")
+            continue
+        rate = 100.0 * s["rows_rejected"] / max(s["rows_in"], 1)
+        lines.append(f"{s['stage']:<20} {s['rows_in']:>9} {s['rows_kept']:>9} {s['rows_rejected']:>9} "
+                     f"{rate:>5.1f}% {s['elapsed_s']:>7.1f}s")
+        for reason, count in s["reasons"].items():
+            lines.append(f"    {reason:<40} {count:>9}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"run": cmd_run, "stages": cmd_stages, "stage": cmd_stage, "inspect": cmd_inspect}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The one config schema: YAML validated into typed models before Spark starts."""
+from __future__ import annotations
+
+import hashlib
+import typing
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from stages import STAGES
+
+
+class ConfigError(ValueError):
+    """A config problem, reported with the file and the dotted key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="mixture source name, e.g. web, wiki, books")
+    format: Literal["jsonl", "parquet", "text", "warc"] = Field(description="input format")
+    paths: list[str] = Field(min_length=1, description="files, folders or glob patterns")
+    text_field: str = Field("text", description="field holding the document text (jsonl, parquet)")
+    url_field: Optional[str] = Field("url", description="field holding the URL, if any")
+    meta_fields: list[str] = Field(default_factory=list, description="extra fields copied into `meta` (JSON)")
+
+
+class IngestConfig(Section):
+    max_doc_bytes: int = Field(10_000_000, gt=0, description="larger records are quarantined (ingest:too_large)")
+
+
+class RunConfig(Section):
+    output_dir: str = Field(description="the run directory")
+    seed: int = Field(1234, description="seed of every sampling decision")
+    partitions: int = Field(8, ge=1, le=100_000, description="partitions of every stage output")
+    source_priority: list[str] = Field(
+        default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`")
+    reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
+
+
+class SparkSettings(Section):
+    master: Optional[str] = Field(None, description="None: what spark-submit passes, else local[*]")
+    app_name: str = "corpus"
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties")
+
+
+def _stages_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {stage.name: (Optional[stage.Config], None) for stage in STAGES}
+    return create_model("StagesConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+StagesConfig = _stages_model()
+
+
+class PipelineConfig(Section):
+    run: RunConfig
+    spark: SparkSettings = SparkSettings()
+    ingest: IngestConfig = IngestConfig()
+    sources: list[SourceConfig] = Field(min_length=1)
+    stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> "PipelineConfig":
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        unknown = [p for p in self.run.source_priority if p not in names]
+        if unknown:
+            raise ValueError(f"run.source_priority names unknown sources {unknown}; sources are {names}")
+        return self
+
+    @property
+    def source_priority(self) -> list[str]:
+        ordered = list(self.run.source_priority)
+        return ordered + [s.name for s in self.sources if s.name not in ordered]
+
+    def enabled_stages(self) -> list[tuple[int, Any, Any]]:
+        """(position, stage class, stage config) for each configured, enabled stage, in run order."""
+        chosen = []
+        for position, stage in enumerate(STAGES, start=1):
+            section = getattr(self.stages, stage.name)
+            if section is not None and section.enabled:
+                chosen.append((position, stage, section))
+        return chosen
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Read and validate a YAML config; errors name the file and the dotted key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    return parse_config(raw, origin=str(path))
+
+
+def parse_config(raw: dict[str, Any], origin: str = "<config>") -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: invalid config\n" + _explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(err["loc"][:-1])
+            lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
+        else:
+            given = err.get("input")
+            shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+            lines.append(f"  {key}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The field names of the model found by following ``loc`` from the top-level config."""
+    model: type[BaseModel] = PipelineConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *typing.get_args(annotation)]
+        candidates += [arg for c in candidates for arg in typing.get_args(c)]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    node = raw
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(*parts: Any) -> str:
+    """A short stable hash of JSON-serialisable parts."""
+    return hashlib.sha256(canonical_json(list(parts)).encode("utf-8")).hexdigest()[:16]
+
+
+def dump_resolved(config: PipelineConfig) -> str:
+    """The exact config with every default filled in, as YAML."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,174 @@
+"""Mixture weighting: how many tokens of each source go into the final corpus (GPT-3 style).
+
+Each source is given either a target ``share`` of the final tokens or a number of ``epochs``
+(passes over its tokens); sources the config does not name get ``default_epochs``. The plan
+turns that into a sampling rate per source (= effective epochs: 3.4 means every document three
+times and 40% of them a fourth time; 0.44 means 44% of the documents), capped at ``max_epochs``.
+Sampling is deterministic: whole repeats plus a fractional sample decided by hashing the
+document id with the seed; repeated copies get the ids ``<id>#r1``, ``<id>#r2``, ...
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyspark.sql import Column, DataFrame, functions as F
+
+SHARE_TOLERANCE = 1e-6
+_UNIT_BITS = 53
+
+
+class SourceTarget(BaseModel):
+    """One source's target: exactly one of ``share`` and ``epochs``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share: float | None = Field(None, gt=0, le=1, description="target share of the final tokens")
+    epochs: float | None = Field(None, ge=0, description="passes over the source's available tokens")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceTarget:
+        if (self.share is None) == (self.epochs is None):
+            raise ValueError("give exactly one of share or epochs")
+        return self
+
+
+class MixtureConfig(BaseModel):
+    """The ``mixture`` config section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: dict[str, SourceTarget] = Field(
+        default_factory=dict, description="per-source target; unnamed sources get default_epochs")
+    total_tokens: int | None = Field(
+        None, gt=0, description="token budget; default: all available tokens at the given shares/epochs")
+    max_epochs: float = Field(
+        4.0, gt=0, description="cap on passes over one source (Muennighoff et al. 2023: up to ~4 is nearly as good as new data)")
+    default_epochs: float = Field(1.0, ge=0, description="epochs of sources not named in `sources`")
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """The planned sampling of one source."""
+
+    source: str
+    documents: int
+    tokens_available: int
+    target: str
+    epochs: float
+    capped: bool
+    tokens_planned: float
+    share_planned: float
+
+
+def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> list[SourcePlan]:
+    """Per-source sampling rate (epochs), planned tokens and share; ``available`` maps source -> (documents, tokens).
+
+    Share sources get ``share * total``. Epoch sources fill the rest of the budget, ``(1 - sum of shares) *
+    total``, in proportion to ``epochs * tokens`` (without ``total_tokens`` that is exactly their epochs).
+    Without ``total_tokens`` and without epoch sources, the total is the largest budget at which no share
+    source is repeated. Rates above ``max_epochs`` are capped; the lost tokens are not redistributed, so the
+    planned shares then differ from the targets (the ``capped`` flag says where).
+    """
+    unknown = sorted(set(cfg.sources) - set(available))
+    if unknown:
+        raise ValueError(f"mixture.sources: {unknown} not found in the documents (sources: {sorted(available)})")
+    targets = {s: cfg.sources.get(s, SourceTarget(epochs=cfg.default_epochs)) for s in available}
+    share_sum = sum(t.share for t in targets.values() if t.share is not None)
+    epoch_sources = [s for s, t in targets.items() if t.epochs is not None]
+    epoch_tokens = sum(targets[s].epochs * available[s][1] for s in epoch_sources)
+    if share_sum > 1 + SHARE_TOLERANCE:
+        raise ValueError(f"mixture.sources: shares sum to {share_sum:g} > 1")
+    if not epoch_sources and abs(share_sum - 1) > SHARE_TOLERANCE:
+        raise ValueError(f"mixture.sources: shares sum to {share_sum:g}; they must sum to 1 when no source has epochs")
+    if epoch_sources and share_sum >= 1 - SHARE_TOLERANCE:
+        raise ValueError(f"mixture.sources: shares sum to 1, leaving nothing for {sorted(epoch_sources)}")
+
+    if cfg.total_tokens is not None:
+        total = float(cfg.total_tokens)
+    elif epoch_sources:
+        total = epoch_tokens / (1 - share_sum)
+    else:
+        total = min(available[s][1] / t.share for s, t in targets.items())
+    epoch_scale = (1 - share_sum) * total / epoch_tokens if epoch_sources and epoch_tokens > 0 else 1.0
+
+    rates = {}
+    for source, target in targets.items():
+        tokens = available[source][1]
+        if target.share is not None:
+            wanted = target.share * total
+            rates[source] = wanted / tokens if tokens else (math.inf if wanted > 0 else 0.0)
+        else:
+            rates[source] = target.epochs * epoch_scale
+    planned = {s: min(rate, cfg.max_epochs) * available[s][1] for s, rate in rates.items()}
+    planned_sum = sum(planned.values())
+    return [
+        SourcePlan(
+            source=s,
+            documents=available[s][0],
+            tokens_available=available[s][1],
+            target=f"share {targets[s].share:g}" if targets[s].share is not None else f"epochs {targets[s].epochs:g}",
+            epochs=min(rates[s], cfg.max_epochs) if available[s][1] else 0.0,
+            capped=rates[s] > cfg.max_epochs,
+            tokens_planned=planned[s],
+            share_planned=planned[s] / planned_sum if planned_sum else 0.0,
+        )
+        for s in sorted(available)
+    ]
+
+
+def mixture_table(plan: list[SourcePlan], used: dict[str, tuple[int, int]]) -> list[dict]:
+    """The plan joined with what was actually written; ``used`` maps source -> (documents, tokens)."""
+    total_used = sum(tokens for _, tokens in used.values())
+    rows = []
+    for row in plan:
+        documents_used, tokens_used = used.get(row.source, (0, 0))
+        rows.append({**asdict(row), "documents_used": documents_used, "tokens_used": tokens_used,
+                     "share": tokens_used / total_used if total_used else 0.0})
+    return rows
+
+
+def unit_hash(*columns: Column, seed: int, salt: str) -> Column:
+    """A deterministic number in [0, 1) from hashing ``columns`` with the seed and a purpose ``salt``."""
+    hashed = F.xxhash64(*columns, F.lit(seed), F.lit(salt))
+    return hashed.bitwiseAND(F.lit((1 << _UNIT_BITS) - 1)).cast("double") / float(1 << _UNIT_BITS)
+
+
+def lookup(key: Column, values: dict[str, float]) -> Column:
+    """``values[key]`` as a Spark expression (null for a key not in ``values``)."""
+    if not values:
+        return F.lit(None).cast("double")
+    pairs = [item for k, v in sorted(values.items()) for item in (F.lit(k), F.lit(float(v)))]
+    return F.create_map(*pairs)[key]
+
+
+def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str) -> DataFrame:
+    """Keep each row ``floor(rate)`` times plus once more with probability ``frac(rate)`` (hash of ``id``).
+
+    The first copy keeps its ``id``; further copies are ``<id>#r1``, ``<id>#r2``, ...
+    """
+    whole = F.floor(rate)
+    copies = (whole + F.when(unit_hash(F.col("id"), seed=seed, salt=salt) < rate - whole, 1).otherwise(0)).cast("int")
+    kept = df.withColumn("_copies", F.coalesce(copies, F.lit(0))).where(F.col("_copies") > 0)
+    copy = F.explode(F.sequence(F.lit(0), F.col("_copies") - 1))
+    repeated = kept.select("*", copy.alias("_copy"))
+    copy_id = F.when(F.col("_copy") == 0, F.col("id")).otherwise(F.concat(F.col("id"), F.lit("#r"), F.col("_copy").cast("string")))
+    return repeated.withColumn("id", copy_id).drop("_copies", "_copy")
+
+
+def apply_mixture(df: DataFrame, plan: list[SourcePlan], seed: int) -> DataFrame:
+    """Sample ``df`` (columns ``id``, ``source``, ...) at each source's planned rate."""
+    rates = {row.source: row.epochs for row in plan}
+    return repeat_sample(df, lookup(F.col("source"), rates), seed, salt="mixture")
+
+
+def mixture_weights_by_chars(docs: DataFrame, cfg: MixtureConfig) -> dict[str, float]:
+    """Planned source shares computed on characters, for sampling before token counts exist (tokenizer training).
+
+    ``total_tokens`` is ignored (it counts tokens, not characters).
+    """
+    counts = docs.groupBy("source").agg(F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars"))
+    available = {r["source"]: (int(r["documents"]), int(r["chars"] or 0)) for r in counts.collect()}
+    plan = plan_mixture(available, cfg.model_copy(update={"total_tokens": None}))
+    return {row.source: row.share_planned for row in plan}

@@ -1,0 +1,328 @@
+"""Readers: JSONL (plain, .gz, .zst), Parquet, text files and WARC/WET into document rows.
+
+Each input file is read by one Spark task. Every record becomes either a document or a
+quarantine row naming the file, the line (or record offset) and the reason, so nothing is
+lost silently and a bad record never stops the job.
+"""
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import html.parser
+import io
+import json
+import lzma
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from pipeline.config import IngestConfig, SourceConfig
+
+RECORD_SCHEMA = StructType([
+    StructField("id", StringType(), False),
+    StructField("source", StringType(), False),
+    StructField("text", StringType(), True),
+    StructField("url", StringType(), True),
+    StructField("meta", StringType(), True),
+    StructField("file", StringType(), False),
+    StructField("line", LongType(), False),
+    StructField("reason", StringType(), True),
+    StructField("detail", StringType(), True),
+])
+DOC_COLUMNS = ["id", "source", "text", "url", "meta"]
+QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "detail"]
+
+_TEXT_SUFFIXES = (".txt", ".txt.gz", ".txt.zst", ".md")
+
+
+class InputError(ValueError):
+    """An input path problem found before any Spark work (missing files, empty glob)."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    source: str
+    path: str      # as opened
+    key: str       # stable name used in ids: the path relative to its glob's base folder
+
+
+@dataclass
+class Record:
+    """One record read from a file: a document (reason is None) or a quarantine entry."""
+
+    line: int
+    text: str | None = None
+    url: str | None = None
+    meta: dict | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def doc_id(source: str, file_key: str, line: int) -> str:
+    """Deterministic document id from source, file and position."""
+    return hashlib.sha1(f"{source}\x00{file_key}\x00{line}".encode("utf-8")).hexdigest()[:20]
+
+
+def expand_paths(source: SourceConfig) -> list[InputFile]:
+    """Resolve a source's paths (files, folders, globs) to a sorted list of files."""
+    files: dict[str, InputFile] = {}
+    for pattern in source.paths:
+        if os.path.isdir(pattern):
+            base = pattern
+            matches = [str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+        else:
+            base = _glob_base(pattern)
+            matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
+        if not matches:
+            raise InputError(f"source {source.name!r}: no input files match {pattern!r}")
+        for match in matches:
+            key = os.path.relpath(match, base) if base else os.path.basename(match)
+            if key == ".":
+                key = os.path.basename(match)
+            files.setdefault(match, InputFile(source.name, match, key))
+    return sorted(files.values(), key=lambda f: f.key + "\x00" + f.path)
+
+
+def _glob_base(pattern: str) -> str:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if any(ch in part for ch in "*?["):
+            break
+        fixed.append(part)
+    if len(fixed) == len(parts):  # a plain file path
+        return os.path.dirname(pattern)
+    return str(Path(*fixed)) if fixed else ""
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open a file, decompressing .gz, .zst and .xz transparently."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".zst"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    if path.endswith(".xz"):
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+_TRUNCATION_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)
+
+
+def _truncation_errors() -> tuple[type[BaseException], ...]:
+    import zstandard
+
+    return _TRUNCATION_ERRORS + (zstandard.ZstdError,)
+
+
+def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    """All records of one file, as documents or quarantine entries."""
+    readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text": _read_text, "warc": _read_warc}
+    try:
+        if os.path.getsize(path) == 0:
+            yield Record(line=0, reason="ingest:empty_file", detail="zero-byte file")
+            return
+        yield from readers[source.format](source, path, ingest)
+    except _truncation_errors() as exc:
+        yield Record(line=-1, reason="ingest:truncated_archive", detail=f"{type(exc).__name__}: {exc}"[:300])
+    except OSError as exc:
+        yield Record(line=-1, reason="ingest:unreadable_file", detail=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _check_text(text: object) -> tuple[str | None, str | None]:
+    """(reason, detail) when a record's text is unusable, else (None, None)."""
+    if text is None:
+        return "ingest:missing_text", "no text field"
+    if not isinstance(text, str):
+        return "ingest:text_not_string", f"text is {type(text).__name__}"
+    if "\x00" in text:
+        return "ingest:nul_bytes", "text contains NUL bytes"
+    return None, None
+
+
+def _read_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number from 1, bytes) per line; bytes is None for a line over ``limit`` bytes."""
+    number = 0
+    while True:
+        chunk = stream.readline(limit + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):  # skip the rest of the oversized line
+                chunk = stream.readline(1 << 20)
+            yield number, None
+            continue
+        yield number, chunk
+
+
+def _read_jsonl(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    with open_binary(path) as stream:
+        for number, raw in _read_lines(stream, ingest.max_doc_bytes):
+            if raw is None:
+                yield Record(number, reason="ingest:too_large", detail=f"line over {ingest.max_doc_bytes} bytes")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Record(number, reason="ingest:invalid_utf8", detail=str(exc)[:300])
+                continue
+            try:
+                obj = json.loads(decoded)
+            except json.JSONDecodeError as exc:
+                yield Record(number, reason="ingest:invalid_json", detail=str(exc)[:300])
+                continue
+            yield _record_from_object(source, number, obj)
+
+
+def _record_from_object(source: SourceConfig, number: int, obj: object) -> Record:
+    if not isinstance(obj, dict):
+        return Record(number, reason="ingest:not_an_object", detail=f"JSON {type(obj).__name__}, expected an object")
+    text = obj.get(source.text_field)
+    reason, detail = _check_text(text)
+    if reason:
+        return Record(number, reason=reason, detail=f"field {source.text_field!r}: {detail}")
+    url = obj.get(source.url_field) if source.url_field else None
+    meta = {key: obj[key] for key in source.meta_fields if key in obj}
+    return Record(number, text=text, url=url if isinstance(url, str) else None, meta=meta or None)
+
+
+def _read_parquet(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    columns = [c for c in [source.text_field, source.url_field, *source.meta_fields]
+               if c and c in parquet.schema_arrow.names]
+    number = 0
+    for batch in parquet.iter_batches(columns=columns, batch_size=1000):
+        for row in batch.to_pylist():
+            number += 1
+            text = row.get(source.text_field)
+            if isinstance(text, str) and len(text.encode("utf-8", "surrogatepass")) > ingest.max_doc_bytes:
+                yield Record(number, reason="ingest:too_large", detail=f"text over {ingest.max_doc_bytes} bytes")
+                continue
+            yield _record_from_object(source, number, row)
+
+
+def _read_text(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    with open_binary(path) as stream:
+        raw = stream.read(ingest.max_doc_bytes + 1)
+    if len(raw) > ingest.max_doc_bytes:
+        yield Record(0, reason="ingest:too_large", detail=f"file over {ingest.max_doc_bytes} bytes")
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield Record(0, reason="ingest:invalid_utf8", detail=str(exc)[:300])
+        return
+    reason, detail = _check_text(text)
+    yield Record(0, text=text, reason=reason, detail=detail)
+
+
+def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    """WET `conversion` records as they are; WARC `response` records with HTML or plain text."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(path, "rb") as stream:
+        iterator = ArchiveIterator(stream)
+        for record in iterator:
+            if record.rec_type not in ("conversion", "response"):
+                continue
+            offset = iterator.get_record_offset()
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            if record.rec_type == "response":
+                content_type = (record.http_headers.get_header("Content-Type") or "") if record.http_headers else ""
+                if not content_type.startswith(("text/html", "text/plain", "application/xhtml")):
+                    continue
+            payload = record.content_stream().read(ingest.max_doc_bytes + 1)
+            if len(payload) > ingest.max_doc_bytes:
+                yield Record(offset, url=url, reason="ingest:too_large", detail=f"record over {ingest.max_doc_bytes} bytes")
+                continue
+            text = payload.decode("utf-8", errors="replace")
+            if record.rec_type == "response" and "html" in content_type:
+                text = html_to_text(text)
+            reason, detail = _check_text(text)
+            yield Record(offset, text=text, url=url, reason=reason, detail=detail)
+
+
+class _VisibleText(html.parser.HTMLParser):
+    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+              "header", "footer", "ul", "ol", "table", "blockquote", "pre", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self.skipping:
+            self.skipping -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML page, one block element per line (like a WET extract)."""
+    parser = _VisibleText()
+    parser.feed(markup)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: IngestConfig) -> DataFrame:
+    """One row per record of every source: documents (reason null) and quarantine entries."""
+    files = [(source, f) for source in sources for f in expand_paths(source)]
+    tasks = [(source.model_dump(), f.path, f.key) for source, f in files]
+    ingest_dump = ingest.model_dump()
+    arrow_schema = pa.schema([
+        pa.field("id", pa.string(), False), pa.field("source", pa.string(), False),
+        pa.field("text", pa.string()), pa.field("url", pa.string()), pa.field("meta", pa.string()),
+        pa.field("file", pa.string(), False), pa.field("line", pa.int64(), False),
+        pa.field("reason", pa.string()), pa.field("detail", pa.string()),
+    ])
+
+    def read_tasks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        ingest_cfg = IngestConfig(**ingest_dump)
+        for batch in batches:
+            for index in batch.column("id").to_pylist():
+                source_dump, path, key = tasks[index]
+                source = SourceConfig(**source_dump)
+                rows: list[dict] = []
+                for record in read_file(source, path, ingest_cfg):
+                    rows.append({
+                        "id": doc_id(source.name, key, record.line), "source": source.name,
+                        "text": record.text if record.reason is None else None, "url": record.url,
+                        "meta": json.dumps(record.meta, ensure_ascii=False, sort_keys=True) if record.meta else None,
+                        "file": path, "line": record.line, "reason": record.reason, "detail": record.detail,
+                    })
+                    if len(rows) >= 1000:
+                        yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+                        rows = []
+                if rows:
+                    yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+
+    file_index = spark.range(0, len(tasks), 1, numPartitions=max(1, len(tasks)))
+    return file_index.mapInArrow(read_tasks, RECORD_SCHEMA)

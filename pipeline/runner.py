@@ -1,0 +1,240 @@
+"""The runner: ingest, then every configured stage in order, with atomic writes,
+exact accounting, stats and resume.
+
+Run directory::
+
+    config.resolved.yaml, config.hash
+    stages/00_ingest/            data/ (documents read, Parquet) + stats.json + _SUCCESS
+    quarantine/                  malformed input records: source, file, line, reason, detail
+    stages/NN_<stage>/           data/ (kept rows, Parquet) + stats.json + _SUCCESS
+    rejects/NN_<stage>/          rejected rows with `reason` (text truncated)
+    summary.json                 the funnel: rows in/kept/rejected per stage
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession, functions as F
+
+from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
+from pipeline.readers import QUARANTINE_COLUMNS, read_sources
+from stages.base import REASON, Stage, StageContext
+
+log = logging.getLogger("corpus")
+
+SUCCESS = "_SUCCESS"
+STATS = "stats.json"
+KEPT_FLAG = "kept"
+DATA = "data"
+
+
+class AccountingError(RuntimeError):
+    """rows_in != kept + rejected: a stage lost or invented rows."""
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    stats: dict[str, Any]
+    skipped: bool
+
+
+def stage_dir_name(position: int, name: str) -> str:
+    return f"{position:02d}_{name}"
+
+
+def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
+    """A stage's kept rows, without the (all-null) reason column."""
+    return spark.read.parquet(str(stage_dir / DATA)).drop(REASON, "detail")
+
+
+def is_complete(stage_dir: Path, config_hash: str) -> bool:
+    stats_file = stage_dir / STATS
+    if not (stage_dir / SUCCESS).exists() or not stats_file.exists():
+        return False
+    return json.loads(stats_file.read_text()).get("config_hash") == config_hash
+
+
+def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
+    """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
+    run_dir = Path(config.run.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
+    (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
+    ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
+                       scratch_dir=run_dir / "scratch", source_priority=config.source_priority)
+
+    outcomes = [run_ingest(spark, config, run_dir)]
+    chain_hash = outcomes[0].stats["config_hash"]
+    previous = run_dir / "stages" / stage_dir_name(0, "ingest")
+    planned = config.enabled_stages()
+    for step, (position, stage_cls, section) in enumerate(planned, start=1):
+        chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"))
+        name = stage_dir_name(position, stage_cls.name)
+        outcome = run_stage(stage_cls(section), read_stage_output(spark, previous), ctx,
+                            out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
+                            config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
+                            label=f"[{step}/{len(planned)} {stage_cls.name}]")
+        outcomes.append(outcome)
+        previous = run_dir / "stages" / name
+        if stop_after == stage_cls.name:
+            break
+    write_summary(run_dir, outcomes)
+    shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
+    return outcomes
+
+
+def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
+    """Read every source into stages/00_ingest; malformed records go to quarantine/."""
+    out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
+    config_hash = digest([s.model_dump(mode="json") for s in config.sources],
+                         config.ingest.model_dump(mode="json"), config.run.partitions)
+    if is_complete(out_dir, config_hash):
+        stats = json.loads((out_dir / STATS).read_text())
+        log.info("[ingest] complete already (%d documents), skipped", stats["rows_kept"])
+        return StageOutcome("ingest", stats, skipped=True)
+    _clear_marker(out_dir)
+    log.info("[ingest] reading %d sources", len(config.sources))
+    started = time.time()
+    records = read_sources(spark, list(config.sources), config.ingest)
+    tmp = _tmp_dir(run_dir)
+    # One read pass, two outputs: ids are hashed into a fixed number of partitions.
+    (records.withColumn(KEPT_FLAG, F.col(REASON).isNull())
+     .repartition(config.run.partitions, "id").sortWithinPartitions("id")
+     .write.partitionBy(KEPT_FLAG).parquet(str(tmp)))
+    kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+    _ensure_dataset(spark, kept_tmp, records.schema)
+    _replace_dir(kept_tmp, out_dir / DATA)
+    quarantine_dir = run_dir / "quarantine"
+    shutil.rmtree(quarantine_dir, ignore_errors=True)
+    if rejected_tmp.exists():  # small: rewrite it without the empty document columns
+        spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line") \
+            .coalesce(1).write.parquet(str(quarantine_dir))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    kept = spark.read.parquet(str(out_dir / DATA))
+    documents = kept.count()
+    reasons, by_source = {}, {}
+    if quarantine_dir.exists():
+        q = spark.read.parquet(str(quarantine_dir))
+        reasons = {r[REASON]: r["count"] for r in q.groupBy(REASON).count().collect()}
+    for row in kept.groupBy("source").agg(F.count("*").alias("documents"),
+                                          F.sum(F.length("text")).alias("chars")).collect():
+        by_source[row["source"]] = {"documents": row["documents"], "chars": int(row["chars"] or 0)}
+    quarantined = sum(reasons.values())
+    stats = _stats("ingest", 0, config_hash, documents + quarantined, documents, reasons, started,
+                   {"sources": by_source, "quarantine_dir": "quarantine"})
+    _finish(out_dir, stats)
+    log.info("[ingest] done: %d documents, %d quarantined, %.1fs", documents, quarantined, stats["elapsed_s"])
+    return StageOutcome("ingest", stats, skipped=False)
+
+
+def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path,
+              config_hash: str, reject_text_chars: int, label: str) -> StageOutcome:
+    """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting."""
+    if is_complete(out_dir, config_hash):
+        stats = json.loads((out_dir / STATS).read_text())
+        log.info("%s complete already (kept %d of %d), skipped", label, stats["rows_kept"], stats["rows_in"])
+        return StageOutcome(stage.name, stats, skipped=True)
+    _clear_marker(out_dir)
+    rows_in = df.count()
+    log.info("%s start: %d rows", label, rows_in)
+    started = time.time()
+    ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
+    result = stage.apply(df, ctx)
+    if REASON not in result.columns:
+        raise AccountingError(f"stage {stage.name!r} returned no {REASON!r} column")
+    flagged = result.withColumn(KEPT_FLAG, F.col(REASON).isNull())
+    if reject_text_chars >= 0:
+        flagged = flagged.withColumn(
+            "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars)))
+    tmp = _tmp_dir(out_dir.parent)
+    flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
+    kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+    _ensure_dataset(ctx.spark, kept_tmp, result.schema)
+    _replace_dir(kept_tmp, out_dir / DATA)
+    if rejected_tmp.exists():
+        _replace_dir(rejected_tmp, rejects_dir)
+    else:
+        shutil.rmtree(rejects_dir, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    kept = read_stage_output(ctx.spark, out_dir)
+    rows_kept = kept.count()
+    reasons: dict[str, int] = {}
+    rejected = ctx.spark.createDataFrame([], result.schema)
+    if rejects_dir.exists():
+        rejected = ctx.spark.read.parquet(str(rejects_dir))
+        reasons = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
+    rows_rejected = sum(reasons.values())
+    if rows_in != rows_kept + rows_rejected:
+        raise AccountingError(f"stage {stage.name!r}: rows_in {rows_in} != kept {rows_kept} + rejected {rows_rejected}")
+    stats = _stats(stage.name, int(out_dir.name[:2]), config_hash, rows_in, rows_kept, reasons, started,
+                   stage.summarize(kept, rejected), config=stage.config.model_dump(mode="json"))
+    _finish(out_dir, stats)
+    log.info("%s done: kept %d, rejected %d (%.1f%%), %.1fs", label, rows_kept, rows_rejected,
+             100.0 * rows_rejected / max(rows_in, 1), stats["elapsed_s"])
+    return StageOutcome(stage.name, stats, skipped=False)
+
+
+def _stats(name: str, position: int, config_hash: str, rows_in: int, rows_kept: int, reasons: dict[str, int],
+           started: float, extra: dict[str, Any], config: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "stage": name, "position": position, "config_hash": config_hash, "config": config or {},
+        "rows_in": rows_in, "rows_kept": rows_kept, "rows_rejected": rows_in - rows_kept,
+        "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "elapsed_s": round(time.time() - started, 3),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "extra": extra,
+    }
+
+
+def _finish(out_dir: Path, stats: dict[str, Any]) -> None:
+    """stats.json then _SUCCESS: the marker is the last thing written."""
+    (out_dir / STATS).write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / SUCCESS).write_text("")
+
+
+def write_summary(run_dir: Path, outcomes: list[StageOutcome]) -> None:
+    funnel = [{"stage": o.name, "rows_in": o.stats["rows_in"], "rows_kept": o.stats["rows_kept"],
+               "rows_rejected": o.stats["rows_rejected"], "reasons": o.stats["reasons"],
+               "elapsed_s": o.stats["elapsed_s"]} for o in outcomes]
+    (run_dir / "summary.json").write_text(json.dumps({"funnel": funnel}, indent=2, ensure_ascii=False) + "\n")
+
+
+def _tmp_dir(root: Path) -> Path:
+    return root / f".tmp-{uuid.uuid4().hex[:12]}"
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Move a finished directory into place (the rename is atomic on one filesystem)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+
+
+def _clear_marker(out_dir: Path) -> None:
+    (out_dir / SUCCESS).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _ensure_dataset(spark: SparkSession, path: Path, schema) -> None:
+    """Write an empty Parquet dataset with ``schema`` when a split produced no rows."""
+    if not path.exists():
+        columns = [f.name for f in schema.fields if f.name != KEPT_FLAG]
+        spark.createDataFrame([], schema).select(*columns).write.parquet(str(path))
+
+
+def canonical_stats(stats: dict[str, Any]) -> str:
+    """Stats without timings, for comparing two runs."""
+    return canonical_json({k: v for k, v in stats.items() if k not in ("elapsed_s", "finished_at")})

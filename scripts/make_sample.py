@@ -1,0 +1,77 @@
+"""Build the bundled sample corpus in data/sample/ from ../shared/data (run once, output committed).
+
+Deterministic: fixed selections, no randomness. See data/sample/README.md for sources and licences.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+OUT = ROOT / "data" / "sample"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.GzipFile(path, "wb", mtime=0) as raw:
+        for row in rows:
+            raw.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    pages = read_jsonl(SHARED / "web" / "pages_wet_like.jsonl.gz")
+    web = [{"text": p["text"], "url": "https://" + p["file"].removesuffix(".html"), "title": p["title"]}
+           for p in pages[::5]]
+    write_jsonl(OUT / "web" / "pages.jsonl.gz", web)
+
+    emails = read_jsonl(SHARED / "web" / "spamassassin_emails.jsonl.gz")
+    write_jsonl(OUT / "email" / "emails.jsonl.gz",
+                [{"text": e["text"], "label": e["label"]} for e in emails[::40]])
+
+    wiki = []
+    for lang in ("en-US", "zh-CN", "zh-TW", "de-DE", "fr-FR", "ja-JP"):
+        rows = read_jsonl(SHARED / "handbook" / f"{lang}.jsonl.gz")
+        wiki += [{"text": r["text"], "url": f"debian-handbook/{lang}/{r['page']}", "lang": lang} for r in rows[::6]]
+    write_jsonl(OUT / "wiki" / "handbook.jsonl.gz", wiki)
+
+    books = OUT / "books"
+    books.mkdir(parents=True)
+    for name in ("austen-emma", "melville-moby_dick", "chesterton-brown"):
+        text = gzip.open(SHARED / "reference" / "en" / f"{name}.txt.gz", "rt", encoding="utf-8").read()
+        chapters = re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+)", text)
+        for i, chapter in enumerate(chapters[1:9], start=1):
+            (books / f"{name}-{i:02d}.txt").write_text(chapter.strip()[:12000] + "\n", encoding="utf-8")
+    novel = gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+    chapters = re.split(r"\n(?=第[一二三四五六七八九十百]+回)", novel)
+    for i, chapter in enumerate(chapters[1:11], start=1):
+        (books / f"xiyouji-{i:02d}.txt").write_text(chapter.strip()[:6000] + "\n", encoding="utf-8")
+
+    # Real-world debris: a cross-source copy of two handbook pages and malformed records.
+    with open(OUT / "web" / "mirror.jsonl", "wb") as f:
+        for row in wiki[:2]:
+            f.write((json.dumps({"text": row["text"], "url": "https://mirror.example/" + row["url"]},
+                                ensure_ascii=False) + "\n").encode("utf-8"))
+        f.write(b'{"text": "broken json, no closing brace"\n')
+        f.write(b'{"text": "invalid utf-8 \xff\xfe here"}\n')
+        f.write(b'{"text": 42}\n')
+        f.write(b'["not", "an", "object"]\n')
+
+    (OUT / "crawl").mkdir()
+    shutil.copy(SHARED / "warc" / "sample-0000.warc.gz", OUT / "crawl" / "sample-0000.warc.gz")
+    print(f"sample written to {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
