@@ -53,15 +53,22 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runner import run_pipeline
-    from pipeline.spark import get_spark
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
-    spark = get_spark(config.spark.app_name, args.master or config.spark.master, config.spark.conf)
+    spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
     print(format_funnel([o.stats for o in outcomes]))
     print(f"run directory: {config.run.output_dir}")
     return 0
+
+
+def session_for(config: "Any", master: str | None):
+    """The Spark session for a run; shuffles default to the run's partition count."""
+    from pipeline.spark import get_spark
+
+    conf = {"spark.sql.shuffle.partitions": str(config.run.partitions), **config.spark.conf}
+    return get_spark(config.spark.app_name, master or config.spark.master, conf)
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
@@ -76,10 +83,8 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.config import SourceConfig
     from pipeline.readers import read_sources
     from pipeline.runner import run_stage
-    from pipeline.spark import get_spark
     from stages import STAGES_BY_NAME
     from stages.base import StageContext
 
@@ -88,7 +93,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     stage_cls = STAGES_BY_NAME[args.name]
     section = getattr(config.stages, args.name) or stage_cls.Config()
-    spark = get_spark(config.spark.app_name, args.master or config.spark.master, config.spark.conf)
+    spark = session_for(config, args.master)
     source = input_source(args.input)
     if source.format == "parquet" and Path(args.input).is_dir() and any(Path(args.input).glob("*.parquet")):
         df = spark.read.parquet(args.input).drop("reason", "detail")

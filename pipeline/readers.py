@@ -107,12 +107,50 @@ def open_binary(path: str) -> IO[bytes]:
     if path.endswith(".gz"):
         return gzip.open(path, "rb")
     if path.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+        return io.BufferedReader(_ZstdStream(open(path, "rb")), buffer_size=1 << 20)
     if path.endswith(".xz"):
         return lzma.open(path, "rb")
     return open(path, "rb")
+
+
+class _ZstdStream(io.RawIOBase):
+    """Streaming zstd decompression over one or more frames that notices a truncated last frame."""
+
+    def __init__(self, raw: IO[bytes]):
+        import zstandard
+
+        self._raw, self._new = raw, zstandard.ZstdDecompressor().decompressobj
+        self._decoder, self._pending, self._finished = self._new(), b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending and not self._finished:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                if not self._decoder.eof:
+                    raise EOFError("zstd stream ends inside a frame")
+                self._finished = True
+                break
+            self._pending = self._decode(chunk)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def _decode(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            if self._decoder.eof:
+                self._decoder = self._new()
+            out.append(self._decoder.decompress(chunk))
+            chunk = self._decoder.unused_data if self._decoder.eof else b""
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 _TRUNCATION_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)

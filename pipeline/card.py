@@ -1,0 +1,1125 @@
+"""The dataset card: ``README.md`` and ``plots/*.png`` in a run directory, built from the run's own files.
+
+Read: ``config.resolved.yaml``, ``summary.json``, ``stages/NN_<name>/stats.json``, ``quarantine/``,
+``rejects/NN_<name>/``, and when present ``tokenizer/stats.json`` and ``shards/manifest.json``.
+Counts come from the stats files. What they do not hold is aggregated with Spark from the run's
+Parquet, never collected: the source and language make-up of the final documents, rejects per
+source, histograms of a score column (when the stage's stats carry none) and PII counts by type
+(when the PII stage's stats carry none). A few sample documents are read with pyarrow, scrubbed of
+e-mail addresses, IP addresses and long digit runs (phones, cards), and truncated.
+
+A stage is listed as ``done`` only when its ``_SUCCESS`` marker exists, its stats' config equals the
+run's resolved config section and its input equals the previous stage's output; otherwise it is
+``incomplete``, ``stale`` (left from an earlier run) or ``not run``, and the card says so.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from pipeline import card_plots
+
+CARD_FILE = "README.md"
+PLOTS_DIR = "plots"
+SAMPLE_CHARS = 300
+KEPT_SAMPLES = 2
+REJECTED_SAMPLES = 3
+SAMPLE_SCAN_ROWS = 20_000
+HISTOGRAM_BINS = 30
+TOP_LANGUAGES = 20
+MAX_DETAIL_ROWS = 40
+SHARDS_LISTED = 20
+SHORT_LIST = 8
+UNKNOWN = "unknown"
+LOCAL_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.showConsoleProgress": "false"}  # the card's own session
+
+DONE, INCOMPLETE, STALE, NOT_RUN = "done", "incomplete", "stale", "not run"
+INGEST_SUMMARY = "Read every source into documents; malformed records go to quarantine/."
+
+_STAGE_DIR = re.compile(r"^(\d{2})_(\w+)$")
+_ID_PART = re.compile(r"^[0-9a-f]{12,}(#r\d+)?$")
+_CUTOFF_KEY = re.compile(r"threshold|cutoff|score|perplexity|percentile|^(min|max)_")
+_NOT_CUTOFF_KEY = re.compile(r"chars|words|lines|length|tokens|docs|documents|batch|size|iterations|ngram")
+
+SIZE_CATEGORIES = [(10 ** 3, "n<1K"), (10 ** 4, "1K<n<10K"), (10 ** 5, "10K<n<100K"), (10 ** 6, "100K<n<1M"),
+                   (10 ** 7, "1M<n<10M"), (10 ** 8, "10M<n<100M"), (10 ** 9, "100M<n<1B"), (10 ** 10, "1B<n<10B"),
+                   (10 ** 11, "10B<n<100B"), (10 ** 12, "100B<n<1T")]
+
+# Pattern-only PII scrubbing for the card's sample documents: order matters (e-mails before digits).
+_PII_PATTERNS = (
+    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){3,7}[0-9A-Fa-f]{1,4}\b")),
+    ("NUMBER", re.compile(r"\+?\d(?:[\s().\-/]{0,2}\d){8,}")),  # phones, card numbers, ids: 9+ digits
+)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A score column the card draws as a histogram with the stage's cut-offs."""
+
+    column: str
+    stage: str
+    title: str
+    log_x: bool
+
+
+SIGNALS = (Signal("lang_score", "langid", "Language-ID confidence", False),
+           Signal("quality_score", "quality_classifier", "Quality score", False),
+           Signal("perplexity", "perplexity", "Perplexity", True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the run
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class StageInfo:
+    """One stage of the canonical order, with what the run directory says about it."""
+
+    position: int
+    name: str
+    summary: str
+    status: str
+    note: str = ""
+    stats: dict | None = None
+    directory: Path | None = None
+    rejects_dir: Path | None = None
+    field_descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path | None:
+        data = self.directory / "data" if self.directory else None
+        return data if data is not None and data.is_dir() else None
+
+
+@dataclass
+class RunFiles:
+    """Everything the card reads from a run directory."""
+
+    run_dir: Path
+    config: dict | None
+    summary: dict | None
+    stages: list[StageInfo]
+    tokenizer: dict | None
+    manifest: dict | None
+    manifest_dir: Path | None
+
+    def done(self) -> list[StageInfo]:
+        return [s for s in self.stages if s.status == DONE]
+
+    def stage(self, name: str) -> StageInfo | None:
+        """The stage named ``name`` if it is done in this run."""
+        return next((s for s in self.done() if s.name == name), None)
+
+    @property
+    def final(self) -> StageInfo | None:
+        """The last done stage: its kept rows are the corpus."""
+        done = self.done()
+        return done[-1] if done else None
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+def load_run(run_dir: str | Path) -> RunFiles:
+    """Read the run directory's config, stats, tokenizer stats and shard manifest."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "stages").is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no stages/ folder)")
+    config_path = run_dir / "config.resolved.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
+
+    found: dict[str, tuple[int, Path]] = {}
+    for directory in sorted((run_dir / "stages").iterdir()):
+        match = _STAGE_DIR.match(directory.name)
+        if directory.is_dir() and match:
+            found[match.group(2)] = (int(match.group(1)), directory)
+
+    from stages import STAGES
+
+    known: list[tuple[int, str, str, dict]] = [(0, "ingest", INGEST_SUMMARY, {})]
+    for position, stage in enumerate(STAGES, start=1):
+        descriptions = {k: f.description for k, f in stage.Config.model_fields.items() if f.description}
+        known.append((position, stage.name, stage.summary, descriptions))
+    names = {name for _, name, _, _ in known}
+    known += [(position, name, "", {}) for name, (position, _) in found.items() if name not in names]
+
+    stages, previous_kept = [], None
+    for position, name, summary, descriptions in sorted(known, key=lambda k: (k[0], k[1])):
+        directory = found[name][1] if name in found else None
+        stats = _read_json(directory / "stats.json") if directory else None
+        status, note = _stage_status(name, directory, stats, config, previous_kept)
+        if status == DONE:
+            previous_kept = stats["rows_kept"]
+        rejects = run_dir / "rejects" / directory.name if directory else None
+        stages.append(StageInfo(position, name, summary, status, note, stats if status == DONE else None,
+                                directory, rejects if rejects is not None and rejects.is_dir() else None,
+                                descriptions))
+
+    tokenizer = _read_json(run_dir / "tokenizer" / "stats.json")
+    if isinstance(tokenizer, dict) and "vocab_size" not in tokenizer and isinstance(tokenizer.get("extra"), dict):
+        tokenizer = tokenizer["extra"]  # runner-style stats wrapping the tokenizer's numbers
+    manifest, manifest_dir = None, None
+    for path in (run_dir / "shards" / "manifest.json", run_dir / "manifest.json"):
+        if path.is_file():
+            manifest, manifest_dir = _read_json(path), path.parent
+            break
+    return RunFiles(run_dir, config, _read_json(run_dir / "summary.json"), stages,
+                    tokenizer if isinstance(tokenizer, dict) else None,
+                    manifest if isinstance(manifest, dict) else None, manifest_dir)
+
+
+def _stage_status(name: str, directory: Path | None, stats: dict | None, config: dict | None,
+                  previous_kept: int | None) -> tuple[str, str]:
+    section = ((config or {}).get("stages") or {}).get(name)
+    if directory is None:
+        if name == "ingest":
+            return NOT_RUN, "the sources were not read"
+        if config is not None and section is None:
+            return NOT_RUN, f"not configured (no `stages.{name}` section)"
+        if section is not None and not section.get("enabled", True):
+            return NOT_RUN, "disabled in the config"
+        return NOT_RUN, "configured but not reached (the run stopped earlier)"
+    if stats is None or not (directory / "_SUCCESS").exists():
+        return INCOMPLETE, "started but not finished (no _SUCCESS marker)"
+    if name != "ingest" and config is not None and (
+            section is None or not section.get("enabled", True) or stats.get("config") != section):
+        return STALE, "left from an earlier run with another config"
+    if name != "ingest" and previous_kept is not None and stats["rows_in"] != previous_kept:
+        return STALE, (f"its input ({stats['rows_in']:,} rows) is not the previous stage's output "
+                       f"({previous_kept:,} rows): left from an earlier run")
+    return DONE, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregations (Spark) and samples (pyarrow)
+# ---------------------------------------------------------------------------------------------
+
+class LazySpark:
+    """The caller's SparkSession, or a local one created on first use."""
+
+    def __init__(self, spark=None):
+        self._spark = spark
+
+    def __call__(self):
+        if self._spark is None:
+            from pipeline.spark import get_spark
+
+            self._spark = get_spark("corpus-card", conf=LOCAL_CONF)
+        return self._spark
+
+
+def parquet_columns(directory: Path | None) -> list[str]:
+    """Column names of a Parquet folder (from its footer), [] when absent."""
+    if directory is None or not directory.is_dir():
+        return []
+    import pyarrow.dataset as ds
+
+    return list(ds.dataset(str(directory), format="parquet").schema.names)
+
+
+def final_composition(spark, data_dir: Path) -> tuple[list[dict], str | None]:
+    """Documents and characters per (source, language) of the final documents, and where ``lang`` came from.
+
+    Language: the ``lang`` column (language identification) when present, else ``meta.lang`` (source
+    metadata, primary subtag: ``en-US`` -> ``en``), else none.
+    """
+    from pyspark.sql import functions as F
+
+    columns = parquet_columns(data_dir)
+    df = spark.read.parquet(str(data_dir))
+    if "lang" in columns:
+        lang, origin = F.col("lang"), "lang"
+    elif "meta" in columns:
+        lang = F.lower(F.split(F.get_json_object("meta", "$.lang"), "[-_]").getItem(0))
+        origin = "meta"
+    else:
+        lang, origin = F.lit(None).cast("string"), None
+    rows = df.groupBy("source", lang.alias("lang")).agg(
+        F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
+    table = [{"source": r["source"], "lang": r["lang"] or UNKNOWN, "documents": int(r["documents"]),
+              "chars": int(r["chars"] or 0)} for r in rows]
+    return sorted(table, key=lambda r: (r["source"], r["lang"])), origin
+
+
+def rejects_by_source(spark, rejects: dict[str, Path]) -> dict[str, dict[str, int]]:
+    """Rejected rows per stage and source, from the stages' reject folders (``stage -> folder``), in one job."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    if not rejects:
+        return {}
+    frames = [spark.read.parquet(str(path)).select(F.lit(stage).alias("stage"), "source") for stage, path in rejects.items()]
+    rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("stage", "source").count().collect()
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r["stage"], {})[r["source"]] = int(r["count"])
+    return out
+
+
+def spark_histogram(spark, parts: dict[str, Path], column: str, bins: int = HISTOGRAM_BINS,
+                    log_x: bool = False) -> dict | None:
+    """Equal-width histogram (of log10 values when ``log_x``) of ``column`` over the Parquet folders in ``parts``.
+
+    Returns ``{"edges": [...], "counts": {part: [...]}, "missing": n}``; ``missing`` counts null (and,
+    with ``log_x``, non-positive) values. Two Spark jobs: min/max, then a group-by on the bucket.
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    frames = [spark.read.parquet(str(path)).select(F.col(column).cast("double").alias("v"), F.lit(part).alias("part"))
+              for part, path in parts.items() if column in parquet_columns(path)]
+    if not frames:
+        return None
+    df = reduce(lambda a, b: a.unionByName(b), frames)
+    value = F.log10("v") if log_x else F.col("v")
+    usable = F.col("v").isNotNull() & (F.col("v") > 0 if log_x else F.lit(True)) & ~F.isnan("v")
+    df = df.withColumn("x", F.when(usable, value))
+    bounds = df.agg(F.min("x").alias("lo"), F.max("x").alias("hi"),
+                    F.sum(F.when(F.col("x").isNull(), 1).otherwise(0)).alias("missing")).first()
+    if bounds["lo"] is None:
+        return None
+    lo, hi = float(bounds["lo"]), float(bounds["hi"])
+    width = (hi - lo) / bins if hi > lo else 1.0 / bins
+    bucket = F.least(F.floor((F.col("x") - F.lit(lo)) / F.lit(width)).cast("int"), F.lit(bins - 1))
+    rows = df.where(F.col("x").isNotNull()).groupBy("part", bucket.alias("bucket")).count().collect()
+    counts = {part: [0] * bins for part in parts}
+    for r in rows:
+        counts[r["part"]][r["bucket"]] += int(r["count"])
+    edges = [lo + i * width for i in range(bins + 1)]
+    if log_x:
+        edges = [10 ** e for e in edges]
+    return {"edges": edges, "counts": {p: c for p, c in counts.items() if any(c)}, "missing": int(bounds["missing"])}
+
+
+def pii_counts_from_column(spark, directories: list[Path], column: str = "pii_counts") -> dict[str, int]:
+    """Sum a per-document PII-count column (map, struct or JSON string of type -> count) by type."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, MapType, StringType, StructType
+
+    frames = [spark.read.parquet(str(d)).select(column) for d in directories if column in parquet_columns(d)]
+    if not frames:
+        return {}
+    df = reduce(lambda a, b: a.unionByName(b), frames)
+    dtype = df.schema[column].dataType
+    if isinstance(dtype, StringType):
+        counts = F.from_json(column, MapType(StringType(), LongType()))
+    elif isinstance(dtype, MapType):
+        counts = F.col(column)
+    elif isinstance(dtype, StructType):
+        counts = F.create_map(*[part for f in dtype.fields for part in (F.lit(f.name), F.col(column)[f.name])])
+    else:
+        return {}
+    rows = df.select(F.explode(counts).alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
+    return {r["type"]: int(r["n"] or 0) for r in rows if r["n"]}
+
+
+def scrub_pii(text: str) -> str:
+    """Replace e-mail addresses, IP addresses and runs of 9+ digits (phones, cards) by ``<TYPE>``."""
+    for label, pattern in _PII_PATTERNS:
+        text = pattern.sub(f"<{label}>", text)
+    return text
+
+
+def sample_text(text: str | None, limit: int = SAMPLE_CHARS) -> str:
+    """Scrubbed first (a cut could split an address), then truncated to ``limit`` characters."""
+    clean = scrub_pii(text or "")
+    if not clean.strip():
+        return "(empty text)"
+    return clean if len(clean) <= limit else clean[:limit].rstrip() + " …"
+
+
+def reason_label(reason: str | None) -> str:
+    """A reason without document ids (``dedup:minhash:<id>`` -> ``dedup:minhash``)."""
+    if reason is None:
+        return ""
+    parts = [p for p in reason.split(":") if not _ID_PART.match(p)]
+    return ":".join(parts) or reason
+
+
+def collapse_reasons(reasons: dict[str, int]) -> dict[str, int]:
+    """Reason counts summed by :func:`reason_label`, largest first."""
+    merged: dict[str, int] = {}
+    for reason, count in reasons.items():
+        merged[reason_label(reason)] = merged.get(reason_label(reason), 0) + int(count)
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def read_samples(directory: Path | None, count: int, one_per_reason: bool = False) -> list[dict]:
+    """The first ``count`` rows (``id``, ``source``, ``reason``, ``text``) of a Parquet folder, in file order.
+
+    With ``one_per_reason``, rows with a reason not yet shown come first. At most
+    ``SAMPLE_SCAN_ROWS`` rows are scanned.
+    """
+    if directory is None or not directory.is_dir() or count <= 0:
+        return []
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(str(directory), format="parquet")
+    columns = [c for c in ("id", "source", "reason", "text", "file", "line", "detail") if c in dataset.schema.names]
+    picked, spare, seen, scanned = [], [], set(), 0
+    for batch in dataset.to_batches(columns=columns, batch_size=512, use_threads=False):
+        for row in batch.to_pylist():
+            label = reason_label(row.get("reason"))
+            if one_per_reason and label in seen:
+                spare.append(row)
+                continue
+            seen.add(label)
+            picked.append(row)
+            if len(picked) == count:
+                return picked
+        scanned += batch.num_rows
+        if scanned >= SAMPLE_SCAN_ROWS or (not one_per_reason and len(picked) >= count):
+            break
+    return (picked + spare)[:count]
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown helpers
+# ---------------------------------------------------------------------------------------------
+
+def fmt(value: Any) -> str:
+    """A number or value as the card prints it: thousands separators, 4 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if isinstance(value, bool) else "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
+    return str(value)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def pct(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "—"
+
+
+def code(value: Any) -> str:
+    """An inline code span that survives backticks and table pipes."""
+    text = str(value).replace("\n", " ")
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plain(value: Any) -> str:
+    """Plain text safe inside Markdown (emphasis, links, HTML and table characters escaped)."""
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", str(value).replace("\n", " "))
+
+
+def table(headers: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    """A GitHub-flavoured Markdown table; cells are given already formatted."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    return lines + [""]
+
+
+def fenced(text: str, language: str = "text") -> list[str]:
+    fence = "`" * max(3, max((len(m) + 1 for m in re.findall(r"`{3,}", text)), default=3))
+    return [f"{fence}{language}", text, fence, ""]
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested stats as (dotted key, printed value) rows; long lists are summarised by their length."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows += flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list):
+        if len(value) > SHORT_LIST or any(isinstance(v, (dict, list)) for v in value):
+            return [(prefix, f"({len(value)} values)")]
+        return [(prefix, ", ".join(fmt(v) for v in value))]
+    return [(prefix, fmt(value))]
+
+
+def size_category(documents: int) -> str:
+    return next((label for limit, label in SIZE_CATEGORIES if documents < limit), "n>1T")
+
+
+# ---------------------------------------------------------------------------------------------
+# The card
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class CardContext:
+    """The run plus what was computed for the card, shared by the section builders."""
+
+    run: RunFiles
+    spark: LazySpark
+    plots_dir: Path
+    composition: list[dict] = field(default_factory=list)
+    lang_origin: str | None = None
+
+    def plot(self, name: str) -> Path:
+        return self.plots_dir / name
+
+    def link(self, path: Path) -> str:
+        return path.relative_to(self.run.run_dir).as_posix()
+
+
+def build_card(run_dir: str | Path, spark=None) -> Path:
+    """Write ``README.md`` and ``plots/*.png`` into ``run_dir`` from the run's files; return the card path."""
+    run = load_run(run_dir)
+    plots_dir = run.run_dir / PLOTS_DIR
+    shutil.rmtree(plots_dir, ignore_errors=True)
+    plots_dir.mkdir(parents=True)
+    ctx = CardContext(run, LazySpark(spark), plots_dir)
+    final = run.final
+    if final is not None and final.data_dir is not None:
+        ctx.composition, ctx.lang_origin = final_composition(ctx.spark(), final.data_dir)
+
+    body: list[str] = []
+    for section in (section_overview, section_sources, section_funnel, section_stages, section_languages,
+                    section_signals, section_dedup, section_pii, section_mixture, section_tokenizer,
+                    section_loading, section_limitations, section_files):
+        body += section(ctx)
+    text = "---\n" + yaml.safe_dump(card_header(ctx), sort_keys=False, allow_unicode=True) + "---\n\n" + "\n".join(body)
+    path = run.run_dir / CARD_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _card_settings(ctx: CardContext) -> dict:
+    card = (ctx.run.config or {}).get("card")
+    return card if isinstance(card, dict) else {}
+
+
+def pretty_name(ctx: CardContext) -> str:
+    return _card_settings(ctx).get("pretty_name") or f"corpus run {ctx.run.run_dir.resolve().name}"
+
+
+def license_info(config: dict | None) -> tuple[str, str | None]:
+    """(licence id, note): ``card.license`` if set, else the sources' common ``license``, else ``other``."""
+    card = (config or {}).get("card")
+    if isinstance(card, dict) and card.get("license"):
+        return str(card["license"]), None
+    per_source = {s.get("name"): s.get("license") for s in (config or {}).get("sources") or []}
+    given = sorted({str(v) for v in per_source.values() if v})
+    if len(given) == 1 and all(per_source.values()):
+        return given[0], None
+    if given:
+        listed = ", ".join(f"{name}: {lic or 'not given'}" for name, lic in per_source.items())
+        return "other", f"the sources carry different licences ({listed}); each document keeps its source's terms"
+    return "other", ("the config names no licence (`card.license` or a source's `license`); "
+                     "check every source's terms before using or sharing this data")
+
+
+def languages(ctx: CardContext) -> list[tuple[str, int, int]]:
+    """(language, documents, characters) of the final documents, most documents first."""
+    totals: dict[str, list[int]] = {}
+    for row in ctx.composition:
+        entry = totals.setdefault(row["lang"], [0, 0])
+        entry[0] += row["documents"]
+        entry[1] += row["chars"]
+    return sorted(((lang, d, c) for lang, (d, c) in totals.items()), key=lambda t: (-t[1], t[0]))
+
+
+def card_header(ctx: CardContext) -> dict:
+    """The Hugging Face dataset-card metadata."""
+    final = ctx.run.final
+    documents = final.stats["rows_kept"] if final else 0
+    license_id, _ = license_info(ctx.run.config)
+    header: dict[str, Any] = {"pretty_name": pretty_name(ctx)}
+    codes = [lang for lang, _, _ in languages(ctx) if lang != UNKNOWN]
+    if codes:
+        header["language"] = codes
+    header["license"] = license_id
+    header["size_categories"] = [size_category(documents)]
+    header["task_categories"] = ["text-generation"]
+    header["tags"] = ["pretraining", "corpus-pipeline"]
+    return header
+
+
+def section_overview(ctx: CardContext) -> list[str]:
+    run, final = ctx.run, ctx.run.final
+    lines = [f"# {plain(pretty_name(ctx))}", ""]
+    ingest = run.stage("ingest")
+    if final is None or ingest is None:
+        return lines + ["This run has no finished stage yet: there is no corpus to describe.", ""]
+    documents = final.stats["rows_kept"]
+    chars = sum(r["chars"] for r in ctx.composition)
+    known_langs = [lang for lang, _, _ in languages(ctx) if lang != UNKNOWN]
+    sources = sorted({r["source"] for r in ctx.composition})
+    removed = ingest.stats["rows_in"] - documents
+    lines += [
+        f"A pretraining text corpus of **{documents:,} documents** ({chars:,} characters) from "
+        f"{len(sources)} sources" + (f" in {len(known_langs)} languages" if known_langs else "") +
+        f", produced by the `corpus` pipeline. Of {ingest.stats['rows_in']:,} input records, {removed:,} "
+        f"({pct(removed, ingest.stats['rows_in'])}) were quarantined or removed by "
+        f"{plural(len(run.done()) - 1, 'processing stage')}; the last finished stage is `{final.name}`"
+        f" ({final.stats.get('finished_at', 'time unknown')}).",
+        "",
+    ]
+    if run.manifest:
+        splits = run.manifest.get("splits") or {}
+        tokens = {s: v.get("tokens", 0) for s, v in splits.items() if isinstance(v, dict)}
+        lines += ["Token shards: " + ", ".join(f"{split} {n:,} tokens" for split, n in tokens.items()) + ".", ""]
+    license_id, note = license_info(run.config)
+    lines += [f"Licence: `{license_id}`" + (f" — {note}." if note else "."), ""]
+    lines += ["Every number in this card is read from the run's own files (`stats.json` of each stage, "
+              "the shard manifest, the tokenizer stats) or aggregated from its Parquet output; "
+              "`corpus card RUN_DIR` rebuilds it.", ""]
+    return lines
+
+
+def section_sources(ctx: CardContext) -> list[str]:
+    lines = ["## Sources", ""]
+    sources = (ctx.run.config or {}).get("sources") or []
+    ingest = ctx.run.stage("ingest")
+    read = (ingest.stats.get("extra") or {}).get("sources", {}) if ingest else {}
+    final: dict[str, list[int]] = {}
+    for row in ctx.composition:
+        entry = final.setdefault(row["source"], [0, 0])
+        entry[0] += row["documents"]
+        entry[1] += row["chars"]
+    quarantined = _quarantine_by_source(ctx)
+    names = [s.get("name") for s in sources] or sorted(set(read) | set(final))
+    by_name = {s.get("name"): s for s in sources}
+    rows = []
+    for name in names:
+        source = by_name.get(name, {})
+        got = read.get(name, {})
+        kept = final.get(name, [0, 0])
+        rows.append([code(name), source.get("format", "—"), ", ".join(code(p) for p in source.get("paths", [])) or "—",
+                     plain(source.get("license") or "not given"), fmt(got.get("documents", 0)),
+                     fmt(got.get("chars", 0)), fmt(quarantined.get(name, 0)), fmt(kept[0]), fmt(kept[1]),
+                     pct(kept[0], got.get("documents", 0))])
+    lines += table(["source", "format", "paths", "licence", "documents read", "characters read", "quarantined",
+                    "documents final", "characters final", "kept"], rows)
+    lines += ["Read: `stages/00_ingest/stats.json` (`extra.sources`); quarantined: `quarantine/`; "
+              "final: aggregated from the last stage's Parquet.", ""]
+    return lines
+
+
+def _quarantine_by_source(ctx: CardContext) -> dict[str, int]:
+    directory = ctx.run.run_dir / "quarantine"
+    if not directory.is_dir() or "source" not in parquet_columns(directory):
+        return {}
+    import pyarrow.dataset as ds
+
+    counts: dict[str, int] = {}
+    for batch in ds.dataset(str(directory), format="parquet").to_batches(columns=["source"], use_threads=False):
+        for source in batch.column("source").to_pylist():
+            counts[source] = counts.get(source, 0) + 1
+    return counts
+
+
+def section_funnel(ctx: CardContext) -> list[str]:
+    lines = ["## Processing funnel", ""]
+    rows, names, kept, rejected = [], [], [], []
+    for stage in ctx.run.stages:
+        if stage.status != DONE:
+            rows.append([f"{stage.position:02d}", code(stage.name), f"**{stage.status}**", "—", "—", "—", "—", "—",
+                         plain(stage.note)])
+            continue
+        s = stage.stats
+        top = next(iter(collapse_reasons(s["reasons"]).items()), None)
+        rows.append([f"{stage.position:02d}", code(stage.name), DONE, fmt(s["rows_in"]), fmt(s["rows_kept"]),
+                     fmt(s["rows_rejected"]), pct(s["rows_rejected"], s["rows_in"]), f"{s['elapsed_s']:.1f}",
+                     f"{code(top[0])} ({top[1]:,})" if top else ""])
+        names.append(stage.name)
+        kept.append(s["rows_kept"])
+        rejected.append(s["rows_rejected"])
+    lines += table(["#", "stage", "status", "in", "kept", "rejected", "dropped", "seconds", "top reason / note"], rows)
+    if names:
+        plot = card_plots.plot_funnel(names, kept, rejected, ctx.plot("funnel.png"))
+        lines += [f"![Documents kept and rejected by each stage]({ctx.link(plot)})", ""]
+    lines += ["From each stage's `stats.json` (`rows_in`, `rows_kept`, `rows_rejected`, `reasons`, `elapsed_s`). "
+              "Stages not run are listed with the reason.", ""]
+    lines += _per_source_funnel(ctx)
+    return lines
+
+
+def _per_source_funnel(ctx: CardContext) -> list[str]:
+    ingest = ctx.run.stage("ingest")
+    if ingest is None:
+        return []
+    remaining = {name: v.get("documents", 0) for name, v in ((ingest.stats.get("extra") or {}).get("sources") or {}).items()}
+    if not remaining:
+        return []
+    columns, history = ["read"], {name: [n] for name, n in remaining.items()}
+    stages = ctx.run.done()[1:]
+    rejected = rejects_by_source(ctx.spark(), {s.name: s.rejects_dir for s in stages if s.rejects_dir is not None})
+    for stage in stages:
+        out = rejected.get(stage.name, {})
+        for name in remaining:
+            remaining[name] -= out.get(name, 0)
+            history[name].append(remaining[name])
+        columns.append(stage.name)
+    rows = [[code(name)] + [fmt(n) for n in counts] for name, counts in sorted(history.items())]
+    return ["### Documents per source after each stage", ""] + table(["source"] + [code(c) for c in columns], rows) + [
+        "Read from `extra.sources` of the ingest stats, minus each stage's rejects per source (`rejects/NN_<stage>/`).", ""]
+
+
+def section_stages(ctx: CardContext) -> list[str]:
+    lines = ["## Stages", "", "Every stage in run order, with its parameters (the `config` of its `stats.json`), "
+             "what it removed and why, and a few documents it kept and rejected (PII-scrubbed, truncated to "
+             f"{SAMPLE_CHARS} characters).", ""]
+    for stage in ctx.run.stages:
+        lines += [f"### {stage.position:02d} · {stage.name}", ""]
+        if stage.summary:
+            lines += [plain(stage.summary), ""]
+        if stage.status != DONE:
+            lines += [f"**{stage.status.capitalize()}**: {plain(stage.note)}.", ""]
+            continue
+        s = stage.stats
+        lines += [f"{fmt(s['rows_in'])} in, {fmt(s['rows_kept'])} kept, {fmt(s['rows_rejected'])} rejected "
+                  f"({pct(s['rows_rejected'], s['rows_in'])}) in {s['elapsed_s']:.1f} s. "
+                  f"Stats: [`{ctx.link(stage.directory / 'stats.json')}`]({ctx.link(stage.directory / 'stats.json')}).", ""]
+        lines += _stage_parameters(ctx, stage)
+        reasons = collapse_reasons(s["reasons"])
+        if reasons:
+            lines += ["**Removed, by reason**", ""]
+            lines += table(["reason", "documents", "share of stage input"],
+                           [[code(r), fmt(n), pct(n, s["rows_in"])] for r, n in reasons.items()])
+        extra = s.get("extra") or {}
+        if stage.name == "ingest":  # its per-source counts are the Sources table
+            extra = {k: v for k, v in extra.items() if k != "sources"}
+        details = flatten(extra)
+        if details:
+            lines += ["**Stage statistics** (`extra`)", ""]
+            lines += table(["statistic", "value"], [[code(k), plain(v)] for k, v in details[:MAX_DETAIL_ROWS]])
+            if len(details) > MAX_DETAIL_ROWS:
+                lines += [f"… and {len(details) - MAX_DETAIL_ROWS} more in `stats.json`.", ""]
+        lines += _stage_samples(ctx, stage)
+    return lines
+
+
+def _stage_parameters(ctx: CardContext, stage: StageInfo) -> list[str]:
+    descriptions = stage.field_descriptions
+    if stage.name == "ingest":
+        from pipeline.config import IngestConfig, RunConfig
+
+        config = ctx.run.config or {}
+        params = {**(config.get("ingest") or {}), "sources": len(config.get("sources") or []),
+                  "partitions": (config.get("run") or {}).get("partitions")}
+        descriptions = {k: f.description for model in (IngestConfig, RunConfig)
+                        for k, f in model.model_fields.items() if f.description}
+        descriptions["sources"] = "sources in the config (see Sources)"
+    else:
+        params = stage.stats.get("config") or {}
+    if not params:
+        return []
+    rows = [[code(k), code(json.dumps(v, ensure_ascii=False)), plain(descriptions.get(k, ""))]
+            for k, v in params.items()]
+    return ["**Parameters**", ""] + table(["parameter", "value", "meaning"], rows)
+
+
+def _stage_samples(ctx: CardContext, stage: StageInfo) -> list[str]:
+    if stage.name == "ingest":
+        rows = read_samples(ctx.run.run_dir / "quarantine", REJECTED_SAMPLES, one_per_reason=True)
+        if not rows:
+            return []
+        return ["**Quarantined records** (examples)", ""] + table(
+            ["source", "file", "line", "reason", "detail"],
+            [[code(r.get("source")), code(r.get("file")), fmt(r.get("line")), code(r.get("reason")),
+              code(sample_text(r.get("detail"), 120))] for r in rows])
+    lines = []
+    for title, directory, count, distinct in (("Kept", stage.data_dir, KEPT_SAMPLES, False),
+                                              ("Rejected", stage.rejects_dir, REJECTED_SAMPLES, True)):
+        for row in read_samples(directory, count, one_per_reason=distinct):
+            reason = f" · reason {code(reason_label(row['reason']))}" if row.get("reason") else ""
+            lines += [f"*{title}* · {code(row.get('id'))} · source {code(row.get('source'))}{reason}", ""]
+            lines += fenced(sample_text(row.get("text")))
+    return (["**Sample documents**", ""] + lines) if lines else []
+
+
+def section_languages(ctx: CardContext) -> list[str]:
+    lines = ["## Languages", ""]
+    langs = languages(ctx)
+    if not langs:
+        return lines + ["No final documents to count.", ""]
+    total_docs = sum(d for _, d, _ in langs)
+    total_chars = sum(c for _, _, c in langs)
+    shown = langs[:TOP_LANGUAGES]
+    rows = [[code(lang), fmt(d), pct(d, total_docs), fmt(c), pct(c, total_chars)] for lang, d, c in shown]
+    if len(langs) > TOP_LANGUAGES:
+        rest = langs[TOP_LANGUAGES:]
+        rest_d, rest_c = sum(d for _, d, _ in rest), sum(c for _, _, c in rest)
+        rows.append([f"{len(rest)} others", fmt(rest_d), pct(rest_d, total_docs), fmt(rest_c), pct(rest_c, total_chars)])
+    if ctx.lang_origin == "lang":
+        origin = "the `lang` column written by language identification, counted over the final documents"
+    elif ctx.lang_origin == "meta":
+        origin = ("source metadata (`meta.lang`, primary subtag), counted over the final documents: no language "
+                  "identification ran, so documents whose source gives no language are `unknown`")
+    else:
+        origin = "nothing: no language identification ran and the documents carry no language metadata"
+    lines += [f"Language from {origin}.", ""]
+    lines += table(["language", "documents", "share", "characters", "share of characters"], rows)
+    plot = card_plots.plot_bars([lang for lang, _, _ in shown], [d for _, d, _ in shown], "Documents per language",
+                                "documents", ctx.plot("languages.png"))
+    lines += [f"![Documents per language]({ctx.link(plot)})", ""]
+    by_source = {}
+    for row in ctx.composition:
+        by_source.setdefault(row["source"], []).append(row)
+    lines += ["Per source (documents):", ""]
+    lines += table(["source", "languages"], [
+        [code(source), ", ".join(f"{r['lang']} {r['documents']:,}" for r in sorted(rows_, key=lambda r: -r["documents"])[:8])]
+        for source, rows_ in sorted(by_source.items())])
+    return lines
+
+
+def find_histogram(extra: dict, column: str) -> dict | None:
+    """A histogram of ``column`` in a stage's ``extra``, normalised to ``{"edges", "counts": {part: [...]}}``.
+
+    Accepted: ``extra.histograms.<column>``, ``extra.<column>_histogram`` or ``extra.histogram``, each a
+    mapping with ``edges`` (or ``bin_edges``/``bins``) and ``counts`` (a list, or part -> list), or
+    ``kept``/``rejected`` lists.
+    """
+    candidates = [((extra.get("histograms") or {}) if isinstance(extra.get("histograms"), dict) else {}).get(column),
+                  extra.get(f"{column}_histogram"), extra.get("histogram")]
+    for found in candidates:
+        if not isinstance(found, dict):
+            continue
+        edges = next((found[k] for k in ("edges", "bin_edges", "bins") if isinstance(found.get(k), list)), None)
+        counts = found.get("counts")
+        if isinstance(counts, list):
+            counts = {"all": counts}
+        elif not isinstance(counts, dict):
+            counts = {k: found[k] for k in ("kept", "rejected") if isinstance(found.get(k), list)}
+        if edges and counts and all(len(c) == len(edges) - 1 for c in counts.values()):
+            return {"edges": [float(e) for e in edges], "counts": {k: [int(x) for x in v] for k, v in counts.items()},
+                    "missing": found.get("missing")}
+    return None
+
+
+def cutoffs(config: dict) -> tuple[list[tuple[str, float]], list[tuple[str, str]]]:
+    """Cut-off parameters of a stage config: (single values to draw, per-key mappings to list)."""
+    lines, mappings = [], []
+    for key, value in config.items():
+        if not _CUTOFF_KEY.search(key) or _NOT_CUTOFF_KEY.search(key):
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            lines.append((key, float(value)))
+        elif isinstance(value, dict) and value and all(isinstance(v, (int, float)) for v in value.values()):
+            mappings.append((key, ", ".join(f"{k}: {fmt(v)}" for k, v in value.items())))
+    return lines, mappings
+
+
+def section_signals(ctx: CardContext) -> list[str]:
+    lines = []
+    for signal in SIGNALS:
+        lines += [f"## {signal.title}", ""]
+        stage = ctx.run.stage(signal.stage)
+        if stage is None:
+            status = next((s for s in ctx.run.stages if s.name == signal.stage), None)
+            why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
+            lines += [f"Stage `{signal.stage}` {plain(why)}: no {signal.column} histogram.", ""]
+            continue
+        histogram = find_histogram(stage.stats.get("extra") or {}, signal.column)
+        origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
+        if histogram is None:
+            parts = {"kept": stage.data_dir, "rejected": stage.rejects_dir}
+            histogram = spark_histogram(ctx.spark(), {k: v for k, v in parts.items() if v is not None},
+                                        signal.column, log_x=signal.log_x)
+            origin = (f"the `{signal.column}` column of the stage's kept (`{ctx.link(stage.directory / 'data')}`) "
+                      f"and rejected documents, binned with Spark")
+        if histogram is None:
+            lines += [f"Stage `{stage.name}` wrote no `{signal.column}` values.", ""]
+            continue
+        drawn, listed = cutoffs(stage.stats.get("config") or {})
+        plot = card_plots.plot_histogram(histogram["edges"], histogram["counts"], drawn,
+                                         f"{signal.title} ({stage.name})", signal.column,
+                                         ctx.plot(f"{signal.column}.png"), log_x=signal.log_x)
+        total = sum(sum(c) for c in histogram["counts"].values())
+        lines += [f"![{signal.title} histogram]({ctx.link(plot)})", "",
+                  f"{total:,} documents binned, from {origin}."
+                  + (f" {histogram['missing']:,} without a value." if histogram.get("missing") else ""), ""]
+        if drawn or listed:
+            lines += table(["cut-off", "value"], [[code(k), fmt(v)] for k, v in drawn] + [[code(k), plain(v)] for k, v in listed])
+    return lines
+
+
+def section_dedup(ctx: CardContext) -> list[str]:
+    lines = ["## Deduplication and decontamination", ""]
+    chosen = [s for s in ctx.run.stages if s.name.startswith("dedup") or s.name == "decontaminate"]
+    if not chosen:
+        return lines + ["No deduplication stage is part of this pipeline.", ""]
+    rows = []
+    for stage in chosen:
+        if stage.status != DONE:
+            rows.append([code(stage.name), f"**{stage.status}**", "—", "—", "—", plain(stage.note)])
+            continue
+        s = stage.stats
+        extra = "; ".join(f"{k} {v}" for k, v in flatten(s.get("extra") or {})[:SHORT_LIST])
+        rows.append([code(stage.name), DONE, fmt(s["rows_in"]), fmt(s["rows_rejected"]),
+                     pct(s["rows_rejected"], s["rows_in"]), plain(extra)])
+    lines += table(["stage", "status", "documents in", "removed", "removed %", "statistics"], rows)
+    lines += ["From each stage's `stats.json`; parameters and samples are under [Stages](#stages).", ""]
+    return lines
+
+
+def find_pii_counts(extra: dict) -> dict[str, int] | None:
+    """PII counts by type in a stage's ``extra``: the first mapping of type -> integer under a PII-like key."""
+    for key in ("pii_counts", "counts_by_type", "by_type", "entities", "counts", "found", "replaced"):
+        value = extra.get(key)
+        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
+            return {str(k): int(v) for k, v in value.items()}
+    return None
+
+
+def section_pii(ctx: CardContext) -> list[str]:
+    lines = ["## Personal data (PII)", ""]
+    stage = ctx.run.stage("pii")
+    if stage is None:
+        status = next((s for s in ctx.run.stages if s.name == "pii"), None)
+        why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
+        return lines + [f"Stage `pii` {plain(why)}. The documents were **not** scrubbed of personal data.", ""]
+    counts = find_pii_counts(stage.stats.get("extra") or {})
+    origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
+    if counts is None:
+        counts = pii_counts_from_column(ctx.spark(), [d for d in (stage.data_dir, stage.rejects_dir) if d])
+        origin = "the `pii_counts` column of the stage's output, summed with Spark"
+    if not counts:
+        return lines + [f"No PII found (from {origin}).", ""]
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines += [f"Findings by type, from {origin}. What was done with each type is in the stage's parameters "
+              "under [Stages](#stages).", ""]
+    lines += table(["type", "findings"], [[code(k), fmt(v)] for k, v in ordered])
+    plot = card_plots.plot_bars([k for k, _ in ordered], [v for _, v in ordered], "PII findings by type", "findings",
+                                ctx.plot("pii.png"))
+    return lines + [f"![PII findings by type]({ctx.link(plot)})", ""]
+
+
+_MIXTURE_COLUMNS = (("source", "source"), ("documents", "documents"), ("tokens_available", "tokens available"),
+                    ("target", "target"), ("epochs", "epochs"), ("capped", "capped"),
+                    ("tokens_planned", "tokens planned"), ("documents_used", "documents used"),
+                    ("tokens_used", "tokens used"), ("share_planned", "share planned"), ("share", "share"))
+
+
+def section_mixture(ctx: CardContext) -> list[str]:
+    lines = ["## Mixture", ""]
+    mixture = (ctx.run.manifest or {}).get("mixture")
+    if not isinstance(mixture, list) or not mixture:
+        return lines + ["Not run: no shard manifest with a `mixture` table (`shards/manifest.json`).", ""]
+    present = [(key, title) for key, title in _MIXTURE_COLUMNS if any(key in row for row in mixture)]
+    rows = []
+    for row in mixture:
+        cells = []
+        for key, _ in present:
+            value = row.get(key)
+            if key.startswith("share") and isinstance(value, (int, float)):
+                cells.append(f"{100 * value:.2f}%")
+            elif key == "source":
+                cells.append(code(value))
+            else:
+                cells.append(plain(fmt(value)))
+        rows.append(cells)
+    lines += ["How many tokens of each source went into the shards (epochs above 1 repeat documents), from the "
+              f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.", ""]
+    lines += table([title for _, title in present], rows)
+    shares = [(str(r.get("source")), r.get("share")) for r in mixture if isinstance(r.get("share"), (int, float))]
+    if shares:
+        plot = card_plots.plot_bars([s for s, _ in shares], [100 * v for _, v in shares], "Share of tokens by source",
+                                    "% of tokens", ctx.plot("mixture.png"), value_format="{:.1f}%")
+        lines += [f"![Share of tokens by source]({ctx.link(plot)})", ""]
+    return lines
+
+
+def section_tokenizer(ctx: CardContext) -> list[str]:
+    lines = ["## Tokenizer", ""]
+    stats = ctx.run.tokenizer
+    manifest_tok = (ctx.run.manifest or {}).get("tokenizer") if isinstance((ctx.run.manifest or {}).get("tokenizer"), dict) else {}
+    if not stats and not manifest_tok:
+        return lines + ["Not run: no `tokenizer/stats.json`.", ""]
+    stats = stats or {}
+    facts = [("vocabulary size", stats.get("vocab_size", manifest_tok.get("vocab_size"))),
+             ("learned (merges + bytes + specials)", stats.get("learned_vocab_size")),
+             ("padding tokens added", stats.get("padding_tokens_added")),
+             ("end-of-document token", manifest_tok.get("eos_token")), ("end-of-document id", manifest_tok.get("eos_id")),
+             ("sha256 of tokenizer.json", stats.get("sha256", manifest_tok.get("sha256")))]
+    sample = stats.get("sample") if isinstance(stats.get("sample"), dict) else {}
+    facts += [(f"training sample {k}", v) for k, v in sample.items()]
+    config = (ctx.run.config or {}).get("tokenizer")
+    lines += ["Byte-level BPE, from `tokenizer/stats.json`"
+              + (" and the shard manifest" if manifest_tok else "") + ".", ""]
+    lines += table(["", "value"], [[plain(k), code(v) if k.startswith("sha256") else fmt(v)] for k, v in facts if v is not None])
+    if isinstance(config, dict):
+        lines += ["**Parameters** (`tokenizer` in the config)", ""]
+        lines += table(["parameter", "value"], [[code(k), code(json.dumps(v, ensure_ascii=False))] for k, v in config.items()])
+    evaluation = stats.get("evaluation") if isinstance(stats.get("evaluation"), dict) else {}
+    rows = [(lang, v) for lang, v in evaluation.items() if isinstance(v, dict)]
+    if rows:
+        lines += ["**Held-out evaluation** (documents kept out of the training sample)", ""]
+        lines += table(["language", "documents", "bytes", "tokens", "words", "bytes per token", "tokens per word"],
+                       [[code(lang), fmt(v.get("documents")), fmt(v.get("bytes")), fmt(v.get("tokens")),
+                         fmt(v.get("words")), _ratio(v.get("bytes_per_token")), _ratio(v.get("tokens_per_word"))]
+                        for lang, v in rows])
+        drawn = [(lang, v["bytes_per_token"]) for lang, v in rows if isinstance(v.get("bytes_per_token"), (int, float))]
+        if drawn:
+            plot = card_plots.plot_bars([lang for lang, _ in drawn], [b for _, b in drawn], "Bytes per token (held out)",
+                                        "UTF-8 bytes per token (higher = better compression)",
+                                        ctx.plot("tokenizer.png"), value_format="{:.2f}")
+            lines += [f"![Bytes per token by language]({ctx.link(plot)})", ""]
+    return lines
+
+
+def _ratio(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "—"
+
+
+def _shard_prefixes(ctx: CardContext, split: str) -> list[tuple[int, str]]:
+    """(tokens, prefix relative to the run directory) of each shard of ``split``."""
+    out = []
+    for shard in (ctx.run.manifest or {}).get("shards") or []:
+        if isinstance(shard, dict) and shard.get("split") == split and shard.get("path"):
+            prefix = (ctx.run.manifest_dir / shard["path"]).relative_to(ctx.run.run_dir).as_posix()
+            out.append((int(shard.get("tokens") or 0), prefix))
+    return out
+
+
+def section_loading(ctx: CardContext) -> list[str]:
+    lines = ["## Loading the data", ""]
+    manifest = ctx.run.manifest
+    if not manifest or not manifest.get("shards"):
+        final = ctx.run.final
+        if final is None or final.data_dir is None:
+            return lines + ["Nothing to load yet.", ""]
+        data = ctx.link(final.data_dir)
+        return lines + [f"No token shards were written (no `shards/manifest.json`). The final documents are Parquet in "
+                        f"`{data}` (columns `id`, `source`, `text`, ... ):", ""] + fenced(
+            "import pyarrow.dataset as ds\n\n"
+            f"documents = ds.dataset(\"{data}\", format=\"parquet\")\n"
+            "for batch in documents.to_batches(columns=[\"id\", \"source\", \"text\"]):\n"
+            "    ...", "python")
+
+    splits = manifest.get("splits") or {}
+    lines += [f"Megatron-LM indexed datasets (`.bin` tokens + `.idx` index, {plain(manifest.get('format', ''))}), "
+              f"token dtype `{manifest.get('dtype', '?')}`, listed with their sha256 in "
+              f"`{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.", ""]
+    if splits:
+        lines += table(["split", "shards", "documents", "tokens"],
+                       [[code(k), fmt(v.get("shards")), fmt(v.get("documents")), fmt(v.get("tokens"))]
+                        for k, v in splits.items() if isinstance(v, dict)])
+    shards = [s for s in manifest["shards"] if isinstance(s, dict)]
+    rows = []
+    for shard in shards[:SHARDS_LISTED]:
+        digest = shard.get("sha256")
+        digest = digest.get("bin") if isinstance(digest, dict) else digest
+        rows.append([code(shard.get("split")), code(shard.get("path")), fmt(shard.get("documents")),
+                     fmt(shard.get("tokens")), code(str(digest)[:16]) if digest else "—"])
+    lines += table(["split", "prefix", "documents", "tokens", "sha256 (.bin, first 16)"], rows)
+    if len(shards) > SHARDS_LISTED:
+        lines += [f"… and {len(shards) - SHARDS_LISTED} more shards in the manifest.", ""]
+
+    tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
+    train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
+    args = ["cd <this directory>", "python pretrain_gpt.py \\", "    ... \\"]
+    if len(train) + len(valid) <= SHARDS_LISTED:
+        if train:
+            args.append("    --train-data-path " + " ".join(f"{t} {p}" for t, p in train) + " \\")
+        if valid:
+            args.append("    --valid-data-path " + " ".join(f"{t} {p}" for t, p in valid) + " \\")
+    else:
+        for split, flag in (("train", "--train-data-path"), ("valid", "--valid-data-path")):
+            args.append(f"    {flag} $(python -c 'import json; m = json.load(open(\"shards/manifest.json\")); "
+                        f"print(\" \".join(\"%d shards/%s\" % (s[\"tokens\"], s[\"path\"]) for s in m[\"shards\"] "
+                        f"if s[\"split\"] == \"{split}\"))') \\")
+    args.append(f"    --tokenizer-type HuggingFaceTokenizer --tokenizer-model {tokenizer_dir}")
+    lines += ["**Megatron-LM**: each shard prefix with its token count as weight (Megatron normalises the weights, "
+              "so shards are read in proportion to their size; the mixture is already applied):", ""]
+    lines += fenced("\n".join(args), "bash")
+    example = (train or valid)[0][1]
+    lines += ["**Plain NumPy** (the index layout is documented in `pipeline/indexed_dataset.py`):", ""]
+    lines += fenced(
+        "import numpy as np\n"
+        "from tokenizers import Tokenizer\n\n"
+        f"prefix = \"{example}\"\n"
+        "index = open(prefix + \".idx\", \"rb\").read()\n"
+        "assert index[:9] == b\"MMIDIDX\\x00\\x00\"\n"
+        "dtype = {1: \"<u1\", 2: \"<i1\", 3: \"<i2\", 4: \"<i4\", 5: \"<i8\", 6: \"<f8\", 7: \"<f4\", 8: \"<u2\"}[index[17]]\n"
+        "count = int(np.frombuffer(index, \"<u8\", 1, 18)[0])\n"
+        "lengths = np.frombuffer(index, \"<i4\", count, 34)\n"
+        "pointers = np.frombuffer(index, \"<i8\", count, 34 + 4 * count)  # byte offsets into .bin\n"
+        "tokens = np.memmap(prefix + \".bin\", dtype=dtype, mode=\"r\")\n"
+        "first = tokens[pointers[0] // tokens.itemsize:][:lengths[0]]\n"
+        f"print(Tokenizer.from_file(\"{tokenizer_dir}/tokenizer.json\").decode(first.tolist())[:200])", "python")
+    return lines
+
+
+def section_limitations(ctx: CardContext) -> list[str]:
+    run = ctx.run
+    items = []
+    for stage in run.stages:
+        if stage.status != DONE:
+            what = f" ({plain(stage.summary)})" if stage.summary else ""
+            items.append(f"Stage `{stage.name}`{what} is {stage.status}: {plain(stage.note)}; its filtering is "
+                         "not applied to this corpus.")
+    ingest = run.stage("ingest")
+    if ingest and ingest.stats["rows_rejected"]:
+        items.append(f"{ingest.stats['rows_rejected']:,} malformed input records were quarantined (`quarantine/`), "
+                     "not repaired.")
+    read = ((ingest.stats.get("extra") or {}).get("sources") or {}) if ingest else {}
+    final_docs: dict[str, int] = {}
+    for row in ctx.composition:
+        final_docs[row["source"]] = final_docs.get(row["source"], 0) + row["documents"]
+    for name, got in sorted(read.items()):
+        kept = final_docs.get(name, 0)
+        if got.get("documents") and kept < 0.1 * got["documents"]:
+            items.append(f"Source `{name}` keeps {kept:,} of {got['documents']:,} documents read "
+                         f"({pct(kept, got['documents'])}): it is nearly absent from the corpus.")
+    if ctx.lang_origin != "lang":
+        items.append("Languages are not identified from the text: the language figures come from source metadata "
+                     "where there is any.")
+    few = [lang for lang, d, _ in languages(ctx) if lang != UNKNOWN and d < 10]
+    if few:
+        items.append(f"{len(few)} languages have fewer than 10 documents ({', '.join(few[:10])}); "
+                     "their statistics say little.")
+    if run.stage("pii") is not None:
+        items.append("PII scrubbing finds personal data with patterns and a named-entity model: recall is below "
+                     "100%, so some personal data remains.")
+    if any(run.stage(s.name) for s in run.stages if s.name.startswith("dedup")):
+        items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
+    for row in (run.manifest or {}).get("mixture") or []:
+        if isinstance(row, dict) and row.get("capped"):
+            items.append(f"Source `{row.get('source')}` is capped at the configured maximum epochs, so its share is "
+                         "below its target.")
+    _, note = license_info(run.config)
+    if note:
+        items.append(f"Licence: {note}.")
+    items.append(f"Sample documents in this card are scrubbed with simple patterns and cut to {SAMPLE_CHARS} "
+                 "characters; they illustrate the stages and are not a random sample.")
+    return ["## Known limitations", ""] + [f"- {item}" for item in items] + [""]
+
+
+def section_files(ctx: CardContext) -> list[str]:
+    run_dir = ctx.run.run_dir
+    entries = [("config.resolved.yaml", "the exact config with every default"),
+               ("summary.json", "the funnel: rows in, kept and rejected per stage"),
+               ("stages", "per stage: `data/` (kept documents, Parquet), `stats.json`, `_SUCCESS`"),
+               ("rejects", "per stage: rejected documents with `reason` (text truncated)"),
+               ("quarantine", "malformed input records with file, line and reason"),
+               ("tokenizer", "`tokenizer.json` and its stats"),
+               ("shards", "Megatron `.bin`/`.idx` shards and `manifest.json`"),
+               (PLOTS_DIR, "the figures of this card")]
+    rows = [[f"[`{name}`]({name})", what] for name, what in entries if (run_dir / name).exists()]
+    config_hash = (run_dir / "config.hash").read_text().strip() if (run_dir / "config.hash").is_file() else None
+    lines = ["## Files of this run", ""] + table(["path", "content"], rows)
+    if config_hash:
+        lines += [f"Config hash `{config_hash}`. Rerun with `corpus run --config config.resolved.yaml`; "
+                  "finished stages with the same config are skipped.", ""]
+    return lines

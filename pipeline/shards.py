@@ -1,0 +1,256 @@
+"""Token shards: tokenize in Spark, apply the mixture, split train/valid, write Megatron shards + manifest.
+
+Steps (each a Spark job; the driver only ever holds per-source counts and one row per shard):
+1. tokenize every document (tokenizer loaded once per Python worker, ``encode_batch_fast``), append
+   ``<|endoftext|>``, keep the tokens as bytes in the shard dtype; assign the split by hashing the
+   document's ``minhash_cluster`` (else its ``id``) with the seed, so a near-duplicate cluster never
+   crosses splits; checkpoint to Parquet.
+2. count documents and tokens per source and split (one aggregate), plan the mixture, sample it
+   (whole repeats + fractional sample by hashed id).
+3. give every document a shard by hashing its id (shard count = expected tokens / shard size), order
+   each shard by a hash of id and seed, and write each shard from its Spark task: temporary names,
+   then rename. Sizes are close to the target, not exact (hash assignment).
+Shards are staged in ``out_dir/_staging`` and moved into ``out_dir/train`` and ``out_dir/valid``
+only when all are written, replacing the previous run's; ``manifest.json`` is written last.
+The same input and config give byte-identical shards, whatever the partitioning.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+from pyspark.sql import DataFrame, functions as F
+from pyspark.sql.types import BinaryType, IntegerType, LongType, StringType, StructField, StructType
+
+from pipeline.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
+from pipeline.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
+from stages.base import worker_cached
+
+SPLITS = ("train", "valid")
+
+
+class ShardsConfig(BaseModel):
+    """The ``shards`` config section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shard_size: int = Field(100_000_000, gt=0, description="target size of one shard, in shard_unit")
+    shard_unit: Literal["tokens", "documents"] = Field("tokens", description="what shard_size counts")
+    valid_fraction: float = Field(0.005, ge=0, lt=1, description="share of documents (or dedup clusters) in valid")
+    shuffle_seed: int | None = Field(None, description="seed for split, sampling and order; default: the run seed")
+    eos_token: str = Field("<|endoftext|>", description="token appended to every document")
+
+
+_TOKENIZED = StructType([
+    StructField("id", StringType()), StructField("source", StringType()), StructField("split", StringType()),
+    StructField("n_tokens", IntegerType()), StructField("tokens", BinaryType()),
+])
+_WRITTEN = StructType([
+    StructField("split", StringType()), StructField("shard", LongType()), StructField("path", StringType()),
+    StructField("bin_sha256", StringType()), StructField("idx_sha256", StringType()),
+    StructField("documents", LongType()), StructField("tokens", LongType()),
+    StructField("per_source", StringType()),
+])
+
+
+def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: str, eos_id: int,
+                       dtype: np.dtype, seed: int, valid_fraction: float) -> DataFrame:
+    """``id, source, split, n_tokens, tokens``: tokens are the document's ids plus ``eos_id``, as ``dtype`` bytes."""
+    path = str(tokenizer_path)
+    itemsize = dtype.itemsize
+    arrow_type = pa.from_numpy_dtype(dtype)
+    arrow_schema = pa.schema([(f.name, t) for f, t in zip(
+        _TOKENIZED.fields, [pa.string(), pa.string(), pa.string(), pa.int32(), pa.binary()])])
+
+    def tokenize(batches):
+        from tokenizers import Tokenizer
+
+        tokenizer = worker_cached(f"tokenizer:{tokenizer_sha256}", lambda: Tokenizer.from_file(path))
+        for batch in batches:
+            ids = []
+            for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
+                doc_ids = encoding.ids
+                doc_ids.append(eos_id)
+                ids.append(doc_ids)
+            lists = pa.array(ids, type=pa.list_(arrow_type))
+            offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1)
+            tokens = pa.Array.from_buffers(pa.binary(), len(lists),
+                                           [None, pa.py_buffer(offsets * itemsize), lists.buffers()[3]])
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("id"), batch.column("source"), batch.column("split"),
+                 pa.array(np.diff(offsets), pa.int32()), tokens], schema=arrow_schema)
+
+    cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id")) if "minhash_cluster" in docs.columns \
+        else F.col("id")
+    split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
+    return docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
+        .mapInArrow(tokenize, _TOKENIZED)
+
+
+def _shard_writer(staging: Path, dtype: np.dtype):
+    """mapInArrow function: write the shards of a partition sorted by (split, shard, order); one row per shard."""
+    root = str(staging)
+
+    def write(batches):
+        from pyspark import TaskContext
+
+        attempt = f"tmp{TaskContext.get().taskAttemptId()}"
+        state = {"key": None, "writer": None, "per_source": {}}
+
+        def finish():
+            split, shard = state["key"]
+            done = state["writer"].finalize()
+            per_source = {s: list(v) for s, v in sorted(state["per_source"].items())}
+            return pa.RecordBatch.from_pylist([{
+                "split": split, "shard": shard, "path": f"{split}/{done.prefix.name}",
+                "bin_sha256": done.bin_sha256, "idx_sha256": done.idx_sha256, "documents": done.documents,
+                "tokens": done.tokens, "per_source": json.dumps(per_source),
+            }], schema=_WRITTEN_ARROW)
+
+        try:
+            for batch in batches:
+                splits = batch.column("split").to_pylist()
+                shards = batch.column("shard").to_pylist()
+                sources = batch.column("source").to_pylist()
+                lengths = batch.column("n_tokens").to_numpy()
+                tokens = batch.column("tokens")
+                offsets = np.frombuffer(tokens.buffers()[1], dtype=np.int32, count=len(tokens) + 1,
+                                        offset=tokens.offset * 4)
+                data = memoryview(tokens.buffers()[2])
+                start = 0
+                for end in range(1, len(splits) + 1):
+                    if end < len(splits) and (splits[end], shards[end]) == (splits[start], shards[start]):
+                        continue
+                    key = (splits[start], shards[start])
+                    if key != state["key"]:
+                        if state["writer"] is not None:
+                            yield finish()
+                        directory = Path(root, key[0])
+                        directory.mkdir(parents=True, exist_ok=True)
+                        state.update(key=key, per_source={},
+                                     writer=IndexedDatasetWriter(directory / f"{key[0]}_{key[1]:05d}", dtype, attempt))
+                    state["writer"].add_documents(data[offsets[start]:offsets[end]], lengths[start:end])
+                    for source, n in zip(sources[start:end], lengths[start:end].tolist()):
+                        counts = state["per_source"].setdefault(source, [0, 0])
+                        counts[0] += 1
+                        counts[1] += n
+                    start = end
+            if state["writer"] is not None:
+                yield finish()
+                state["writer"] = None
+        except BaseException:
+            if state["writer"] is not None:
+                state["writer"].abort()
+            raise
+
+    return write
+
+
+_WRITTEN_ARROW = pa.schema([("split", pa.string()), ("shard", pa.int64()), ("path", pa.string()),
+                            ("bin_sha256", pa.string()), ("idx_sha256", pa.string()), ("documents", pa.int64()),
+                            ("tokens", pa.int64()), ("per_source", pa.string())])
+
+
+def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float], cfg: ShardsConfig) -> dict[str, int]:
+    """Shards per split: expected (documents or tokens) after sampling / shard size, at least 1 if non-empty."""
+    unit = 0 if cfg.shard_unit == "documents" else 1
+    expected = {split: 0.0 for split in SPLITS}
+    for (source, split), values in counts.items():
+        expected[split] += rates[source] * values[unit]
+    return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
+
+
+def _install(staging: Path, out_dir: Path, manifest: dict) -> None:
+    """Replace the previous run's shards by the staged ones; the manifest goes last."""
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.unlink(missing_ok=True)
+    for split in SPLITS:
+        shutil.rmtree(out_dir / split, ignore_errors=True)
+        if (staging / split).exists():
+            os.replace(staging / split, out_dir / split)
+    shutil.rmtree(staging)
+    tmp = manifest_path.with_name("manifest.json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, manifest_path)
+
+
+def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: ShardsConfig,
+                 mixture_cfg: MixtureConfig, seed: int, config_hash: str) -> dict:
+    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the manifest."""
+    from tokenizers import Tokenizer
+
+    spark = docs.sparkSession
+    seed = cfg.shuffle_seed if cfg.shuffle_seed is not None else seed
+    tokenizer_path, out_dir = Path(tokenizer_path), Path(out_dir)
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    eos_id = tokenizer.token_to_id(cfg.eos_token)
+    if eos_id is None:
+        raise ValueError(f"shards.eos_token {cfg.eos_token!r} is not in the tokenizer {tokenizer_path}")
+    vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+    dtype = dtype_for_vocab(vocab_size)
+    tokenizer_sha256 = sha256_file(tokenizer_path)
+
+    staging = out_dir / "_staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tokenized_path = str(staging / "tokenized")
+    tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction) \
+        .write.parquet(tokenized_path)
+    tokenized = spark.read.parquet(tokenized_path)
+
+    count_rows = tokenized.groupBy("source", "split").agg(
+        F.count(F.lit(1)).alias("documents"), F.sum("n_tokens").alias("tokens")).collect()
+    counts = {(r["source"], r["split"]): (int(r["documents"]), int(r["tokens"])) for r in count_rows}
+    available: dict[str, tuple[int, int]] = {}
+    for (source, _), (documents, tokens) in counts.items():
+        before = available.get(source, (0, 0))
+        available[source] = (before[0] + documents, before[1] + tokens)
+    plan = plan_mixture(available, mixture_cfg)
+    rates = {row.source: row.epochs for row in plan}
+    n_shards = _shard_counts(counts, rates, cfg)
+
+    sampled = apply_mixture(tokenized, plan, seed)
+    shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
+    order = F.xxhash64("id", F.lit(seed), F.lit("order"))
+    arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "n_tokens", "tokens") \
+        .repartition(max(1, sum(n_shards.values())), "split", "shard") \
+        .sortWithinPartitions("split", "shard", "_order", "id")
+    written = sorted((r.asDict() for r in arranged.mapInArrow(_shard_writer(staging, dtype), _WRITTEN).collect()),
+                     key=lambda r: (r["split"], r["shard"]))
+
+    used: dict[str, tuple[int, int]] = {}
+    shards = []
+    for row in written:
+        per_source = json.loads(row["per_source"])
+        for source, (documents, tokens) in per_source.items():
+            before = used.get(source, (0, 0))
+            used[source] = (before[0] + documents, before[1] + tokens)
+        shards.append({
+            "split": row["split"], "path": row["path"],
+            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
+            "documents": row["documents"], "tokens": row["tokens"],
+            "tokens_per_source": {s: v[1] for s, v in per_source.items()},
+            "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
+        })
+    manifest = {
+        "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
+        "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,
+                      "eos_token": cfg.eos_token, "eos_id": eos_id},
+        "dtype": dtype.name,
+        "config_hash": config_hash,
+        "seed": seed,
+        "splits": {split: {"shards": sum(1 for s in shards if s["split"] == split),
+                           "documents": sum(s["documents"] for s in shards if s["split"] == split),
+                           "tokens": sum(s["tokens"] for s in shards if s["split"] == split)} for split in SPLITS},
+        "mixture": mixture_table(plan, used),
+        "shards": shards,
+    }
+    _install(staging, out_dir, manifest)
+    return manifest

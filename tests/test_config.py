@@ -1,0 +1,48 @@
+import pytest
+
+from pipeline.config import ConfigError, digest, load_config, parse_config
+
+BASE = {"run": {"output_dir": "out"}, "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}
+
+
+def test_sample_config_is_valid():
+    config = load_config("configs/sample.yaml")
+    assert config.run.output_dir == "runs/sample"
+    assert [s.name for s in config.sources][:2] == ["web", "email"]
+    assert config.source_priority[0] == "wiki"
+
+
+def test_unknown_keys_name_the_key_and_the_allowed_ones():
+    raw = {**BASE, "stages": {"normalize": {"min_chars": 5, "min_char": 3}}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, origin="my.yaml")
+    message = str(err.value)
+    assert "my.yaml" in message and "stages.normalize.min_char: unknown key" in message
+    assert "min_chars" in message  # the allowed keys are listed
+
+
+def test_bad_values_name_the_key_and_allowed_values():
+    raw = {**BASE, "sources": [{"name": "web", "format": "csv", "paths": ["x"]}]}
+    with pytest.raises(ConfigError, match=r"sources\.0\.format: Input should be 'jsonl', 'parquet', 'text' or 'warc'"):
+        parse_config(raw)
+
+
+def test_unknown_stage_and_bad_priority_are_rejected():
+    with pytest.raises(ConfigError, match=r"stages\.nope: unknown key"):
+        parse_config({**BASE, "stages": {"nope": {}}})
+    with pytest.raises(ConfigError, match="source_priority names unknown sources"):
+        parse_config({**BASE, "run": {"output_dir": "o", "source_priority": ["wiki"]}})
+
+
+def test_missing_file_and_invalid_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run: [unclosed")
+    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+        load_config(bad)
+
+
+def test_digest_is_stable_and_order_independent():
+    assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
+    assert digest({"a": 1}) != digest({"a": 2})

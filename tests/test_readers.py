@@ -1,0 +1,111 @@
+import gzip
+import json
+
+import pytest
+import zstandard
+
+from pipeline.config import IngestConfig, SourceConfig
+from pipeline.readers import InputError, doc_id, expand_paths, html_to_text, read_file, read_sources
+from tests.conftest import shared_data
+
+INGEST = IngestConfig(max_doc_bytes=1000)
+
+
+def jsonl_source(path, **kw):
+    return SourceConfig(name="web", format="jsonl", paths=[str(path)], **kw)
+
+
+def records(source, path, ingest=INGEST):
+    return list(read_file(source, str(path), ingest))
+
+
+def test_jsonl_good_and_malformed_lines(tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [
+        json.dumps({"text": "good one", "url": "http://x", "title": "T"}).encode(),
+        b'{"text": "unterminated',
+        b'{"text": "bad \xff utf8"}',
+        b"[1, 2]",
+        json.dumps({"text": 5}).encode(),
+        json.dumps({"body": "no text"}).encode(),
+        json.dumps({"text": "nul \u0000 inside"}).encode(),
+        b"",
+        json.dumps({"text": "x" * 2000}).encode(),
+        json.dumps({"text": "last"}).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    got = [(r.line, r.reason) for r in records(jsonl_source(path, meta_fields=["title"]), path)]
+    assert got == [
+        (1, None), (2, "ingest:invalid_json"), (3, "ingest:invalid_utf8"), (4, "ingest:not_an_object"),
+        (5, "ingest:text_not_string"), (6, "ingest:missing_text"), (7, "ingest:nul_bytes"),
+        (9, "ingest:too_large"), (10, None),
+    ]
+    first = records(jsonl_source(path, meta_fields=["title"]), path)[0]
+    assert (first.text, first.url, first.meta) == ("good one", "http://x", {"title": "T"})
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_compressed_jsonl_and_truncation(tmp_path, suffix):
+    payload = b"".join(json.dumps({"text": " ".join(str(i * j) for j in range(300))}).encode() + b"\n"
+                       for i in range(1000))
+    packed = gzip.compress(payload) if suffix == ".gz" else zstandard.ZstdCompressor().compress(payload)
+    whole, cut = tmp_path / f"whole.jsonl{suffix}", tmp_path / f"cut.jsonl{suffix}"
+    whole.write_bytes(packed)
+    cut.write_bytes(packed[: len(packed) // 2])
+    assert [r.reason for r in records(jsonl_source(whole), whole, IngestConfig())] == [None] * 1000
+    got = records(jsonl_source(cut), cut, IngestConfig())
+    assert got[-1].reason == "ingest:truncated_archive"
+    assert 0 < len(got) - 1 < 1000 and all(r.reason is None for r in got[:-1])
+
+
+def test_empty_file_text_files_and_parquet(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert [r.reason for r in records(jsonl_source(empty), empty)] == ["ingest:empty_file"]
+    txt = tmp_path / "doc.txt"
+    txt.write_text("第一行\nsecond line\n", encoding="utf-8")
+    text_source = SourceConfig(name="books", format="text", paths=[str(tmp_path)])
+    assert records(text_source, txt)[0].text == "第一行\nsecond line\n"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"content": ["a doc", None, "b doc"]}), tmp_path / "p.parquet")
+    parquet_source = SourceConfig(name="pq", format="parquet", paths=[str(tmp_path / "p.parquet")], text_field="content")
+    assert [(r.line, r.reason) for r in records(parquet_source, tmp_path / "p.parquet")] == [
+        (1, None), (2, "ingest:missing_text"), (3, None)]
+
+
+def test_warc_and_wet_records():
+    warc = shared_data("warc", "whirlwind.warc.gz")
+    wet = shared_data("warc", "whirlwind.warc.wet.gz")
+    big = IngestConfig()
+    from_warc = records(SourceConfig(name="c", format="warc", paths=[str(warc)]), warc, big)
+    from_wet = records(SourceConfig(name="c", format="warc", paths=[str(wet)]), wet, big)
+    assert from_warc and from_wet
+    assert all(r.reason is None and r.url.startswith("http") for r in from_warc + from_wet)
+    assert "<" not in from_warc[0].text[:200]  # markup removed
+
+
+def test_html_to_text_drops_scripts_and_keeps_blocks():
+    markup = "<html><head><title>t</title><script>var x=1;</script></head><body><p>One &amp; two</p><div>Three</div></body></html>"
+    assert html_to_text(markup) == "One & two\nThree"
+
+
+def test_paths_ids_and_missing_inputs(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("b.jsonl", "a.jsonl", "sub/c.jsonl"):
+        (tmp_path / name).write_text('{"text": "x"}\n')
+    files = expand_paths(jsonl_source(tmp_path / "**" / "*.jsonl"))
+    assert [f.key for f in files] == ["a.jsonl", "b.jsonl", "sub/c.jsonl"]
+    assert doc_id("web", "a.jsonl", 1) == doc_id("web", "a.jsonl", 1) != doc_id("web", "a.jsonl", 2)
+    with pytest.raises(InputError, match="no input files match"):
+        expand_paths(jsonl_source(tmp_path / "nothing*.jsonl"))
+
+
+def test_read_sources_in_spark(spark, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"text": "hello"}\n{bad\n{"text": "world"}\n')
+    rows = read_sources(spark, [jsonl_source(path)], INGEST).orderBy("line").collect()
+    assert [(r["line"], r["text"], r["reason"]) for r in rows] == [
+        (1, "hello", None), (2, None, "ingest:invalid_json"), (3, "world", None)]
+    assert rows[1]["file"] == str(path) and "Expecting" in rows[1]["detail"]
