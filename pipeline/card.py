@@ -1,16 +1,10 @@
 """The dataset card: ``README.md`` and ``plots/*.png`` in a run directory, built from the run's own files.
 
-Read: ``config.resolved.yaml``, ``summary.json``, ``stages/NN_<name>/stats.json``, ``quarantine/``,
-``rejects/NN_<name>/``, and when present ``tokenizer/stats.json`` and ``shards/manifest.json``.
-Counts come from the stats files. What they do not hold is aggregated with Spark from the run's
-Parquet, never collected: the source and language make-up of the final documents, rejects per
-source, histograms of a score column (when the stage's stats carry none) and PII counts by type
-(when the PII stage's stats carry none). A few sample documents are read with pyarrow, scrubbed of
-e-mail addresses, IP addresses and long digit runs (phones, cards), and truncated.
-
-A stage is listed as ``done`` only when its ``_SUCCESS`` marker exists, its stats' config equals the
-run's resolved config section and its input equals the previous stage's output; otherwise it is
-``incomplete``, ``stale`` (left from an earlier run) or ``not run``, and the card says so.
+Every number comes from the run directory: stage stats, the tokenizer stats, the shard manifest, or
+an aggregate of the run's Parquet (see :mod:`pipeline.card_data`). Sections, in order: overview,
+sources, processing funnel, every stage (parameters, reasons, statistics, samples), languages,
+score histograms with their cut-offs, deduplication, PII, mixture, tokenizer, loading the shards,
+known limitations, files. Stages and steps that did not run are listed as not run.
 """
 from __future__ import annotations
 
@@ -20,44 +14,26 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import yaml
 
 from pipeline import card_plots
+from pipeline.card_data import (DONE, SAMPLE_CHARS, UNKNOWN, LazySpark, RunFiles, StageInfo, collapse_reasons, cutoffs,
+                                field_descriptions, final_composition, find_histogram, find_pii_counts, license_info, load_run,
+                                parquet_columns, pii_counts_from_column, read_samples, reason_label,
+                                rejects_by_source, sample_text, size_category, spark_histogram)
 
 CARD_FILE = "README.md"
 PLOTS_DIR = "plots"
-SAMPLE_CHARS = 300
 KEPT_SAMPLES = 2
 REJECTED_SAMPLES = 3
-SAMPLE_SCAN_ROWS = 20_000
-HISTOGRAM_BINS = 30
 TOP_LANGUAGES = 20
 MAX_DETAIL_ROWS = 40
+MAX_PARAMETER_ROWS = 80
+JSON_CHARS = 100
 SHARDS_LISTED = 20
 SHORT_LIST = 8
-UNKNOWN = "unknown"
-LOCAL_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.showConsoleProgress": "false"}  # the card's own session
-
-DONE, INCOMPLETE, STALE, NOT_RUN = "done", "incomplete", "stale", "not run"
-INGEST_SUMMARY = "Read every source into documents; malformed records go to quarantine/."
-
-_STAGE_DIR = re.compile(r"^(\d{2})_(\w+)$")
-_ID_PART = re.compile(r"^[0-9a-f]{12,}(#r\d+)?$")
-_CUTOFF_KEY = re.compile(r"threshold|cutoff|score|perplexity|percentile|^(min|max)_")
-_NOT_CUTOFF_KEY = re.compile(r"chars|words|lines|length|tokens|docs|documents|batch|size|iterations|ngram")
-
-SIZE_CATEGORIES = [(10 ** 3, "n<1K"), (10 ** 4, "1K<n<10K"), (10 ** 5, "10K<n<100K"), (10 ** 6, "100K<n<1M"),
-                   (10 ** 7, "1M<n<10M"), (10 ** 8, "10M<n<100M"), (10 ** 9, "100M<n<1B"), (10 ** 10, "1B<n<10B"),
-                   (10 ** 11, "10B<n<100B"), (10 ** 12, "100B<n<1T")]
-
-# Pattern-only PII scrubbing for the card's sample documents: order matters (e-mails before digits).
-_PII_PATTERNS = (
-    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){3,7}[0-9A-Fa-f]{1,4}\b")),
-    ("NUMBER", re.compile(r"\+?\d(?:[\s().\-/]{0,2}\d){8,}")),  # phones, card numbers, ids: 9+ digits
-)
 
 
 @dataclass(frozen=True)
@@ -76,322 +52,6 @@ SIGNALS = (Signal("lang_score", "langid", "Language-ID confidence", False),
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading the run
-# ---------------------------------------------------------------------------------------------
-
-@dataclass
-class StageInfo:
-    """One stage of the canonical order, with what the run directory says about it."""
-
-    position: int
-    name: str
-    summary: str
-    status: str
-    note: str = ""
-    stats: dict | None = None
-    directory: Path | None = None
-    rejects_dir: Path | None = None
-    field_descriptions: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def data_dir(self) -> Path | None:
-        data = self.directory / "data" if self.directory else None
-        return data if data is not None and data.is_dir() else None
-
-
-@dataclass
-class RunFiles:
-    """Everything the card reads from a run directory."""
-
-    run_dir: Path
-    config: dict | None
-    summary: dict | None
-    stages: list[StageInfo]
-    tokenizer: dict | None
-    manifest: dict | None
-    manifest_dir: Path | None
-
-    def done(self) -> list[StageInfo]:
-        return [s for s in self.stages if s.status == DONE]
-
-    def stage(self, name: str) -> StageInfo | None:
-        """The stage named ``name`` if it is done in this run."""
-        return next((s for s in self.done() if s.name == name), None)
-
-    @property
-    def final(self) -> StageInfo | None:
-        """The last done stage: its kept rows are the corpus."""
-        done = self.done()
-        return done[-1] if done else None
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-
-
-def load_run(run_dir: str | Path) -> RunFiles:
-    """Read the run directory's config, stats, tokenizer stats and shard manifest."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "stages").is_dir():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no stages/ folder)")
-    config_path = run_dir / "config.resolved.yaml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
-
-    found: dict[str, tuple[int, Path]] = {}
-    for directory in sorted((run_dir / "stages").iterdir()):
-        match = _STAGE_DIR.match(directory.name)
-        if directory.is_dir() and match:
-            found[match.group(2)] = (int(match.group(1)), directory)
-
-    from stages import STAGES
-
-    known: list[tuple[int, str, str, dict]] = [(0, "ingest", INGEST_SUMMARY, {})]
-    for position, stage in enumerate(STAGES, start=1):
-        descriptions = {k: f.description for k, f in stage.Config.model_fields.items() if f.description}
-        known.append((position, stage.name, stage.summary, descriptions))
-    names = {name for _, name, _, _ in known}
-    known += [(position, name, "", {}) for name, (position, _) in found.items() if name not in names]
-
-    stages, previous_kept = [], None
-    for position, name, summary, descriptions in sorted(known, key=lambda k: (k[0], k[1])):
-        directory = found[name][1] if name in found else None
-        stats = _read_json(directory / "stats.json") if directory else None
-        status, note = _stage_status(name, directory, stats, config, previous_kept)
-        if status == DONE:
-            previous_kept = stats["rows_kept"]
-        rejects = run_dir / "rejects" / directory.name if directory else None
-        stages.append(StageInfo(position, name, summary, status, note, stats if status == DONE else None,
-                                directory, rejects if rejects is not None and rejects.is_dir() else None,
-                                descriptions))
-
-    tokenizer = _read_json(run_dir / "tokenizer" / "stats.json")
-    if isinstance(tokenizer, dict) and "vocab_size" not in tokenizer and isinstance(tokenizer.get("extra"), dict):
-        tokenizer = tokenizer["extra"]  # runner-style stats wrapping the tokenizer's numbers
-    manifest, manifest_dir = None, None
-    for path in (run_dir / "shards" / "manifest.json", run_dir / "manifest.json"):
-        if path.is_file():
-            manifest, manifest_dir = _read_json(path), path.parent
-            break
-    return RunFiles(run_dir, config, _read_json(run_dir / "summary.json"), stages,
-                    tokenizer if isinstance(tokenizer, dict) else None,
-                    manifest if isinstance(manifest, dict) else None, manifest_dir)
-
-
-def _stage_status(name: str, directory: Path | None, stats: dict | None, config: dict | None,
-                  previous_kept: int | None) -> tuple[str, str]:
-    section = ((config or {}).get("stages") or {}).get(name)
-    if directory is None:
-        if name == "ingest":
-            return NOT_RUN, "the sources were not read"
-        if config is not None and section is None:
-            return NOT_RUN, f"not configured (no `stages.{name}` section)"
-        if section is not None and not section.get("enabled", True):
-            return NOT_RUN, "disabled in the config"
-        return NOT_RUN, "configured but not reached (the run stopped earlier)"
-    if stats is None or not (directory / "_SUCCESS").exists():
-        return INCOMPLETE, "started but not finished (no _SUCCESS marker)"
-    if name != "ingest" and config is not None and (
-            section is None or not section.get("enabled", True) or stats.get("config") != section):
-        return STALE, "left from an earlier run with another config"
-    if name != "ingest" and previous_kept is not None and stats["rows_in"] != previous_kept:
-        return STALE, (f"its input ({stats['rows_in']:,} rows) is not the previous stage's output "
-                       f"({previous_kept:,} rows): left from an earlier run")
-    return DONE, ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Aggregations (Spark) and samples (pyarrow)
-# ---------------------------------------------------------------------------------------------
-
-class LazySpark:
-    """The caller's SparkSession, or a local one created on first use."""
-
-    def __init__(self, spark=None):
-        self._spark = spark
-
-    def __call__(self):
-        if self._spark is None:
-            from pipeline.spark import get_spark
-
-            self._spark = get_spark("corpus-card", conf=LOCAL_CONF)
-        return self._spark
-
-
-def parquet_columns(directory: Path | None) -> list[str]:
-    """Column names of a Parquet folder (from its footer), [] when absent."""
-    if directory is None or not directory.is_dir():
-        return []
-    import pyarrow.dataset as ds
-
-    return list(ds.dataset(str(directory), format="parquet").schema.names)
-
-
-def final_composition(spark, data_dir: Path) -> tuple[list[dict], str | None]:
-    """Documents and characters per (source, language) of the final documents, and where ``lang`` came from.
-
-    Language: the ``lang`` column (language identification) when present, else ``meta.lang`` (source
-    metadata, primary subtag: ``en-US`` -> ``en``), else none.
-    """
-    from pyspark.sql import functions as F
-
-    columns = parquet_columns(data_dir)
-    df = spark.read.parquet(str(data_dir))
-    if "lang" in columns:
-        lang, origin = F.col("lang"), "lang"
-    elif "meta" in columns:
-        lang = F.lower(F.split(F.get_json_object("meta", "$.lang"), "[-_]").getItem(0))
-        origin = "meta"
-    else:
-        lang, origin = F.lit(None).cast("string"), None
-    rows = df.groupBy("source", lang.alias("lang")).agg(
-        F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
-    table = [{"source": r["source"], "lang": r["lang"] or UNKNOWN, "documents": int(r["documents"]),
-              "chars": int(r["chars"] or 0)} for r in rows]
-    return sorted(table, key=lambda r: (r["source"], r["lang"])), origin
-
-
-def rejects_by_source(spark, rejects: dict[str, Path]) -> dict[str, dict[str, int]]:
-    """Rejected rows per stage and source, from the stages' reject folders (``stage -> folder``), in one job."""
-    from functools import reduce
-
-    from pyspark.sql import functions as F
-
-    if not rejects:
-        return {}
-    frames = [spark.read.parquet(str(path)).select(F.lit(stage).alias("stage"), "source") for stage, path in rejects.items()]
-    rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("stage", "source").count().collect()
-    out: dict[str, dict[str, int]] = {}
-    for r in rows:
-        out.setdefault(r["stage"], {})[r["source"]] = int(r["count"])
-    return out
-
-
-def spark_histogram(spark, parts: dict[str, Path], column: str, bins: int = HISTOGRAM_BINS,
-                    log_x: bool = False) -> dict | None:
-    """Equal-width histogram (of log10 values when ``log_x``) of ``column`` over the Parquet folders in ``parts``.
-
-    Returns ``{"edges": [...], "counts": {part: [...]}, "missing": n}``; ``missing`` counts null (and,
-    with ``log_x``, non-positive) values. Two Spark jobs: min/max, then a group-by on the bucket.
-    """
-    from functools import reduce
-
-    from pyspark.sql import functions as F
-
-    frames = [spark.read.parquet(str(path)).select(F.col(column).cast("double").alias("v"), F.lit(part).alias("part"))
-              for part, path in parts.items() if column in parquet_columns(path)]
-    if not frames:
-        return None
-    df = reduce(lambda a, b: a.unionByName(b), frames)
-    value = F.log10("v") if log_x else F.col("v")
-    usable = F.col("v").isNotNull() & (F.col("v") > 0 if log_x else F.lit(True)) & ~F.isnan("v")
-    df = df.withColumn("x", F.when(usable, value))
-    bounds = df.agg(F.min("x").alias("lo"), F.max("x").alias("hi"),
-                    F.sum(F.when(F.col("x").isNull(), 1).otherwise(0)).alias("missing")).first()
-    if bounds["lo"] is None:
-        return None
-    lo, hi = float(bounds["lo"]), float(bounds["hi"])
-    width = (hi - lo) / bins if hi > lo else 1.0 / bins
-    bucket = F.least(F.floor((F.col("x") - F.lit(lo)) / F.lit(width)).cast("int"), F.lit(bins - 1))
-    rows = df.where(F.col("x").isNotNull()).groupBy("part", bucket.alias("bucket")).count().collect()
-    counts = {part: [0] * bins for part in parts}
-    for r in rows:
-        counts[r["part"]][r["bucket"]] += int(r["count"])
-    edges = [lo + i * width for i in range(bins + 1)]
-    if log_x:
-        edges = [10 ** e for e in edges]
-    return {"edges": edges, "counts": {p: c for p, c in counts.items() if any(c)}, "missing": int(bounds["missing"])}
-
-
-def pii_counts_from_column(spark, directories: list[Path], column: str = "pii_counts") -> dict[str, int]:
-    """Sum a per-document PII-count column (map, struct or JSON string of type -> count) by type."""
-    from functools import reduce
-
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, MapType, StringType, StructType
-
-    frames = [spark.read.parquet(str(d)).select(column) for d in directories if column in parquet_columns(d)]
-    if not frames:
-        return {}
-    df = reduce(lambda a, b: a.unionByName(b), frames)
-    dtype = df.schema[column].dataType
-    if isinstance(dtype, StringType):
-        counts = F.from_json(column, MapType(StringType(), LongType()))
-    elif isinstance(dtype, MapType):
-        counts = F.col(column)
-    elif isinstance(dtype, StructType):
-        counts = F.create_map(*[part for f in dtype.fields for part in (F.lit(f.name), F.col(column)[f.name])])
-    else:
-        return {}
-    rows = df.select(F.explode(counts).alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
-    return {r["type"]: int(r["n"] or 0) for r in rows if r["n"]}
-
-
-def scrub_pii(text: str) -> str:
-    """Replace e-mail addresses, IP addresses and runs of 9+ digits (phones, cards) by ``<TYPE>``."""
-    for label, pattern in _PII_PATTERNS:
-        text = pattern.sub(f"<{label}>", text)
-    return text
-
-
-def sample_text(text: str | None, limit: int = SAMPLE_CHARS) -> str:
-    """Scrubbed first (a cut could split an address), then truncated to ``limit`` characters."""
-    clean = scrub_pii(text or "")
-    if not clean.strip():
-        return "(empty text)"
-    return clean if len(clean) <= limit else clean[:limit].rstrip() + " …"
-
-
-def reason_label(reason: str | None) -> str:
-    """A reason without document ids (``dedup:minhash:<id>`` -> ``dedup:minhash``)."""
-    if reason is None:
-        return ""
-    parts = [p for p in reason.split(":") if not _ID_PART.match(p)]
-    return ":".join(parts) or reason
-
-
-def collapse_reasons(reasons: dict[str, int]) -> dict[str, int]:
-    """Reason counts summed by :func:`reason_label`, largest first."""
-    merged: dict[str, int] = {}
-    for reason, count in reasons.items():
-        merged[reason_label(reason)] = merged.get(reason_label(reason), 0) + int(count)
-    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def read_samples(directory: Path | None, count: int, one_per_reason: bool = False) -> list[dict]:
-    """The first ``count`` rows (``id``, ``source``, ``reason``, ``text``) of a Parquet folder, in file order.
-
-    With ``one_per_reason``, rows with a reason not yet shown come first. At most
-    ``SAMPLE_SCAN_ROWS`` rows are scanned.
-    """
-    if directory is None or not directory.is_dir() or count <= 0:
-        return []
-    import pyarrow.dataset as ds
-
-    dataset = ds.dataset(str(directory), format="parquet")
-    columns = [c for c in ("id", "source", "reason", "text", "file", "line", "detail") if c in dataset.schema.names]
-    picked, spare, seen, scanned = [], [], set(), 0
-    for batch in dataset.to_batches(columns=columns, batch_size=512, use_threads=False):
-        for row in batch.to_pylist():
-            label = reason_label(row.get("reason"))
-            if one_per_reason and label in seen:
-                spare.append(row)
-                continue
-            seen.add(label)
-            picked.append(row)
-            if len(picked) == count:
-                return picked
-        scanned += batch.num_rows
-        if scanned >= SAMPLE_SCAN_ROWS or (not one_per_reason and len(picked) >= count):
-            break
-    return (picked + spare)[:count]
-
-
-# ---------------------------------------------------------------------------------------------
 # Markdown helpers
 # ---------------------------------------------------------------------------------------------
 
@@ -402,7 +62,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.4g}"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(value)
 
 
@@ -420,6 +80,11 @@ def code(value: Any) -> str:
     fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def prose(value: Any) -> str:
+    """Text written by the project (descriptions) that may use `code`: only HTML, links and emphasis escaped."""
+    return re.sub(r"([\\*\[\]<>#])", r"\\\1", str(value).replace("\n", " "))
 
 
 def plain(value: Any) -> str:
@@ -452,10 +117,6 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
             return [(prefix, f"({len(value)} values)")]
         return [(prefix, ", ".join(fmt(v) for v in value))]
     return [(prefix, fmt(value))]
-
-
-def size_category(documents: int) -> str:
-    return next((label for limit, label in SIZE_CATEGORIES if documents < limit), "n>1T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,22 +171,6 @@ def _card_settings(ctx: CardContext) -> dict:
 
 def pretty_name(ctx: CardContext) -> str:
     return _card_settings(ctx).get("pretty_name") or f"corpus run {ctx.run.run_dir.resolve().name}"
-
-
-def license_info(config: dict | None) -> tuple[str, str | None]:
-    """(licence id, note): ``card.license`` if set, else the sources' common ``license``, else ``other``."""
-    card = (config or {}).get("card")
-    if isinstance(card, dict) and card.get("license"):
-        return str(card["license"]), None
-    per_source = {s.get("name"): s.get("license") for s in (config or {}).get("sources") or []}
-    given = sorted({str(v) for v in per_source.values() if v})
-    if len(given) == 1 and all(per_source.values()):
-        return given[0], None
-    if given:
-        listed = ", ".join(f"{name}: {lic or 'not given'}" for name, lic in per_source.items())
-        return "other", f"the sources carry different licences ({listed}); each document keeps its source's terms"
-    return "other", ("the config names no licence (`card.license` or a source's `license`); "
-                     "check every source's terms before using or sharing this data")
 
 
 def languages(ctx: CardContext) -> list[tuple[str, int, int]]:
@@ -634,7 +279,7 @@ def section_funnel(ctx: CardContext) -> list[str]:
     for stage in ctx.run.stages:
         if stage.status != DONE:
             rows.append([f"{stage.position:02d}", code(stage.name), f"**{stage.status}**", "—", "—", "—", "—", "—",
-                         plain(stage.note)])
+                         stage.note])
             continue
         s = stage.stats
         top = next(iter(collapse_reasons(s["reasons"]).items()), None)
@@ -684,7 +329,7 @@ def section_stages(ctx: CardContext) -> list[str]:
         if stage.summary:
             lines += [plain(stage.summary), ""]
         if stage.status != DONE:
-            lines += [f"**{stage.status.capitalize()}**: {plain(stage.note)}.", ""]
+            lines += [f"**{stage.status.capitalize()}**: {stage.note}.", ""]
             continue
         s = stage.stats
         lines += [f"{fmt(s['rows_in'])} in, {fmt(s['rows_kept'])} kept, {fmt(s['rows_rejected'])} rejected "
@@ -717,16 +362,29 @@ def _stage_parameters(ctx: CardContext, stage: StageInfo) -> list[str]:
         config = ctx.run.config or {}
         params = {**(config.get("ingest") or {}), "sources": len(config.get("sources") or []),
                   "partitions": (config.get("run") or {}).get("partitions")}
-        descriptions = {k: f.description for model in (IngestConfig, RunConfig)
-                        for k, f in model.model_fields.items() if f.description}
-        descriptions["sources"] = "sources in the config (see Sources)"
+        descriptions = {**field_descriptions(IngestConfig), **field_descriptions(RunConfig),
+                        "sources": "sources in the config (see Sources)"}
     else:
         params = stage.stats.get("config") or {}
-    if not params:
+    rows = []
+    for key, value in params.items():  # nested sections one level deep, one row per field
+        items = value.items() if isinstance(value, dict) and value else [(None, value)]
+        for position, (sub, item) in enumerate(items):
+            name = key if sub is None else f"{key}.{sub}"
+            meaning = descriptions.get(name) or (descriptions.get(key, "") if position == 0 else "")
+            rows.append([code(name), code(short_json(item)), prose(meaning)])
+    if not rows:
         return []
-    rows = [[code(k), code(json.dumps(v, ensure_ascii=False)), plain(descriptions.get(k, ""))]
-            for k, v in params.items()]
-    return ["**Parameters**", ""] + table(["parameter", "value", "meaning"], rows)
+    lines = ["**Parameters**", ""] + table(["parameter", "value", "meaning"], rows[:MAX_PARAMETER_ROWS])
+    if len(rows) > MAX_PARAMETER_ROWS:
+        lines += [f"… and {len(rows) - MAX_PARAMETER_ROWS} more in `stats.json`.", ""]
+    return lines
+
+
+def short_json(value: Any, limit: int = JSON_CHARS) -> str:
+    """A parameter value as JSON, cut at ``limit`` characters (the full value is in stats.json)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + " …"
 
 
 def _stage_samples(ctx: CardContext, stage: StageInfo) -> list[str]:
@@ -783,43 +441,6 @@ def section_languages(ctx: CardContext) -> list[str]:
     return lines
 
 
-def find_histogram(extra: dict, column: str) -> dict | None:
-    """A histogram of ``column`` in a stage's ``extra``, normalised to ``{"edges", "counts": {part: [...]}}``.
-
-    Accepted: ``extra.histograms.<column>``, ``extra.<column>_histogram`` or ``extra.histogram``, each a
-    mapping with ``edges`` (or ``bin_edges``/``bins``) and ``counts`` (a list, or part -> list), or
-    ``kept``/``rejected`` lists.
-    """
-    candidates = [((extra.get("histograms") or {}) if isinstance(extra.get("histograms"), dict) else {}).get(column),
-                  extra.get(f"{column}_histogram"), extra.get("histogram")]
-    for found in candidates:
-        if not isinstance(found, dict):
-            continue
-        edges = next((found[k] for k in ("edges", "bin_edges", "bins") if isinstance(found.get(k), list)), None)
-        counts = found.get("counts")
-        if isinstance(counts, list):
-            counts = {"all": counts}
-        elif not isinstance(counts, dict):
-            counts = {k: found[k] for k in ("kept", "rejected") if isinstance(found.get(k), list)}
-        if edges and counts and all(len(c) == len(edges) - 1 for c in counts.values()):
-            return {"edges": [float(e) for e in edges], "counts": {k: [int(x) for x in v] for k, v in counts.items()},
-                    "missing": found.get("missing")}
-    return None
-
-
-def cutoffs(config: dict) -> tuple[list[tuple[str, float]], list[tuple[str, str]]]:
-    """Cut-off parameters of a stage config: (single values to draw, per-key mappings to list)."""
-    lines, mappings = [], []
-    for key, value in config.items():
-        if not _CUTOFF_KEY.search(key) or _NOT_CUTOFF_KEY.search(key):
-            continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            lines.append((key, float(value)))
-        elif isinstance(value, dict) and value and all(isinstance(v, (int, float)) for v in value.values()):
-            mappings.append((key, ", ".join(f"{k}: {fmt(v)}" for k, v in value.items())))
-    return lines, mappings
-
-
 def section_signals(ctx: CardContext) -> list[str]:
     lines = []
     for signal in SIGNALS:
@@ -828,7 +449,7 @@ def section_signals(ctx: CardContext) -> list[str]:
         if stage is None:
             status = next((s for s in ctx.run.stages if s.name == signal.stage), None)
             why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
-            lines += [f"Stage `{signal.stage}` {plain(why)}: no {signal.column} histogram.", ""]
+            lines += [f"Stage `{signal.stage}` {why}: no {signal.column} histogram.", ""]
             continue
         histogram = find_histogram(stage.stats.get("extra") or {}, signal.column)
         origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
@@ -850,7 +471,8 @@ def section_signals(ctx: CardContext) -> list[str]:
                   f"{total:,} documents binned, from {origin}."
                   + (f" {histogram['missing']:,} without a value." if histogram.get("missing") else ""), ""]
         if drawn or listed:
-            lines += table(["cut-off", "value"], [[code(k), fmt(v)] for k, v in drawn] + [[code(k), plain(v)] for k, v in listed])
+            lines += table(["cut-off", "value"], [[code(k), fmt(v)] for k, v in drawn] + [
+                [code(k), ", ".join(f"{plain(name)}: {fmt(v)}" for name, v in values.items())] for k, values in listed])
     return lines
 
 
@@ -862,7 +484,7 @@ def section_dedup(ctx: CardContext) -> list[str]:
     rows = []
     for stage in chosen:
         if stage.status != DONE:
-            rows.append([code(stage.name), f"**{stage.status}**", "—", "—", "—", plain(stage.note)])
+            rows.append([code(stage.name), f"**{stage.status}**", "—", "—", "—", stage.note])
             continue
         s = stage.stats
         extra = "; ".join(f"{k} {v}" for k, v in flatten(s.get("extra") or {})[:SHORT_LIST])
@@ -873,22 +495,13 @@ def section_dedup(ctx: CardContext) -> list[str]:
     return lines
 
 
-def find_pii_counts(extra: dict) -> dict[str, int] | None:
-    """PII counts by type in a stage's ``extra``: the first mapping of type -> integer under a PII-like key."""
-    for key in ("pii_counts", "counts_by_type", "by_type", "entities", "counts", "found", "replaced"):
-        value = extra.get(key)
-        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
-            return {str(k): int(v) for k, v in value.items()}
-    return None
-
-
 def section_pii(ctx: CardContext) -> list[str]:
     lines = ["## Personal data (PII)", ""]
     stage = ctx.run.stage("pii")
     if stage is None:
         status = next((s for s in ctx.run.stages if s.name == "pii"), None)
         why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
-        return lines + [f"Stage `pii` {plain(why)}. The documents were **not** scrubbed of personal data.", ""]
+        return lines + [f"Stage `pii` {why}. The documents were **not** scrubbed of personal data.", ""]
     counts = find_pii_counts(stage.stats.get("extra") or {})
     origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
     if counts is None:
@@ -957,7 +570,7 @@ def section_tokenizer(ctx: CardContext) -> list[str]:
     config = (ctx.run.config or {}).get("tokenizer")
     lines += ["Byte-level BPE, from `tokenizer/stats.json`"
               + (" and the shard manifest" if manifest_tok else "") + ".", ""]
-    lines += table(["", "value"], [[plain(k), code(v) if k.startswith("sha256") else fmt(v)] for k, v in facts if v is not None])
+    lines += table(["", "value"], [[plain(k), code(v) if isinstance(v, str) else fmt(v)] for k, v in facts if v is not None])
     if isinstance(config, dict):
         lines += ["**Parameters** (`tokenizer` in the config)", ""]
         lines += table(["parameter", "value"], [[code(k), code(json.dumps(v, ensure_ascii=False))] for k, v in config.items()])
@@ -1020,7 +633,8 @@ def section_loading(ctx: CardContext) -> list[str]:
     for shard in shards[:SHARDS_LISTED]:
         digest = shard.get("sha256")
         digest = digest.get("bin") if isinstance(digest, dict) else digest
-        rows.append([code(shard.get("split")), code(shard.get("path")), fmt(shard.get("documents")),
+        prefix = (ctx.run.manifest_dir / str(shard.get("path"))).relative_to(ctx.run.run_dir).as_posix()
+        rows.append([code(shard.get("split")), code(prefix), fmt(shard.get("documents")),
                      fmt(shard.get("tokens")), code(str(digest)[:16]) if digest else "—"])
     lines += table(["split", "prefix", "documents", "tokens", "sha256 (.bin, first 16)"], rows)
     if len(shards) > SHARDS_LISTED:
@@ -1028,16 +642,17 @@ def section_loading(ctx: CardContext) -> list[str]:
 
     tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
     train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
-    args = ["cd <this directory>", "python pretrain_gpt.py \\", "    ... \\"]
+    args = ["cd \"$RUN_DIR\"   # the folder holding this card", "python pretrain_gpt.py \\", "    ... \\"]
     if len(train) + len(valid) <= SHARDS_LISTED:
         if train:
             args.append("    --train-data-path " + " ".join(f"{t} {p}" for t, p in train) + " \\")
         if valid:
             args.append("    --valid-data-path " + " ".join(f"{t} {p}" for t, p in valid) + " \\")
     else:
+        manifest_path, base = ctx.link(ctx.run.manifest_dir / "manifest.json"), ctx.link(ctx.run.manifest_dir)
         for split, flag in (("train", "--train-data-path"), ("valid", "--valid-data-path")):
-            args.append(f"    {flag} $(python -c 'import json; m = json.load(open(\"shards/manifest.json\")); "
-                        f"print(\" \".join(\"%d shards/%s\" % (s[\"tokens\"], s[\"path\"]) for s in m[\"shards\"] "
+            args.append(f"    {flag} $(python -c 'import json; m = json.load(open(\"{manifest_path}\")); "
+                        f"print(\" \".join(\"%d {base}/%s\" % (s[\"tokens\"], s[\"path\"]) for s in m[\"shards\"] "
                         f"if s[\"split\"] == \"{split}\"))') \\")
     args.append(f"    --tokenizer-type HuggingFaceTokenizer --tokenizer-model {tokenizer_dir}")
     lines += ["**Megatron-LM**: each shard prefix with its token count as weight (Megatron normalises the weights, "
@@ -1067,12 +682,12 @@ def section_limitations(ctx: CardContext) -> list[str]:
     for stage in run.stages:
         if stage.status != DONE:
             what = f" ({plain(stage.summary)})" if stage.summary else ""
-            items.append(f"Stage `{stage.name}`{what} is {stage.status}: {plain(stage.note)}; its filtering is "
+            items.append(f"Stage `{stage.name}`{what} is {stage.status}: {stage.note}; its filtering is "
                          "not applied to this corpus.")
     ingest = run.stage("ingest")
     if ingest and ingest.stats["rows_rejected"]:
-        items.append(f"{ingest.stats['rows_rejected']:,} malformed input records were quarantined (`quarantine/`), "
-                     "not repaired.")
+        items.append(f"{plural(ingest.stats['rows_rejected'], 'malformed input record')} quarantined "
+                     "(`quarantine/`), not repaired.")
     read = ((ingest.stats.get("extra") or {}).get("sources") or {}) if ingest else {}
     final_docs: dict[str, int] = {}
     for row in ctx.composition:
@@ -1090,8 +705,8 @@ def section_limitations(ctx: CardContext) -> list[str]:
         items.append(f"{len(few)} languages have fewer than 10 documents ({', '.join(few[:10])}); "
                      "their statistics say little.")
     if run.stage("pii") is not None:
-        items.append("PII scrubbing finds personal data with patterns and a named-entity model: recall is below "
-                     "100%, so some personal data remains.")
+        items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data "
+                     "remains.")
     if any(run.stage(s.name) for s in run.stages if s.name.startswith("dedup")):
         items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
     for row in (run.manifest or {}).get("mixture") or []:

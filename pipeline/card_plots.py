@@ -71,6 +71,7 @@ def plot_histogram(edges: Sequence[float], counts: dict[str, Sequence[int]], cut
         ax.axvline(value, color=CUTOFF_COLOR, linestyle="--", linewidth=1.2)
         ax.annotate(f"{label} = {value:g}", xy=(value, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
                     textcoords="offset points", color=CUTOFF_COLOR, fontsize=8)
+    ax.set_ylim(0, max(bottom + [1]) * 1.12)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

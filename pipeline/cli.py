@@ -35,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
     inspect.add_argument("run_dir")
 
+    card = commands.add_parser("card", help="rebuild the dataset card (README.md + plots) of a run")
+    card.add_argument("run_dir")
+    report = commands.add_parser("report", help="the dataset card as one self-contained HTML page")
+    report.add_argument("run_dir")
+    report.add_argument("--html", action="store_true", required=True, help="write report.html")
+
+    synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
+    synth.add_argument("synth_args", nargs=argparse.REMAINDER)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
@@ -59,6 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
     print(format_funnel([o.stats for o in outcomes]))
+    if not args.stop_after:
+        from pipeline.card import build_card
+
+        print(f"dataset card: {build_card(config.run.output_dir, spark)}")
     print(f"run directory: {config.run.output_dir}")
     return 0
 
@@ -155,7 +168,28 @@ def format_funnel(stats: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"run": cmd_run, "stages": cmd_stages, "stage": cmd_stage, "inspect": cmd_inspect}
+def cmd_card(args: argparse.Namespace) -> int:
+    from pipeline.card import build_card
+
+    print(build_card(args.run_dir))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import build_html_report
+
+    print(build_html_report(args.run_dir))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from pipeline.synthetic import main as synth_main
+
+    return synth_main(args.synth_args) or 0
+
+
+COMMANDS = {"run": cmd_run, "stages": cmd_stages, "stage": cmd_stage, "inspect": cmd_inspect,
+            "card": cmd_card, "report": cmd_report, "synth": cmd_synth}
 
 if __name__ == "__main__":
     sys.exit(main())

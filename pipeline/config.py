@@ -10,6 +10,8 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from jobs.train_kenlm import KenlmTrainConfig
+from jobs.train_quality_classifier import QualityClassifierTrainConfig
 from stages import STAGES
 
 
@@ -49,6 +51,13 @@ class SparkSettings(Section):
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties")
 
 
+class TrainConfig(Section):
+    """Inputs and parameters of the model-training jobs (jobs/train_*.py)."""
+
+    quality_classifier: QualityClassifierTrainConfig = QualityClassifierTrainConfig()
+    kenlm: KenlmTrainConfig = KenlmTrainConfig()
+
+
 def _stages_model() -> type[BaseModel]:
     fields: dict[str, Any] = {stage.name: (Optional[stage.Config], None) for stage in STAGES}
     return create_model("StagesConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
@@ -63,6 +72,7 @@ class PipelineConfig(Section):
     ingest: IngestConfig = IngestConfig()
     sources: list[SourceConfig] = Field(min_length=1)
     stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
+    train: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
     def _check_sources(self) -> "PipelineConfig":

@@ -74,6 +74,8 @@ def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> l
     unknown = sorted(set(cfg.sources) - set(available))
     if unknown:
         raise ValueError(f"mixture.sources: {unknown} not found in the documents (sources: {sorted(available)})")
+    if not available:
+        return []
     targets = {s: cfg.sources.get(s, SourceTarget(epochs=cfg.default_epochs)) for s in available}
     share_sum = sum(t.share for t in targets.values() if t.share is not None)
     epoch_sources = [s for s, t in targets.items() if t.epochs is not None]

@@ -218,8 +218,8 @@ def _read_jsonl(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterat
                 continue
             try:
                 obj = json.loads(decoded)
-            except json.JSONDecodeError as exc:
-                yield Record(number, reason="ingest:invalid_json", detail=str(exc)[:300])
+            except (ValueError, RecursionError) as exc:  # also too deep nesting, oversized integers
+                yield Record(number, reason="ingest:invalid_json", detail=f"{type(exc).__name__}: {exc}"[:300])
                 continue
             yield _record_from_object(source, number, obj)
 
@@ -232,8 +232,14 @@ def _record_from_object(source: SourceConfig, number: int, obj: object) -> Recor
     if reason:
         return Record(number, reason=reason, detail=f"field {source.text_field!r}: {detail}")
     url = obj.get(source.url_field) if source.url_field else None
-    meta = {key: obj[key] for key in source.meta_fields if key in obj}
-    return Record(number, text=text, url=url if isinstance(url, str) else None, meta=meta or None)
+    url = url if isinstance(url, str) else None
+    meta = {key: obj[key] for key in source.meta_fields if key in obj} or None
+    try:  # JSON escapes can smuggle in lone surrogates, which are not valid UTF-8
+        for value in (text, url or "", json.dumps(meta, ensure_ascii=False)):
+            value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return Record(number, reason="ingest:invalid_utf8", detail=f"lone surrogate: {exc}"[:300])
+    return Record(number, text=text, url=url, meta=meta)
 
 
 def _read_parquet(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
@@ -308,6 +314,10 @@ class _VisibleText(html.parser.HTMLParser):
         if tag in self._SKIP:
             self.skipping += 1
         elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):  # <svg/>, <br/>: nothing to skip inside
+        if tag in self._BLOCK:
             self.parts.append("\n")
 
     def handle_endtag(self, tag):

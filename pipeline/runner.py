@@ -83,7 +83,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
         outcome = run_stage(stage_cls(section), read_stage_output(spark, previous), ctx,
                             out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
                             config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
-                            label=f"[{step}/{len(planned)} {stage_cls.name}]")
+                            label=f"[{step}/{len(planned)} {stage_cls.name}]", position=position)
         outcomes.append(outcome)
         previous = run_dir / "stages" / name
         if stop_after == stage_cls.name:
@@ -131,6 +131,8 @@ def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> St
                                           F.sum(F.length("text")).alias("chars")).collect():
         by_source[row["source"]] = {"documents": row["documents"], "chars": int(row["chars"] or 0)}
     quarantined = sum(reasons.values())
+    if quarantine_dir.exists():
+        _log_quarantine_examples(spark.read.parquet(str(quarantine_dir)))
     stats = _stats("ingest", 0, config_hash, documents + quarantined, documents, reasons, started,
                    {"sources": by_source, "quarantine_dir": "quarantine"})
     _finish(out_dir, stats)
@@ -138,8 +140,17 @@ def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> St
     return StageOutcome("ingest", stats, skipped=False)
 
 
+def _log_quarantine_examples(quarantine: DataFrame) -> None:
+    """One line per reason naming the first file and line where it happened."""
+    first = quarantine.groupBy(REASON).agg(F.count("*").alias("n"), F.min(F.struct("file", "line", "detail")).alias("at"))
+    for row in first.orderBy(REASON).collect():
+        at = row["at"]
+        log.warning("[ingest] quarantined %d x %s, first at %s:%d (%s)", row["n"], row[REASON], at["file"], at["line"],
+                    at["detail"])
+
+
 def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path,
-              config_hash: str, reject_text_chars: int, label: str) -> StageOutcome:
+              config_hash: str, reject_text_chars: int, label: str, position: int = 0) -> StageOutcome:
     """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting."""
     if is_complete(out_dir, config_hash):
         stats = json.loads((out_dir / STATS).read_text())
@@ -178,7 +189,7 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     rows_rejected = sum(reasons.values())
     if rows_in != rows_kept + rows_rejected:
         raise AccountingError(f"stage {stage.name!r}: rows_in {rows_in} != kept {rows_kept} + rejected {rows_rejected}")
-    stats = _stats(stage.name, int(out_dir.name[:2]), config_hash, rows_in, rows_kept, reasons, started,
+    stats = _stats(stage.name, position, config_hash, rows_in, rows_kept, reasons, started,
                    stage.summarize(kept, rejected), config=stage.config.model_dump(mode="json"))
     _finish(out_dir, stats)
     log.info("%s done: kept %d, rejected %d (%.1f%%), %.1fs", label, rows_kept, rows_rejected,

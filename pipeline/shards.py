@@ -11,7 +11,8 @@ Steps (each a Spark job; the driver only ever holds per-source counts and one ro
    each shard by a hash of id and seed, and write each shard from its Spark task: temporary names,
    then rename. Sizes are close to the target, not exact (hash assignment).
 Shards are staged in ``out_dir/_staging`` and moved into ``out_dir/train`` and ``out_dir/valid``
-only when all are written, replacing the previous run's; ``manifest.json`` is written last.
+only when all are written, replacing the previous run's (a rerun never leaves old or partial
+shards behind); ``manifest.json`` is written last, so its presence marks a complete output.
 The same input and config give byte-identical shards, whatever the partitioning.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from pyspark.sql import DataFrame, functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import BinaryType, IntegerType, LongType, StringType, StructField, StructType
 
 from pipeline.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
@@ -64,10 +66,8 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
                        dtype: np.dtype, seed: int, valid_fraction: float) -> DataFrame:
     """``id, source, split, n_tokens, tokens``: tokens are the document's ids plus ``eos_id``, as ``dtype`` bytes."""
     path = str(tokenizer_path)
-    itemsize = dtype.itemsize
-    arrow_type = pa.from_numpy_dtype(dtype)
-    arrow_schema = pa.schema([(f.name, t) for f, t in zip(
-        _TOKENIZED.fields, [pa.string(), pa.string(), pa.string(), pa.int32(), pa.binary()])])
+    token_type = pa.from_numpy_dtype(dtype)
+    arrow_schema = to_arrow_schema(_TOKENIZED)
 
     def tokenize(batches):
         from tokenizers import Tokenizer
@@ -79,45 +79,68 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
                 doc_ids = encoding.ids
                 doc_ids.append(eos_id)
                 ids.append(doc_ids)
-            lists = pa.array(ids, type=pa.list_(arrow_type))
+            lists = pa.array(ids, type=pa.list_(token_type))
             offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1)
             tokens = pa.Array.from_buffers(pa.binary(), len(lists),
-                                           [None, pa.py_buffer(offsets * itemsize), lists.buffers()[3]])
+                                           [None, pa.py_buffer(offsets * dtype.itemsize), lists.buffers()[3]])
             yield pa.RecordBatch.from_arrays(
                 [batch.column("id"), batch.column("source"), batch.column("split"),
                  pa.array(np.diff(offsets), pa.int32()), tokens], schema=arrow_schema)
 
-    cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id")) if "minhash_cluster" in docs.columns \
-        else F.col("id")
+    cluster = F.col("id")
+    if "minhash_cluster" in docs.columns:
+        cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id"))
     split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
     return docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
         .mapInArrow(tokenize, _TOKENIZED)
 
 
+class _ShardFiles:
+    """The shards of one Spark partition (rows sorted by split, shard, order): one writer open at a time."""
+
+    def __init__(self, staging: str, dtype: np.dtype, tmp_suffix: str):
+        self.staging, self.dtype, self.tmp_suffix = staging, dtype, tmp_suffix
+        self.key: tuple[str, int] | None = None
+        self.writer: IndexedDatasetWriter | None = None
+        self.per_source: dict[str, list[int]] = {}
+
+    def open(self, split: str, shard: int) -> None:
+        directory = Path(self.staging, split)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.key, self.per_source = (split, shard), {}
+        self.writer = IndexedDatasetWriter(directory / f"{split}_{shard:05d}", self.dtype, self.tmp_suffix)
+
+    def add(self, token_bytes, lengths: np.ndarray, sources: list[str]) -> None:
+        self.writer.add_documents(token_bytes, lengths)
+        for source, n in zip(sources, lengths.tolist()):
+            counts = self.per_source.setdefault(source, [0, 0])
+            counts[0] += 1
+            counts[1] += n
+
+    def close(self) -> dict:
+        """Finalize the open shard; its manifest row."""
+        done = self.writer.finalize()
+        self.writer = None
+        split, shard = self.key
+        return {"split": split, "shard": shard, "path": f"{split}/{done.prefix.name}",
+                "bin_sha256": done.bin_sha256, "idx_sha256": done.idx_sha256, "documents": done.documents,
+                "tokens": done.tokens, "per_source": json.dumps(dict(sorted(self.per_source.items())))}
+
+
 def _shard_writer(staging: Path, dtype: np.dtype):
-    """mapInArrow function: write the shards of a partition sorted by (split, shard, order); one row per shard."""
+    """mapInArrow function writing the shards of a sorted partition; yields one row per shard."""
     root = str(staging)
+    arrow_schema = to_arrow_schema(_WRITTEN)
 
     def write(batches):
         from pyspark import TaskContext
 
-        attempt = f"tmp{TaskContext.get().taskAttemptId()}"
-        state = {"key": None, "writer": None, "per_source": {}}
-
-        def finish():
-            split, shard = state["key"]
-            done = state["writer"].finalize()
-            per_source = {s: list(v) for s, v in sorted(state["per_source"].items())}
-            return pa.RecordBatch.from_pylist([{
-                "split": split, "shard": shard, "path": f"{split}/{done.prefix.name}",
-                "bin_sha256": done.bin_sha256, "idx_sha256": done.idx_sha256, "documents": done.documents,
-                "tokens": done.tokens, "per_source": json.dumps(per_source),
-            }], schema=_WRITTEN_ARROW)
-
+        files = _ShardFiles(root, dtype, f"tmp{TaskContext.get().taskAttemptId()}")
         try:
             for batch in batches:
-                splits = batch.column("split").to_pylist()
-                shards = batch.column("shard").to_pylist()
+                if batch.num_rows == 0:
+                    continue
+                keys = list(zip(batch.column("split").to_pylist(), batch.column("shard").to_pylist()))
                 sources = batch.column("source").to_pylist()
                 lengths = batch.column("n_tokens").to_numpy()
                 tokens = batch.column("tokens")
@@ -125,37 +148,23 @@ def _shard_writer(staging: Path, dtype: np.dtype):
                                         offset=tokens.offset * 4)
                 data = memoryview(tokens.buffers()[2])
                 start = 0
-                for end in range(1, len(splits) + 1):
-                    if end < len(splits) and (splits[end], shards[end]) == (splits[start], shards[start]):
+                for end in range(1, len(keys) + 1):
+                    if end < len(keys) and keys[end] == keys[start]:
                         continue
-                    key = (splits[start], shards[start])
-                    if key != state["key"]:
-                        if state["writer"] is not None:
-                            yield finish()
-                        directory = Path(root, key[0])
-                        directory.mkdir(parents=True, exist_ok=True)
-                        state.update(key=key, per_source={},
-                                     writer=IndexedDatasetWriter(directory / f"{key[0]}_{key[1]:05d}", dtype, attempt))
-                    state["writer"].add_documents(data[offsets[start]:offsets[end]], lengths[start:end])
-                    for source, n in zip(sources[start:end], lengths[start:end].tolist()):
-                        counts = state["per_source"].setdefault(source, [0, 0])
-                        counts[0] += 1
-                        counts[1] += n
+                    if keys[start] != files.key:
+                        if files.writer is not None:
+                            yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
+                        files.open(*keys[start])
+                    files.add(data[offsets[start]:offsets[end]], lengths[start:end], sources[start:end])
                     start = end
-            if state["writer"] is not None:
-                yield finish()
-                state["writer"] = None
+            if files.writer is not None:
+                yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
         except BaseException:
-            if state["writer"] is not None:
-                state["writer"].abort()
+            if files.writer is not None:
+                files.writer.abort()
             raise
 
     return write
-
-
-_WRITTEN_ARROW = pa.schema([("split", pa.string()), ("shard", pa.int64()), ("path", pa.string()),
-                            ("bin_sha256", pa.string()), ("idx_sha256", pa.string()), ("documents", pa.int64()),
-                            ("tokens", pa.int64()), ("per_source", pa.string())])
 
 
 def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float], cfg: ShardsConfig) -> dict[str, int]:
@@ -167,14 +176,25 @@ def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[st
     return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
 
 
+def _sum_by_source(pairs) -> dict[str, tuple[int, int]]:
+    """Sum (documents, tokens) pairs per source."""
+    totals: dict[str, tuple[int, int]] = {}
+    for source, (documents, tokens) in pairs:
+        before = totals.get(source, (0, 0))
+        totals[source] = (before[0] + documents, before[1] + tokens)
+    return totals
+
+
 def _install(staging: Path, out_dir: Path, manifest: dict) -> None:
-    """Replace the previous run's shards by the staged ones; the manifest goes last."""
+    """Replace the previous run's shards by the staged ones named in the manifest; the manifest goes last."""
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
     for split in SPLITS:
         shutil.rmtree(out_dir / split, ignore_errors=True)
-        if (staging / split).exists():
-            os.replace(staging / split, out_dir / split)
+    for shard in manifest["shards"]:
+        (out_dir / shard["path"]).parent.mkdir(parents=True, exist_ok=True)
+        for ext in (".bin", ".idx"):
+            os.replace(staging / (shard["path"] + ext), out_dir / (shard["path"] + ext))
     shutil.rmtree(staging)
     tmp = manifest_path.with_name("manifest.json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -208,10 +228,7 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
     count_rows = tokenized.groupBy("source", "split").agg(
         F.count(F.lit(1)).alias("documents"), F.sum("n_tokens").alias("tokens")).collect()
     counts = {(r["source"], r["split"]): (int(r["documents"]), int(r["tokens"])) for r in count_rows}
-    available: dict[str, tuple[int, int]] = {}
-    for (source, _), (documents, tokens) in counts.items():
-        before = available.get(source, (0, 0))
-        available[source] = (before[0] + documents, before[1] + tokens)
+    available = _sum_by_source((source, values) for (source, _), values in counts.items())
     plan = plan_mixture(available, mixture_cfg)
     rates = {row.source: row.epochs for row in plan}
     n_shards = _shard_counts(counts, rates, cfg)
@@ -225,20 +242,19 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
     written = sorted((r.asDict() for r in arranged.mapInArrow(_shard_writer(staging, dtype), _WRITTEN).collect()),
                      key=lambda r: (r["split"], r["shard"]))
 
-    used: dict[str, tuple[int, int]] = {}
     shards = []
     for row in written:
         per_source = json.loads(row["per_source"])
-        for source, (documents, tokens) in per_source.items():
-            before = used.get(source, (0, 0))
-            used[source] = (before[0] + documents, before[1] + tokens)
         shards.append({
             "split": row["split"], "path": row["path"],
             "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
             "documents": row["documents"], "tokens": row["tokens"],
+            "documents_per_source": {s: v[0] for s, v in per_source.items()},
             "tokens_per_source": {s: v[1] for s, v in per_source.items()},
             "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
         })
+    used = _sum_by_source((source, (shard["documents_per_source"][source], tokens))
+                          for shard in shards for source, tokens in shard["tokens_per_source"].items())
     manifest = {
         "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
         "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,

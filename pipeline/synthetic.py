@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import re
 import sys
@@ -30,13 +29,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any, Iterable, Sequence, TypeVar
 
 import zstandard
 
 from pipeline.readers import doc_id
 
 GENERATOR_VERSION = 1
+T = TypeVar("T")
 DEFAULT_SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 CJK_LANGS = {"zh", "ja"}
 SHINGLE_SIZE = 5
@@ -274,6 +274,16 @@ HEADINGS = {"en": "Chapter {}", "zh": "第{}回", "de": "Kapitel {}", "fr": "Cha
             "ru": "Глава {}", "ja": "第{}章"}
 
 
+def _between(rng: random.Random, low: int, high: int) -> int:
+    """A uniform integer in [low, high]: ``randint`` with one call to ``random()`` (hot path)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _pick(rng: random.Random, items: Sequence[T]) -> T:
+    """``rng.choice`` with one call to ``random()`` (hot path)."""
+    return items[int(rng.random() * len(items))]
+
+
 def _luhn_digit(digits: str) -> str:
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -285,17 +295,17 @@ def _luhn_digit(digits: str) -> str:
 
 
 def _pii_value(kind: str, lang: str, rng: random.Random) -> str:
+    digits = lambda count: str(_between(rng, 0, 10 ** count - 1)).zfill(count)  # noqa: E731
     if kind == "EMAIL_ADDRESS":
-        return f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}{rng.randint(1, 99)}" \
-               f"@{rng.choice(MAIL_DOMAINS)}".replace("ü", "ue")
+        return f"{_pick(rng, FIRST_NAMES).lower()}.{_pick(rng, LAST_NAMES).lower()}{_between(rng, 1, 99)}" \
+               f"@{_pick(rng, MAIL_DOMAINS)}".replace("ü", "ue")
     if kind == "PHONE_NUMBER":
-        return rng.choice(_PHONE_FORMATS[lang]).format(
-            a=rng.randint(201, 989), b=rng.randint(200, 999), c=f"{rng.randint(0, 9999):04d}",
-            p=f"{rng.randint(0, 99):02d}", q=f"{rng.randint(0, 99):02d}", r=f"{rng.randint(0, 99):02d}",
-            s=f"{rng.randint(0, 99):02d}")
+        return _pick(rng, _PHONE_FORMATS[lang]).format(
+            a=_between(rng, 201, 989), b=_between(rng, 200, 999), c=digits(4), p=digits(2), q=digits(2),
+            r=digits(2), s=digits(2))
     if kind == "IP_ADDRESS":
-        return f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-    body = "4" + "".join(str(rng.randint(0, 9)) for _ in range(14))
+        return f"{_between(rng, 11, 223)}.{_between(rng, 0, 255)}.{_between(rng, 0, 255)}.{_between(rng, 1, 254)}"
+    body = "4" + digits(14)
     number = body + _luhn_digit(body)
     return " ".join(number[i:i + 4] for i in range(0, 16, 4)) if rng.random() < 0.5 else number
 
@@ -340,11 +350,6 @@ def shingle_jaccard(a: str, b: str, lang: str, n: int = SHINGLE_SIZE) -> float:
     return len(sa & sb) / len(sa | sb) if sa or sb else 1.0
 
 
-def _between(rng: random.Random, low: int, high: int) -> int:
-    """A uniform integer in [low, high]: ``randint`` with one call to ``random()`` (hot path)."""
-    return low + int(rng.random() * (high - low + 1))
-
-
 class _Composer:
     """Builds documents of each source from the vocabulary with one seeded RNG."""
 
@@ -357,9 +362,10 @@ class _Composer:
         return ("" if lang in CJK_LANGS else " ").join(picked)
 
     def title(self, lang: str) -> str:
-        pool = self.vocab.sentences[lang]
-        sentence = pool[int(self.rng.random() * len(pool))]
-        return sentence[:24].rstrip("。，,. ") if lang in CJK_LANGS else " ".join(sentence.split()[:8]).rstrip(" .,;:«(-—")
+        sentence = _pick(self.rng, self.vocab.sentences[lang])
+        if lang in CJK_LANGS:
+            return sentence[:24].rstrip("。，,. ")
+        return " ".join(sentence.split()[:8]).rstrip(" .,;:«(-—")
 
     def body(self, lang: str, source: str) -> list[str]:
         _, _, paragraphs, sentences = SOURCE_SPECS[source]
@@ -399,7 +405,7 @@ class _Composer:
                 separator: str | None = None) -> None:
         """Append a sentence carrying a PII value to ``doc.lines[line]`` and record its span."""
         value = _pii_value(kind, doc.lang, self.rng)
-        template = template or self.rng.choice(PII_TEMPLATES[doc.lang][kind])
+        template = template or _pick(self.rng, PII_TEMPLATES[doc.lang][kind])
         if separator is None:
             separator = "" if doc.lang in CJK_LANGS or not doc.lines[line] else " "
         prefix = doc.lines[line] + separator + template[:template.index("{}")]
@@ -408,7 +414,7 @@ class _Composer:
 
     def email(self, lang: str) -> _Doc:
         rng = self.rng
-        sender, recipient = (f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" for _ in range(2))
+        sender, recipient = (f"{_pick(rng, FIRST_NAMES)} {_pick(rng, LAST_NAMES)}" for _ in range(2))
         hello, bye = GREETINGS[lang]
         doc = _Doc(lang, ["From: " + sender, "To: " + recipient, "Subject: " + self.title(lang),
                           hello.format(recipient.split()[0]), *self.body(lang, "email"), bye, sender, ""])
@@ -445,7 +451,8 @@ class _Composer:
             else:
                 lines[i][j] += ("" if doc.lang in CJK_LANGS else " ") + rng.choice(words)
         joiner = "" if doc.lang in CJK_LANGS else " "
-        return _Doc(doc.lang, [joiner.join(u for u in units if u) for units in lines], spam=doc.spam)
+        edited = (joiner.join(u for u in units if u) for units in lines)
+        return _Doc(doc.lang, [line for line in edited if line], spam=doc.spam)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,7 +594,9 @@ def generate_corpus(out_dir: str | Path, n_docs: int, seed: int = 0, *, docs_per
             else:
                 doc = composer.document(source, lang)
             text = doc.text
-            url = f"https://{source}{_between(rng, 1, 500)}.example/{doc.lang}/{name}" if source in ("web", "wiki") else None
+            url = None
+            if source in ("web", "wiki"):
+                url = f"https://{source}{_between(rng, 1, 500)}.example/{doc.lang}/{name}"
             record = json.dumps({"doc_id": name, "lang": doc.lang, "url": url, "text": text}, ensure_ascii=False)
             encoded = record.encode("utf-8") + b"\n"
             file, line = writers[source].write(encoded)
@@ -720,7 +729,7 @@ def generate_hostile_corpus(out_dir: str | Path, seed: int = 0, *, big_doc_bytes
         ("moderately_nested", obj("moderately_nested", text=good(6), extra=nested), "document"),
         ("url_wrong_type", obj("url_wrong_type", text=good(9), url=12345), "document"),
         ("long_line", obj("long_line", text=("Sphinx of black quartz, judge my vow. 黑曜石 " * long_line_chars)[
-            :long_line_chars]), "document"),
+            :long_line_chars - 1] + "."), "document"),
         ("at_size_limit", at_limit, "document"),
         ("empty_text", obj("empty_text", text=""), "document"),
         ("empty_whitespace_text", obj("empty_whitespace_text", text=" \n\t\u3000 "), "document"),
@@ -759,17 +768,22 @@ def generate_hostile_corpus(out_dir: str | Path, seed: int = 0, *, big_doc_bytes
     expect(big, 2, "big_document", "ingest:too_large")
     expect(big, 3, "plain", "document")
 
-    # Records that break a JSON parser in other ways than JSONDecodeError; one kind per file.
+    # Records that break a JSON reader in other ways than JSONDecodeError; one kind per file.
     breakers = {
-        "deep_nesting.jsonl": ("deep_nesting", b'{"kind": "deep_nesting", "text": "ok", "x": '
-                               + b"[" * 100_000 + b"]" * 100_000 + b"}", "ingest:invalid_json"),
-        "huge_integer.jsonl": ("huge_integer", b'{"kind": "huge_integer", "text": "ok", "n": ' + b"7" * 5000 + b"}",
-                               "ingest:invalid_json"),
-        "lone_surrogate.jsonl": ("lone_surrogate", b'{"kind": "lone_surrogate", "text": "lone \\ud800 surrogate"}',
-                                 "ingest:invalid_utf8"),
+        "deep_nesting.jsonl": [("deep_nesting", b'{"kind": "deep_nesting", "text": "ok", "x": '
+                                + b"[" * 100_000 + b"]" * 100_000 + b"}", "ingest:invalid_json")],
+        "huge_integer.jsonl": [("huge_integer", b'{"kind": "huge_integer", "text": "ok", "n": ' + b"7" * 5000 + b"}",
+                                "ingest:invalid_json")],
+        "lone_surrogate.jsonl": [  # valid JSON whose escapes decode to a string that has no UTF-8 form
+            ("lone_surrogate", b'{"kind": "lone_surrogate", "text": "lone \\ud800 surrogate"}', "ingest:invalid_utf8"),
+            ("url_lone_surrogate", b'{"kind": "url_lone_surrogate", "text": "' + good(33).encode()
+             + b'", "url": "https://example.org/\\udc80"}', "ingest:invalid_utf8"),
+            ("meta_lone_surrogate", b'{"kind": "meta \\udfff", "text": "' + good(36).encode() + b'"}',
+             "ingest:invalid_utf8"),
+        ],
     }
-    for name, (kind, raw, outcome) in breakers.items():
-        write_lines(jsonl_dir / name, [("plain", obj("plain", text=good(30)), "document"), (kind, raw, outcome)])
+    for name, bad_lines in breakers.items():
+        write_lines(jsonl_dir / name, [("plain", obj("plain", text=good(30)), "document"), *bad_lines])
 
     # Binary junk: lines of random bytes (never a newline; a leading 0xff makes each invalid UTF-8).
     junk = [("binary_junk", b"\xff" + bytes(b for b in rng.randbytes(300) if b != 0x0A), "ingest:invalid_utf8")

@@ -1,0 +1,520 @@
+"""PII benchmark: precision/recall per entity type, and throughput against presidio per document.
+
+    .venv-bench/bin/python bench/bench_pii.py [--docs 2000] [--max-chars 2000] [--synthetic 800]
+
+Quality, on two labelled sets (a finding matches a gold span of the same type when their
+overlap is at least half of the longer of the two; one-to-one):
+  * presidio-research's ``presidio_generated_large.json.gz`` (entity names mapped to ours;
+    LOCATION findings inside a gold ADDRESS are not counted either way);
+  * a generated set: PII values of known spans placed into real sentences (Debian handbook,
+    English and Chinese), half of them after a cue word ("Phone:", "电话："), half without;
+    plus false-positive probes (versions, dates, ISBNs, hashes, UUIDs, code) that must stay.
+  datatrove's ``PIIFormatter`` regexes (emails, IPv4) are scored on the same sets as a peer.
+Throughput, same analyzer object, same real documents (SpamAssassin e-mails + WET-like pages,
+each cut to ``--max-chars`` at a line break):
+  * presidio: ``AnalyzerEngine.analyze`` on every document (its full spaCy pipeline);
+  * ours: ``PiiScrubber`` (pre-screen, batched ``ner``-only spaCy, then anonymisation) with
+    NER on, with NER only for documents fastText lid.176 calls English, and with NER off;
+  * datatrove ``PIIFormatter.format``.
+  Pattern findings of each of our runs are compared with presidio's, document by document.
+Prints markdown; nothing is written (bench/results/pii.md is written by hand from the output).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import ipaddress
+import json
+import random
+import re
+import string
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from filters.pii import (  # noqa: E402
+    ENTITY_TYPES,
+    NER_ENTITIES,
+    PATTERN_ENTITIES,
+    EntityRule,
+    Finding,
+    PiiScrubber,
+    anonymize,
+    build_analyzer,
+    resolve_overlaps,
+)
+
+PRESIDIO_TO_OURS = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "IP_ADDRESS": "IP",
+                    "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "US_SSN": "US_SSN",
+                    "PERSON": "PERSON", "LOCATION": "LOCATION"}
+ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
+DATATROVE = ("EMAIL", "IP")
+
+
+@dataclass
+class Span:
+    entity: str
+    start: int
+    end: int
+
+
+@dataclass
+class Labelled:
+    text: str
+    gold: list[Span]
+    ignore: list[Span]  # regions where a LOCATION finding counts neither way (gold ADDRESS)
+    probes: list[Span]  # strings that must not be flagged
+
+
+# ------------------------------------------------------------------------- scoring
+
+
+def overlap(a, b) -> int:
+    return max(0, min(a.end, b.end) - max(a.start, b.start))
+
+
+def matches(pred, gold) -> bool:
+    return pred.entity == gold.entity and overlap(pred, gold) * 2 >= max(pred.end - pred.start, gold.end - gold.start)
+
+
+def score_set(items: list[Labelled], predictions: list[list], entities) -> dict[str, Counter]:
+    """Per entity: tp, fp, fn (one-to-one matching) and probes flagged."""
+    stats: dict[str, Counter] = defaultdict(Counter)
+    for item, preds in zip(items, predictions):
+        used = set()
+        for g in item.gold:
+            hit = next((k for k, p in enumerate(preds) if k not in used and matches(p, g)), None)
+            if hit is None:
+                stats[g.entity]["fn"] += 1
+            else:
+                used.add(hit)
+                stats[g.entity]["tp"] += 1
+        for k, p in enumerate(preds):
+            if k in used or p.entity not in entities:
+                continue
+            if p.entity == "LOCATION" and any(overlap(p, r) for r in item.ignore):
+                continue
+            stats[p.entity]["fp"] += 1
+        for probe in item.probes:
+            if any(overlap(p, probe) for p in preds):
+                stats["probes"]["flagged"] += 1
+            stats["probes"]["total"] += 1
+    return stats
+
+
+def quality_table(title: str, systems: dict[str, tuple[dict[str, Counter], tuple]]) -> str:
+    """Markdown: precision and recall per entity for each system (n/a where it has no such entity)."""
+    lines = [f"### {title}", "", "| entity | gold spans | " + " | ".join(
+        f"{name} P | {name} R" for name in systems) + " |",
+             "|---|---:|" + "---:|---:|" * len(systems)]
+    for e in ENTITY_TYPES:
+        first = next(iter(systems.values()))[0][e]
+        gold = first["tp"] + first["fn"]
+        if not gold:
+            continue
+        cells = []
+        for stats, entities in systems.values():
+            c = stats[e]
+            predicted = c["tp"] + c["fp"]
+            if e not in entities:
+                cells += ["n/a", "n/a"]
+            else:
+                cells += [f"{c['tp'] / predicted:.3f}" if predicted else "-", f"{c['tp'] / gold:.3f}"]
+        lines.append(f"| {e} | {gold} | " + " | ".join(cells) + " |")
+    probes = [s["probes"] for s, _ in systems.values()]
+    if probes[0]["total"]:
+        lines += ["", "False-positive probes flagged: " + ", ".join(
+            f"{name} {p['flagged']}/{p['total']}" for name, p in zip(systems, probes))]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------- labelled data sets
+
+
+def presidio_set() -> list[Labelled]:
+    items = []
+    for row in json.load(gzip.open(DATA / "pii" / "presidio_generated_large.json.gz")):
+        gold, ignore = [], []
+        for s in row["spans"]:
+            span = Span(PRESIDIO_TO_OURS.get(s["entity_type"], s["entity_type"]), s["start_position"],
+                        s["end_position"])
+            (gold if span.entity in ENTITY_TYPES else ignore if s["entity_type"] == "ADDRESS" else []).append(span)
+        items.append(Labelled(row["full_text"], gold, ignore, []))
+    return items
+
+
+def handbook_sentences(lang: str, zh: bool) -> list[str]:
+    out = []
+    for line in gzip.open(DATA / "handbook" / f"{lang}.jsonl.gz", "rt", encoding="utf-8"):
+        text = json.loads(line)["text"]
+        parts = re.split(r"(?<=。)" if zh else r"(?<=[.!?])\s+", text)
+        for s in parts:
+            s = " ".join(s.split())
+            han = len(re.findall(r"[\u4e00-\u9fff]", s))
+            if re.search(r"[\d@/:]|http", s):
+                continue
+            if zh and 12 <= len(s) <= 80 and han >= 0.7 * len(s):
+                out.append(s)
+            elif not zh and 40 <= len(s) <= 200 and s[0].isupper():
+                out.append(s)
+    return out
+
+
+FIRST = ["James", "Mary", "Robert", "Patricia", "Michael", "Jennifer", "David", "Linda", "William", "Elizabeth",
+         "Thomas", "Sarah", "Daniel", "Karen", "Matthew", "Nancy", "Anthony", "Lisa", "Mark", "Sandra", "Paul",
+         "Ashley", "Steven", "Emily", "Kevin", "Michelle", "Brian", "Laura", "George", "Rebecca"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+        "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris",
+        "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green"]
+CITIES = ["London", "Paris", "Berlin", "Madrid", "Chicago", "Toronto", "Sydney", "Mumbai", "Cairo", "Lagos",
+          "Boston", "Seattle", "Dublin", "Vienna", "Prague", "Warsaw", "Lisbon", "Athens", "Oslo", "Helsinki",
+          "Texas", "California", "Germany", "Brazil", "Japan", "Kenya", "Canada", "Norway", "Peru", "Chile"]
+ZH_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐韩冯邓曹彭曾"
+ZH_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国志文斌晨宇浩然"
+EMAIL_DOMAINS = ["example.com", "mail.org", "uni-heidelberg.de", "company.co.uk", "163.com", "qq.com", "gmx.net"]
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.digits) for _ in range(n))
+
+
+def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
+    body = prefix + digits(rng, length - len(prefix) - 1)
+    for check in string.digits:
+        candidate = body + check
+        total = sum((d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d
+                    for i, d in enumerate(int(c) for c in reversed(candidate)))
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError
+
+
+def gen_card(rng):
+    kind = rng.choice(["visa", "mc", "amex"])
+    if kind == "amex":
+        n = luhn_complete(rng.choice(["34", "37"]), 15, rng)
+        sep = rng.choice(["", " ", "-"])
+        return sep.join([n[:4], n[4:10], n[10:]])
+    n = luhn_complete("4" if kind == "visa" else str(rng.randint(51, 55)), 16, rng)
+    sep = rng.choice(["", " ", "-"])
+    return sep.join(n[i:i + 4] for i in range(0, 16, 4))
+
+
+def gen_iban(rng):
+    country, bban = rng.choice([
+        ("DE", digits(rng, 18)),
+        ("GB", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 14)),
+        ("FR", digits(rng, 23)),
+        ("NL", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 10)),
+    ])
+    numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
+    iban = f"{country}{98 - int(numeric) % 97:02d}{bban}"
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.5 else iban
+
+
+def gen_ssn(rng):
+    area = rng.choice([a for a in range(1, 900) if a != 666])
+    return f"{area:03d}-{rng.randint(1, 99):02d}-{rng.randint(1, 9999):04d}"
+
+
+def gen_btc(rng):
+    payload = b"\x00" + bytes(rng.getrandbits(8) for _ in range(20))
+    raw = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    n, out = int.from_bytes(raw, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
+
+
+def gen_crypto(rng):
+    return gen_btc(rng) if rng.random() < 0.6 else "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40))
+
+
+def gen_ip(rng):
+    if rng.random() < 0.6:
+        while True:
+            ip = ipaddress.IPv4Address(rng.getrandbits(32))
+            if ip.is_global:
+                return str(ip)
+    ip = ipaddress.IPv6Address((0x2001 << 112) | rng.getrandbits(100))
+    return ip.compressed if rng.random() < 0.5 else ip.exploded
+
+
+def gen_email(rng):
+    return f"{rng.choice(FIRST).lower()}{rng.choice(['.', '_', ''])}{rng.choice(LAST).lower()}" \
+           f"{rng.choice(['', str(rng.randint(1, 99))])}@{rng.choice(EMAIL_DOMAINS)}"
+
+
+PHONE_FORMATS_EN = ["+1 (###) ###-####", "###-###-####", "(###) ###-####", "###.###.####", "+44 20 #### ####",
+                    "+49 30 #######", "+33 1 ## ## ## ##", "0## #### ####", "+91 ##### #####", "+1-###-###-#### x###",
+                    "0#### ######", "+61 2 #### ####", "+81 3-####-####", "+34 ### ### ###", "0049 89 #######"]
+PHONE_FORMATS_ZH = ["13#-####-####", "139########", "+86 138 #### ####", "010-########", "0755-#### ####",
+                    "+86 10 ########", "15# #### ####"]
+
+
+def gen_phone(rng, zh=False):
+    fmt = rng.choice(PHONE_FORMATS_ZH if zh else PHONE_FORMATS_EN)
+    return "".join(rng.choice("23456789") if ch == "#" else ch for ch in fmt)
+
+
+def gen_cn_id(rng):
+    region = rng.choice(["110105", "310104", "440305", "510107", "330106", "420111", "210102"])
+    born = f"{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body = region + born + digits(rng, 3)
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+
+
+def gen_person(rng, zh=False):
+    if zh:
+        return rng.choice(ZH_SURNAMES) + "".join(rng.choice(ZH_GIVEN) for _ in range(rng.choice([1, 2])))
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+EN_TEMPLATES = {  # (with cue, without cue)
+    "EMAIL": ("Email: {v}.", "Write to {v} for details."),
+    "PHONE": ("Phone: {v}.", "The number {v} was given."),
+    "IP": ("Server IP {v} was blocked.", "Requests came from {v} yesterday."),
+    "CREDIT_CARD": ("Card number: {v}.", "Payment used {v} last week."),
+    "IBAN": ("IBAN {v}.", "Transfer to {v} please."),
+    "US_SSN": ("SSN: {v}.", "The form shows {v} at the top."),
+    "CRYPTO": ("Wallet: {v}.", "Send it to {v} today."),
+    "PERSON": ("Contact person: {v}.", "{v} reviewed this chapter."),
+    "LOCATION": ("Location: {v}.", "The meeting was held in {v}."),
+}
+ZH_TEMPLATES = {
+    "EMAIL": ("邮箱：{v}。", "请发送到{v}。"),
+    "PHONE": ("电话：{v}。", "请拨打{v}咨询。"),
+    "IP": ("服务器地址{v}。", "来自{v}的请求被拒绝。"),
+    "CREDIT_CARD": ("信用卡号：{v}。", "付款使用了{v}。"),
+    "CRYPTO": ("钱包地址：{v}。", "请转账到{v}。"),
+    "CN_ID": ("身份证号：{v}。", "证件号码{v}已登记。"),
+    "PERSON": ("联系人：{v}。", "{v}审阅了本章。"),
+}
+GENERATORS = {"EMAIL": gen_email, "PHONE": gen_phone, "IP": gen_ip, "CREDIT_CARD": gen_card, "IBAN": gen_iban,
+              "US_SSN": gen_ssn, "CRYPTO": gen_crypto, "CN_ID": gen_cn_id, "PERSON": gen_person,
+              "LOCATION": lambda rng: rng.choice(CITIES)}
+
+
+def probe_value(rng) -> str:
+    return rng.choice([
+        lambda: f"version {rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}.{rng.randint(0, 999)}",
+        lambda: f"v{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}",
+        lambda: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        lambda: f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{rng.randint(1990, 2030)}",
+        lambda: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
+        lambda: "ISBN 978-0-306-40615-7",
+        lambda: "ISBN 0-306-40615-2",
+        lambda: "978-3-16-148410-0",
+        lambda: "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice([7, 32, 40, 64]))),
+        lambda: str(__import__("uuid").UUID(int=rng.getrandbits(128))),
+        lambda: f"arr = [{', '.join(str(rng.randint(10, 99)) for _ in range(6))}]",
+        lambda: f"x = 0x{rng.getrandbits(32):08x}",
+        lambda: f"{rng.randint(1, 999)},{rng.randint(100, 999)},{rng.randint(100, 999)}",
+        lambda: f"{rng.randint(1, 9)} {rng.randint(100, 999)} {rng.randint(100, 999)} items",
+        lambda: f"{rng.randint(1990, 2000)} {rng.randint(2001, 2010)} {rng.randint(2011, 2020)}",
+        lambda: f"{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}",
+        lambda: f"1{digits(rng, 9)}",  # a unix timestamp
+    ])()
+
+
+def synthetic_set(n: int, seed: int = 7) -> tuple[list[Labelled], list[Labelled]]:
+    """(English, Chinese) documents of real sentences with PII placed at known offsets."""
+    rng = random.Random(seed)
+    sets = []
+    for lang, zh, templates in (("en-US", False, EN_TEMPLATES), ("zh-CN", True, ZH_TEMPLATES)):
+        sentences = handbook_sentences(lang, zh)
+        items = []
+        for _ in range(n // 2):
+            parts, gold, probes, pos = [], [], [], 0
+            joiner = "" if zh else " "
+            for k in range(4):
+                if k:
+                    parts.append(joiner)
+                    pos += len(joiner)
+                roll = rng.random()
+                if roll < 0.5:
+                    entity = rng.choice(sorted(templates))
+                    value = GENERATORS[entity](rng, zh) if entity in ("PHONE", "PERSON") else GENERATORS[entity](rng)
+                    template = templates[entity][rng.random() < 0.5]
+                    at = pos + template.index("{v}")
+                    gold.append(Span(entity, at, at + len(value)))
+                    piece = template.replace("{v}", value)
+                elif roll < 0.65:
+                    value = probe_value(rng)
+                    template = "参数为{v}。" if zh else "The value {v} appears in the listing."
+                    at = pos + template.index("{v}")
+                    probes.append(Span("PROBE", at, at + len(value)))
+                    piece = template.replace("{v}", value)
+                else:
+                    piece = rng.choice(sentences)
+                parts.append(piece)
+                pos += len(piece)
+            items.append(Labelled("".join(parts), gold, [], probes))
+        sets.append(items)
+    return sets[0], sets[1]
+
+
+# ---------------------------------------------------------------------- predictions
+
+
+def ours_predictions(scrubber: PiiScrubber, items: list[Labelled]) -> list[list[Finding]]:
+    return [resolve_overlaps(f) for f in scrubber.find([i.text for i in items])]
+
+
+def datatrove_predictions(items: list[Labelled]) -> list[list[Span]]:
+    from datatrove.pipeline.formatters.pii import PIIFormatter
+
+    formatter = PIIFormatter()
+    out = []
+    for item in items:
+        spans = [Span("EMAIL", m.start(), m.end()) for m in formatter.emails_replacer.regex.finditer(item.text)]
+        spans += [Span("IP", m.start(), m.end()) for m in formatter.ip_replacer.regex.finditer(item.text)
+                  if formatter.ip_replacer.validator(m.group())]
+        out.append(spans)
+    return out
+
+
+# ----------------------------------------------------------------------- throughput
+
+
+def real_documents(n: int, max_chars: int) -> list[str]:
+    def cut(text: str) -> str:
+        if len(text) <= max_chars:
+            return text
+        end = text.rfind("\n", 0, max_chars)
+        return text[:end if end > max_chars // 2 else max_chars]
+
+    docs = []
+    for name in ("spamassassin_emails.jsonl.gz", "pages_wet_like.jsonl.gz"):
+        with gzip.open(DATA / "web" / name, "rt", encoding="utf-8") as f:
+            for k, line in enumerate(f):
+                if k >= n // 2:
+                    break
+                docs.append(cut(json.loads(line)["text"]))
+    return docs
+
+
+def pattern_keys(findings) -> list[tuple]:
+    return sorted((f.entity, f.start, f.end) for f in findings if f.entity in PATTERN_ENTITIES)
+
+
+def ner_keys(findings) -> set[tuple]:
+    return {(f.entity, f.start, f.end) for f in findings if f.entity in NER_ENTITIES}
+
+
+def timed(fn):
+    """(result, seconds of this process's CPU time): robust to other processes sharing the machine."""
+    start = time.process_time()
+    result = fn()
+    return result, time.process_time() - start
+
+
+def throughput(analyzer, docs: list[str], chunk: int = 100) -> str:
+    """Every system on the same chunk of documents in turn (so load drift hits all alike)."""
+    from datatrove.pipeline.formatters.pii import PIIFormatter
+
+    from filters.langid import bundled_model_path, identify, load_model
+
+    lid = load_model(bundled_model_path())
+    langs = [identify(lid, d)[0] for d in docs]
+    with_ner = PiiScrubber(analyzer, ALL_REPLACE)
+    no_ner = PiiScrubber(analyzer, {**ALL_REPLACE, "PERSON": EntityRule("off"), "LOCATION": EntityRule("off")})
+    nlp = analyzer.nlp_engine.nlp["en"]
+    formatter = PIIFormatter()
+
+    def presidio_per_document(part, _):
+        out = []
+        for d in part:
+            results = analyzer.engine.analyze(text=d, language=with_ner.route(d, None)[0], entities=list(ENTITY_TYPES))
+            out.append([Finding(r.entity_type, r.start, r.end, r.score) for r in results if r.score >= 0.5])
+        return out
+
+    def ours(scrubber, use_langs):
+        def run(part, part_langs):
+            found = scrubber.find(part, part_langs if use_langs else None)
+            for d, f in zip(part, found):
+                anonymize(d, resolve_overlaps(f), scrubber.rules, b"")
+            return found
+        return run
+
+    systems = {
+        "presidio `AnalyzerEngine.analyze` per document (same analyzer)": presidio_per_document,
+        "ours, NER on every document": ours(with_ner, False),
+        "ours, NER on documents lid.176 calls `en`": ours(with_ner, True),
+        "ours, NER off (pattern entities)": ours(no_ner, False),
+        "spaCy `ner` component alone, all documents (floor for NER everywhere)":
+            lambda part, _: list(nlp.pipe(part, disable=[p for p in nlp.pipe_names if p != "ner"], batch_size=32)),
+        "datatrove `PIIFormatter` (emails, IPv4 only)": lambda part, _: [formatter.format(d) for d in part],
+    }
+    seconds, found = Counter(), defaultdict(list)
+    for i in range(0, len(docs), chunk):
+        for name, run in systems.items():
+            result, t = timed(lambda: run(docs[i:i + chunk], langs[i:i + chunk]))
+            seconds[name] += t
+            found[name] += result
+    base_name = next(iter(systems))
+    baseline, t_base, chars = found[base_name], seconds[base_name], sum(map(len, docs))
+    rows, notes = [], []
+    for name in systems:
+        t = seconds[name]
+        comparable = name.startswith("ours") or name == base_name
+        diffs = sum(pattern_keys(a) != pattern_keys(b) for a, b in zip(found[name], baseline)) if comparable else None
+        rows.append(f"| {name} | {len(docs) / t:.1f} | {chars / t / 1e3:.1f} | {t_base / t:.1f}x | "
+                    f"{'n/a' if diffs is None else f'{diffs} of {len(docs)}'} |")
+        if name.startswith("ours, NER on"):
+            same = sum(len(ner_keys(a) & ner_keys(b)) for a, b in zip(found[name], baseline))
+            notes.append(f"{name}: {same} of presidio's {sum(len(ner_keys(b)) for b in baseline)} "
+                         "PERSON/LOCATION spans found at the same offsets")
+    header = [f"{len(docs)} documents, {chars:,} characters; presidio found "
+              f"{sum(len(pattern_keys(b)) for b in baseline)} pattern-entity spans; "
+              f"English by lid.176: {sum(lang == 'en' for lang in langs)}. CPU seconds of this process, "
+              f"systems interleaved in chunks of {chunk} documents.", "",
+              "| system | docs/s | k chars/s | speed-up | docs whose pattern findings differ from presidio's |",
+              "|---|---:|---:|---:|---:|"]
+    return "\n".join(header + rows + [""] + [f"- {n}" for n in notes]) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--max-chars", type=int, default=2000)
+    parser.add_argument("--synthetic", type=int, default=800)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    analyzer = build_analyzer()
+    t_build = time.perf_counter() - start
+    print(f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese names: "
+          f"{'jieba' if analyzer.zh_names else 'off'}; analyzer built in {t_build:.1f} s.\n")
+    scrubber = PiiScrubber(analyzer, ALL_REPLACE)
+    presidio_items = presidio_set()
+    print(quality_table("presidio-research `presidio_generated_large` (2,109 sentences)", {
+        "ours": (score_set(presidio_items, ours_predictions(scrubber, presidio_items), ENTITY_TYPES), ENTITY_TYPES),
+        "datatrove": (score_set(presidio_items, datatrove_predictions(presidio_items), DATATROVE), DATATROVE),
+    }))
+    en_items, zh_items = synthetic_set(args.synthetic)
+    for title, items in (("generated, English (handbook en-US sentences)", en_items),
+                         ("generated, Chinese (handbook zh-CN sentences)", zh_items)):
+        print(quality_table(f"{title}, {len(items)} documents", {
+            "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
+            "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
+        }))
+    if not args.skip_throughput:
+        print("### Throughput (one process, one thread)\n")
+        print(throughput(analyzer, real_documents(args.docs, args.max_chars)))
+
+
+if __name__ == "__main__":
+    main()

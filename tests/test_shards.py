@@ -1,0 +1,180 @@
+import json
+import struct
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from pipeline.indexed_dataset import IndexedDatasetReader, IndexedDatasetWriter, dtype_for_vocab, sha256_file
+from pipeline.mixture import MixtureConfig, SourceTarget
+from pipeline.shards import ShardsConfig, write_shards
+from tokenizer_train.train import TokenizerConfig, build_tokenizer
+
+EOS = "<|endoftext|>"
+SEED = 11
+
+
+def doc_text(source: str, i: int) -> str:
+    extra = "数据清洗，去重。" if i % 3 == 0 else "Ünïcödé 🙂 tabs\tand\nnewlines"
+    return f"{source} document {i}: {i * 7919} {extra} " + "word " * (i % 5)
+
+
+def train_small_tokenizer(path: Path) -> Path:
+    cfg = TokenizerConfig(vocab_size=384, reserved_tokens=2)
+    tokenizer = build_tokenizer(cfg)
+    trainer = trainers.BpeTrainer(vocab_size=cfg.vocab_size, special_tokens=cfg.special_tokens(),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator([doc_text(s, i) for s in "ab" for i in range(50)], trainer=trainer)
+    tokenizer.save(str(path))
+    return path
+
+
+def read_all(out_dir: Path, manifest: dict, tokenizer: Tokenizer) -> list[tuple[str, str]]:
+    """(split, decoded sequence) for every sequence of every shard, in manifest order."""
+    seen = []
+    for shard in manifest["shards"]:
+        reader = IndexedDatasetReader(out_dir / shard["path"])
+        assert len(reader) == shard["documents"]
+        assert int(reader.sequence_lengths.sum()) == shard["tokens"]
+        seen += [(shard["split"], tokenizer.decode(reader[i].tolist(), skip_special_tokens=False))
+                 for i in range(len(reader))]
+    return seen
+
+
+def test_writer_matches_megatron_layout_and_reader(tmp_path):
+    docs = [[1, 2, 3], [], [65_535, 0]]
+    writer = IndexedDatasetWriter(tmp_path / "x", np.uint16)
+    for doc in docs:
+        writer.add_document(doc)
+    written = writer.finalize()
+    raw = (tmp_path / "x.idx").read_bytes()
+    assert raw[:9] == b"MMIDIDX\x00\x00"
+    assert struct.unpack("<Q", raw[9:17]) == (1,)
+    assert raw[17] == 8  # Megatron DType.uint16
+    assert struct.unpack("<QQ", raw[18:34]) == (3, 4)
+    assert np.frombuffer(raw, "<i4", 3, 34).tolist() == [3, 0, 2]
+    assert np.frombuffer(raw, "<i8", 3, 46).tolist() == [0, 6, 6]
+    assert np.frombuffer(raw, "<i8", 4, 70).tolist() == [0, 1, 2, 3]
+    assert len(raw) == 102
+    assert (tmp_path / "x.bin").read_bytes() == np.array([1, 2, 3, 65_535, 0], "<u2").tobytes()
+    reader = IndexedDatasetReader(tmp_path / "x")
+    assert [reader[i].tolist() for i in range(len(reader))] == docs
+    assert (written.documents, written.tokens) == (3, 5)
+    assert written.bin_sha256 == sha256_file(tmp_path / "x.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin", "x.idx"]
+
+
+def test_dtype_at_vocabulary_boundary(tmp_path):
+    assert dtype_for_vocab(65_499) == np.uint16
+    assert dtype_for_vocab(65_500) == np.int32
+    writer = IndexedDatasetWriter(tmp_path / "y", dtype_for_vocab(65_500))
+    writer.add_document([70_000, 1])
+    writer.finalize()
+    assert (tmp_path / "y.idx").read_bytes()[17] == 4  # Megatron DType.int32
+    assert IndexedDatasetReader(tmp_path / "y")[0].tolist() == [70_000, 1]
+
+
+def test_shards_config_forbids_unknown_keys():
+    with pytest.raises(ValidationError):
+        ShardsConfig(shard_tokens=5)
+
+
+def test_eos_token_must_be_in_the_tokenizer(spark, tmp_path):
+    tokenizer_path = train_small_tokenizer(tmp_path / "tokenizer.json")
+    docs = spark.createDataFrame([("d", "web", "text")], "id string, source string, text string")
+    with pytest.raises(ValueError, match="shards.eos_token '<eos>' is not in the tokenizer"):
+        write_shards(docs, tokenizer_path, tmp_path / "out", ShardsConfig(eos_token="<eos>"), MixtureConfig(),
+                     seed=SEED, config_hash="h")
+
+
+@pytest.fixture(scope="module")
+def corpus(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    tokenizer_path = train_small_tokenizer(root / "tokenizer.json")
+    rows = []
+    for source in "ab":
+        for i in range(40):
+            cluster = None if i % 10 == 9 else f"{source}c{i // 4}"
+            rows.append((f"{source}{i}", source, doc_text(source, i), cluster))
+    docs = spark.createDataFrame(rows, "id string, source string, text string, minhash_cluster string")
+    cfg = ShardsConfig(shard_unit="documents", shard_size=25, valid_fraction=0.3)
+    mixture = MixtureConfig(sources={"a": SourceTarget(epochs=2.5)})
+    out = root / "out"
+    manifest = write_shards(docs, tokenizer_path, out, cfg, mixture, seed=SEED, config_hash="cfg123")
+    return {"rows": rows, "docs": docs, "tokenizer": tokenizer_path, "cfg": cfg, "mixture": mixture,
+            "out": out, "manifest": manifest}
+
+
+def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
+    manifest, out = corpus["manifest"], corpus["out"]
+    tokenizer = Tokenizer.from_file(str(corpus["tokenizer"]))
+    seen = read_all(out, manifest, tokenizer)
+    counts = Counter(text for _, text in seen)
+    by_text = {doc_text(s, i) + EOS: (s, cluster or f"{s}{i}") for s, i, cluster in
+               ((r[1], int(r[0][1:]), r[3]) for r in corpus["rows"])}
+    assert set(counts) == set(by_text)  # every document, decoded exactly, eos appended
+    for text, (source, _) in by_text.items():
+        assert counts[text] in ((2, 3) if source == "a" else (1,))
+    split_of_cluster: dict[str, set] = {}
+    for split, text in seen:
+        split_of_cluster.setdefault(by_text[text][1], set()).add(split)
+    assert all(len(splits) == 1 for splits in split_of_cluster.values())
+    assert {s for splits in split_of_cluster.values() for s in splits} == {"train", "valid"}
+
+    assert manifest["dtype"] == "uint16" and manifest["tokenizer"]["eos_id"] == 0
+    for shard in manifest["shards"]:
+        assert (out / (shard["path"] + ".idx")).read_bytes()[17] == 8
+        assert shard["sha256"] == {"bin": sha256_file(out / (shard["path"] + ".bin")),
+                                   "idx": sha256_file(out / (shard["path"] + ".idx"))}
+        assert shard["tokenizer_sha256"] == sha256_file(corpus["tokenizer"]) and shard["config_hash"] == "cfg123"
+        assert sum(shard["tokens_per_source"].values()) == shard["tokens"]
+    train = manifest["splits"]["train"]
+    assert train["shards"] >= 3 and train["documents"] == sum(1 for split, _ in seen if split == "train")
+    table = {row["source"]: row for row in manifest["mixture"]}
+    assert table["a"]["epochs"] == 2.5 and table["b"]["epochs"] == 1.0
+    assert table["a"]["documents"] == 40 and table["a"]["documents_used"] == sum(
+        c for text, c in counts.items() if by_text[text][0] == "a")
+    assert table["b"]["tokens_used"] == table["b"]["tokens_available"]
+    assert sum(row["tokens_used"] for row in table.values()) == sum(s["tokens"] for s in manifest["shards"])
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+
+
+def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shards(corpus):
+    out = corpus["out"]
+    stale = out / "train" / "train_99999.bin"
+    stale.write_bytes(b"old")
+    (out / "_staging" / "train").mkdir(parents=True)
+    (out / "_staging" / "train" / "train_00000.bin.tmp7").write_bytes(b"killed attempt")
+    again = write_shards(corpus["docs"].repartition(3), corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"],
+                         seed=SEED, config_hash="cfg123")
+    assert again == corpus["manifest"]
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["manifest.json"])
+    assert files == expected
+
+
+def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
+    vocab.update({f"<filler{i}>": i for i in range(len(vocab), 65_499)})
+    vocab[EOS] = 65_499
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([EOS])
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    assert tokenizer.get_vocab_size(with_added_tokens=True) == 65_500
+    texts = ["hello 世界", "second doc", "третий"]
+    docs = spark.createDataFrame([(f"d{i}", "web", t) for i, t in enumerate(texts)], "id string, source string, text string")
+    manifest = write_shards(docs, tmp_path / "tokenizer.json", tmp_path / "out",
+                            ShardsConfig(valid_fraction=0.0), MixtureConfig(), seed=SEED, config_hash="h")
+    assert manifest["dtype"] == "int32" and [s["split"] for s in manifest["shards"]] == ["train"]
+    path = tmp_path / "out" / manifest["shards"][0]["path"]
+    assert (tmp_path / "out" / (manifest["shards"][0]["path"] + ".idx")).read_bytes()[17] == 4
+    reader = IndexedDatasetReader(path)
+    decoded = sorted(tokenizer.decode(reader[i].tolist(), skip_special_tokens=False) for i in range(len(reader)))
+    assert decoded == sorted(t + EOS for t in texts)
+    assert all(reader[i][-1] == 65_499 for i in range(len(reader)))
