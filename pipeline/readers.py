@@ -283,13 +283,14 @@ def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
         for record in iterator:
             if record.rec_type not in ("conversion", "response"):
                 continue
-            offset = iterator.get_record_offset()
             url = record.rec_headers.get_header("WARC-Target-URI")
+            content_type = ""
             if record.rec_type == "response":
                 content_type = (record.http_headers.get_header("Content-Type") or "") if record.http_headers else ""
                 if not content_type.startswith(("text/html", "text/plain", "application/xhtml")):
                     continue
             payload = record.content_stream().read(ingest.max_doc_bytes + 1)
+            offset = iterator.get_record_offset()  # only after reading: asking earlier loses the payload
             if len(payload) > ingest.max_doc_bytes:
                 yield Record(offset, url=url, reason="ingest:too_large", detail=f"record over {ingest.max_doc_bytes} bytes")
                 continue

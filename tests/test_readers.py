@@ -83,7 +83,11 @@ def test_warc_and_wet_records():
     from_wet = records(SourceConfig(name="c", format="warc", paths=[str(wet)]), wet, big)
     assert from_warc and from_wet
     assert all(r.reason is None and r.url.startswith("http") for r in from_warc + from_wet)
+    assert all(len(r.text) > 200 for r in from_warc + from_wet)
     assert "<" not in from_warc[0].text[:200]  # markup removed
+    sample = shared_data("warc", "sample-0000.warc.gz")
+    pages = records(SourceConfig(name="c", format="warc", paths=[str(sample)]), sample, big)
+    assert len(pages) > 10 and all(r.text.strip() for r in pages)
 
 
 def test_html_to_text_drops_scripts_and_keeps_blocks():
