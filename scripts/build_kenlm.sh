@@ -26,7 +26,7 @@ for package in "${DEB_PACKAGES[@]}"; do
 done
 if (( ${#missing[@]} )); then
     if [[ "$(id -u)" -eq 0 ]]; then
-        apt-get install -y "${missing[@]}"
+        apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
     else
         echo "Missing build dependencies. Run:" >&2
         echo "  sudo apt-get install -y ${missing[*]}" >&2
