@@ -22,10 +22,10 @@ def load_train_section(argv: list[str] | None, section: str, model: type[ConfigM
     args = parser.parse_args(argv)
     if args.config is None:
         return model()
-    from pipeline.config import ConfigError, load_config
+    from pipeline.config import ConfigError, load_train_config
 
     try:
-        return getattr(load_config(args.config).train, section)
+        return getattr(load_train_config(args.config), section)
     except ConfigError as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -99,9 +99,24 @@ class PipelineConfig(Section):
         return chosen
 
 
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Only the ``train`` section of a pipeline YAML (the training jobs need nothing else)."""
+    raw = _read_yaml(Path(path))
+    try:
+        return TrainConfig.model_validate(raw.get("train") or {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid config\n" + _explain(exc, prefix=("train",))) from None
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
     """Read and validate a YAML config; errors name the file and the dotted key."""
-    path = Path(path)
+    raw = _read_yaml(Path(path))
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    return parse_config(raw, origin=str(path))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -110,9 +125,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Pi
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
-    return parse_config(raw, origin=str(path))
+    return raw
 
 
 def parse_config(raw: dict[str, Any], origin: str = "<config>") -> PipelineConfig:
@@ -122,12 +135,13 @@ def parse_config(raw: dict[str, Any], origin: str = "<config>") -> PipelineConfi
         raise ConfigError(f"{origin}: invalid config\n" + _explain(exc)) from None
 
 
-def _explain(exc: ValidationError) -> str:
+def _explain(exc: ValidationError, prefix: tuple = ()) -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        loc = prefix + tuple(err["loc"])
+        key = ".".join(str(part) for part in loc) or "(top level)"
         if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(err["loc"][:-1])
+            allowed = _allowed_keys(loc[:-1])
             lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
         else:
             given = err.get("input")
