@@ -35,7 +35,7 @@ from pipeline.config import digest, load_config  # noqa: E402
 from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_dir_name  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
 from pipeline.synthetic import GENERATOR_VERSION, generate_corpus, source_configs  # noqa: E402
-from stages import STAGES, STAGES_BY_NAME  # noqa: E402
+from stages.registry import STAGES, STAGES_BY_NAME  # noqa: E402
 from stages.base import StageContext  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"

@@ -122,7 +122,7 @@ def load_run(run_dir: str | Path) -> RunFiles:
         if directory.is_dir() and match:
             found[match.group(2)] = (int(match.group(1)), directory)
 
-    from stages import STAGES
+    from stages.registry import STAGES
 
     known: list[tuple[int, str, str, dict]] = [(0, "ingest", INGEST_SUMMARY, {})]
     for position, stage in enumerate(STAGES, start=1):

@@ -85,7 +85,7 @@ def session_for(config: "Any", master: str | None):
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
-    from stages import STAGES
+    from stages.registry import STAGES
 
     for position, stage in enumerate(STAGES, start=1):
         print(f"{position:02d} {stage.name}: {stage.summary}")
@@ -98,7 +98,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.readers import read_sources
     from pipeline.runner import run_stage
-    from stages import STAGES_BY_NAME
+    from stages.registry import STAGES_BY_NAME
     from stages.base import StageContext
 
     if args.name not in STAGES_BY_NAME:

@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from jobs.train_kenlm import KenlmTrainConfig
 from jobs.train_quality_classifier import QualityClassifierTrainConfig
-from stages import STAGES
+from pipeline.mixture import MixtureConfig
+from pipeline.shards import ShardsConfig
+from stages.registry import STAGES
+from tokenizer_train.train import TokenizerConfig
 
 
 class ConfigError(ValueError):
@@ -72,6 +75,9 @@ class PipelineConfig(Section):
     ingest: IngestConfig = IngestConfig()
     sources: list[SourceConfig] = Field(min_length=1)
     stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    mixture: MixtureConfig = MixtureConfig()
+    shards: ShardsConfig = ShardsConfig()
     train: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
@@ -79,6 +85,9 @@ class PipelineConfig(Section):
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")
+        unknown_mixture = [m for m in self.mixture.sources if m not in names]
+        if unknown_mixture:
+            raise ValueError(f"mixture.sources names unknown sources {unknown_mixture}; sources are {names}")
         unknown = [p for p in self.run.source_priority if p not in names]
         if unknown:
             raise ValueError(f"run.source_priority names unknown sources {unknown}; sources are {names}")

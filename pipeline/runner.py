@@ -8,6 +8,8 @@ Run directory::
     quarantine/                  malformed input records: source, file, line, reason, detail
     stages/NN_<stage>/           data/ (kept rows, Parquet) + stats.json + _SUCCESS
     rejects/NN_<stage>/          rejected rows with `reason` (text truncated)
+    tokenizer/                   tokenizer.json (byte-level BPE) + stats.json + _SUCCESS
+    shards/                      train/ and valid/ Megatron .bin/.idx + manifest.json + stats.json + _SUCCESS
     summary.json                 the funnel: rows in/kept/rejected per stage
 """
 from __future__ import annotations
@@ -88,9 +90,48 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
         previous = run_dir / "stages" / name
         if stop_after == stage_cls.name:
             break
+    if stop_after is None:
+        run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
     write_summary(run_dir, outcomes)
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return outcomes
+
+
+def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: str) -> None:
+    """Train the tokenizer on the final documents, then write the mixed token shards."""
+    from pipeline.mixture import mixture_weights_by_chars
+    from pipeline.shards import write_shards
+    from tokenizer_train.train import train_tokenizer
+
+    seed = config.run.seed
+    tokenizer_dir = run_dir / "tokenizer"
+    tokenizer_hash = digest(chain_hash, "tokenizer", config.tokenizer.model_dump(mode="json"),
+                            config.mixture.model_dump(mode="json"))
+    if is_complete(tokenizer_dir, tokenizer_hash):
+        log.info("[tokenizer] complete already, skipped")
+    else:
+        _clear_marker(tokenizer_dir)
+        log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
+        started = time.time()
+        stats = train_tokenizer(docs, config.tokenizer, tokenizer_dir, seed,
+                                weights=mixture_weights_by_chars(docs, config.mixture))
+        stats.update(config_hash=tokenizer_hash, elapsed_s=round(time.time() - started, 3))
+        _finish(tokenizer_dir, stats)
+        log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
+
+    shards_dir = run_dir / "shards"
+    shards_hash = digest(tokenizer_hash, "shards", config.shards.model_dump(mode="json"))
+    if is_complete(shards_dir, shards_hash):
+        log.info("[shards] complete already, skipped")
+        return
+    _clear_marker(shards_dir)
+    log.info("[shards] tokenizing, mixing and writing shards")
+    started = time.time()
+    manifest = write_shards(docs, tokenizer_dir / "tokenizer.json", shards_dir, config.shards, config.mixture,
+                            seed, shards_hash)
+    splits = manifest.get("splits", {})
+    _finish(shards_dir, {"config_hash": shards_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits})
+    log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
 
 
 def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
@@ -185,7 +226,8 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     rejected = ctx.spark.createDataFrame([], result.schema)
     if rejects_dir.exists():
         rejected = ctx.spark.read.parquet(str(rejects_dir))
-        reasons = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
+        family = F.substring_index(REASON, ":", 2)  # dedup:minhash:<kept id> counts as dedup:minhash
+        reasons = {r[REASON]: r["count"] for r in rejected.groupBy(family.alias(REASON)).count().collect()}
     rows_rejected = sum(reasons.values())
     if rows_in != rows_kept + rows_rejected:
         raise AccountingError(f"stage {stage.name!r}: rows_in {rows_in} != kept {rows_kept} + rejected {rows_rejected}")

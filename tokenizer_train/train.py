@@ -3,13 +3,15 @@
 The sample is drawn per (source, language) group, as BLOOM did: each source gets its weight
 (the mixture shares), split over its languages in proportion to ``chars ** language_alpha``
 (1 = as found; below 1 lifts small languages, XLM-R used 0.3). Documents are chosen by hashing
-their id with the seed, and the sample is streamed to the trainer partition by partition
-(``toLocalIterator``), so the corpus is never collected on the driver. A held-out slice of the
+their id with the seed; the sample is regrouped into partitions of at most ~64 MB (few Spark jobs)
+and streamed to the trainer partition by partition (``toLocalIterator``), so the corpus is never
+collected on the driver. A held-out slice of the
 documents (also by hash) is kept out of the sample and used for the evaluation.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Iterator, Literal
@@ -26,6 +28,8 @@ VOCAB_MULTIPLE = 128
 BYTE_ALPHABET = 256
 UNKNOWN_LANG = "und"
 _ITER_BATCH = 1000
+STREAM_PARTITION_BYTES = 64 << 20  # the sample reaches the driver one partition (about this size) at a time
+MAX_BYTES_PER_CHAR = 4
 
 
 class TokenizerConfig(BaseModel):
@@ -172,8 +176,11 @@ def train_tokenizer(docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: 
     chars = {(r["source"], r["lang"]): int(r["chars"] or 0) for r in group_rows}
     rates = sample_rates(chars, cfg.sample_chars, weights, cfg.language_alpha, cfg.max_repeats)
     rate_by_key = {f"{s}\x1f{l}": rate for (s, l), rate in rates.items()}
+    expected_chars = sum(rate * chars[key] for key, rate in rates.items())
+    stream_partitions = max(1, math.ceil(expected_chars * MAX_BYTES_PER_CHAR / STREAM_PARTITION_BYTES))
     sample = repeat_sample(pool, lookup(_group_key(F.col("source"), F.col("lang")), rate_by_key),
-                           seed, salt="tokenizer_sample").select("text")
+                           seed, salt="tokenizer_sample").select("id", "text") \
+        .repartition(stream_partitions, "id").sortWithinPartitions("id")
 
     tokenizer = build_tokenizer(cfg)
     trainer = trainers.BpeTrainer(

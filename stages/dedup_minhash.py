@@ -1,0 +1,198 @@
+"""Stage: near-duplicate documents by MinHash LSH, clustered with connected components in Spark.
+
+1. Signatures (datasketch-compatible, numpy over Arrow batches) and one key per LSH band.
+2. Documents sharing a (band, band hash) key are candidates: each bucket links every member
+   to its first member in (source priority, id) order, so a k-document bucket gives k-1 edges.
+3. Optionally each candidate edge is kept only if the exact Jaccard similarity of the two
+   shingle sets reaches ``threshold``. Only member-to-first-member pairs are checked, so a
+   member failing against its bucket's first member joins others only through its other
+   buckets (the price of not checking every pair of a large bucket).
+4. Connected components with the large-star/small-star algorithm (Kiveris et al., 2014),
+   iterated as DataFrame window aggregations and checkpointed every round, until every
+   component is a star around its smallest node (checked with a count). Nodes are order
+   keys (source priority, then id), so that smallest node is the document to keep,
+   whatever the partitioning or run.
+5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone); the
+   other members are rejected with ``dedup:minhash:<kept id>``.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+from pydantic import Field, model_validator
+from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructField
+
+from filters.dedup_text import ORDER_KEY_WIDTH, doc_order_key
+from filters.minhash import band_hashes, jaccard, optimal_param, shingle_hashes, signatures
+from stages.base import REASON, Stage, StageConfig, StageContext, map_batches
+
+CLUSTER = "minhash_cluster"
+
+
+class DedupMinhashConfig(StageConfig):
+    num_perm: int = Field(128, ge=2, le=1024, description="MinHash permutations (datasketch num_perm)")
+    seed: int = Field(1, ge=0, description="permutation seed (datasketch MinHash seed)")
+    threshold: float = Field(0.8, gt=0.0, lt=1.0, description="target Jaccard similarity of near-duplicates")
+    bands: int | None = Field(None, ge=1, description="LSH bands; default: optimal for threshold (datasketch)")
+    rows: int | None = Field(None, ge=1, description="rows per band; default: optimal for threshold (datasketch)")
+    false_negative_weight: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="weight of missed pairs when choosing bands/rows (false positives weigh 1 minus it); default 0.95 "
+                    "with verify, since the exact check removes false positives, else 0.5 (datasketch's default)")
+    word_ngram: int = Field(5, ge=1, description="shingle size in words")
+    char_ngram: int = Field(5, ge=1, description="shingle size in characters for Chinese/Japanese/Thai/... text")
+    verify: bool = Field(True, description="keep only candidate pairs whose exact shingle Jaccard >= threshold")
+    block_shingles: int = Field(
+        1024, ge=1, description="shingles permuted per numpy block (memory: block * num_perm * 16 bytes)")
+    max_iterations: int = Field(40, ge=1, description="connected-components rounds before giving up (error)")
+
+    @model_validator(mode="after")
+    def _bands_and_rows(self):
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("stages.dedup_minhash: set both bands and rows, or neither")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"stages.dedup_minhash: bands * rows = {self.bands * self.rows} "
+                             f"exceeds num_perm = {self.num_perm}")
+        return self
+
+    def lsh_params(self) -> tuple[int, int]:
+        if self.bands is not None:
+            return self.bands, self.rows
+        fn_weight = self.false_negative_weight
+        if fn_weight is None:
+            fn_weight = 0.95 if self.verify else 0.5
+        return optimal_param(self.threshold, self.num_perm, 1.0 - fn_weight, fn_weight)
+
+
+class DedupMinhashStage(Stage):
+    name = "dedup_minhash"
+    Config = DedupMinhashConfig
+    summary = "MinHash LSH near-duplicate clusters (connected components in Spark); keeps one per cluster."
+
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        edges = self.candidate_edges(df, ctx)
+        if self.config.verify:
+            edges = self.verified(edges, df)
+        roots = connected_components(edges, ctx, self.config.max_iterations)
+        members = roots.select(_key_id("node").alias("id"), _key_id("root").alias("kept_id"))
+        out = df.join(members, "id", "left")
+        return out.select(
+            *df.columns,
+            F.coalesce("kept_id", "id").alias(CLUSTER),
+            F.when(F.col("kept_id").isNotNull(), F.concat(F.lit("dedup:minhash:"), "kept_id"))
+            .cast(StringType()).alias(REASON),
+        )
+
+    def candidate_edges(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """Distinct ``(u, v)`` order-key pairs, ``u > v``, of documents sharing an LSH bucket."""
+        cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
+        bands, rows = cfg.lsh_params()
+        word_ngram, char_ngram = cfg.word_ngram, cfg.char_ngram
+        num_perm, seed, block = cfg.num_perm, cfg.seed, cfg.block_shingles
+        priority = list(ctx.source_priority)
+
+        def signature_batch(batch: pa.RecordBatch) -> dict:
+            hashes = [shingle_hashes(t, word_ngram, char_ngram) for t in batch.column("text").to_pylist()]
+            keys = band_hashes(signatures(hashes, num_perm, seed, block), bands, rows)
+            ids, sources = batch.column("id").to_pylist(), batch.column("source").to_pylist()
+            return {
+                "node": [doc_order_key(s, i, priority) for s, i in zip(sources, ids)],
+                "bands": [k if len(h) else [] for k, h in zip(keys, hashes)],  # no shingles: never a candidate
+            }
+
+        sigs = map_batches(df.select("id", "source", "text"), signature_batch, [
+            StructField("node", StringType(), False),
+            StructField("bands", ArrayType(LongType(), False), False),
+        ])
+        bucket = Window.partitionBy("band", "band_hash")
+        return (sigs.select("node", F.posexplode("bands").alias("band", "band_hash"))
+                .withColumn("head", F.min("node").over(bucket))
+                .where(F.col("node") != F.col("head"))
+                .select(F.col("node").alias("u"), F.col("head").alias("v"))
+                .distinct())
+
+    def verified(self, edges: DataFrame, df: DataFrame) -> DataFrame:
+        """The candidate edges whose documents' exact shingle Jaccard reaches the threshold."""
+        word_ngram, char_ngram = self.config.word_ngram, self.config.char_ngram
+        texts = df.select("id", "text")
+        pairs = (edges
+                 .join(texts.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u"))
+                 .join(texts.select(F.col("id").alias("id_v"), F.col("text").alias("text_v")), _key_id("v") == F.col("id_v"))
+                 .select("u", "v", "text_u", "text_v"))
+
+        def jaccard_batch(batch: pa.RecordBatch) -> dict:
+            return {"jaccard": [
+                jaccard(shingle_hashes(a, word_ngram, char_ngram), shingle_hashes(b, word_ngram, char_ngram))
+                for a, b in zip(batch.column("text_u").to_pylist(), batch.column("text_v").to_pylist())
+            ]}
+
+        scored = map_batches(pairs, jaccard_batch, [StructField("jaccard", DoubleType(), False)])
+        return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
+
+    def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
+        """Clusters that lost at least one document (each keeps one)."""
+        return {"duplicate_clusters": rejected.select(CLUSTER).distinct().count()}
+
+
+def _key_id(column: str):
+    """The document id inside an order-key column (see ``filters.dedup_text.doc_order_key``)."""
+    return F.substring(column, ORDER_KEY_WIDTH + 1, 1 << 30)
+
+
+def connected_components(edges: DataFrame, ctx: StageContext, max_iterations: int) -> DataFrame:
+    """``(node, root)`` for every node in a component of ``edges`` other than its root.
+
+    ``edges`` has string columns ``u``, ``v``; the root of a component is its smallest
+    node. Large-star then small-star rounds run until the edges form stars around the
+    component minima (often already true of LSH bucket edges: zero rounds); each round is
+    checkpointed so lineage (and plan size) stays flat.
+    """
+    current = ctx.checkpoint(_oriented(edges).distinct(), "dedup_minhash/cc_0")
+    rounds = 0
+    while not _is_star_forest(current):
+        if rounds == max_iterations:
+            raise RuntimeError(
+                f"stages.dedup_minhash: connected components did not converge in max_iterations={max_iterations}")
+        rounds += 1
+        current = ctx.checkpoint(_small_star(_large_star(current)), f"dedup_minhash/cc_{rounds}")
+    return current.select(F.col("u").alias("node"), F.col("v").alias("root"))
+
+
+def _is_star_forest(edges: DataFrame) -> bool:
+    """Whether oriented edges (``u > v``) are stars: one edge per source, no target is a source.
+
+    Then every component is one root (its minimum, as ``v < u``) with all other nodes
+    pointing to it. Checked with one count; nothing is collected.
+    """
+    sources = edges.groupBy("u").agg(F.count(F.lit(1)).alias("out_degree"))
+    several_targets = sources.where(F.col("out_degree") > 1).select(F.col("u").alias("node"))
+    chained = (edges.select(F.col("v").alias("node")).distinct()
+               .join(sources.select(F.col("u").alias("node")), "node", "left_semi"))
+    return several_targets.union(chained).limit(1).count() == 0
+
+
+def _oriented(edges: DataFrame) -> DataFrame:
+    """Edges as ``(u, v)`` with ``u > v`` (self-loops dropped)."""
+    return (edges.where(F.col("u") != F.col("v"))
+            .select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v")))
+
+
+def _large_star(edges: DataFrame) -> DataFrame:
+    """Link every neighbour larger than a node to the smallest of the node's neighbourhood."""
+    both = edges.union(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))
+    smallest = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
+    return (both.withColumn("m", smallest)
+            .where(F.col("v") > F.col("u"))
+            .select(F.col("v").alias("u"), F.col("m").alias("v"))
+            .distinct())
+
+
+def _small_star(edges: DataFrame) -> DataFrame:
+    """Link a node and its smaller neighbours to the smallest of them."""
+    with_min = _oriented(edges).withColumn("m", F.min("v").over(Window.partitionBy("u")))
+    links = F.array(F.struct(F.col("v").alias("a"), F.col("m").alias("b")),
+                    F.struct(F.col("u").alias("a"), F.col("m").alias("b")))
+    return (with_min.select(F.explode(links).alias("link"))
+            .select(F.col("link.a").alias("u"), F.col("link.b").alias("v"))
+            .where(F.col("u") != F.col("v"))
+            .distinct())
