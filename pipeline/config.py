@@ -33,6 +33,7 @@ class SourceConfig(Section):
     text_field: str = Field("text", description="field holding the document text (jsonl, parquet)")
     url_field: Optional[str] = Field("url", description="field holding the URL, if any")
     meta_fields: list[str] = Field(default_factory=list, description="extra fields copied into `meta` (JSON)")
+    license: Optional[str] = Field(None, description="licence of this source's text, shown in the dataset card")
 
 
 class IngestConfig(Section):
@@ -52,6 +53,11 @@ class SparkSettings(Section):
     master: Optional[str] = Field(None, description="None: what spark-submit passes, else local[*]")
     app_name: str = "corpus"
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties")
+
+
+class CardSettings(Section):
+    pretty_name: Optional[str] = Field(None, description="dataset name in the card (default: from the run directory)")
+    license: Optional[str] = Field(None, description="licence of the whole dataset (SPDX id or `other`)")
 
 
 class TrainConfig(Section):
@@ -78,6 +84,7 @@ class PipelineConfig(Section):
     tokenizer: TokenizerConfig = TokenizerConfig()
     mixture: MixtureConfig = MixtureConfig()
     shards: ShardsConfig = ShardsConfig()
+    card: CardSettings = CardSettings()
     train: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
