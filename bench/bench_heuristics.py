@@ -18,7 +18,6 @@ import gzip
 import json
 import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-from bench.measure import measure  # noqa: E402
+from bench.measure import measure, time_spark_stage  # noqa: E402
 from filters.heuristics import run_heuristics  # noqa: E402
 from filters.text_units import make_segmenter  # noqa: E402
 from stages.heuristics import HeuristicsConfig  # noqa: E402
@@ -58,24 +57,9 @@ def our_functions(texts: list[str], lang: str):
 
 
 def spark_stage(texts: list[str]) -> tuple[float, float]:
-    from pipeline.spark import get_spark
-    from stages.base import StageContext
     from stages.heuristics import HeuristicsStage
 
-    spark = get_spark("bench-heuristics", master="local[2]", conf={
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4",
-        "spark.driver.memory": "2g"})
-    with tempfile.TemporaryDirectory() as scratch:
-        rows = [(f"d{i}", "web", text) for i, text in enumerate(texts)]
-        source = str(Path(scratch) / "input")
-        spark.createDataFrame(rows, "id string, source string, text string").repartition(4).write.parquet(source)
-        df = spark.read.parquet(source)
-        ctx = StageContext(spark=spark, seed=0, partitions=4, scratch_dir=Path(scratch) / "scratch")
-        stage = HeuristicsStage()
-        stage.apply(df.limit(50), ctx).write.format("noop").mode("overwrite").save()  # warm-up
-        wall, cpu, _ = measure(lambda: stage.apply(df, ctx).write.format("noop").mode("overwrite").save())
-    spark.stop()
-    return wall, cpu
+    return time_spark_stage(HeuristicsStage(), texts, "bench-heuristics", warmup_docs=50)
 
 
 def table(texts: list[str], rows: list[tuple[str, float, float]], baseline: tuple[float, float] | None) -> None:

@@ -17,14 +17,13 @@ import gzip
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PAGES = ROOT.parent / "shared" / "data" / "web" / "pages_wet_like.jsonl.gz"
 
-from bench.measure import measure  # noqa: E402
+from bench.measure import measure, time_spark_stage  # noqa: E402
 from filters.langid import bundled_model_path, identify, langid_reason, load_model  # noqa: E402
 
 
@@ -47,25 +46,9 @@ def our_functions(model, texts: list[str]) -> None:
 
 
 def spark_stage(texts: list[str]) -> tuple[float, float]:
-    from pipeline.spark import get_spark
-    from stages.base import StageContext
     from stages.langid import LangIdStage
 
-    spark = get_spark("bench-langid", master="local[2]", conf={
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4",
-        "spark.driver.memory": "2g"})
-    with tempfile.TemporaryDirectory() as scratch:
-        rows = [(f"d{i}", "web", text) for i, text in enumerate(texts)]
-        source = str(Path(scratch) / "input")
-        spark.createDataFrame(rows, "id string, source string, text string").repartition(4).write.parquet(source)
-        df = spark.read.parquet(source)
-        ctx = StageContext(spark=spark, seed=0, partitions=4, scratch_dir=Path(scratch) / "scratch")
-        stage = LangIdStage()
-        stage.apply(df.limit(200), ctx).write.format("noop").mode("overwrite").save()  # warm-up
-        out = stage.apply(df, ctx)  # checks the model file in a child process (about 1 s), not timed
-        wall, cpu, _ = measure(lambda: out.write.format("noop").mode("overwrite").save())
-    spark.stop()
-    return wall, cpu
+    return time_spark_stage(LangIdStage(), texts, "bench-langid", warmup_docs=200)
 
 
 def main() -> None:

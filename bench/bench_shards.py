@@ -98,6 +98,18 @@ def prepare(paths: dict[float, Path], file_mb: float = 1.0) -> None:
             pq.write_table(pa.Table.from_pylist(current), path / f"part-{files:05d}.parquet")
 
 
+def tree_cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its live descendants (JVM, Python workers)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return total
+
+
 class PeakMemory:
     """Sample RSS of this process, the JVM and the Python workers every 0.1 s; keep the peaks (MB)."""
 
@@ -140,10 +152,11 @@ def bare_encode(tokenizer_path: str, parquet_dir: str, method: str) -> dict:
     tokenizer = Tokenizer.from_file(tokenizer_path)
     texts = pq.read_table(parquet_dir, columns=["text"]).column("text").to_pylist()
     encode = getattr(tokenizer, method)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), 1000):
         encode(texts[i:i + 1000], add_special_tokens=False)
-    return {"seconds": time.perf_counter() - start, "bytes": sum(len(t.encode("utf-8")) for t in texts)}
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu_start,
+            "bytes": sum(len(t.encode("utf-8")) for t in texts)}
 
 
 def bare_in_subprocess(tokenizer_path: Path, parquet_dir: Path, method: str) -> dict:
@@ -189,26 +202,29 @@ def main() -> None:
     load_start = psutil.getloadavg()[0]
     for mb in sizes:  # bare and ours alternate; the best of `repeats` runs of each counts (the machine is shared)
         runs = {"encode_batch": [], "encode_batch_fast": [], "ours": []}
+        cpu = {"encode_batch": [], "ours": []}
         peaks: dict[str, float] = {}
         for _ in range(args.repeats):
             bare = bare_in_subprocess(tokenizer_path, paths[mb], "encode_batch")
             runs["encode_batch"].append(bare["seconds"])
+            cpu["encode_batch"].append(bare["cpu"])
             with PeakMemory() as memory:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), tree_cpu_seconds()
                 manifest = write_shards(spark.read.parquet(str(paths[mb])), tokenizer_path, work / f"shards_{mb:g}mb",
                                         ShardsConfig(shard_size=2_000_000), MixtureConfig(), seed=1,
                                         config_hash="bench")
                 runs["ours"].append(time.perf_counter() - start)
+                cpu["ours"].append(tree_cpu_seconds() - cpu_start)
             peaks = {k: max(v, peaks.get(k, 0.0)) for k, v in memory.peaks.items()}
             runs["encode_batch_fast"].append(bare_in_subprocess(tokenizer_path, paths[mb], "encode_batch_fast")["seconds"])
-        measured[mb] = {"manifest": manifest, "bytes": bare["bytes"], "peaks": peaks, "runs": runs}
+        measured[mb] = {"manifest": manifest, "bytes": bare["bytes"], "peaks": peaks, "runs": runs, "cpu": cpu}
 
     print(f"tokenizer: vocab {tok_stats['vocab_size']}, trained on {tok_stats['sample']['chars']:,} chars "
           f"in {train_seconds:.1f} s (Spark sample + stream + held-out evaluation)\n")
     print("| corpus | docs | tokens | shards | bare encode_batch MB/s | bare encode_batch_fast MB/s "
           "| write_shards MB/s | ratio vs encode_batch | ratio vs encode_batch_fast "
-          "| peak RSS driver / JVM / py workers (sum, max one) MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU s: encode_batch / write_shards (ratio) | peak RSS driver / JVM / py workers (sum, max one) MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mb in sizes:
         m = measured[mb]
         manifest, mbytes, peaks = m["manifest"], m["bytes"] / 1e6, m["peaks"]
@@ -218,9 +234,12 @@ def main() -> None:
         print(f"| {mbytes:.1f} MB | {docs:,} | {tokens:,} | {len(manifest['shards'])} "
               f"| {mbytes / bare:.2f} | {mbytes / bare_fast:.2f} | {mbytes / ours:.2f} "
               f"| {bare / ours:.2f} | {bare_fast / ours:.2f} "
+              f"| {min(m['cpu']['encode_batch']):.1f} / {min(m['cpu']['ours']):.1f} "
+              f"({min(m['cpu']['encode_batch']) / min(m['cpu']['ours']):.2f}) "
               f"| {peaks['driver_python']:.0f} / {peaks['jvm']:.0f} / {peaks['python_workers_total']:.0f}, "
               f"{peaks['python_worker_max']:.0f} |")
-    print("\nall runs (seconds): " + json.dumps({f"{mb:g}MB": measured[mb]["runs"] for mb in sizes}))
+    print("\nall runs, wall seconds: " + json.dumps({f"{mb:g}MB": measured[mb]["runs"] for mb in sizes}))
+    print("all runs, CPU seconds: " + json.dumps({f"{mb:g}MB": measured[mb]["cpu"] for mb in sizes}))
     print(f"\nmachine: {psutil.cpu_count()} cores (shared with other jobs), 1-min load average "
           f"{load_start:.1f} at the first measurement, {psutil.getloadavg()[0]:.1f} at the end")
     spark.stop()

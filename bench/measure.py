@@ -29,3 +29,31 @@ def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     wall, cpu = time.perf_counter(), tree_cpu_seconds()
     result = fn()
     return time.perf_counter() - wall, tree_cpu_seconds() - cpu, result
+
+
+def time_spark_stage(stage: Any, texts: list[str], app_name: str, warmup_docs: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``stage`` over ``texts`` on local[2], after a warm-up on a few documents.
+
+    The stage's plan is built before timing (``apply`` may check model files), then the output is
+    written to Spark's ``noop`` sink so only the work itself is measured.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from pipeline.spark import get_spark
+    from stages.base import StageContext
+
+    spark = get_spark(app_name, master="local[2]", conf={
+        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4",
+        "spark.driver.memory": "2g"})
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = [(f"d{i}", "web", text) for i, text in enumerate(texts)]
+        source = str(Path(scratch) / "input")
+        spark.createDataFrame(rows, "id string, source string, text string").repartition(4).write.parquet(source)
+        df = spark.read.parquet(source)
+        ctx = StageContext(spark=spark, seed=0, partitions=4, scratch_dir=Path(scratch) / "scratch")
+        stage.apply(df.limit(warmup_docs), ctx).write.format("noop").mode("overwrite").save()
+        out = stage.apply(df, ctx)
+        wall, cpu, _ = measure(lambda: out.write.format("noop").mode("overwrite").save())
+    spark.stop()
+    return wall, cpu

@@ -145,14 +145,18 @@ def lookup(key: Column, values: dict[str, float]) -> Column:
     return F.create_map(*pairs)[key]
 
 
-def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str) -> DataFrame:
+def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str, max_rate: float) -> DataFrame:
     """Keep each row ``floor(rate)`` times plus once more with probability ``frac(rate)`` (hash of ``id``).
 
-    The first copy keeps its ``id``; further copies are ``<id>#r1``, ``<id>#r2``, ...
+    The first copy keeps its ``id``; further copies are ``<id>#r1``, ``<id>#r2``, ... ``max_rate`` (the
+    largest rate) lets the common case without repeats skip the row multiplication.
     """
     whole = F.floor(rate)
-    copies = (whole + F.when(unit_hash(F.col("id"), seed=seed, salt=salt) < rate - whole, 1).otherwise(0)).cast("int")
-    kept = df.withColumn("_copies", F.coalesce(copies, F.lit(0))).where(F.col("_copies") > 0)
+    copies = F.coalesce(whole + F.when(unit_hash(F.col("id"), seed=seed, salt=salt) < rate - whole, 1).otherwise(0),
+                        F.lit(0))
+    if max_rate <= 1:
+        return df.where(copies > 0)
+    kept = df.withColumn("_copies", copies.cast("int")).where(F.col("_copies") > 0)
     copy = F.explode(F.sequence(F.lit(0), F.col("_copies") - 1))
     repeated = kept.select("*", copy.alias("_copy"))
     copy_id = F.when(F.col("_copy") == 0, F.col("id")).otherwise(F.concat(F.col("id"), F.lit("#r"), F.col("_copy").cast("string")))
@@ -162,7 +166,7 @@ def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str) -> DataFram
 def apply_mixture(df: DataFrame, plan: list[SourcePlan], seed: int) -> DataFrame:
     """Sample ``df`` (columns ``id``, ``source``, ...) at each source's planned rate."""
     rates = {row.source: row.epochs for row in plan}
-    return repeat_sample(df, lookup(F.col("source"), rates), seed, salt="mixture")
+    return repeat_sample(df, lookup(F.col("source"), rates), seed, salt="mixture", max_rate=max(rates.values(), default=0))
 
 
 def mixture_weights_by_chars(docs: DataFrame, cfg: MixtureConfig) -> dict[str, float]:

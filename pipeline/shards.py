@@ -5,8 +5,8 @@ Steps (each a Spark job; the driver only ever holds per-source counts and one ro
    ``<|endoftext|>``, keep the tokens as bytes in the shard dtype; assign the split by hashing the
    document's ``minhash_cluster`` (else its ``id``) with the seed, so a near-duplicate cluster never
    crosses splits; checkpoint to Parquet.
-2. count documents and tokens per source and split (one aggregate), plan the mixture, sample it
-   (whole repeats + fractional sample by hashed id).
+2. count documents and tokens per source and split (an accumulator filled by the same pass), plan
+   the mixture, sample it (whole repeats + fractional sample by hashed id).
 3. give every document a shard by hashing its id (shard count = expected tokens / shard size), order
    each shard by a hash of id and seed, and write each shard from its Spark task: temporary names,
    then rename. Sizes are close to the target, not exact (hash assignment).
@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
+from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import DataFrame, functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import BinaryType, IntegerType, LongType, StringType, StructField, StructType
@@ -62,9 +63,27 @@ _WRITTEN = StructType([
 ])
 
 
+class _CountsParam(AccumulatorParam):
+    """Accumulates {(source, split): (documents, tokens)} from the tokenizing tasks."""
+
+    def zero(self, value):
+        return {}
+
+    def addInPlace(self, total, more):
+        for key, (documents, tokens) in more.items():
+            before = total.get(key, (0, 0))
+            total[key] = (before[0] + documents, before[1] + tokens)
+        return total
+
+
 def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: str, eos_id: int,
-                       dtype: np.dtype, seed: int, valid_fraction: float) -> DataFrame:
-    """``id, source, split, n_tokens, tokens``: tokens are the document's ids plus ``eos_id``, as ``dtype`` bytes."""
+                       dtype: np.dtype, seed: int, valid_fraction: float) -> tuple[DataFrame, Accumulator]:
+    """``id, source, split, n_tokens, tokens``: tokens are the document's ids plus ``eos_id``, as ``dtype`` bytes.
+
+    Also returns an accumulator that, once the DataFrame has been computed exactly once (written), holds
+    ``{(source, split): (documents, tokens)}`` (counted in the same pass, so no second job is needed).
+    """
+    counts = docs.sparkSession.sparkContext.accumulator({}, _CountsParam())
     path = str(tokenizer_path)
     token_type = pa.from_numpy_dtype(dtype)
     arrow_schema = to_arrow_schema(_TOKENIZED)
@@ -73,6 +92,7 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
         from tokenizers import Tokenizer
 
         tokenizer = worker_cached(f"tokenizer:{tokenizer_sha256}", lambda: Tokenizer.from_file(path))
+        local: dict[tuple[str, str], tuple[int, int]] = {}
         for batch in batches:
             ids = []
             for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
@@ -83,16 +103,23 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
             offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1)
             tokens = pa.Array.from_buffers(pa.binary(), len(lists),
                                            [None, pa.py_buffer(offsets * dtype.itemsize), lists.buffers()[3]])
+            lengths = np.diff(offsets)
+            for source, split, n in zip(batch.column("source").to_pylist(), batch.column("split").to_pylist(),
+                                        lengths.tolist()):
+                before = local.get((source, split), (0, 0))
+                local[(source, split)] = (before[0] + 1, before[1] + n)
             yield pa.RecordBatch.from_arrays(
                 [batch.column("id"), batch.column("source"), batch.column("split"),
-                 pa.array(np.diff(offsets), pa.int32()), tokens], schema=arrow_schema)
+                 pa.array(lengths, pa.int32()), tokens], schema=arrow_schema)
+        counts.add(local)
 
     cluster = F.col("id")
     if "minhash_cluster" in docs.columns:
         cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id"))
     split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
-    return docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
+    tokenized = docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
         .mapInArrow(tokenize, _TOKENIZED)
+    return tokenized, counts
 
 
 class _ShardFiles:
@@ -221,19 +248,18 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     tokenized_path = str(staging / "tokenized")
-    tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction) \
-        .write.parquet(tokenized_path)
-    tokenized = spark.read.parquet(tokenized_path)
-
-    count_rows = tokenized.groupBy("source", "split").agg(
-        F.count(F.lit(1)).alias("documents"), F.sum("n_tokens").alias("tokens")).collect()
-    counts = {(r["source"], r["split"]): (int(r["documents"]), int(r["tokens"])) for r in count_rows}
+    tokenized, counted = tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed,
+                                            cfg.valid_fraction)
+    # a checkpoint read once more; token bytes do not compress, and dictionaries do not help them
+    tokenized.write.option("compression", "none").option("parquet.enable.dictionary", "false") \
+        .parquet(tokenized_path)
+    counts = counted.value
     available = _sum_by_source((source, values) for (source, _), values in counts.items())
     plan = plan_mixture(available, mixture_cfg)
     rates = {row.source: row.epochs for row in plan}
     n_shards = _shard_counts(counts, rates, cfg)
 
-    sampled = apply_mixture(tokenized, plan, seed)
+    sampled = apply_mixture(spark.read.parquet(tokenized_path), plan, seed)
     shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
     order = F.xxhash64("id", F.lit(seed), F.lit("order"))
     arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "n_tokens", "tokens") \

@@ -104,7 +104,7 @@ def test_repeat_sample_whole_and_fractional_copies(spark):
     rates = {"w": 2.5, "one": 1.0, "zero": 0.0, "q": 0.25}
     rows = [(f"{group}{i}", rate) for group, rate in rates.items() for i in range(400)]
     df = spark.createDataFrame(rows, "id string, rate double")
-    ids = [r["id"] for r in repeat_sample(df, F.col("rate"), seed=7, salt="t").collect()]
+    ids = [r["id"] for r in repeat_sample(df, F.col("rate"), seed=7, salt="t", max_rate=2.5).collect()]
     assert len(set(ids)) == len(ids)
 
     def copies(group, suffix=""):
@@ -116,6 +116,9 @@ def test_repeat_sample_whole_and_fractional_copies(spark):
     assert copies("one") == 400 and not any(i.startswith("one") and "#" in i for i in ids)
     assert copies("zero") == 0
     assert 60 < copies("q") < 140 and not any(i.startswith("q") and "#" in i for i in ids)
+    without_repeats = df.where(F.col("rate") <= 1)
+    assert sorted(r["id"] for r in repeat_sample(without_repeats, F.col("rate"), seed=7, salt="t", max_rate=1.0)
+                  .collect()) == sorted(i for i in ids if not i.startswith("w"))
 
 
 def test_apply_mixture_uses_each_sources_rate(spark):

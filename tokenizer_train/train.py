@@ -179,7 +179,7 @@ def train_tokenizer(docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: 
     expected_chars = sum(rate * chars[key] for key, rate in rates.items())
     stream_partitions = max(1, math.ceil(expected_chars * MAX_BYTES_PER_CHAR / STREAM_PARTITION_BYTES))
     sample = repeat_sample(pool, lookup(_group_key(F.col("source"), F.col("lang")), rate_by_key),
-                           seed, salt="tokenizer_sample").select("id", "text") \
+                           seed, salt="tokenizer_sample", max_rate=max(rates.values(), default=0)).select("id", "text") \
         .repartition(stream_partitions, "id").sortWithinPartitions("id")
 
     tokenizer = build_tokenizer(cfg)
