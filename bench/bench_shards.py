@@ -2,12 +2,13 @@
 
 Same text, same cores, same run: bare ``encode_batch`` and ``encode_batch_fast`` (each in a
 subprocess, alternating with write_shards; best of ``--repeats`` runs) over the texts of the
-same Parquet files that write_shards reads with local[2] Spark. Two corpus sizes (``--mb`` and a third of it) show whether peak memory
-depends on the corpus size. Text: /work/shared/data (handbook in 26 languages, web pages, books
-cut into ~8 KB pieces), stored as ~1 MB Parquet files. One untimed write_shards first warms the
-JVM and the Python workers (as the row stages do in a real run). Prints a markdown table.
+same Parquet files that write_shards reads with local[2] Spark. Two corpus sizes (``--mb`` and a
+third of it) show whether peak memory depends on the corpus size. Text: /work/shared/data
+(handbook in 26 languages, web pages, books cut into ~8 KB pieces), stored as ~4 MB Parquet files
+(one Spark partition each). One untimed write_shards first warms the JVM and the Python workers
+(as the row stages do in a real run). Prints a markdown table.
 
-    .venv-bench/bin/python bench/bench_shards.py --mb 24 --repeats 3
+    .venv-bench/bin/python bench/bench_shards.py --mb 36 --repeats 3
 """
 from __future__ import annotations
 
@@ -81,9 +82,10 @@ def take_mb(docs: list[dict], mb: float) -> list[dict]:
     return out
 
 
-def prepare(paths: dict[float, Path], file_mb: float = 1.0) -> None:
+def prepare(paths: dict[float, Path], file_mb: float = 4.0) -> None:
     """Write the first ``mb`` MB of the shuffled documents under each path, as Parquet files of ~``file_mb`` MB
-    (a corpus of many files: Spark partitions, and so Arrow batches, have the same size at every corpus size)."""
+    (a corpus of many files: Spark partitions, and so Arrow batches, have the same size at every corpus size;
+    PySpark costs ~0.2 s of Python CPU per task here, so partitions much smaller than this would measure that)."""
     all_docs = load_documents()
     for mb, path in paths.items():
         path.mkdir(parents=True)
@@ -182,7 +184,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_shards_"))
     spark = get_spark("bench-shards", master="local[2]", conf={
         "spark.sql.shuffle.partitions": "8", "spark.default.parallelism": "2", "spark.driver.memory": "2g",
-        "spark.sql.files.maxPartitionBytes": str(2 << 20),
+        "spark.sql.files.maxPartitionBytes": str(6 << 20),
         "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
     sizes = [args.mb / 3, args.mb]
     paths = {mb: work / f"docs_{mb:g}mb" for mb in sizes}

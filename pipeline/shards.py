@@ -1,15 +1,18 @@
 """Token shards: tokenize in Spark, apply the mixture, split train/valid, write Megatron shards + manifest.
 
-Steps (each a Spark job; the driver only ever holds per-source counts and one row per shard):
-1. tokenize every document (tokenizer loaded once per Python worker, ``encode_batch_fast``), append
-   ``<|endoftext|>``, keep the tokens as bytes in the shard dtype; assign the split by hashing the
+Two Spark passes; the driver only ever holds per-source counts and one row per shard:
+1. tokenize every document (tokenizer loaded once per Python worker, ``encode_batch_fast``) and
+   append ``<|endoftext|>``. Each task appends its documents' tokens, in the shard dtype, to its own
+   segment file under ``out_dir/_staging/segments`` and returns one small row per document (id,
+   source, split, segment, byte offset, token count), written as Parquet; documents and tokens per
+   source and split are summed by an accumulator in the same pass. The split comes from hashing the
    document's ``minhash_cluster`` (else its ``id``) with the seed, so a near-duplicate cluster never
-   crosses splits; checkpoint to Parquet.
-2. count documents and tokens per source and split (an accumulator filled by the same pass), plan
-   the mixture, sample it (whole repeats + fractional sample by hashed id).
-3. give every document a shard by hashing its id (shard count = expected tokens / shard size), order
-   each shard by a hash of id and seed, and write each shard from its Spark task: temporary names,
-   then rename. Sizes are close to the target, not exact (hash assignment).
+   crosses splits.
+2. plan the mixture from those counts and sample it (whole repeats + fractional sample by hashed
+   id); give every document copy a shard by hashing its id (shard count = expected size / shard
+   size, so sizes are close to the target, not exact) and an order by hashing id and seed. Only the
+   small rows are shuffled; each shard's task copies its documents' tokens from the segments into
+   the shard, under temporary names, then renames it.
 Shards are staged in ``out_dir/_staging`` and moved into ``out_dir/train`` and ``out_dir/valid``
 only when all are written, replacing the previous run's (a rerun never leaves old or partial
 shards behind); ``manifest.json`` is written last, so its presence marks a complete output.
@@ -21,6 +24,7 @@ import json
 import math
 import os
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 from typing import Literal
 
@@ -30,13 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyspark.accumulators import Accumulator, AccumulatorParam
 from pyspark.sql import DataFrame, functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
-from pyspark.sql.types import BinaryType, IntegerType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
 from pipeline.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from pipeline.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
 from stages.base import worker_cached
 
 SPLITS = ("train", "valid")
+_OPEN_SEGMENTS = 64
 
 
 class ShardsConfig(BaseModel):
@@ -53,7 +58,7 @@ class ShardsConfig(BaseModel):
 
 _TOKENIZED = StructType([
     StructField("id", StringType()), StructField("source", StringType()), StructField("split", StringType()),
-    StructField("n_tokens", IntegerType()), StructField("tokens", BinaryType()),
+    StructField("segment", StringType()), StructField("offset", LongType()), StructField("n_tokens", IntegerType()),
 ])
 _WRITTEN = StructType([
     StructField("split", StringType()), StructField("shard", LongType()), StructField("path", StringType()),
@@ -77,40 +82,52 @@ class _CountsParam(AccumulatorParam):
 
 
 def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: str, eos_id: int,
-                       dtype: np.dtype, seed: int, valid_fraction: float) -> tuple[DataFrame, Accumulator]:
-    """``id, source, split, n_tokens, tokens``: tokens are the document's ids plus ``eos_id``, as ``dtype`` bytes.
+                       dtype: np.dtype, seed: int, valid_fraction: float,
+                       segments_dir: Path) -> tuple[DataFrame, Accumulator]:
+    """Tokenize into segment files; ``id, source, split, segment, offset, n_tokens`` rows point into them.
 
-    Also returns an accumulator that, once the DataFrame has been computed exactly once (written), holds
-    ``{(source, split): (documents, tokens)}`` (counted in the same pass, so no second job is needed).
+    A document's tokens (its ids plus ``eos_id``, as ``dtype``) are ``n_tokens`` items at byte ``offset``
+    of ``segments_dir/<segment>``. Each task attempt writes its own segment, so a retried task never
+    mixes with the first attempt; only the rows of the attempt Spark keeps point anywhere. The returned
+    accumulator holds ``{(source, split): (documents, tokens)}`` once the rows have been written (once).
     """
     counts = docs.sparkSession.sparkContext.accumulator({}, _CountsParam())
-    path = str(tokenizer_path)
+    path, directory = str(tokenizer_path), str(segments_dir)
     token_type = pa.from_numpy_dtype(dtype)
     arrow_schema = to_arrow_schema(_TOKENIZED)
 
     def tokenize(batches):
+        from pyspark import TaskContext
         from tokenizers import Tokenizer
 
         tokenizer = worker_cached(f"tokenizer:{tokenizer_sha256}", lambda: Tokenizer.from_file(path))
+        context = TaskContext.get()
+        segment = f"part-{context.partitionId():05d}-{context.taskAttemptId()}.tok"
         local: dict[tuple[str, str], tuple[int, int]] = {}
-        for batch in batches:
-            ids = []
-            for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
-                doc_ids = encoding.ids
-                doc_ids.append(eos_id)
-                ids.append(doc_ids)
-            lists = pa.array(ids, type=pa.list_(token_type))
-            offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1)
-            tokens = pa.Array.from_buffers(pa.binary(), len(lists),
-                                           [None, pa.py_buffer(offsets * dtype.itemsize), lists.buffers()[3]])
-            lengths = np.diff(offsets)
-            for source, split, n in zip(batch.column("source").to_pylist(), batch.column("split").to_pylist(),
-                                        lengths.tolist()):
-                before = local.get((source, split), (0, 0))
-                local[(source, split)] = (before[0] + 1, before[1] + n)
-            yield pa.RecordBatch.from_arrays(
-                [batch.column("id"), batch.column("source"), batch.column("split"),
-                 pa.array(lengths, pa.int32()), tokens], schema=arrow_schema)
+        position = 0
+        with open(os.path.join(directory, segment), "wb") as out:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                ids = []
+                for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(),
+                                                            add_special_tokens=False):
+                    doc_ids = encoding.ids
+                    doc_ids.append(eos_id)
+                    ids.append(doc_ids)
+                lists = pa.array(ids, type=pa.list_(token_type))
+                offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1).astype(np.int64)
+                out.write(memoryview(lists.buffers()[3])[:offsets[-1] * dtype.itemsize])
+                lengths = np.diff(offsets)
+                for source, split, n in zip(batch.column("source").to_pylist(), batch.column("split").to_pylist(),
+                                            lengths.tolist()):
+                    before = local.get((source, split), (0, 0))
+                    local[(source, split)] = (before[0] + 1, before[1] + n)
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column("id"), batch.column("source"), batch.column("split"),
+                     pa.array([segment] * len(ids), pa.string()), pa.array(position + offsets[:-1] * dtype.itemsize),
+                     pa.array(lengths, pa.int32())], schema=arrow_schema)
+                position += int(offsets[-1]) * dtype.itemsize
         counts.add(local)
 
     cluster = F.col("id")
@@ -120,6 +137,31 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
     tokenized = docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
         .mapInArrow(tokenize, _TOKENIZED)
     return tokenized, counts
+
+
+class _Segments:
+    """Read token bytes from segment files, keeping the most recently used ones open."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.open_files: OrderedDict[str, int] = OrderedDict()
+
+    def read(self, segment: str, offset: int, size: int) -> bytes:
+        fd = self.open_files.pop(segment, None)
+        if fd is None:
+            fd = os.open(os.path.join(self.directory, segment), os.O_RDONLY)
+            if len(self.open_files) >= _OPEN_SEGMENTS:
+                os.close(self.open_files.popitem(last=False)[1])
+        self.open_files[segment] = fd
+        data = os.pread(fd, size, offset)
+        if len(data) != size:
+            raise OSError(f"{self.directory}/{segment}: short read at byte {offset}")
+        return data
+
+    def close(self) -> None:
+        for fd in self.open_files.values():
+            os.close(fd)
+        self.open_files.clear()
 
 
 class _ShardFiles:
@@ -154,26 +196,23 @@ class _ShardFiles:
                 "tokens": done.tokens, "per_source": json.dumps(dict(sorted(self.per_source.items())))}
 
 
-def _shard_writer(staging: Path, dtype: np.dtype):
+def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
     """mapInArrow function writing the shards of a sorted partition; yields one row per shard."""
-    root = str(staging)
+    root, segments_root = str(staging), str(segments_dir)
     arrow_schema = to_arrow_schema(_WRITTEN)
 
     def write(batches):
         from pyspark import TaskContext
 
         files = _ShardFiles(root, dtype, f"tmp{TaskContext.get().taskAttemptId()}")
+        segments = _Segments(segments_root)
         try:
             for batch in batches:
-                if batch.num_rows == 0:
-                    continue
                 keys = list(zip(batch.column("split").to_pylist(), batch.column("shard").to_pylist()))
                 sources = batch.column("source").to_pylist()
                 lengths = batch.column("n_tokens").to_numpy()
-                tokens = batch.column("tokens")
-                offsets = np.frombuffer(tokens.buffers()[1], dtype=np.int32, count=len(tokens) + 1,
-                                        offset=tokens.offset * 4)
-                data = memoryview(tokens.buffers()[2])
+                pieces = [segments.read(segment, offset, n * dtype.itemsize) for segment, offset, n in zip(
+                    batch.column("segment").to_pylist(), batch.column("offset").to_pylist(), lengths.tolist())]
                 start = 0
                 for end in range(1, len(keys) + 1):
                     if end < len(keys) and keys[end] == keys[start]:
@@ -182,7 +221,7 @@ def _shard_writer(staging: Path, dtype: np.dtype):
                         if files.writer is not None:
                             yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
                         files.open(*keys[start])
-                    files.add(data[offsets[start]:offsets[end]], lengths[start:end], sources[start:end])
+                    files.add(b"".join(pieces[start:end]), lengths[start:end], sources[start:end])
                     start = end
             if files.writer is not None:
                 yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
@@ -190,11 +229,14 @@ def _shard_writer(staging: Path, dtype: np.dtype):
             if files.writer is not None:
                 files.writer.abort()
             raise
+        finally:
+            segments.close()
 
     return write
 
 
-def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float], cfg: ShardsConfig) -> dict[str, int]:
+def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float],
+                  cfg: ShardsConfig) -> dict[str, int]:
     """Shards per split: expected (documents or tokens) after sampling / shard size, at least 1 if non-empty."""
     unit = 0 if cfg.shard_unit == "documents" else 1
     expected = {split: 0.0 for split in SPLITS}
@@ -246,41 +288,38 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
 
     staging = out_dir / "_staging"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    tokenized_path = str(staging / "tokenized")
+    segments_dir = staging / "segments"
+    segments_dir.mkdir(parents=True)
+    rows_path = str(staging / "documents")
     tokenized, counted = tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed,
-                                            cfg.valid_fraction)
-    # a checkpoint read once more; token bytes do not compress, and dictionaries do not help them
-    tokenized.write.option("compression", "none").option("parquet.enable.dictionary", "false") \
-        .parquet(tokenized_path)
+                                            cfg.valid_fraction, segments_dir)
+    tokenized.write.parquet(rows_path)
     counts = counted.value
     available = _sum_by_source((source, values) for (source, _), values in counts.items())
     plan = plan_mixture(available, mixture_cfg)
     rates = {row.source: row.epochs for row in plan}
     n_shards = _shard_counts(counts, rates, cfg)
 
-    sampled = apply_mixture(spark.read.parquet(tokenized_path), plan, seed)
+    sampled = apply_mixture(spark.read.parquet(rows_path), plan, seed)
     shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
     order = F.xxhash64("id", F.lit(seed), F.lit("order"))
-    arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "n_tokens", "tokens") \
+    arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment",
+                              "offset", "n_tokens") \
         .repartition(max(1, sum(n_shards.values())), "split", "shard") \
         .sortWithinPartitions("split", "shard", "_order", "id")
-    written = sorted((r.asDict() for r in arranged.mapInArrow(_shard_writer(staging, dtype), _WRITTEN).collect()),
+    rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()
+    written = sorted((dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
                      key=lambda r: (r["split"], r["shard"]))
 
-    shards = []
-    for row in written:
-        per_source = json.loads(row["per_source"])
-        shards.append({
-            "split": row["split"], "path": row["path"],
-            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
-            "documents": row["documents"], "tokens": row["tokens"],
-            "documents_per_source": {s: v[0] for s, v in per_source.items()},
-            "tokens_per_source": {s: v[1] for s, v in per_source.items()},
-            "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
-        })
-    used = _sum_by_source((source, (shard["documents_per_source"][source], tokens))
-                          for shard in shards for source, tokens in shard["tokens_per_source"].items())
+    shards = [{
+        "split": row["split"], "path": row["path"],
+        "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
+        "documents": row["documents"], "tokens": row["tokens"],
+        "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
+        "tokens_per_source": {s: v[1] for s, v in row["per_source"].items()},
+        "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
+    } for row in written]
+    used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
     manifest = {
         "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
         "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,
