@@ -37,8 +37,10 @@ fi
 mkdir -p "$CACHE/src" "$BIN"
 sdist="$CACHE/src/kenlm-$KENLM_VERSION.tar.gz"
 if [[ ! -f "$sdist" ]]; then
-    # --no-build-isolation: pip only reads the sdist's metadata with the venv's setuptools,
+    # --no-build-isolation: pip only reads the sdist's metadata with the venv's setuptools and
+    # wheel (installed here: a fresh venv lacks wheel, and old setuptools needs it for that step),
     # instead of building kenlm's build requirements (cmake, setuptools) from source too.
+    "$PYTHON" -m pip install --quiet setuptools wheel
     "$PYTHON" -m pip download --no-binary :all: --no-deps --no-build-isolation \
         --dest "$CACHE/src" "kenlm==$KENLM_VERSION"
 fi
