@@ -35,7 +35,7 @@ demo: setup models
 	$(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)
 
 test: setup
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 bench-env: $(VENV)/.installed
 	$(PYTHON) -m venv .venv-bench

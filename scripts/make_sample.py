@@ -28,6 +28,34 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
             raw.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+def paragraphs(text: str, low: int, high: int) -> list[str]:
+    """Blank-line separated paragraphs of ``low``..``high`` characters, whitespace collapsed."""
+    found = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text))
+    return [p for p in found if low <= len(p) <= high]
+
+
+def write_eval_set(path: Path) -> None:
+    """A small reading-passage eval set for the decontaminate stage: half of the passages come
+    from book chapters bundled in the sample (contamination to find), half from chapters that
+    are not (must not match)."""
+    rows = []
+    for name in ("austen-emma", "melville-moby_dick"):
+        text = gzip.open(SHARED / "reference" / "en" / f"{name}.txt.gz", "rt", encoding="utf-8").read()
+        chapters = re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+)", text)
+        for number in (1, 2, 3, 30, 31, 32):
+            candidates = paragraphs(chapters[number].strip()[:12000], 250, 700)
+            rows.append({"id": f"{name}-{number:02d}", "text": candidates[len(candidates) // 2],
+                         "in_sample": number <= 8})
+    novel = gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+    chapters = re.split(r"\n(?=第[一二三四五六七八九十百]+回)", novel)
+    for number in (1, 2, 3, 40, 41, 42):
+        candidates = paragraphs(chapters[number].strip()[:6000], 60, 400)
+        rows.append({"id": f"xiyouji-{number:02d}", "text": candidates[len(candidates) // 2],
+                     "in_sample": number <= 10})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -67,6 +95,8 @@ def main() -> None:
         f.write(b'{"text": "invalid utf-8 \xff\xfe here"}\n')
         f.write(b'{"text": 42}\n')
         f.write(b'["not", "an", "object"]\n')
+
+    write_eval_set(OUT / "eval" / "passages.jsonl")
 
     (OUT / "crawl").mkdir()
     shutil.copy(SHARED / "warc" / "sample-0000.warc.gz", OUT / "crawl" / "sample-0000.warc.gz")
