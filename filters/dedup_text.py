@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -112,31 +113,65 @@ def order_key_id(key: str) -> str:
 _NGRAM_MULTIPLIERS_SEED = 13
 
 
-def tokens_with_spans(text: str) -> tuple[list[str], np.ndarray]:
-    """Lower-cased tokens (as :func:`filters.minhash.tokenize`) and their ``(start, end)`` offsets."""
-    matches = list(tokenize_pattern(text).finditer(text))
-    spans = np.array([m.span() for m in matches], dtype=np.int64).reshape(-1, 2)
-    return [m.group().lower() for m in matches], spans
+def _token_hash(token: str) -> int:
+    """64-bit BLAKE2b of a token, made odd so that 0 can mean "not in any evaluation set"."""
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little") | 1
 
 
-def ngram_hashes(tokens: Sequence[str], n: int) -> np.ndarray:
-    """uint64 hash of every window of ``n`` tokens (empty when there are fewer tokens).
-
-    Each distinct token is hashed once (BLAKE2b, 64 bits); a window's hash is
-    ``sum_j token_hash[i + j] * K_j mod 2^64`` with fixed odd random ``K_j``, vectorised.
-    """
-    if len(tokens) < n:
+def _window_hashes(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """``sum_j token_hash[i + j] * K_j mod 2^64`` for every window of ``n`` tokens (fixed odd random ``K_j``)."""
+    windows = len(token_hashes) - n + 1
+    if windows <= 0:
         return np.empty(0, dtype=np.uint64)
-    vocab = {t: int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
-             for t in set(tokens)}
-    token_hashes = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     multipliers = np.random.RandomState(_NGRAM_MULTIPLIERS_SEED).randint(
         0, 1 << 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    windows = len(tokens) - n + 1
     out = np.zeros(windows, dtype=np.uint64)
     for j in range(n):
         out += token_hashes[j:j + windows] * multipliers[j]
     return out
+
+
+def _token_matches(text: str) -> tuple[list[str], list[re.Match]]:
+    """Lower-cased tokens (as :func:`filters.minhash.tokenize`) and their matches in ``text``.
+
+    The whole text is lower-cased once; only when that changes its length (a few letters such
+    as U+0130 lower-case to two characters) are tokens lower-cased one by one.
+    """
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        matches = list(tokenize_pattern(lowered).finditer(lowered))
+        return [m.group() for m in matches], matches
+    matches = list(tokenize_pattern(text).finditer(text))
+    return [m.group().lower() for m in matches], matches
+
+
+@dataclass(frozen=True)
+class EvalNgrams:
+    """Evaluation sets as sorted n-gram hashes, with the hash of every token they contain.
+
+    A document token outside ``token_hashes`` cannot be part of a matching n-gram, so documents
+    are hashed by dictionary look-ups only.
+    """
+    n: int
+    token_hashes: dict[str, int]
+    sets: dict[str, np.ndarray]
+
+
+def build_eval_ngrams(eval_sets: dict[str, Iterable[str]], n: int) -> EvalNgrams:
+    """Index the examples of each named evaluation set (examples shorter than ``n`` tokens add nothing)."""
+    token_hashes: dict[str, int] = {}
+    sets = {}
+    for name, texts in eval_sets.items():
+        arrays = [np.empty(0, dtype=np.uint64)]
+        for text in texts:
+            tokens = _token_matches(text)[0]
+            for token in tokens:
+                if token not in token_hashes:
+                    token_hashes[token] = _token_hash(token)
+            arrays.append(_window_hashes(np.fromiter(map(token_hashes.__getitem__, tokens), dtype=np.uint64,
+                                                     count=len(tokens)), n))
+        sets[name] = np.unique(np.concatenate(arrays))
+    return EvalNgrams(n, token_hashes, sets)
 
 
 def read_eval_texts(path: str | Path, text_field: str = "text") -> list[str]:
@@ -159,32 +194,32 @@ def read_eval_texts(path: str | Path, text_field: str = "text") -> list[str]:
     return texts
 
 
-def eval_ngram_set(texts: Iterable[str], n: int) -> np.ndarray:
-    """Sorted distinct n-gram hashes of evaluation examples (examples shorter than n add none)."""
-    arrays = [ngram_hashes(tokens_with_spans(text)[0], n) for text in texts]
-    return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.uint64)
-
-
-def contaminated_spans(text: str, n: int, eval_sets: dict[str, np.ndarray]) -> dict[str, list[tuple[int, int]]]:
-    """For each eval set sharing an n-gram with ``text``: the merged character spans of those n-grams.
-
-    ``eval_sets`` maps names to sorted hash arrays from :func:`eval_ngram_set`; the result
-    keeps their order.
-    """
-    tokens, offsets = tokens_with_spans(text)
-    hashes = ngram_hashes(tokens, n)
+def contaminated_spans(text: str, evals: EvalNgrams) -> dict[str, list[tuple[int, int]]]:
+    """For each eval set sharing an n-gram with ``text``: the merged character spans of those n-grams
+    (in the order of ``evals.sets``)."""
+    n = evals.n
+    tokens, matches = _token_matches(text)
+    if len(tokens) < n or not any(len(hashes) for hashes in evals.sets.values()):
+        return {}
+    lookup = evals.token_hashes.get
+    token_hashes = np.fromiter((lookup(token, 0) for token in tokens), dtype=np.uint64, count=len(tokens))
+    unknown = np.concatenate(([0], np.cumsum(token_hashes == 0)))
+    candidates = np.flatnonzero(unknown[n:] == unknown[:-n])  # windows made only of eval-set tokens
+    if not len(candidates):
+        return {}
+    hashes = _window_hashes(token_hashes, n)[candidates]
     found = {}
-    for name, eval_hashes in eval_sets.items():
-        if not len(eval_hashes) or not len(hashes):
+    for name, eval_hashes in evals.sets.items():
+        if not len(eval_hashes):
             continue
         position = np.minimum(np.searchsorted(eval_hashes, hashes), len(eval_hashes) - 1)
-        hits = np.flatnonzero(eval_hashes[position] == hashes)
+        hits = candidates[eval_hashes[position] == hashes]
         if len(hits):
-            found[name] = _merge_token_runs(hits, n, offsets)
+            found[name] = _merge_token_runs(hits, n, matches)
     return found
 
 
-def _merge_token_runs(starts: np.ndarray, n: int, offsets: np.ndarray) -> list[tuple[int, int]]:
+def _merge_token_runs(starts: np.ndarray, n: int, matches: list[re.Match]) -> list[tuple[int, int]]:
     """Character spans covering tokens ``[s, s + n)`` for each start, overlapping runs merged."""
     spans: list[tuple[int, int]] = []
     run_start, run_end = int(starts[0]), int(starts[0]) + n
@@ -193,9 +228,9 @@ def _merge_token_runs(starts: np.ndarray, n: int, offsets: np.ndarray) -> list[t
         if s <= run_end:
             run_end = s + n
         else:
-            spans.append((int(offsets[run_start, 0]), int(offsets[run_end - 1, 1])))
+            spans.append((matches[run_start].start(), matches[run_end - 1].end()))
             run_start, run_end = s, s + n
-    spans.append((int(offsets[run_start, 0]), int(offsets[run_end - 1, 1])))
+    spans.append((matches[run_start].start(), matches[run_end - 1].end()))
     return spans
 
 

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from pyspark.sql import DataFrame, functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField
 
-from filters.dedup_text import contaminated_spans, cut_spans, eval_ngram_set, read_eval_texts
+from filters.dedup_text import build_eval_ngrams, contaminated_spans, cut_spans, read_eval_texts
 from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches
 
 MATCHED = "decontaminate_matches"
@@ -51,14 +51,14 @@ class DecontaminateStage(Stage):
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
         ngram, mode, min_chars = cfg.ngram, cfg.mode, cfg.min_chars
-        eval_sets = ctx.spark.sparkContext.broadcast(
-            {name: eval_ngram_set(read_eval_texts(path, cfg.text_field), cfg.ngram) for name, path in cfg.eval_sets.items()})
+        eval_ngrams = ctx.spark.sparkContext.broadcast(build_eval_ngrams(
+            {name: read_eval_texts(path, cfg.text_field) for name, path in cfg.eval_sets.items()}, cfg.ngram))
 
         def decontaminate_batch(batch: pa.RecordBatch) -> dict:
             texts, matched, removed, reasons = [], [], [], []
-            ngram_sets = eval_sets.value
+            evals = eval_ngrams.value
             for text in batch.column("text").to_pylist():
-                found = contaminated_spans(text, ngram, ngram_sets) if ngram_sets else {}
+                found = contaminated_spans(text, evals)
                 new_text, reason = text, None
                 if found and mode == "reject":
                     reason = f"decontaminate:{next(iter(found))}"

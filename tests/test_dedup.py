@@ -5,7 +5,7 @@ import random
 import pytest
 
 from filters.dedup_text import (
-    contaminated_spans, cut_spans, doc_order_key, eval_ngram_set, normalize_unit, order_key_id, read_eval_texts,
+    build_eval_ngrams, contaminated_spans, cut_spans, doc_order_key, normalize_unit, order_key_id, read_eval_texts,
     remove_windows, split_units, window_hashes,
 )
 from filters.minhash import jaccard, shingle_hashes
@@ -56,14 +56,25 @@ def test_doc_order_key_source_priority_then_id():
 
 def test_decontamination_spans_at_ngram_boundary():
     example = " ".join(words(1, 20))
-    eval_set = {"ev": eval_ngram_set([example], 13)}
+    evals = build_eval_ngrams({"ev": [example], "short": ["too short"]}, 13)
     thirteen = " ".join(example.split()[2:15])
     twelve = " ".join(example.split()[2:14])
     text = f"Intro text. {thirteen} outro."
-    assert contaminated_spans(text, 13, eval_set) == {"ev": [(12, 12 + len(thirteen))]}
-    assert contaminated_spans(f"Intro text. {twelve} outro.", 13, eval_set) == {}
+    assert contaminated_spans(text, evals) == {"ev": [(12, 12 + len(thirteen))]}
+    assert contaminated_spans(f"Intro text. {twelve} outro.", evals) == {}
+    assert contaminated_spans(text.upper(), evals) == {"ev": [(12, 12 + len(thirteen))]}
     assert cut_spans(text, [(12, 12 + len(thirteen))]) == "Intro text. outro."
-    assert eval_ngram_set(["too short"], 13).size == 0
+    assert evals.sets["short"].size == 0
+
+
+def test_decontamination_merges_overlapping_windows_and_keeps_offsets_after_case_folding():
+    example = " ".join(words(1, 30))
+    evals = build_eval_ngrams({"ev": [example]}, 13)
+    text = "İstanbul. " + " ".join(example.split()[:20]) + " end. " + " ".join(example.split()[10:24])
+    first = text.index(example.split()[0])
+    second = text.rindex(example.split()[10])
+    assert contaminated_spans(text, evals) == {"ev": [(first, first + len(" ".join(example.split()[:20]))),
+                                                     (second, len(text))]}
 
 
 def test_read_eval_texts_jsonl_plain_and_errors(tmp_path):
