@@ -10,6 +10,7 @@ from typing import Any
 
 from pipeline.config import ConfigError, load_config
 from pipeline.readers import InputError
+from pipeline.runner import OutputError
 
 log = logging.getLogger("corpus")
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, InputError, FileNotFoundError) as exc:
+    except (ConfigError, InputError, OutputError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -61,17 +62,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import run_pipeline
+    from pipeline.runner import prepare_run_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
+    prepare_run_dir(Path(config.run.output_dir))  # an unwritable output fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
     print(format_funnel([o.stats for o in outcomes]))
     if not args.stop_after:
         from pipeline.card import build_card
 
-        print(f"dataset card: {build_card(config.run.output_dir, spark)}")
+        with writing(Path(config.run.output_dir), "the dataset card"):
+            print(f"dataset card: {build_card(config.run.output_dir, spark)}")
     print(f"run directory: {config.run.output_dir}")
     return 0
 

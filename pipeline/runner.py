@@ -11,19 +11,26 @@ Run directory::
     tokenizer/                   tokenizer.json (byte-level BPE) + stats.json + _SUCCESS
     shards/                      train/ and valid/ Megatron .bin/.idx + manifest.json + stats.json + _SUCCESS
     summary.json                 the funnel: rows in/kept/rejected per stage
+
+A write that fails for lack of permission or space raises OutputError naming the path and the
+fix; the failed stage keeps no _SUCCESS or stats.json and its temporary output is removed.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
@@ -41,6 +48,23 @@ DATA = "data"
 
 class AccountingError(RuntimeError):
     """rows_in != kept + rejected: a stage lost or invented rows."""
+
+
+class OutputError(RuntimeError):
+    """The run directory cannot be written: no permission, read-only, disk full, or a file in the way."""
+
+
+_FIX = {
+    errno.ENOSPC: "Free space on that disk, or point --output-dir (run.output_dir) at a disk with room",
+    errno.EDQUOT: "Free space within your disk quota, or point --output-dir (run.output_dir) elsewhere",
+    errno.EACCES: "Make that directory (or the one it is created in) writable for the user running the job "
+                  "(on a cluster, the executors' user too), or choose another --output-dir (run.output_dir)",
+    errno.EROFS: "The file system is read-only: choose another --output-dir (run.output_dir)",
+    errno.ENOTDIR: "A file is in the way where a directory is expected: move it, or choose another --output-dir",
+}
+_FIX[errno.EPERM] = _FIX[errno.EACCES]
+_FIX[errno.EEXIST] = _FIX[errno.ENOTDIR]
+_SPARK_PATH = re.compile(r"file:(/[^\s,;:()'\"]+)")
 
 
 @dataclass
@@ -69,32 +93,109 @@ def is_complete(stage_dir: Path, config_hash: str) -> bool:
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
     """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
     run_dir = Path(config.run.output_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
-    (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
+    prepare_run_dir(run_dir)
+    with writing(run_dir, "the run directory"):
+        for stale in [*run_dir.glob(".tmp-*"), *run_dir.glob("stages/.tmp-*")]:  # left by a killed run
+            shutil.rmtree(stale)
+        (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
+        (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
     ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
                        scratch_dir=run_dir / "scratch", source_priority=config.source_priority)
 
-    outcomes = [run_ingest(spark, config, run_dir)]
+    with writing(run_dir, "stage ingest"):
+        outcomes = [run_ingest(spark, config, run_dir)]
     chain_hash = outcomes[0].stats["config_hash"]
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
         chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"))
         name = stage_dir_name(position, stage_cls.name)
-        outcome = run_stage(stage_cls(section), read_stage_output(spark, previous), ctx,
-                            out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
-                            config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
-                            label=f"[{step}/{len(planned)} {stage_cls.name}]", position=position)
+        with writing(run_dir, f"stage {stage_cls.name}"):
+            outcome = run_stage(stage_cls(section), read_stage_output(spark, previous), ctx,
+                                out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
+                                config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
+                                label=f"[{step}/{len(planned)} {stage_cls.name}]", position=position)
         outcomes.append(outcome)
         previous = run_dir / "stages" / name
         if stop_after == stage_cls.name:
             break
     if stop_after is None:
-        run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
-    write_summary(run_dir, outcomes)
+        with writing(run_dir, "the tokenizer and shards"):
+            run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
+    with writing(run_dir, "the run directory"):
+        write_summary(run_dir, outcomes)
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return outcomes
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Create the run directory and check that files can be created in it (cheap: before Spark starts)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _output_error("the run directory", run_dir, error) from error
+    error = _probe(run_dir)
+    if error is not None:
+        raise _output_error("the run directory", run_dir, error) from error
+
+
+@contextmanager
+def writing(run_dir: Path, what: str) -> Iterator[None]:
+    """Turn a failed write under ``run_dir`` (Python or Spark side) into an OutputError about ``what``."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except Exception as exc:
+        problem = _write_problem(exc, Path(run_dir).absolute())
+        if problem is None:
+            raise
+        raise _output_error(what, *problem) from exc
+
+
+def _write_problem(exc: Exception, run_dir: Path) -> tuple[Path, OSError] | None:
+    """Where under ``run_dir`` and with which OS error a write failed, if that is what ``exc`` is.
+
+    Python raises OSError (a failed write() names no file). Spark reports executor-side failures
+    as text naming ``file:`` paths; the nearest existing folder of each one under the run
+    directory is probed, since Hadoop often says only "Mkdirs failed". A full disk may be freed
+    again once Spark removes the aborted task files, so its message counts too.
+    """
+    if isinstance(exc, OSError):
+        path = Path(exc.filename).absolute() if exc.filename else run_dir
+        return (path, exc) if exc.errno in _FIX and path.is_relative_to(run_dir) else None
+    text = str(exc)
+    folders = [_existing_dir(Path(p.rstrip("."))) for p in _SPARK_PATH.findall(text)]
+    folders = [f for f in folders if f.is_relative_to(run_dir)]
+    for folder in folders:
+        error = _probe(folder)
+        if error is not None:
+            return folder, error
+    for code in (errno.ENOSPC, errno.EDQUOT):
+        if folders and os.strerror(code) in text:
+            return folders[0], OSError(code, os.strerror(code))
+    return None
+
+
+def _existing_dir(path: Path) -> Path:
+    while not path.is_dir() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe(folder: Path) -> OSError | None:
+    """Create and drop an empty file in ``folder``; the error if that fails."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        return error
+    return None
+
+
+def _output_error(what: str, path: Path, error: OSError) -> OutputError:
+    fix = _FIX.get(error.errno, "Check that directory, or choose another --output-dir (run.output_dir)")
+    return OutputError(f"cannot write {what}: {path}: {error.strerror or error}. {fix}, then rerun the same "
+                       "command (complete stages are kept and skipped; nothing unfinished is marked complete).")
 
 
 def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: str) -> None:
@@ -148,19 +249,21 @@ def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> St
     started = time.time()
     records = read_sources(spark, list(config.sources), config.ingest)
     tmp = _tmp_dir(run_dir)
-    # One read pass, two outputs: ids are hashed into a fixed number of partitions.
-    (records.withColumn(KEPT_FLAG, F.col(REASON).isNull())
-     .repartition(config.run.partitions, "id").sortWithinPartitions("id")
-     .write.partitionBy(KEPT_FLAG).parquet(str(tmp)))
-    kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
-    _ensure_dataset(spark, kept_tmp, records.schema)
-    _replace_dir(kept_tmp, out_dir / DATA)
     quarantine_dir = run_dir / "quarantine"
-    shutil.rmtree(quarantine_dir, ignore_errors=True)
-    if rejected_tmp.exists():  # small: rewrite it without the empty document columns
-        spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line") \
-            .coalesce(1).write.parquet(str(quarantine_dir))
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        # One read pass, two outputs: ids are hashed into a fixed number of partitions.
+        (records.withColumn(KEPT_FLAG, F.col(REASON).isNull())
+         .repartition(config.run.partitions, "id").sortWithinPartitions("id")
+         .write.partitionBy(KEPT_FLAG).parquet(str(tmp)))
+        kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+        _ensure_dataset(spark, kept_tmp, records.schema)
+        _replace_dir(kept_tmp, out_dir / DATA)
+        shutil.rmtree(quarantine_dir, ignore_errors=True)
+        if rejected_tmp.exists():  # small: rewrite it without the empty document columns
+            spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line") \
+                .coalesce(1).write.parquet(str(quarantine_dir))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     kept = spark.read.parquet(str(out_dir / DATA))
     documents = kept.count()
@@ -210,15 +313,17 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
         flagged = flagged.withColumn(
             "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars)))
     tmp = _tmp_dir(out_dir.parent)
-    flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
-    kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
-    _ensure_dataset(ctx.spark, kept_tmp, result.schema)
-    _replace_dir(kept_tmp, out_dir / DATA)
-    if rejected_tmp.exists():
-        _replace_dir(rejected_tmp, rejects_dir)
-    else:
-        shutil.rmtree(rejects_dir, ignore_errors=True)
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
+        kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+        _ensure_dataset(ctx.spark, kept_tmp, result.schema)
+        _replace_dir(kept_tmp, out_dir / DATA)
+        if rejected_tmp.exists():
+            _replace_dir(rejected_tmp, rejects_dir)
+        else:
+            shutil.rmtree(rejects_dir, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     kept = read_stage_output(ctx.spark, out_dir)
     rows_kept = kept.count()
@@ -252,8 +357,13 @@ def _stats(name: str, position: int, config_hash: str, rows_in: int, rows_kept: 
 
 
 def _finish(out_dir: Path, stats: dict[str, Any]) -> None:
-    """stats.json then _SUCCESS: the marker is the last thing written."""
-    (out_dir / STATS).write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """stats.json (written whole under a temporary name, then renamed) then _SUCCESS, the last thing written."""
+    tmp = out_dir / f".{STATS}.tmp"
+    try:
+        tmp.write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, out_dir / STATS)
+    finally:
+        tmp.unlink(missing_ok=True)
     (out_dir / SUCCESS).write_text("")
 
 
@@ -277,7 +387,9 @@ def _replace_dir(src: Path, dst: Path) -> None:
 
 
 def _clear_marker(out_dir: Path) -> None:
+    """Unmark a stage about to run: no _SUCCESS, no stats.json of an earlier run."""
     (out_dir / SUCCESS).unlink(missing_ok=True)
+    (out_dir / STATS).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
 

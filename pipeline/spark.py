@@ -13,6 +13,14 @@ DEFAULT_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "true",
     "spark.sql.adaptive.enabled": "false",
+    # A lost executor (killed, out of memory, node gone) fails the tasks it was running; on a cluster
+    # (standalone, local-cluster, YARN, k8s) they are rerun on the other executors or a replacement, and
+    # its lost shuffle output is recomputed, as long as no task fails this many times. A loss counts as
+    # one failure of each task that had started on it, so a fail-fast 1 would abort the job: pinned at
+    # Spark's default 4. Retries cannot change the output: stage outputs are renamed into place only after
+    # the whole Spark write succeeded, and files written by tasks are named per attempt. (local[N] never
+    # retries a task, but there the only executor is the driver itself.)
+    "spark.task.maxFailures": "4",
 }
 
 

@@ -1,0 +1,231 @@
+"""Faults: an executor killed mid-stage, an unwritable output directory, a full disk."""
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from pyspark.sql import functions as F
+
+from pipeline.cli import main
+from pipeline.runner import OutputError, run_stage, writing
+from stages.base import Stage
+from tests.test_runner import config_dict, reference_run, run_job, stage_outputs, write_corpus  # noqa: F401
+
+PROGRESS = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ (\d+)\) / \d+\]")  # Spark's console bar: (done + running) / all
+RERUN_ADVICE = "then rerun the same command (complete stages are kept and skipped; nothing unfinished is marked complete)."
+
+
+def executor_jvms(pid: int) -> list[psutil.Process]:
+    """The executor JVMs under process ``pid`` (local-cluster: children of the driver JVM)."""
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "org.apache.spark.executor.CoarseGrainedExecutorBackend" in child.cmdline():
+                found.append(child)
+        except psutil.Error:  # gone meanwhile
+            pass
+    return found
+
+
+def lost_tasks(event_logs: Path) -> list[dict]:
+    """The task ends in Spark event logs whose reason is a lost executor."""
+    events = [json.loads(line) for path in event_logs.glob("app-*") for line in path.read_text().splitlines()]
+    return [e for e in events if e["Event"] == "SparkListenerTaskEnd"
+            and e["Task End Reason"]["Reason"] == "ExecutorLostFailure"]
+
+
+@pytest.mark.slow
+def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_path):
+    """local-cluster[2,1,1024]: one executor JVM is killed while both run ingest tasks; Spark reruns its task."""
+    events = tmp_path / "events"
+    events.mkdir()
+    settings = config_dict(reference_run["inputs"], tmp_path / "lost")
+    settings["spark"] = {"conf": {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(events),
+                                  "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"}}
+    config = tmp_path / "lost.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    job = run_job(config, "--master", "local-cluster[2,1,1024]", stderr=subprocess.PIPE)
+    chunks: list[str] = []
+    busy = threading.Event()
+
+    def follow() -> None:
+        # Raw reads: a progress update ends in "\r", which line-based reading holds back until the next one.
+        for chunk in iter(lambda: os.read(job.stderr.fileno(), 1 << 16), b""):
+            chunks.append(chunk.decode(errors="replace"))
+            updates = [u for u in chunks[-1].split("\r") if u.strip()]
+            if "[ingest] reading" in "".join(chunks) and updates and \
+                    sum(map(int, PROGRESS.findall(updates[-1]))) == 2:  # a task on each executor right now
+                busy.set()
+        busy.set()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    try:
+        busy.wait(timeout=400)
+        assert job.poll() is None, "".join(chunks)[-3000:]
+        executor_jvms(job.pid)[0].kill()
+        assert job.wait(timeout=600) == 0, "".join(chunks)[-3000:]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    reader.join(timeout=60)
+    # Counted as a task failure or not (a task still being launched is not), a lost task is run again.
+    assert lost_tasks(events), "no task was lost with the executor"
+    assert stage_outputs(tmp_path / "lost") == reference_run["outputs"]
+
+
+@contextmanager
+def unwritable(path: Path):
+    """``path`` cannot be written, even by root (``chattr +i``; for other users ``chmod a-w`` suffices)."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip(f"cannot make {path} immutable with chattr +i")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_unwritable_output_dir_is_reported_before_spark_starts(tmp_path):
+    """`corpus run` into a directory nobody may write: one error line, exit code 2, nothing written."""
+    write_corpus(tmp_path / "in", n_docs=5)
+    run = tmp_path / "run"
+    run.mkdir()
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(config_dict(tmp_path / "in", run)))
+    with unwritable(run):
+        job = run_job(config, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        err = job.communicate(timeout=120)[1]
+    assert job.returncode == 2, err
+    [message] = err.splitlines()
+    assert message.startswith(f"error: cannot write the run directory: {run}: ")
+    assert "writable for the user running the job" in message and message.endswith(RERUN_ADVICE)
+    assert list(run.iterdir()) == []
+
+
+class KeepsAll(Stage):
+    """Keeps every row."""
+
+    name = "keeps_all"
+
+    def apply(self, df, ctx):
+        return df.withColumn("reason", F.lit(None).cast("string"))
+
+
+@pytest.mark.parametrize("target", ["data", "stats.json"])
+def test_disk_full_while_moving_a_stage_output_into_place(spark, stage_ctx, tmp_path, monkeypatch, target):
+    """ENOSPC injected at the rename of the stage's data or stats: OutputError, stage unmarked, rerun completes."""
+    df = spark.createDataFrame([("a", "x" * 10), ("b", "y" * 200)], "id string, text string")
+    out, rejects = tmp_path / "stages" / "01_keeps_all", tmp_path / "rejects" / "01_keeps_all"
+    replace = os.replace
+
+    def full_disk(src, dst):
+        if Path(dst).name == target:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), None, str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OutputError) as failed, writing(tmp_path, "stage keeps_all"):
+        run_stage(KeepsAll(), df, stage_ctx, out, rejects, "h", 100, "[test]")
+    assert str(failed.value).startswith(f"cannot write stage keeps_all: {tmp_path}/stages/")
+    assert "No space left on device. Free space on that disk" in str(failed.value)
+    assert not (out / "_SUCCESS").exists() and not (out / "stats.json").exists()
+    assert [p.name for p in tmp_path.glob("stages/*")] == ["01_keeps_all"]  # the temporary output is gone
+    assert not list(out.glob(".*"))
+
+    monkeypatch.undo()
+    outcome = run_stage(KeepsAll(), df, stage_ctx, out, rejects, "h", 100, "[test]")
+    assert not outcome.skipped and outcome.stats["rows_kept"] == 2 and (out / "_SUCCESS").exists()
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "64m"):
+    """A tmpfs of ``size`` mounted at ``path`` (needs root)."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Write zeros on ``disk`` until it is full; the filler file."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(bytes(1 << 20))
+        except OSError as full:
+            assert full.errno == errno.ENOSPC
+    return filler
+
+
+@pytest.fixture
+def corpus_run(spark, capfd):
+    """`corpus run --config C --master local[2] ...` in this process, on the test session: (exit code, stderr)."""
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+
+    def run(config: Path, *extra: str) -> tuple[int, str]:
+        code = main(["run", "--config", str(config), "--master", "local[2]", *extra])
+        return code, capfd.readouterr().err
+
+    yield run
+    spark.conf.set("spark.sql.shuffle.partitions", partitions)
+
+
+def failed_dedup(code: int, err: str, run: Path) -> str:
+    """The CLI's one error paragraph, after checking that dedup_minhash failed and left nothing marked."""
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err and "Py4JJavaError" not in err
+    [message] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert message.startswith(f"error: cannot write stage dedup_minhash: {run}") and message.endswith(RERUN_ADVICE)
+    dedup = run / "stages" / "02_dedup_minhash"
+    assert not any((dedup / name).exists() for name in ("_SUCCESS", "stats.json", "data"))
+    assert all((run / "stages" / name / "_SUCCESS").exists() for name in ("00_ingest", "01_normalize"))
+    assert not list(run.glob("**/.tmp-*"))
+    return message
+
+
+@pytest.mark.slow
+def test_full_disk_then_unwritable_stages_fail_clearly_and_the_rerun_resumes(reference_run, tmp_path, corpus_run):
+    """A real full disk (tmpfs) and an immutable stages/ folder under dedup_minhash; then the run resumes."""
+    with small_disk(tmp_path / "disk") as disk:
+        run = disk / "run"
+        config = tmp_path / "run.yaml"
+        config.write_text(yaml.safe_dump(config_dict(reference_run["inputs"], run)))
+        assert corpus_run(config, "--stop-after", "normalize")[0] == 0
+        before = {name: (run / "stages" / name / "stats.json").read_text() for name in ("00_ingest", "01_normalize")}
+
+        filler = fill(disk)
+        message = failed_dedup(*corpus_run(config), run)
+        assert "No space left on device. Free space on that disk" in message
+        filler.unlink()
+
+        with unwritable(run / "stages"):
+            message = failed_dedup(*corpus_run(config), run)
+        assert f"{run / 'stages'}: " in message and "Make that directory" in message
+
+        code, err = corpus_run(config)
+        assert code == 0, err[-3000:]
+        assert {name: (run / "stages" / name / "stats.json").read_text() for name in before} == before  # skipped
+        assert stage_outputs(run) == reference_run["outputs"]
