@@ -45,3 +45,17 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """One uninterrupted local[2] run of the job that the fault and cluster tests compare against."""
+    import yaml
+
+    from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
+
+    root = tmp_path_factory.mktemp("reference")
+    write_corpus(root / "in", n_docs=200)
+    (root / "reference.yaml").write_text(yaml.safe_dump(config_dict(root / "in", root / "run")))
+    assert run_job(root / "reference.yaml", "--master", "local[2]").wait(timeout=400) == 0
+    return {"inputs": root / "in", "outputs": stage_outputs(root / "run")}

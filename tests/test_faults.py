@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pipeline.cli import main
 from pipeline.runner import OutputError, run_stage, writing
 from stages.base import Stage
-from tests.test_runner import config_dict, reference_run, run_job, stage_outputs, write_corpus  # noqa: F401
+from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
 
 PROGRESS = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ (\d+)\) / \d+\]")  # Spark's console bar: (done + running) / all
 RERUN_ADVICE = "then rerun the same command (complete stages are kept and skipped; nothing unfinished is marked complete)."
