@@ -495,6 +495,14 @@ def section_dedup(ctx: CardContext) -> list[str]:
     return lines
 
 
+def ner_status(extra: dict) -> str:
+    """Whether person and place names were looked for, from the pii stage's stats."""
+    english = (f"on (spaCy `{extra.get('ner_model')}`)" if extra.get("ner") == "on" else
+               "**off** (model not installed or `ner: false`): English person and place names were not scrubbed")
+    chinese = "on (jieba)" if extra.get("zh_ner") == "jieba" else "**off**: Chinese person and place names were not scrubbed"
+    return f"Name recognition (PERSON, LOCATION): English {english}; Chinese {chinese}. Pattern entities are found either way."
+
+
 def section_pii(ctx: CardContext) -> list[str]:
     lines = ["## Personal data (PII)", ""]
     stage = ctx.run.stage("pii")
@@ -502,7 +510,10 @@ def section_pii(ctx: CardContext) -> list[str]:
         status = next((s for s in ctx.run.stages if s.name == "pii"), None)
         why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
         return lines + [f"Stage `pii` {why}. The documents were **not** scrubbed of personal data.", ""]
-    counts = find_pii_counts(stage.stats.get("extra") or {})
+    extra = stage.stats.get("extra") or {}
+    if "ner" in extra:
+        lines += [ner_status(extra), ""]
+    counts = find_pii_counts(extra)
     origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
     if counts is None:
         counts = pii_counts_from_column(ctx.spark(), [d for d in (stage.data_dir, stage.rejects_dir) if d])

