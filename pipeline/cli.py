@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.readers import read_sources
-    from pipeline.runner import run_stage
+    from pipeline.runner import run_stage, writing
     from stages.registry import STAGES_BY_NAME
     from stages.base import StageContext
 
@@ -121,10 +122,14 @@ def cmd_stage(args: argparse.Namespace) -> int:
     out = Path(args.output)
     ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
                        scratch_dir=out / "scratch", source_priority=config.source_priority)
-    outcome = run_stage(stage_cls(section), df, ctx, out_dir=out, rejects_dir=out / "rejects",
-                        config_hash="adhoc", reject_text_chars=config.run.reject_text_chars,
-                        label=f"[{args.name}]")
+    with writing(out, f"stage {args.name}"):
+        outcome = run_stage(stage_cls(section), df, ctx, out_dir=out, rejects_dir=out / "rejects",
+                            config_hash="adhoc", reject_text_chars=config.run.reject_text_chars,
+                            label=f"[{args.name}]")
+    shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
+    if outcome.stats.get("extra"):
+        print(f"stage stats: {json.dumps(outcome.stats['extra'], ensure_ascii=False, sort_keys=True)}")
     if args.show_rejects and (out / "rejects").exists():
         print(f"\nexample rejects (up to {args.show_rejects}):")
         rejected = spark.read.parquet(str(out / "rejects")).orderBy("reason", "id").limit(args.show_rejects)

@@ -1,0 +1,43 @@
+"""The per-stage debugging command: `corpus stage NAME --config C --input PATH --output DIR`."""
+import json
+
+import yaml
+
+from pipeline.cli import main
+
+
+def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_path, capsys):
+    rows = [{"text": f"Document {i}: " + "words to keep it long enough " * 3} for i in range(6)]
+    rows += [{"text": "tiny"}, {"text": "short one"}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows) + '{"text": "broken\n', encoding="utf-8")
+    config = tmp_path / "config.yaml"  # 4 partitions, as the shared test session: its shuffle setting stays
+    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                                      "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+                                      "stages": {"normalize": {"min_chars": 20}}}))
+    out = tmp_path / "out"
+
+    code = main(["stage", "normalize", "--config", str(config), "--input", str(source), "--output", str(out),
+                 "--show-rejects", "5"])
+
+    printed = capsys.readouterr().out
+    assert code == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["rows_in"], stats["rows_kept"], stats["reasons"]) == (8, 6, {"normalize:too_short": 2})
+    assert (out / "_SUCCESS").exists() and not (out / "scratch").exists()
+    assert spark.read.parquet(str(out / "data")).count() == 6
+    assert "normalize" in printed and "example rejects (up to 5):" in printed
+    assert printed.count("normalize:too_short") >= 2 and "short one" in printed
+    assert '"chars_out"' in printed  # the stage's own stats
+
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(source), "--output",
+                 str(tmp_path / "limited"), "--limit", "3"]) == 0
+    assert json.loads((tmp_path / "limited" / "stats.json").read_text())["rows_in"] == 3
+
+
+def test_stage_command_rejects_an_unknown_stage_with_the_list(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}))
+    assert main(["stage", "no_such", "--config", str(config), "--input", "x.jsonl", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown stage 'no_such'" in err and "normalize" in err and "dedup_minhash" in err
