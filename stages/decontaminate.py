@@ -50,7 +50,7 @@ class DecontaminateStage(Stage):
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
-        ngram, mode, min_chars = cfg.ngram, cfg.mode, cfg.min_chars
+        mode, min_chars = cfg.mode, cfg.min_chars
         eval_ngrams = ctx.spark.sparkContext.broadcast(build_eval_ngrams(
             {name: read_eval_texts(path, cfg.text_field) for name, path in cfg.eval_sets.items()}, cfg.ngram))
 
