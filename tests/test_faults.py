@@ -45,7 +45,8 @@ def lost_tasks(event_logs: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_path):
-    """local-cluster[2,1,1024]: one executor JVM is killed while both run ingest tasks; Spark reruns its task."""
+    """local-cluster[2,1,1024] (separate executor processes): one executor JVM is killed while both run
+    ingest tasks; Spark reruns its task and every stage's rows and every shard equal the local[2] run."""
     events = tmp_path / "events"
     events.mkdir()
     settings = config_dict(reference_run["inputs"], tmp_path / "lost")

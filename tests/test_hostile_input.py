@@ -18,14 +18,6 @@ from pipeline.synthetic import generate_hostile_corpus
 MAX_DOC_BYTES = 300_000
 LONG_LINE_CHARS = 60_000
 
-BREAKER_BUGS = (
-    "pipeline/readers.py lets three records kill the whole ingest task instead of quarantining them: "
-    "json.loads raises RecursionError on deep nesting and ValueError (not JSONDecodeError) on an integer "
-    "of more than 4300 digits, and a lone surrogate escape (\\ud800) in text, url or a meta field passes the "
-    "reader, then pyarrow fails to encode it (UnicodeEncodeError) in read_sources"
-)
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     return generate_hostile_corpus(tmp_path_factory.mktemp("hostile"), seed=7,
@@ -33,32 +25,44 @@ def hostile(tmp_path_factory):
                                    long_line_chars=LONG_LINE_CHARS)
 
 
-def _config(hostile: dict, run_dir: Path, exclude: tuple[str, ...] = ()):
-    """Ingest + normalize over the hostile corpus, leaving out the files in ``exclude``."""
-    out = Path(hostile["out_dir"])
-    sources = []
-    for source in hostile["sources"]:
-        folder = Path(source["paths"][0])
-        files = sorted(str(p) for p in folder.iterdir() if str(p.relative_to(out)) not in exclude)
-        sources.append({**source, "paths": files})
+def _config(hostile: dict, run_dir: Path):
+    """Ingest + normalize over every file of the hostile corpus."""
     return parse_config({
         "run": {"output_dir": str(run_dir), "partitions": 2},
         "ingest": {"max_doc_bytes": hostile["max_doc_bytes"]},
-        "sources": sources,
+        "sources": hostile["sources"],
         "stages": {"normalize": {"min_chars": 1, "max_chars": 2 * MAX_DOC_BYTES}},
+        "tokenizer": {"vocab_size": 1024},
     })
 
 
-def _expected(hostile: dict, exclude: tuple[str, ...] = ()) -> list[dict]:
-    return [r for r in hostile["records"] if r["file"] not in exclude]
+@pytest.fixture(scope="module")
+def hostile_run(spark, hostile, tmp_path_factory):
+    """One run over the whole hostile corpus, with the `corpus` log captured."""
+    run_dir = tmp_path_factory.mktemp("hostile-run") / "run"
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("corpus")
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        outcomes = run_pipeline(spark, _config(hostile, run_dir))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    return {"run_dir": run_dir, "outcomes": outcomes, "log": "\n".join(messages)}
 
 
-def _check_run(spark, hostile: dict, run_dir: Path, outcomes, records: list[dict]) -> None:
+def test_whole_hostile_corpus_reconciles(spark, hostile, hostile_run):
+    """records = documents + quarantined; per stage in = kept + rejected; quarantine names file and line."""
     out = Path(hostile["out_dir"])
+    run_dir, records = hostile_run["run_dir"], hostile["records"]
     documents = [r for r in records if r["expect"] == "document"]
     quarantined = [r for r in records if r["expect"] != "document"]
 
-    ingest, normalize = (o.stats for o in outcomes)
+    ingest, normalize = (o.stats for o in hostile_run["outcomes"])
     assert ingest["rows_kept"] == len(documents)
     assert ingest["reasons"] == dict(Counter(r["expect"] for r in quarantined))
     assert ingest["rows_in"] == len(documents) + len(quarantined) == len(records)
@@ -78,32 +82,8 @@ def _check_run(spark, hostile: dict, run_dir: Path, outcomes, records: list[dict
     assert kept_positions == {(r["file"], r["line"]) for r in documents if not r["kind"].startswith("empty_")}
 
 
-@pytest.fixture(scope="module")
-def tolerated_run(spark, hostile, tmp_path_factory):
-    """One run over every file except the parser breakers, with the `corpus` log captured."""
-    run_dir = tmp_path_factory.mktemp("hostile-run") / "run"
-    messages: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("corpus")
-    logger.addHandler(handler)
-    previous_level = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        outcomes = run_pipeline(spark, _config(hostile, run_dir, tuple(hostile["parser_breakers"])))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
-    return {"run_dir": run_dir, "outcomes": outcomes, "log": "\n".join(messages)}
-
-
-def test_hostile_corpus_without_parser_breakers_reconciles(spark, hostile, tolerated_run):
-    records = _expected(hostile, tuple(hostile["parser_breakers"]))
-    _check_run(spark, hostile, tolerated_run["run_dir"], tolerated_run["outcomes"], records)
-
-
-def test_hostile_texts_survive_normalize_intact(spark, tolerated_run):
-    kept = spark.read.parquet(str(tolerated_run["run_dir"] / "stages" / "01_normalize" / "data"))
+def test_hostile_texts_survive_normalize_intact(spark, hostile_run):
+    kept = spark.read.parquet(str(hostile_run["run_dir"] / "stages" / "01_normalize" / "data"))
     by_kind = {}
     for row in kept.select("meta", "text").collect():
         kind = json.loads(row["meta"])["kind"] if row["meta"] else None
@@ -115,11 +95,6 @@ def test_hostile_texts_survive_normalize_intact(spark, tolerated_run):
     assert "\u202b" in by_kind["bidi_controls"][0]  # bidi controls are format characters, kept
     assert len(by_kind["long_line"][0]) == LONG_LINE_CHARS
     assert len(by_kind["at_size_limit"][0]) > MAX_DOC_BYTES - 100
-
-
-def test_whole_hostile_corpus_reconciles(spark, hostile, tmp_path):
-    outcomes = run_pipeline(spark, _config(hostile, tmp_path / "run"))
-    _check_run(spark, hostile, tmp_path / "run", outcomes, _expected(hostile))
 
 
 @pytest.mark.parametrize("breaker", ["deep_nesting", "huge_integer", "lone_surrogate"])
@@ -135,9 +110,9 @@ def test_reader_quarantines_parser_breakers(hostile, breaker):
                 value.encode("utf-8")
 
 
-def test_ingest_log_names_file_and_line_of_quarantined_records(hostile, tolerated_run):
+def test_ingest_log_names_file_and_line_of_quarantined_records(hostile, hostile_run):
     out = Path(hostile["out_dir"])
-    quarantined = [r for r in _expected(hostile, tuple(hostile["parser_breakers"])) if r["expect"] != "document"]
+    quarantined = [r for r in hostile["records"] if r["expect"] != "document"]
     for reason in {r["expect"] for r in quarantined}:
         examples = [f"{out / r['file']}:{r['line']}" for r in quarantined if r["expect"] == reason]
-        assert any(example in tolerated_run["log"] for example in examples), f"no log line names a {reason} record"
+        assert any(example in hostile_run["log"] for example in examples), f"no log line names a {reason} record"

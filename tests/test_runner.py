@@ -87,14 +87,6 @@ def test_killed_job_resumes_to_identical_output(reference_run, tmp_path):
     assert stage_outputs(killed) == reference_run["outputs"]
 
 
-@pytest.mark.slow
-def test_separate_executor_processes_give_identical_output(reference_run, tmp_path):
-    config = write_config_for(reference_run, tmp_path, "cluster")
-    assert run_job(config, "--master", "local-cluster[2,1,1024]").wait(timeout=400) == 0
-    assert stage_outputs(tmp_path / "cluster") == reference_run["outputs"]
-    assert reference_run["outputs"]["01_normalize"]
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ from tokenizers import Tokenizer
 
 from pipeline.indexed_dataset import sha256_file
 from tokenizer_train.evaluate import count_words
-from tokenizer_train.train import TokenizerConfig, build_tokenizer, sample_rates, train_tokenizer
+from tokenizer_train.train import TokenizerConfig, build_tokenizer, cut_long_runs, sample_rates, train_tokenizer
 
 EN = ["The quick brown fox jumps over the lazy dog near the river bank.",
       "Pretraining data pipelines remove boilerplate, duplicates and personal data.",
@@ -72,6 +72,16 @@ def test_build_tokenizer_digits_and_normalization_options():
     assert [piece for piece, _ in whole] == ["ab", "Ġ123"]
     assert build_tokenizer(TokenizerConfig()).normalizer is None
     assert build_tokenizer(TokenizerConfig(normalization="NFKC")).normalizer.normalize_str("ﬁ①") == "fi1"
+
+
+def test_long_runs_are_cut_for_training_only(trained):
+    pieces = [piece for piece, _ in cut_long_runs(16).pre_tokenize_str("ab " + "x" * 40 + " cd" + " " * 20 + "e")]
+    assert pieces == ["ab ", "x" * 16, "x" * 16, "x" * 8 + " cd", " " * 16, "    e"]
+    normal = "Ordinary text, 普通的中文句子，and words under the limit."
+    assert [piece for piece, _ in cut_long_runs(16).pre_tokenize_str(normal)] == [normal]
+    _, cfg, out, _ = trained  # the saved tokenizer splits text as it was built to, without the training cut
+    saved = json.loads((out / "tokenizer.json").read_text())["pre_tokenizer"]
+    assert saved == json.loads(build_tokenizer(cfg).to_str())["pre_tokenizer"]
 
 
 def test_count_words_latin_and_cjk():
