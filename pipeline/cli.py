@@ -118,7 +118,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
     if args.limit:
-        df = df.orderBy("id").limit(args.limit)
+        # limit() leaves one partition; spread the sample again so every core works on it
+        df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     out = Path(args.output)
     ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
                        scratch_dir=out / "scratch", source_priority=config.source_priority)

@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -270,6 +271,15 @@ def _install(staging: Path, out_dir: Path, manifest: dict) -> None:
     os.replace(tmp, manifest_path)
 
 
+@contextmanager
+def _removed_on_failure(path: Path):
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: ShardsConfig,
                  mixture_cfg: MixtureConfig, seed: int, config_hash: str) -> dict:
     """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the manifest."""
@@ -288,50 +298,51 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
 
     staging = out_dir / "_staging"
     shutil.rmtree(staging, ignore_errors=True)
-    segments_dir = staging / "segments"
-    segments_dir.mkdir(parents=True)
-    rows_path = str(staging / "documents")
-    tokenized, counted = tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed,
-                                            cfg.valid_fraction, segments_dir)
-    tokenized.write.parquet(rows_path)
-    counts = counted.value
-    available = _sum_by_source((source, values) for (source, _), values in counts.items())
-    plan = plan_mixture(available, mixture_cfg)
-    rates = {row.source: row.epochs for row in plan}
-    n_shards = _shard_counts(counts, rates, cfg)
+    with _removed_on_failure(staging):  # segments hold every token: do not leave them behind
+        segments_dir = staging / "segments"
+        segments_dir.mkdir(parents=True)
+        rows_path = str(staging / "documents")
+        tokenized, counted = tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed,
+                                                cfg.valid_fraction, segments_dir)
+        tokenized.write.parquet(rows_path)
+        counts = counted.value
+        available = _sum_by_source((source, values) for (source, _), values in counts.items())
+        plan = plan_mixture(available, mixture_cfg)
+        rates = {row.source: row.epochs for row in plan}
+        n_shards = _shard_counts(counts, rates, cfg)
 
-    sampled = apply_mixture(spark.read.parquet(rows_path), plan, seed)
-    shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
-    order = F.xxhash64("id", F.lit(seed), F.lit("order"))
-    arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment",
-                              "offset", "n_tokens") \
-        .repartition(max(1, sum(n_shards.values())), "split", "shard") \
-        .sortWithinPartitions("split", "shard", "_order", "id")
-    rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()
-    written = sorted((dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
-                     key=lambda r: (r["split"], r["shard"]))
+        sampled = apply_mixture(spark.read.parquet(rows_path), plan, seed)
+        shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
+        order = F.xxhash64("id", F.lit(seed), F.lit("order"))
+        arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment",
+                                  "offset", "n_tokens") \
+            .repartition(max(1, sum(n_shards.values())), "split", "shard") \
+            .sortWithinPartitions("split", "shard", "_order", "id")
+        rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()
+        written = sorted((dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
+                         key=lambda r: (r["split"], r["shard"]))
 
-    shards = [{
-        "split": row["split"], "path": row["path"],
-        "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
-        "documents": row["documents"], "tokens": row["tokens"],
-        "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
-        "tokens_per_source": {s: v[1] for s, v in row["per_source"].items()},
-        "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
-    } for row in written]
-    used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
-    manifest = {
-        "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
-        "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,
-                      "eos_token": cfg.eos_token, "eos_id": eos_id},
-        "dtype": dtype.name,
-        "config_hash": config_hash,
-        "seed": seed,
-        "splits": {split: {"shards": sum(1 for s in shards if s["split"] == split),
-                           "documents": sum(s["documents"] for s in shards if s["split"] == split),
-                           "tokens": sum(s["tokens"] for s in shards if s["split"] == split)} for split in SPLITS},
-        "mixture": mixture_table(plan, used),
-        "shards": shards,
-    }
-    _install(staging, out_dir, manifest)
+        shards = [{
+            "split": row["split"], "path": row["path"],
+            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
+            "documents": row["documents"], "tokens": row["tokens"],
+            "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
+            "tokens_per_source": {s: v[1] for s, v in row["per_source"].items()},
+            "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
+        } for row in written]
+        used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
+        manifest = {
+            "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
+            "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,
+                          "eos_token": cfg.eos_token, "eos_id": eos_id},
+            "dtype": dtype.name,
+            "config_hash": config_hash,
+            "seed": seed,
+            "splits": {split: {"shards": sum(1 for s in shards if s["split"] == split),
+                               "documents": sum(s["documents"] for s in shards if s["split"] == split),
+                               "tokens": sum(s["tokens"] for s in shards if s["split"] == split)} for split in SPLITS},
+            "mixture": mixture_table(plan, used),
+            "shards": shards,
+        }
+        _install(staging, out_dir, manifest)
     return manifest

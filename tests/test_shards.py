@@ -10,6 +10,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from pipeline.indexed_dataset import IndexedDatasetReader, IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from pipeline.mixture import MixtureConfig, SourceTarget
+from pipeline import shards
 from pipeline.shards import ShardsConfig, write_shards
 from tokenizer_train.train import TokenizerConfig, build_tokenizer
 
@@ -154,6 +155,22 @@ def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shard
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["manifest.json"])
     assert files == expected
+
+
+def test_failed_write_leaves_earlier_shards_and_no_staged_tokens(corpus, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_shards(corpus["docs"], corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"], seed=SEED, config_hash="c")
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shards, "_install", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_shards(corpus["docs"], corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"], seed=SEED,
+                     config_hash="c")
+    assert not (out / "_staging").exists()
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
