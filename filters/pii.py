@@ -431,6 +431,8 @@ ZH_REGIONS = frozenset(
 # A house number after an address: 27号, 3号楼2单元301室, 12-3号.
 _HOUSE_NUMBER = regex.compile(r"(?: ?[0-9０-９]{1,5}(?:[-－][0-9０-９]{1,5})? ?(?:号楼|号院|号|弄|栋|幢|座|单元|室|层|楼))+")
 _HAN_RUN = regex.compile(r"\p{Han}{2,}")
+MAX_NER_RUN_CHARS = 100
+_LONG_RUN = regex.compile(rf"\S{{{MAX_NER_RUN_CHARS + 1},}}")
 # jieba tags of words that may stand in a place name before its suffix (not verbs, function words, numbers).
 _NAME_PART_TAGS = ("n", "vn", "a", "b", "f", "g", "j", "s", "x", "z")
 _PROPER_TAGS = ("ns", "nr", "nz")  # jieba: place, person, other proper noun
@@ -458,6 +460,11 @@ class ChineseNerRecognizer(EntityRecognizer):
     MAX_DICT_FREQ = 50  # names more frequent than this in jieba's dictionary are not private persons
     MIN_UNIT_FREQ = 5  # jieba's dictionary gives many added words frequency 3
     MIN_UNIT_SHARE = 0.02
+    # jieba's part-of-speech HMM (which finds names it does not know) costs ~65,000 steps per character
+    # it has no table entry for: a 20,000-character stretch of rare characters (mojibake) took it 100 s.
+    # Unknown stretches in real text are short (at most 14 characters in Hong Lou Meng, the Debian
+    # reference and the fortunes); longer ones stay single characters.
+    MAX_HMM_CHARS = 32
 
     def __init__(self):
         super().__init__(supported_entities=list(NER_ENTITIES), name="ChineseNerRecognizer",
@@ -471,6 +478,28 @@ class ChineseNerRecognizer(EntityRecognizer):
         jieba.initialize()
         self._cut = jieba.posseg.cut
         self._freq = jieba.dt.FREQ  # also holds every prefix of a dictionary word, with frequency 0
+
+    def tagged_words(self, run: str) -> list:
+        """jieba's words and part-of-speech tags for a Han run, as ``jieba.posseg.cut`` gives them, with
+        its HMM run only on unknown stretches (consecutive single characters) of up to ``MAX_HMM_CHARS``."""
+        words, stretch = [], []
+
+        def flush() -> None:
+            unknown = "".join(w.word for w in stretch)
+            if 1 < len(stretch) <= self.MAX_HMM_CHARS and not self._freq.get(unknown):
+                words.extend(self._cut(unknown, HMM=True))
+            else:
+                words.extend(stretch)
+            stretch.clear()
+
+        for word in self._cut(run, HMM=False):
+            if len(word.word) == 1:
+                stretch.append(word)
+            else:
+                flush()
+                words.append(word)
+        flush()
+        return words
 
     def is_name(self, word: str) -> bool:
         surname = word[:2] if word[:2] in ZH_COMPOUND_SURNAMES else word[:1]
@@ -537,7 +566,7 @@ class ChineseNerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult(entity, start, end, score, recognition_metadata=dict(metadata)))
 
         for run in _HAN_RUN.finditer(text):
-            words = list(self._cut(run.group()))
+            words = self.tagged_words(run.group())
             starts = [run.start()]
             for w in words:
                 starts.append(starts[-1] + len(w.word))
@@ -727,6 +756,16 @@ def plausible_name(value: str) -> bool:
     return not _NOT_IN_NAMES.search(value)
 
 
+def blank_long_runs(text: str, max_chars: int = MAX_NER_RUN_CHARS) -> str:
+    """``text`` with every run of more than ``max_chars`` non-space characters turned into as many spaces.
+
+    For spaCy only (offsets stay valid): its tokenizer strips affixes one at a time, each a search
+    over the rest of the run, so a 20,000-character run of punctuation or emoji took it a minute.
+    No name is that long; pattern recognizers still see the original text.
+    """
+    return _LONG_RUN.sub(lambda m: " " * len(m.group()), text) if len(text) > max_chars else text
+
+
 def split_segments(text: str, max_chars: int) -> list[tuple[int, str]]:
     """Cut ``text`` into pieces of at most ``max_chars`` at line breaks (spaces if need be)."""
     segments, start = [], 0
@@ -877,7 +916,8 @@ class PiiScrubber:
                     out[k] = empty
                 continue
             disable = [name for name in nlp.pipe_names if name != "ner"]
-            docs = nlp.pipe((jobs[k].segment for k in indices), disable=disable, batch_size=self.nlp_batch_size)
+            docs = nlp.pipe((blank_long_runs(jobs[k].segment) for k in indices), disable=disable,
+                            batch_size=self.nlp_batch_size)
             for k, doc in zip(indices, docs):
                 out[k] = engine.artifacts(doc, language)
             engine.reload_if_grown(language)

@@ -7,6 +7,7 @@ import logging
 import re
 import socket
 
+import jieba.posseg
 import pytest
 from pydantic import ValidationError
 
@@ -14,10 +15,12 @@ from filters.pii import (
     ENTITY_TYPES,
     NER_ENTITIES,
     PATTERN_ENTITIES,
+    ChineseNerRecognizer,
     EntityRule,
     Finding,
     PiiScrubber,
     anonymize,
+    blank_long_runs,
     build_analyzer,
     card_ok,
     cn_id_ok,
@@ -283,6 +286,26 @@ def test_long_documents_are_cut_at_line_breaks_with_correct_offsets(analyzer):
     assert all(text[o:o + len(s)] == s for o, s in segments)
     scrubber = PiiScrubber(analyzer, PATTERNS_ONLY, max_segment_chars=500)
     assert scrubber.scrub([text])[0].text == text.replace("mary@example.org", "<EMAIL>")
+
+
+def test_runs_too_long_for_a_name_are_blanked_for_spacy_only(analyzer):
+    run = "。" * 300 + "😀" * 200
+    text = f"John Smith wrote {run} to Mary Jones in London."
+    blanked = blank_long_runs(text)
+    assert len(blanked) == len(text) and run not in blanked and blanked.startswith("John Smith wrote ")
+    assert blank_long_runs("a " + "x" * 100) == "a " + "x" * 100  # up to 100 characters stay
+    found = {text[f.start:f.end] for f in PiiScrubber(analyzer, ALL_REPLACE).find([text], ["en"])[0]}
+    assert {"John Smith", "Mary Jones"} <= found
+
+
+def test_jieba_hmm_runs_on_short_unknown_stretches_only(analyzer):
+    recognizer = ChineseNerRecognizer()
+    recognizer.load()
+    for run in ["张伟和李娜昨天在深圳市南山区见面", "王小明说他明天去北京出差", "宝玉听了这话忙笑道"]:
+        assert [(w.word, w.flag) for w in recognizer.tagged_words(run)] == \
+            [(w.word, w.flag) for w in jieba.posseg.cut(run)]
+    rare = "".join(chr(0x9F00 + i) for i in range(recognizer.MAX_HMM_CHARS + 1))  # mojibake-like rare characters
+    assert [w.word for w in recognizer.tagged_words(rare)] == list(rare)
 
 
 def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
