@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     stage = commands.add_parser("stage", help="run one stage alone on a sample")
     stage.add_argument("name")
     stage.add_argument("--config", required=True)
-    stage.add_argument("--input", required=True, help="JSONL(.gz/.zst) file or folder, or Parquet folder")
+    stage.add_argument("--input", required=True,
+                       help="JSONL (.gz/.zst), Parquet, WARC/WET or .txt: a file or folder, or a run's stage folder")
+    stage.add_argument("--format", choices=["jsonl", "parquet", "text", "warc"], default=None,
+                       help="input format (default: from the file names)")
+    stage.add_argument("--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)")
     stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
     stage.add_argument("--limit", type=int, default=None, help="only the first N documents")
     stage.add_argument("--show-rejects", type=int, default=5, metavar="K", help="print K example rejects")
@@ -111,9 +115,10 @@ def cmd_stage(args: argparse.Namespace) -> int:
     stage_cls = STAGES_BY_NAME[args.name]
     section = getattr(config.stages, args.name) or stage_cls.Config()
     spark = session_for(config, args.master)
-    source = input_source(args.input)
-    if source.format == "parquet" and Path(args.input).is_dir() and any(Path(args.input).glob("*.parquet")):
-        df = spark.read.parquet(args.input).drop("reason", "detail")
+    source = input_source(args.input, args.format, args.text_field)
+    folder = Path(source.paths[0])
+    if source.format == "parquet" and folder.is_dir() and any(folder.glob("*.parquet")) and args.text_field == "text":
+        df = spark.read.parquet(str(folder)).drop("reason", "detail")  # a stage output: ids and columns kept
     else:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
@@ -140,12 +145,26 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return 0
 
 
-def input_source(path: str) -> "Any":
-    """A source description for a debugging input: Parquet folder/file or JSONL."""
+def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> "Any":
+    """A source description for a debugging input; a run's stage folder means its ``data/``."""
     from pipeline.config import SourceConfig
 
-    fmt = "parquet" if path.endswith(".parquet") or (Path(path).is_dir() and any(Path(path).glob("*.parquet"))) else "jsonl"
-    return SourceConfig(name="input", format=fmt, paths=[path])
+    if not Path(path).exists():
+        raise FileNotFoundError(f"--input {path}: no such file or folder")
+    if (Path(path) / "data").is_dir() and not any(Path(path).glob("*.parquet")):
+        path = str(Path(path) / "data")
+    return SourceConfig(name="input", format=fmt or guess_format(path), paths=[path], text_field=text_field)
+
+
+def guess_format(path: str) -> str:
+    """The input format from file names: Parquet, WARC/WET, plain text, else JSONL."""
+    names = [p.name for p in Path(path).rglob("*") if p.is_file()] if Path(path).is_dir() else [Path(path).name]
+    names = [n.lower() for n in names if not n.startswith((".", "_"))]
+    for fmt, marks in (("parquet", (".parquet",)), ("warc", (".warc", ".wet")), ("jsonl", (".json",)),
+                       ("text", (".txt",))):
+        if names and all(any(mark in name for mark in marks) for name in names):
+            return fmt
+    return "jsonl"
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@ import json
 
 import yaml
 
-from pipeline.cli import main
+from pipeline.cli import guess_format, main
 
 
 def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_path, capsys):
@@ -33,6 +33,43 @@ def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_pa
     assert main(["stage", "normalize", "--config", str(config), "--input", str(source), "--output",
                  str(tmp_path / "limited"), "--limit", "3"]) == 0
     assert json.loads((tmp_path / "limited" / "stats.json").read_text())["rows_in"] == 3
+
+    # the next stage straight from this one's output folder (its data/ and document ids)
+    assert main(["stage", "heuristics", "--config", str(config), "--input", str(out), "--output",
+                 str(tmp_path / "next")]) == 0
+    assert json.loads((tmp_path / "next" / "stats.json").read_text())["rows_in"] == 6
+    assert {r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "data")).collect()} | \
+        {r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "rejects")).collect()} == \
+        {r["id"] for r in spark.read.parquet(str(out / "data")).collect()}
+
+
+def test_stage_command_reads_text_folders_and_other_text_fields(spark, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                                      "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}))
+    books = tmp_path / "books"
+    books.mkdir()
+    for i in range(3):
+        (books / f"{i}.txt").write_text(f"Book {i}. " + "A line of a book long enough to keep. " * 5, encoding="utf-8")
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(books), "--output",
+                 str(tmp_path / "books_out")]) == 0
+    assert spark.read.parquet(str(tmp_path / "books_out" / "data")).count() == 3
+
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps({"content": f"Post {i}: " + "enough words here " * 4}) + "\n"
+                             for i in range(4)), encoding="utf-8")
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(posts), "--text-field", "content",
+                 "--output", str(tmp_path / "posts_out")]) == 0
+    assert spark.read.parquet(str(tmp_path / "posts_out" / "data")).count() == 4
+
+
+def test_input_format_from_file_names(tmp_path):
+    for name in ["a.warc.gz", "b.warc.wet.gz", "c.jsonl.zst", "d.parquet", "e.txt", "f.json"]:
+        (tmp_path / name).write_bytes(b"")
+    assert [guess_format(str(tmp_path / n)) for n in ["a.warc.gz", "b.warc.wet.gz", "c.jsonl.zst", "d.parquet",
+                                                      "e.txt", "f.json"]] == \
+        ["warc", "warc", "jsonl", "parquet", "text", "jsonl"]
+    assert guess_format(str(tmp_path)) == "jsonl"  # a mixed folder: JSONL unless told with --format
 
 
 def test_stage_command_rejects_an_unknown_stage_with_the_list(tmp_path, capsys):
