@@ -298,14 +298,18 @@ def test_runs_too_long_for_a_name_are_blanked_for_spacy_only(analyzer):
     assert {"John Smith", "Mary Jones"} <= found
 
 
-def test_jieba_hmm_runs_on_short_unknown_stretches_only(analyzer):
+def test_jieba_hmm_runs_only_where_a_name_or_place_can_come_out(analyzer):
     recognizer = ChineseNerRecognizer()
     recognizer.load()
-    for run in ["张伟和李娜昨天在深圳市南山区见面", "王小明说他明天去北京出差", "宝玉听了这话忙笑道"]:
+    for run in ["张伟和李娜昨天在深圳市南山区见面", "王小明说他明天去北京出差", "欧阳娜娜住在柳林镇"]:
         assert [(w.word, w.flag) for w in recognizer.tagged_words(run)] == \
             [(w.word, w.flag) for w in jieba.posseg.cut(run)]
     rare = "".join(chr(0x9F00 + i) for i in range(recognizer.MAX_HMM_CHARS + 1))  # mojibake-like rare characters
     assert [w.word for w in recognizer.tagged_words(rare)] == list(rare)
+    no_cue = "".join(chr(0x9F00 + i) for i in range(4))  # unknown, but no surname or place character
+    assert [w.word for w in recognizer.tagged_words(no_cue)] == list(no_cue)
+    assert [w.word for w in recognizer.tagged_words("王" + no_cue)] == \
+        [w.word for w in jieba.posseg.cut("王" + no_cue)]
 
 
 def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
