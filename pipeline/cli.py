@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.config import ConfigError, load_config
 from pipeline.readers import InputError
-from pipeline.runner import OutputError
+from pipeline.runner import NothingLeftError, OutputError
 
 log = logging.getLogger("corpus")
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, InputError, OutputError, FileNotFoundError) as exc:
+    except (ConfigError, InputError, OutputError, NothingLeftError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

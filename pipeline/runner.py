@@ -50,6 +50,10 @@ class AccountingError(RuntimeError):
     """rows_in != kept + rejected: a stage lost or invented rows."""
 
 
+class NothingLeftError(RuntimeError):
+    """Every document was rejected or quarantined: there is nothing to tokenize."""
+
+
 class OutputError(RuntimeError):
     """The run directory cannot be written: no permission, read-only, disk full, or a file in the way."""
 
@@ -119,13 +123,29 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
         previous = run_dir / "stages" / name
         if stop_after == stage_cls.name:
             break
-    if stop_after is None:
-        with writing(run_dir, "the tokenizer and shards"):
-            run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
     with writing(run_dir, "the run directory"):
         write_summary(run_dir, outcomes)
+    if stop_after is None:
+        if outcomes[-1].stats["rows_kept"] == 0:
+            raise NothingLeftError(nothing_left_message(run_dir, outcomes))
+        with writing(run_dir, "the tokenizer and shards"):
+            run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return outcomes
+
+
+def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
+    """Which stages removed the documents, with their main reasons, and where to look."""
+    removed = []
+    for outcome in outcomes:
+        stats = outcome.stats
+        if stats["rows_in"] - stats["rows_kept"]:
+            top = ", ".join(f"{reason} {count}" for reason, count in list(stats["reasons"].items())[:3])
+            removed.append(f"{outcome.name} {stats['rows_in'] - stats['rows_kept']} ({top})")
+    return (f"no documents left after the last stage, so no tokenizer was trained and no shards were written. "
+            f"Removed by: {'; '.join(removed) or 'nothing (the input had no documents)'}. "
+            f"See {run_dir / 'rejects'} and `corpus inspect {run_dir}`; loosen that stage's thresholds or check "
+            f"the input, then rerun (complete stages are skipped).")
 
 
 def prepare_run_dir(run_dir: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from pipeline.config import parse_config
+from pipeline.cli import main
 from pipeline.runner import AccountingError, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
@@ -41,6 +42,19 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     third = run_pipeline(spark, changed)
     assert [o.skipped for o in third] == [True, False, False]
     assert third[1].stats["rows_kept"] < normalize["rows_kept"]
+
+
+def test_no_documents_left_is_one_clear_error_naming_the_stage(spark, tmp_path, capsys):
+    write_corpus(tmp_path / "in", n_docs=10)
+    out = tmp_path / "run"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(config_dict(tmp_path / "in", out, min_chars=100_000)))
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no documents left after the last stage") and err.count("\n") == 1
+    assert "normalize 12 (normalize:too_short 12)" in err and "ingest 1 (ingest:invalid_json 1)" in err
+    assert (out / "summary.json").exists() and (out / "stages" / "01_normalize" / "_SUCCESS").exists()
+    assert not (out / "tokenizer").exists() and not (out / "shards").exists()
 
 
 class LosesRows(Stage):
