@@ -117,7 +117,7 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
               if order.index(stage.name) < order.index(name)}
     prep_dir = CACHE / "prep" / f"{corpus_key}-{digest(before, config.run.partitions)}"
     prep = load_config(config_path, {**overrides, "run.output_dir": str(prep_dir), "stages": before})
-    outcomes = run_pipeline(spark, prep)
+    outcomes = run_pipeline(spark, prep, stop_after=list(before)[-1] if before else "ingest")  # no tokenizer, shards
     last = outcomes[-1]
     input_dir = prep_dir / "stages" / stage_dir_name(last.stats["position"], last.name)
     df = read_stage_output(spark, input_dir)

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from filters.model_files import ModelFileError
+
 LABEL_PREFIX = "__label__"
 UNDETERMINED = "und"  # ISO 639-2 "undetermined": the model gives no label (empty or unknown text)
 BUNDLED_MODEL = ("resources", "lid.176.ftz")
@@ -37,7 +39,7 @@ def load_model(path: str | Path) -> Any:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"language-ID model not found: {path} (stages.langid.model_path)")
+        raise ModelFileError(f"language-ID model not found: {path} (stages.langid.model_path)")
     try:
         return fasttext.load_model(str(path))
     except (ValueError, RuntimeError, MemoryError) as error:
@@ -57,16 +59,16 @@ def check_model(path: str | Path) -> None:
     without complaint and then crashes the process on its first prediction)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"language-ID model not found: {path} (stages.langid.model_path)")
+        raise ModelFileError(f"language-ID model not found: {path} (stages.langid.model_path)")
     project_root = str(Path(__file__).resolve().parents[1])
     try:
         probe = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=project_root,
                                capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise ValueError(f"language-ID model {path} is corrupt: one prediction took over {PROBE_TIMEOUT_S} s") from None
+        raise ModelFileError(f"language-ID model {path} is corrupt: one prediction took over {PROBE_TIMEOUT_S} s") from None
     if probe.returncode != 0:
         detail = probe.stderr.strip().splitlines()[-1:] or [f"exit status {probe.returncode}"]
-        raise ValueError(f"language-ID model {path} is corrupt or unreadable: {detail[0]}")
+        raise ModelFileError(f"language-ID model {path} is corrupt or unreadable: {detail[0]}")
 
 
 def identify(model: Any, text: str) -> tuple[str, float]:

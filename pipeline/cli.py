@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from filters.model_files import ModelFileError
 from pipeline.config import ConfigError, load_config
 from pipeline.readers import InputError
 from pipeline.runner import NothingLeftError, OutputError
+from stages.base import MissingColumnError
 
 log = logging.getLogger("corpus")
 
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, InputError, OutputError, NothingLeftError, FileNotFoundError) as exc:
+    except (ConfigError, InputError, MissingColumnError, ModelFileError, OutputError, NothingLeftError,
+            FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -69,6 +69,16 @@ class Stage:
 BatchFn = Callable[[pa.RecordBatch], dict[str, Any]]
 
 
+class MissingColumnError(ValueError):
+    """A stage's input lacks a column that an earlier stage adds."""
+
+
+def require_lang(df: DataFrame, stage: str) -> None:
+    if "lang" not in df.columns:
+        raise MissingColumnError(f"stage {stage} needs the `lang` column: run the langid stage before it (`corpus "
+                                 f"stage` also takes a langid output folder as --input)")
+
+
 def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> DataFrame:
     """Apply a pure batch function over Arrow record batches (``mapInArrow``).
 

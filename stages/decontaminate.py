@@ -43,6 +43,19 @@ class DecontaminateConfig(StageConfig):
         return eval_sets
 
 
+def read_eval_sets(cfg: DecontaminateConfig) -> dict[str, list[str]]:
+    """Every configured eval set's examples; an unreadable one is a config error naming its key and file."""
+    from pipeline.config import ConfigError  # not at the top: pipeline.config imports the stages
+
+    sets = {}
+    for name, path in cfg.eval_sets.items():
+        try:
+            sets[name] = read_eval_texts(path, cfg.text_field)
+        except (OSError, ValueError) as err:  # missing, unreadable, not UTF-8, broken JSON
+            raise ConfigError(f"stages.decontaminate.eval_sets.{name} ({path}): {err}") from err
+    return sets
+
+
 class DecontaminateStage(Stage):
     name = "decontaminate"
     Config = DecontaminateConfig
@@ -51,8 +64,7 @@ class DecontaminateStage(Stage):
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
         mode, min_chars = cfg.mode, cfg.min_chars
-        eval_ngrams = ctx.spark.sparkContext.broadcast(build_eval_ngrams(
-            {name: read_eval_texts(path, cfg.text_field) for name, path in cfg.eval_sets.items()}, cfg.ngram))
+        eval_ngrams = ctx.spark.sparkContext.broadcast(build_eval_ngrams(read_eval_sets(cfg), cfg.ngram))
 
         def decontaminate_batch(batch: pa.RecordBatch) -> dict:
             texts, matched, removed, reasons = [], [], [], []

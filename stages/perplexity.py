@@ -10,7 +10,7 @@ from pyspark.sql.types import DoubleType, StructField
 
 from filters.model_files import check_model_files
 from filters.perplexity import document_perplexity, load_kenlm_model
-from stages.base import REASON, Stage, StageConfig, StageContext, map_batches, worker_cached
+from stages.base import REASON, Stage, StageConfig, StageContext, map_batches, require_lang, worker_cached
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -85,9 +85,8 @@ class PerplexityStage(Stage):
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
-        if "lang" not in df.columns:
-            raise ValueError("stage perplexity needs the `lang` column: run the langid stage before it")
         models = check_model_files(cfg.models, load_kenlm_model)
+        require_lang(df, self.name)
 
         def score_batch(batch: pa.RecordBatch) -> dict:
             values = []

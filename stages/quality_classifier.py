@@ -10,7 +10,8 @@ from pyspark.sql.types import DoubleType, StructField
 
 from filters.model_files import check_model_files
 from filters.quality_model import load_quality_model, pareto_keep, quality_score
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, worker_cached
+from stages.base import (REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, require_lang,
+                         worker_cached)
 
 
 class QualityClassifierConfig(StageConfig):
@@ -34,9 +35,8 @@ class QualityClassifierStage(Stage):
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
-        if "lang" not in df.columns:
-            raise ValueError("stage quality_classifier needs the `lang` column: run the langid stage before it")
         models = check_model_files(cfg.models, load_quality_model)
+        require_lang(df, self.name)
         seed = ctx.seed
 
         def score_batch(batch: pa.RecordBatch) -> dict:

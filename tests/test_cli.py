@@ -78,3 +78,17 @@ def test_stage_command_rejects_an_unknown_stage_with_the_list(tmp_path, capsys):
     assert main(["stage", "no_such", "--config", str(config), "--input", "x.jsonl", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "unknown stage 'no_such'" in err and "normalize" in err and "dedup_minhash" in err
+
+
+def test_stage_command_names_a_missing_model_file_in_one_line(tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": "Some text to score."}) + "\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                                      "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+                                      "stages": {"quality_classifier": {"models": {"en": str(tmp_path / "no.bin")}}}}))
+    assert main(["stage", "quality_classifier", "--config", str(config), "--input", str(source),
+                 "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: fastText quality model not found: ") and str(tmp_path / "no.bin") in err
+    assert err.count("\n") == 1 and "Traceback" not in err

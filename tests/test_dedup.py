@@ -9,6 +9,7 @@ from filters.dedup_text import (
     remove_windows, split_units, window_hashes,
 )
 from filters.minhash import jaccard, shingle_hashes
+from pipeline.config import ConfigError
 from stages.decontaminate import DecontaminateConfig, DecontaminateStage
 from stages.dedup_minhash import DedupMinhashConfig, DedupMinhashStage, connected_components
 from stages.dedup_sentence import CHARS_REMOVED, DedupSentenceConfig, DedupSentenceStage
@@ -265,5 +266,11 @@ def test_decontaminate_config_errors(spark, stage_ctx, tmp_path):
     with pytest.raises(ValueError, match="without commas"):
         DecontaminateConfig(eval_sets={"a,b": "x.txt"})
     df = spark.createDataFrame([("a", "web", "text")], SCHEMA)
-    with pytest.raises(FileNotFoundError, match="nope.jsonl"):
-        DecontaminateStage(DecontaminateConfig(eval_sets={"x": str(tmp_path / "nope.jsonl")})).apply(df, stage_ctx)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "fine"}\n{"text": \n', encoding="utf-8")
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    for name, path, detail in [("x", tmp_path / "nope.jsonl", "not found"), ("y", broken, "broken.jsonl:2: not JSON"),
+                               ("z", latin1, "can't decode")]:
+        with pytest.raises(ConfigError, match=rf"stages.decontaminate.eval_sets.{name} \(.*{path.name}\): .*{detail}"):
+            DecontaminateStage(DecontaminateConfig(eval_sets={name: str(path)})).apply(df, stage_ctx)

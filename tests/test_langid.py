@@ -7,6 +7,7 @@ from itertools import islice
 import pytest
 
 from filters.langid import UNDETERMINED, bundled_model_path, identify, langid_reason, load_model
+from filters.model_files import ModelFileError
 from stages.langid import LangIdConfig, LangIdStage
 from conftest import shared_data
 
@@ -90,11 +91,11 @@ def test_mixed_handbook_pages_are_english_or_chinese(model):
 def test_missing_and_corrupt_model_files_name_their_path(tmp_path, spark, stage_ctx):
     df = spark.createDataFrame([("a", "web", "hello")], "id string, source string, text string")
     missing = tmp_path / "nope.ftz"
-    with pytest.raises(FileNotFoundError, match=str(missing)):
+    with pytest.raises(ModelFileError, match=str(missing)):
         LangIdStage(LangIdConfig(model_path=str(missing))).apply(df, stage_ctx)
     corrupt = tmp_path / "corrupt.ftz"
     corrupt.write_bytes(b"\x00not a fasttext model" * 100)
-    with pytest.raises(ValueError, match=str(corrupt)):
+    with pytest.raises(ModelFileError, match=str(corrupt)):
         LangIdStage(LangIdConfig(model_path=str(corrupt))).apply(df, stage_ctx)
 
 

@@ -10,6 +10,7 @@ from filters.quality_model import load_quality_model, pareto_keep, prepare_text,
 from jobs.train_quality_classifier import (ClassifierData, QualityClassifierTrainConfig, classification_metrics,
                                            train_quality_classifiers)
 from jobs.training_io import read_texts, split_document
+from stages.base import MissingColumnError
 from stages.quality_classifier import QualityClassifierConfig, QualityClassifierStage
 
 TRAIN_DATA = ROOT / "data" / "train" / "en"
@@ -168,5 +169,12 @@ def test_stage_fails_on_driver_for_missing_model(spark, stage_ctx, tmp_path):
     stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(tmp_path / "en.bin")}))
     with pytest.raises(ModelFileError, match=r"en\.bin.*jobs/train_quality_classifier\.py"):
         stage.apply(df, stage_ctx)
-    with pytest.raises(ValueError, match="needs the `lang` column"):
+    with pytest.raises(ModelFileError):  # a missing model is named first, with or without languages
         stage.apply(df.drop("lang"), stage_ctx)
+
+
+def test_stage_without_languages_says_to_run_langid_first(spark, stage_ctx, tiny_classifier):
+    df = _docs(spark, [("a", "web", "text", "en")]).drop("lang")
+    stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(tiny_classifier[0])}))
+    with pytest.raises(MissingColumnError, match="needs the `lang` column: run the langid stage before it"):
+        stage.apply(df, stage_ctx)
