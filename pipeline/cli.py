@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from filters.model_files import ModelFileError
-from pipeline.config import ConfigError, load_config
+from pipeline.config import ConfigError, digest, load_config
 from pipeline.readers import InputError
 from pipeline.runner import NothingLeftError, OutputError
 from stages.base import MissingColumnError
@@ -70,10 +70,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import prepare_run_dir, run_pipeline, writing
+    from pipeline.runner import check_stop_after, prepare_run_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
+    check_stop_after(config, args.stop_after)
     prepare_run_dir(Path(config.run.output_dir))  # an unwritable output fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
@@ -107,7 +108,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.readers import read_sources
+    from pipeline.readers import input_fingerprint, read_sources
     from pipeline.runner import run_stage, writing
     from stages.registry import STAGES_BY_NAME
     from stages.base import StageContext
@@ -119,21 +120,25 @@ def cmd_stage(args: argparse.Namespace) -> int:
     section = getattr(config.stages, args.name) or stage_cls.Config()
     spark = session_for(config, args.master)
     source = input_source(args.input, args.format, args.text_field)
-    folder = Path(source.paths[0])
-    if source.format == "parquet" and folder.is_dir() and any(folder.glob("*.parquet")) and args.text_field == "text":
-        df = spark.read.parquet(str(folder)).drop("reason", "detail")  # a stage output: ids and columns kept
-    else:
+    out = Path(args.output)
+    df = stage_output_input(spark, source, args.text_field)
+    if df is None:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
+        with writing(out, "the quarantine"):
+            report_quarantine(records.where("reason is not null"), out / "quarantine")
     if args.limit:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
-    out = Path(args.output)
+    # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
+    config_hash = digest("stage", args.name, section.model_dump(mode="json"), source.model_dump(mode="json"),
+                         input_fingerprint([source]), args.limit, config.run.seed, config.source_priority,
+                         config.run.partitions, config.run.reject_text_chars, config.ingest.model_dump(mode="json"))
     ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
                        scratch_dir=out / "scratch", source_priority=config.source_priority)
     with writing(out, f"stage {args.name}"):
         outcome = run_stage(stage_cls(section), df, ctx, out_dir=out, rejects_dir=out / "rejects",
-                            config_hash="adhoc", reject_text_chars=config.run.reject_text_chars,
+                            config_hash=config_hash, reject_text_chars=config.run.reject_text_chars,
                             label=f"[{args.name}]")
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
@@ -146,6 +151,28 @@ def cmd_stage(args: argparse.Namespace) -> int:
             snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
             print(f"  {row['id']}  {row['reason']}\n      {snippet}")
     return 0
+
+
+def stage_output_input(spark: "Any", source: "Any", text_field: str) -> "Any":
+    """A run's stage output (Parquet with ids and sources) as it is, else None (read it as raw input)."""
+    folder = Path(source.paths[0])
+    if source.format != "parquet" or not folder.is_dir() or text_field != "text" or not any(folder.glob("*.parquet")):
+        return None
+    df = spark.read.parquet(str(folder))
+    if not {"id", "source", "text"} <= set(df.columns):
+        return None
+    return df.drop("reason", "detail")
+
+
+def report_quarantine(quarantined: "Any", folder: Path) -> None:
+    """Write malformed input records to ``folder`` and log how many per reason (they never reach the stage)."""
+    from pipeline.readers import QUARANTINE_COLUMNS
+
+    shutil.rmtree(folder, ignore_errors=True)
+    quarantined.select("id", *QUARANTINE_COLUMNS).write.parquet(str(folder))
+    counts = quarantined.sparkSession.read.parquet(str(folder)).groupBy("reason").count().orderBy("reason").collect()
+    for row in counts:
+        log.warning("[input] quarantined %d x %s (not passed to the stage; see %s)", row["count"], row["reason"], folder)
 
 
 def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> "Any":

@@ -39,9 +39,6 @@ RECORD_SCHEMA = StructType([
 DOC_COLUMNS = ["id", "source", "text", "url", "meta"]
 QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "detail"]
 
-_TEXT_SUFFIXES = (".txt", ".txt.gz", ".txt.zst", ".md")
-
-
 class InputError(ValueError):
     """An input path problem found before any Spark work (missing files, empty glob)."""
 
@@ -71,8 +68,13 @@ def doc_id(source: str, file_key: str, line: int) -> str:
 
 
 def expand_paths(source: SourceConfig) -> list[InputFile]:
-    """Resolve a source's paths (files, folders, globs) to a sorted list of files."""
-    files: dict[str, InputFile] = {}
+    """Resolve a source's paths (files, folders, globs) to a sorted list of files.
+
+    A file's key (part of its documents' ids) is its path relative to the common folder of all
+    the source's patterns, so ``a/*.jsonl`` and ``b/*.jsonl`` with the same file names differ,
+    and moving the whole input tree elsewhere keeps the ids.
+    """
+    matched: list[tuple[str, str]] = []  # (file, its pattern's base folder)
     for pattern in source.paths:
         if os.path.isdir(pattern):
             base = pattern
@@ -82,12 +84,22 @@ def expand_paths(source: SourceConfig) -> list[InputFile]:
             matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
         if not matches:
             raise InputError(f"source {source.name!r}: no input files match {pattern!r}")
-        for match in matches:
-            key = os.path.relpath(match, base) if base else os.path.basename(match)
-            if key == ".":
-                key = os.path.basename(match)
-            files.setdefault(match, InputFile(source.name, match, key))
+        matched += [(match, base) for match in matches]
+    root = os.path.commonpath([os.path.abspath(base or ".") for _, base in matched])
+    files: dict[str, InputFile] = {}
+    for match, _ in matched:
+        files.setdefault(match, InputFile(source.name, match, os.path.relpath(os.path.abspath(match), root)))
     return sorted(files.values(), key=lambda f: f.key + "\x00" + f.path)
+
+
+def input_fingerprint(sources: list[SourceConfig]) -> list[tuple[str, str, int, int]]:
+    """(source, file, size, mtime in ns) of every input file: a changed or added file reruns ingest."""
+    fingerprint = []
+    for source in sources:
+        for f in expand_paths(source):
+            stat = os.stat(f.path)
+            fingerprint.append((f.source, f.path, stat.st_size, stat.st_mtime_ns))
+    return fingerprint
 
 
 def _glob_base(pattern: str) -> str:
@@ -162,6 +174,13 @@ def _truncation_errors() -> tuple[type[BaseException], ...]:
     return _TRUNCATION_ERRORS + (zstandard.ZstdError,)
 
 
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    """A file that cannot be opened or is not what its format says (corrupt Parquet, not a WARC)."""
+    from warcio.exceptions import ArchiveLoadFailed
+
+    return OSError, pa.ArrowException, ArchiveLoadFailed
+
+
 def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
     """All records of one file, as documents or quarantine entries."""
     readers = {"jsonl": _read_jsonl, "parquet": _read_parquet, "text": _read_text, "warc": _read_warc}
@@ -172,7 +191,7 @@ def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator
         yield from readers[source.format](source, path, ingest)
     except _truncation_errors() as exc:
         yield Record(line=-1, reason="ingest:truncated_archive", detail=f"{type(exc).__name__}: {exc}"[:300])
-    except OSError as exc:
+    except _unreadable_errors() as exc:
         yield Record(line=-1, reason="ingest:unreadable_file", detail=f"{type(exc).__name__}: {exc}"[:300])
 
 
@@ -235,11 +254,16 @@ def _record_from_object(source: SourceConfig, number: int, obj: object) -> Recor
     url = url if isinstance(url, str) else None
     meta = {key: obj[key] for key in source.meta_fields if key in obj} or None
     try:  # JSON escapes can smuggle in lone surrogates, which are not valid UTF-8
-        for value in (text, url or "", json.dumps(meta, ensure_ascii=False)):
+        for value in (text, url or "", meta_json(meta) or ""):
             value.encode("utf-8")
     except UnicodeEncodeError as exc:
         return Record(number, reason="ingest:invalid_utf8", detail=f"lone surrogate: {exc}"[:300])
     return Record(number, text=text, url=url, meta=meta)
+
+
+def meta_json(meta: dict | None) -> str | None:
+    """The metadata fields as one JSON object; values JSON lacks (dates, decimals, bytes) as text."""
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str) if meta else None
 
 
 def _read_parquet(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
@@ -364,7 +388,7 @@ def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: Inges
                     rows.append({
                         "id": doc_id(source.name, key, record.line), "source": source.name,
                         "text": record.text if record.reason is None else None, "url": record.url,
-                        "meta": json.dumps(record.meta, ensure_ascii=False, sort_keys=True) if record.meta else None,
+                        "meta": meta_json(record.meta),
                         "file": path, "line": record.line, "reason": record.reason, "detail": record.detail,
                     })
                     if len(rows) >= 1000:

@@ -34,8 +34,8 @@ from typing import Any, Iterator
 
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
-from pipeline.readers import QUARANTINE_COLUMNS, read_sources
+from pipeline.config import ConfigError, PipelineConfig, canonical_json, digest, dump_resolved
+from pipeline.readers import QUARANTINE_COLUMNS, input_fingerprint, read_sources
 from stages.base import REASON, Stage, StageContext
 
 log = logging.getLogger("corpus")
@@ -96,6 +96,7 @@ def is_complete(stage_dir: Path, config_hash: str) -> bool:
 
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
     """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
+    check_stop_after(config, stop_after)
     run_dir = Path(config.run.output_dir)
     prepare_run_dir(run_dir)
     with writing(run_dir, "the run directory"):
@@ -108,9 +109,11 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
 
     with writing(run_dir, "stage ingest"):
         outcomes = [run_ingest(spark, config, run_dir)]
-    chain_hash = outcomes[0].stats["config_hash"]
+    # Run-wide settings that change stage results (sampling, which duplicate is kept, rejects).
+    chain_hash = digest(outcomes[0].stats["config_hash"], config.run.seed, config.source_priority,
+                        config.run.reject_text_chars)
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
-    planned = config.enabled_stages()
+    planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
         chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"))
         name = stage_dir_name(position, stage_cls.name)
@@ -132,6 +135,13 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
             run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return outcomes
+
+
+def check_stop_after(config: PipelineConfig, stop_after: str | None) -> None:
+    """``--stop-after`` must name ingest or a stage this run has enabled."""
+    names = ["ingest", *(stage.name for _, stage, _ in config.enabled_stages())]
+    if stop_after is not None and stop_after not in names:
+        raise ConfigError(f"--stop-after {stop_after!r} is not a stage of this run; choose one of: {', '.join(names)}")
 
 
 def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
@@ -258,7 +268,7 @@ def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs
 def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
     """Read every source into stages/00_ingest; malformed records go to quarantine/."""
     out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
-    config_hash = digest([s.model_dump(mode="json") for s in config.sources],
+    config_hash = digest([s.model_dump(mode="json") for s in config.sources], input_fingerprint(list(config.sources)),
                          config.ingest.model_dump(mode="json"), config.run.partitions)
     if is_complete(out_dir, config_hash):
         stats = json.loads((out_dir / STATS).read_text())

@@ -75,6 +75,33 @@ def test_empty_file_text_files_and_parquet(tmp_path):
         (1, None), (2, "ingest:missing_text"), (3, None)]
 
 
+def test_corrupt_parquet_and_warc_files_are_quarantined_not_fatal(tmp_path):
+    not_parquet, not_warc = tmp_path / "broken.parquet", tmp_path / "broken.warc.gz"
+    not_parquet.write_bytes(b"PAR1 this is not a parquet file at all")
+    not_warc.write_bytes(gzip.compress(b"<html>a web page, compressed whole, no WARC headers</html>\n" * 50))
+    for fmt, path in (("parquet", not_parquet), ("warc", not_warc)):
+        got = records(SourceConfig(name="s", format=fmt, paths=[str(path)]), path)
+        assert [(r.line, r.reason) for r in got] == [(-1, "ingest:unreadable_file")], fmt
+        assert got[0].detail
+
+
+def test_parquet_metadata_of_any_type_becomes_json_text(tmp_path):
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.readers import meta_json
+
+    pq.write_table(pa.table({"text": ["a doc"], "when": [datetime.datetime(2024, 5, 1, 12, 0)],
+                             "price": [decimal.Decimal("1.50")], "raw": [b"\x00\x01"]}), tmp_path / "m.parquet")
+    source = SourceConfig(name="pq", format="parquet", paths=[str(tmp_path)], meta_fields=["when", "price", "raw"])
+    [record] = records(source, tmp_path / "m.parquet")
+    assert record.reason is None
+    assert json.loads(meta_json(record.meta)) == {"when": "2024-05-01 12:00:00", "price": "1.50", "raw": "b'\\x00\\x01'"}
+
+
 def test_warc_and_wet_records():
     warc = shared_data("warc", "whirlwind.warc.gz")
     wet = shared_data("warc", "whirlwind.warc.wet.gz")
@@ -104,6 +131,16 @@ def test_paths_ids_and_missing_inputs(tmp_path):
     assert doc_id("web", "a.jsonl", 1) == doc_id("web", "a.jsonl", 1) != doc_id("web", "a.jsonl", 2)
     with pytest.raises(InputError, match="no input files match"):
         expand_paths(jsonl_source(tmp_path / "nothing*.jsonl"))
+
+
+def test_same_file_names_under_two_patterns_get_different_ids(tmp_path):
+    for crawl in ("crawl23", "crawl24"):
+        (tmp_path / crawl).mkdir()
+        (tmp_path / crawl / "part-0.jsonl").write_text('{"text": "x"}\n')
+    two = SourceConfig(name="web", format="jsonl", paths=[str(tmp_path / "crawl23" / "*.jsonl"),
+                                                          str(tmp_path / "crawl24")])
+    assert [f.key for f in expand_paths(two)] == ["crawl23/part-0.jsonl", "crawl24/part-0.jsonl"]
+    assert [f.key for f in expand_paths(jsonl_source(tmp_path / "crawl24" / "*.jsonl"))] == ["part-0.jsonl"]
 
 
 def test_read_sources_in_spark(spark, tmp_path):
