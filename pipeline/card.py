@@ -268,8 +268,8 @@ def _quarantine_by_source(ctx: CardContext) -> dict[str, int]:
 
     counts: dict[str, int] = {}
     for batch in ds.dataset(str(directory), format="parquet").to_batches(columns=["source"], use_threads=False):
-        for source in batch.column("source").to_pylist():
-            counts[source] = counts.get(source, 0) + 1
+        for entry in batch.column("source").value_counts().to_pylist():
+            counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
     return counts
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from filters.model_files import ModelFileError
 from pipeline.config import ConfigError, digest, load_config
+from pipeline.mixture import MixtureError
 from pipeline.readers import InputError
 from pipeline.runner import NothingLeftError, OutputError
 from stages.base import MissingColumnError
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, InputError, MissingColumnError, ModelFileError, OutputError, NothingLeftError,
+    except (ConfigError, InputError, MissingColumnError, MixtureError, ModelFileError, OutputError, NothingLeftError,
             FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -70,11 +71,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import check_stop_after, prepare_run_dir, run_pipeline, writing
+    from pipeline.runner import prepare_run_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
-    check_stop_after(config, args.stop_after)
     prepare_run_dir(Path(config.run.output_dir))  # an unwritable output fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)

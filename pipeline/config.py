@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from jobs.train_kenlm import KenlmTrainConfig
 from jobs.train_quality_classifier import QualityClassifierTrainConfig
-from pipeline.mixture import MixtureConfig
+from pipeline.mixture import MixtureConfig, check_targets
 from pipeline.shards import ShardsConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
@@ -98,6 +98,10 @@ class PipelineConfig(Section):
         unknown = [p for p in self.run.source_priority if p not in names]
         if unknown:
             raise ValueError(f"run.source_priority names unknown sources {unknown}; sources are {names}")
+        check_targets(names, self.mixture)  # with every source present; rechecked with those left at the end
+        if self.shards.eos_token not in self.tokenizer.special_tokens():
+            raise ValueError(f"shards.eos_token {self.shards.eos_token!r} is not a special token of the tokenizer "
+                             f"(tokenizer.eos_token is {self.tokenizer.eos_token!r}): set both to the same token")
         return self
 
     @property

@@ -62,6 +62,25 @@ class SourcePlan:
     share_planned: float
 
 
+class MixtureError(ValueError):
+    """The mixture cannot be planned from the documents that are left."""
+
+
+def check_targets(sources: list[str], cfg: MixtureConfig) -> dict[str, SourceTarget]:
+    """Each source's target; shares must leave room for the epoch sources, or sum to 1 without any."""
+    targets = {s: cfg.sources.get(s, SourceTarget(epochs=cfg.default_epochs)) for s in sources}
+    share_sum = sum(t.share for t in targets.values() if t.share is not None)
+    epoch_sources = sorted(s for s, t in targets.items() if t.epochs is not None)
+    if share_sum > 1 + SHARE_TOLERANCE:
+        raise MixtureError(f"mixture.sources: shares sum to {share_sum:g} > 1")
+    if not epoch_sources and abs(share_sum - 1) > SHARE_TOLERANCE:
+        raise MixtureError(f"mixture.sources: shares sum to {share_sum:g}; they must sum to 1 when no source has epochs")
+    if epoch_sources and share_sum >= 1 - SHARE_TOLERANCE:
+        raise MixtureError(f"mixture.sources: shares sum to 1, leaving nothing for {epoch_sources} "
+                           f"(sources not named in mixture.sources get default_epochs)")
+    return targets
+
+
 def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> list[SourcePlan]:
     """Per-source sampling rate (epochs), planned tokens and share; ``available`` maps source -> (documents, tokens).
 
@@ -73,19 +92,16 @@ def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> l
     """
     unknown = sorted(set(cfg.sources) - set(available))
     if unknown:
-        raise ValueError(f"mixture.sources: {unknown} not found in the documents (sources: {sorted(available)})")
+        raise MixtureError(f"mixture.sources names {unknown}: no documents of these sources are left after the "
+                           f"stages (sources with documents: {sorted(available)}); drop them from mixture.sources "
+                           f"or loosen the stages that removed them (see summary.json), then rerun: complete "
+                           f"stages are skipped")
     if not available:
         return []
-    targets = {s: cfg.sources.get(s, SourceTarget(epochs=cfg.default_epochs)) for s in available}
+    targets = check_targets(list(available), cfg)
     share_sum = sum(t.share for t in targets.values() if t.share is not None)
     epoch_sources = [s for s, t in targets.items() if t.epochs is not None]
     epoch_tokens = sum(targets[s].epochs * available[s][1] for s in epoch_sources)
-    if share_sum > 1 + SHARE_TOLERANCE:
-        raise ValueError(f"mixture.sources: shares sum to {share_sum:g} > 1")
-    if not epoch_sources and abs(share_sum - 1) > SHARE_TOLERANCE:
-        raise ValueError(f"mixture.sources: shares sum to {share_sum:g}; they must sum to 1 when no source has epochs")
-    if epoch_sources and share_sum >= 1 - SHARE_TOLERANCE:
-        raise ValueError(f"mixture.sources: shares sum to 1, leaving nothing for {sorted(epoch_sources)}")
 
     if cfg.total_tokens is not None:
         total = float(cfg.total_tokens)

@@ -301,10 +301,14 @@ def _read_text(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
 def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
     """WET `conversion` records as they are; WARC `response` records with HTML or plain text."""
     from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
 
     with open(path, "rb") as stream:
         iterator = ArchiveIterator(stream)
         for record in iterator:
+            if record.format != "warc":  # warcio reads any first line it cannot parse as a legacy ARC header
+                raise ArchiveLoadFailed(f"not a WARC/WET file: a record at byte {iterator.offset} reads as "
+                                        f"{record.format} ({record.rec_headers.get_header('uri', '')[:60]!r})")
             if record.rec_type not in ("conversion", "response"):
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI")

@@ -96,7 +96,7 @@ def is_complete(stage_dir: Path, config_hash: str) -> bool:
 
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
     """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
-    check_stop_after(config, stop_after)
+    preflight(config, stop_after)
     run_dir = Path(config.run.output_dir)
     prepare_run_dir(run_dir)
     with writing(run_dir, "the run directory"):
@@ -137,11 +137,18 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     return outcomes
 
 
-def check_stop_after(config: PipelineConfig, stop_after: str | None) -> None:
-    """``--stop-after`` must name ingest or a stage this run has enabled."""
+def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
+    """Cheap checks before any Spark work: ``--stop-after`` names ingest or an enabled stage, and
+    every stage that will run has its model files, eval sets and environment."""
     names = ["ingest", *(stage.name for _, stage, _ in config.enabled_stages())]
     if stop_after is not None and stop_after not in names:
         raise ConfigError(f"--stop-after {stop_after!r} is not a stage of this run; choose one of: {', '.join(names)}")
+    for _, stage_cls, section in config.enabled_stages():
+        if stop_after == "ingest":
+            break
+        stage_cls(section).preflight()
+        if stop_after == stage_cls.name:
+            break
 
 
 def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
@@ -289,9 +296,9 @@ def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> St
         _ensure_dataset(spark, kept_tmp, records.schema)
         _replace_dir(kept_tmp, out_dir / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
-        if rejected_tmp.exists():  # small: rewrite it without the empty document columns
+        if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
             spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line") \
-                .coalesce(1).write.parquet(str(quarantine_dir))
+                .write.parquet(str(quarantine_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -9,7 +9,7 @@ only on the seed, the parameters and the vocabulary source.
 
 ``generate_hostile_corpus`` writes every kind of bad input (invalid UTF-8, NUL bytes, an
 oversized document, wrong-typed and deeply nested JSON, truncated archives, zero-byte files,
-binary junk, ...) and returns what the readers should make of each record.
+binary junk, corrupt Parquet and WARC files, ...) and returns what the readers should make of each record.
 
     python -m pipeline.synthetic corpus OUT --docs 10000 --seed 1
     python -m pipeline.synthetic hostile OUT
@@ -26,6 +26,7 @@ import unicodedata
 import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -824,6 +825,25 @@ def generate_hostile_corpus(out_dir: str | Path, seed: int = 0, *, big_doc_bytes
         (text_dir / name).write_bytes(raw)
         expect(text_dir / name, 0, kind, outcome)
 
+    # Parquet: typed columns (a timestamp among the metadata), null and NUL texts, and a file that is not Parquet.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet_dir, warc_dir = out / "parquet", out / "warc"
+    parquet_dir.mkdir(exist_ok=True)
+    warc_dir.mkdir(exist_ok=True)
+    rows = [("parquet_plain", good(39), "document"), ("parquet_null_text", None, "ingest:missing_text"),
+            ("parquet_nul_text", "before\x00after", "ingest:nul_bytes"), ("parquet_plain", good(42), "document")]
+    pq.write_table(pa.table({"kind": [kind for kind, _, _ in rows], "text": [text for _, text, _ in rows],
+                             "when": [datetime(2024, 5, 1, 12, i) for i in range(len(rows))]}), parquet_dir / "typed.parquet")
+    for number, (kind, _, outcome) in enumerate(rows, start=1):
+        expect(parquet_dir / "typed.parquet", number, kind, outcome)
+    (parquet_dir / "not_parquet.parquet").write_bytes(b"PAR1" + rng.randbytes(500))
+    expect(parquet_dir / "not_parquet.parquet", -1, "not_parquet", "ingest:unreadable_file")
+    # WARC: a whole page gzipped as one file, without WARC headers.
+    (warc_dir / "not_a_warc.warc.gz").write_bytes(gzip.compress(b"<html><p>" + good(45).encode() + b"</p></html>\n", mtime=0))
+    expect(warc_dir / "not_a_warc.warc.gz", -1, "not_a_warc", "ingest:unreadable_file")
+
     documents = [r for r in records if r["expect"] == "document"]
     quarantined = Counter(r["expect"] for r in records if r["expect"] != "document")
     return {
@@ -832,7 +852,10 @@ def generate_hostile_corpus(out_dir: str | Path, seed: int = 0, *, big_doc_bytes
         "empty_documents": sum(r["kind"].startswith("empty_") for r in documents),
         "parser_breakers": [f"jsonl/{name}" for name in breakers],
         "sources": [{"name": "hostile_jsonl", "format": "jsonl", "paths": [str(jsonl_dir)], "meta_fields": ["kind"]},
-                    {"name": "hostile_text", "format": "text", "paths": [str(text_dir)]}],
+                    {"name": "hostile_text", "format": "text", "paths": [str(text_dir)]},
+                    {"name": "hostile_parquet", "format": "parquet", "paths": [str(parquet_dir)],
+                     "meta_fields": ["kind", "when"]},
+                    {"name": "hostile_warc", "format": "warc", "paths": [str(warc_dir)]}],
         "max_doc_bytes": max_doc_bytes,
     }
 

@@ -57,6 +57,10 @@ class Stage:
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()
 
+    def preflight(self) -> None:
+        """Check the files and settings the stage needs; the runner calls this for every stage
+        before any Spark work, so a missing model fails in seconds, not hours into a run."""
+
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""
         raise NotImplementedError

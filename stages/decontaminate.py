@@ -61,6 +61,9 @@ class DecontaminateStage(Stage):
     Config = DecontaminateConfig
     summary = "Rejects documents (or removes spans) sharing a 13-gram with configured evaluation sets."
 
+    def preflight(self) -> None:
+        read_eval_sets(self.config)
+
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
         mode, min_chars = cfg.mode, cfg.min_chars

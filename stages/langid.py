@@ -34,7 +34,11 @@ class LangIdStage(Stage):
     summary = "fastText lid.176 language ID: lang, lang_score; allow list and per-language thresholds."
 
     def model_path(self) -> Path:
-        return Path(self.config.model_path) if self.config.model_path else bundled_model_path()
+        """The model file as an absolute path (workers and the probe run in other folders)."""
+        return Path(self.config.model_path).absolute() if self.config.model_path else bundled_model_path()
+
+    def preflight(self) -> None:
+        check_model(self.model_path())
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config

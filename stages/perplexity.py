@@ -83,6 +83,9 @@ class PerplexityStage(Stage):
         super().__init__(config)
         self.cutoffs_used: dict[str, tuple[float, float]] = {}
 
+    def preflight(self) -> None:
+        check_model_files(self.config.models, load_kenlm_model)
+
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
         models = check_model_files(cfg.models, load_kenlm_model)

@@ -103,11 +103,16 @@ class PiiStage(Stage):
         """The hash salt from the environment; an error names the variable when hash needs it."""
         if not any(rule.mode == "hash" for _, rule in self.config.entities):
             return b""
+        from pipeline.config import ConfigError  # not at the top: pipeline.config imports the stages
+
         value = os.environ.get(self.config.hash_salt_env, "")
         if not value:
-            raise ValueError(f"stages.pii: an entity uses mode 'hash' but environment variable "
+            raise ConfigError(f"stages.pii: an entity uses mode 'hash' but environment variable "
                              f"{self.config.hash_salt_env} (stages.pii.hash_salt_env) is empty or unset")
         return value.encode()
+
+    def preflight(self) -> None:
+        self.salt()
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config

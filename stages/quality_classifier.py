@@ -33,6 +33,9 @@ class QualityClassifierStage(Stage):
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
 
+    def preflight(self) -> None:
+        check_model_files(self.config.models, load_quality_model)
+
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
         models = check_model_files(cfg.models, load_quality_model)

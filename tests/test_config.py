@@ -34,6 +34,17 @@ def test_unknown_stage_and_bad_priority_are_rejected():
         parse_config({**BASE, "run": {"output_dir": "o", "source_priority": ["wiki"]}})
 
 
+def test_mixture_shares_and_eos_token_are_checked_when_the_config_is_read():
+    two = {**BASE, "sources": [{"name": n, "format": "jsonl", "paths": ["x.jsonl"]} for n in ("web", "wiki")]}
+    with pytest.raises(ConfigError, match="shares sum to 1.2 > 1"):
+        parse_config({**two, "mixture": {"sources": {"web": {"share": 0.6}, "wiki": {"share": 0.6}}}})
+    with pytest.raises(ConfigError, match=r"leaving nothing for \['wiki'\]"):
+        parse_config({**two, "mixture": {"sources": {"web": {"share": 1.0}}}})
+    with pytest.raises(ConfigError, match=r"shards.eos_token .<\|endoftext\|>. is not a special token"):
+        parse_config({**BASE, "tokenizer": {"eos_token": "</s>"}})
+    parse_config({**BASE, "tokenizer": {"eos_token": "</s>"}, "shards": {"eos_token": "</s>"}})
+
+
 def test_missing_file_and_invalid_yaml(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "none.yaml")

@@ -99,6 +99,19 @@ def test_missing_and_corrupt_model_files_name_their_path(tmp_path, spark, stage_
         LangIdStage(LangIdConfig(model_path=str(corrupt))).apply(df, stage_ctx)
 
 
+def test_relative_model_path_is_taken_from_the_current_folder(tmp_path, monkeypatch):
+    import shutil
+
+    from filters.langid import check_model
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(bundled_model_path(), tmp_path / "models" / "lid.ftz")
+    monkeypatch.chdir(tmp_path)
+    stage = LangIdStage(LangIdConfig(model_path="models/lid.ftz"))
+    assert stage.model_path() == tmp_path / "models" / "lid.ftz"
+    check_model(stage.model_path())  # the probe runs in the project folder: it gets the absolute path
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         LangIdConfig(threshold=1.5)

@@ -75,7 +75,7 @@ def test_budget_scales_epoch_sources():
     ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.5)}, "sum to 1.1 > 1"),
     ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.3)}, "must sum to 1"),
     ({"a": SourceTarget(share=1.0), "b": SourceTarget(epochs=1)}, "leaving nothing"),
-    ({"c": SourceTarget(epochs=1)}, "not found"),
+    ({"c": SourceTarget(epochs=1)}, "no documents of these sources are left"),
 ])
 def test_invalid_mixtures(sources, message):
     with pytest.raises(ValueError, match=message):
