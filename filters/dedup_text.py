@@ -103,11 +103,6 @@ def doc_order_key(source: str | None, doc_id: str, source_priority: Sequence[str
     return f"{rank:0{ORDER_KEY_WIDTH - 1}d}:{doc_id}"
 
 
-def order_key_id(key: str) -> str:
-    """The document id inside a :func:`doc_order_key`."""
-    return key[ORDER_KEY_WIDTH:]
-
-
 # ---- word n-grams (decontamination) --------------------------------------------------
 
 _NGRAM_MULTIPLIERS_SEED = 13

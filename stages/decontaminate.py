@@ -32,7 +32,7 @@ class DecontaminateConfig(StageConfig):
     ngram: int = Field(13, ge=1, description="n-gram size in words (characters in no-space scripts)")
     mode: Literal["reject", "remove"] = Field(
         "reject", description="reject contaminated documents, or remove the matching spans")
-    min_chars: int = Field(50, ge=0, description="remove mode: documents shorter than this afterwards are rejected")
+    min_chars: int = Field(50, ge=0, description="remove mode: documents shorter than this afterwards (or left blank) are rejected")
 
     @field_validator("eval_sets")
     @classmethod
@@ -79,7 +79,7 @@ class DecontaminateStage(Stage):
                     reason = f"decontaminate:{next(iter(found))}"
                 elif found:
                     new_text = cut_spans(text, [span for spans in found.values() for span in spans])
-                    if len(new_text) < min_chars:
+                    if len(new_text) < min_chars or not new_text.strip():
                         reason = f"decontaminate:{next(iter(found))}"
                 texts.append(new_text)
                 matched.append(",".join(found) or None)

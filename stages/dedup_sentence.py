@@ -27,7 +27,8 @@ class DedupSentenceConfig(StageConfig):
     span: int | None = Field(
         None, ge=1, description="consecutive units forming a duplicate span; default 3 for sentences, 1 for lines (cc_net)")
     min_chars: int = Field(
-        50, ge=0, description="documents shorter than this after removal are rejected (dedup_sentence:too_short)")
+        50, ge=0, description="documents shorter than this after removal (or left blank) are rejected "
+                     "(dedup_sentence:too_short)")
 
     @property
     def units_per_span(self) -> int:
@@ -70,7 +71,8 @@ class DedupSentenceStage(Stage):
                 kept = remove_windows(text, mode, span, dups or ())
                 texts.append(kept)
                 removed.append(len(text) - len(kept))
-                reasons.append("dedup_sentence:too_short" if kept != text and len(kept) < min_chars else None)
+                too_short = len(kept) < min_chars or not kept.strip()
+                reasons.append("dedup_sentence:too_short" if kept != text and too_short else None)
             return {"text": texts, CHARS_REMOVED: removed, REASON: reasons}
 
         out = map_batches(joined, remove_batch, [StructField(CHARS_REMOVED, IntegerType(), False), REASON_FIELD])

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from filters.dedup_text import (
-    build_eval_ngrams, contaminated_spans, cut_spans, doc_order_key, normalize_unit, order_key_id, read_eval_texts,
+    build_eval_ngrams, contaminated_spans, cut_spans, doc_order_key, normalize_unit, read_eval_texts,
     remove_windows, split_units, window_hashes,
 )
 from filters.minhash import jaccard, shingle_hashes
@@ -52,7 +52,7 @@ def test_doc_order_key_source_priority_then_id():
     priority = ["wiki", "web"]
     keys = sorted([doc_order_key("web", "a", priority), doc_order_key("wiki", "z", priority),
                    doc_order_key("code", "0", priority), doc_order_key(None, "b", priority)])
-    assert [order_key_id(k) for k in keys] == ["z", "a", "0", "b"]
+    assert [k.split(":", 1)[1] for k in keys] == ["z", "a", "0", "b"]
 
 
 def test_decontamination_spans_at_ngram_boundary():
@@ -225,6 +225,10 @@ def test_sentence_dedup_min_chars_boundary(spark, stage_ctx):
     out = DedupSentenceStage(DedupSentenceConfig(min_chars=20)).apply(df, stage_ctx)
     got = {r["id"]: r["reason"] for r in out.collect()}
     assert got == {"a": None, "b": None, "c": "dedup_sentence:too_short"}
+    whole = spark.createDataFrame([("a", "web", EN_SHARED), ("d", "web", EN_SHARED)], SCHEMA)
+    out = DedupSentenceStage(DedupSentenceConfig(min_chars=0)).apply(whole, stage_ctx)
+    assert {r["id"]: r["reason"] for r in out.collect()} == {"a": None, "d": "dedup_sentence:too_short"}, \
+        "a document left blank is rejected even with min_chars 0"
 
 
 # ---- decontaminate --------------------------------------------------------------------
