@@ -92,3 +92,49 @@ def test_stage_command_names_a_missing_model_file_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: fastText quality model not found: ") and str(tmp_path / "no.bin") in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_stage_command_reruns_only_when_something_changed_and_reports_its_quarantine(spark, tmp_path, caplog):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": f"Post {i}: " + "enough words here " * 4}) + "\n"
+                              for i in range(4)) + "{broken\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+
+    def run(min_chars: int) -> dict:
+        config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                                          "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}],
+                                          "stages": {"normalize": {"min_chars": min_chars}}}))
+        assert main(["stage", "normalize", "--config", str(config), "--input", str(source),
+                     "--output", str(tmp_path / "out")]) == 0
+        return json.loads((tmp_path / "out" / "stats.json").read_text())
+
+    first = run(20)
+    assert first["rows_kept"] == 4
+    quarantine = spark.read.parquet(str(tmp_path / "out" / "quarantine")).collect()
+    assert [(q["line"], q["reason"]) for q in quarantine] == [(5, "ingest:invalid_json")]
+    assert "quarantined 1 x ingest:invalid_json" in caplog.text
+    assert run(20) == first, "the same command again: skipped, same stats"
+    assert run(500)["reasons"] == {"normalize:too_short": 4}, "a changed stage config reruns the stage"
+
+
+def test_stage_command_reads_a_plain_parquet_folder_and_checks_stop_after(spark, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    for part in range(2):
+        pq.write_table(pa.table({"text": [f"Row {part}-{i}: " + "a downloaded dataset row " * 3 for i in range(3)]}),
+                       folder / f"train-0000{part}.parquet")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "run"), "partitions": 4},
+                                      "sources": [{"name": "web", "format": "parquet", "paths": [str(folder)]}],
+                                      "stages": {"normalize": {}}}))
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(folder), "--output",
+                 str(tmp_path / "out"), "--limit", "4"]) == 0
+    kept = spark.read.parquet(str(tmp_path / "out" / "data")).collect()
+    assert len(kept) == 4 and all(r["id"] and r["source"] == "input" for r in kept)
+
+    assert main(["run", "--config", str(config), "--stop-after", "langid"]) == 2
+    err = capsys.readouterr().err
+    assert "--stop-after 'langid' is not a stage of this run; choose one of: ingest, normalize" in err

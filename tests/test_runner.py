@@ -43,6 +43,31 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     assert [o.skipped for o in third] == [True, False, False]
     assert third[1].stats["rows_kept"] < normalize["rows_kept"]
 
+    reseeded = config_dict(tmp_path / "in", out, min_chars=300)
+    reseeded["run"]["seed"] = 8  # sampling and tie-breaking change: every stage after ingest reruns
+    assert [o.skipped for o in run_pipeline(spark, parse_config(reseeded), stop_after="normalize")] == [True, False]
+    (tmp_path / "in" / "books" / "extra.txt").write_text("A book added after the first run. " * 5)
+    added = run_pipeline(spark, parse_config(reseeded), stop_after="normalize")
+    assert [o.skipped for o in added] == [False, False] and added[0].stats["rows_kept"] == ingest["rows_kept"] + 1
+
+
+def test_missing_model_and_bad_stop_after_fail_before_any_work(spark, tmp_path):
+    from filters.model_files import ModelFileError
+    from pipeline.config import ConfigError
+
+    write_corpus(tmp_path / "in", n_docs=5)
+    out = tmp_path / "run"
+    raw = config_dict(tmp_path / "in", out)
+    raw["stages"]["perplexity"] = {"models": {"en": str(tmp_path / "missing.arpa")}}
+    with pytest.raises(ModelFileError, match="missing.arpa"):
+        run_pipeline(spark, parse_config(raw))
+    assert not out.exists(), "nothing was read or written"
+    with pytest.raises(ConfigError, match="--stop-after 'dedup' is not a stage of this run; choose one of: ingest, "
+                                          "normalize, perplexity, dedup_minhash"):
+        run_pipeline(spark, parse_config(raw), stop_after="dedup")
+    ingest_only = run_pipeline(spark, parse_config(raw), stop_after="ingest")  # the model is not needed yet
+    assert [o.name for o in ingest_only] == ["ingest"] and not (out / "stages" / "01_normalize").exists()
+
 
 def test_no_documents_left_is_one_clear_error_naming_the_stage(spark, tmp_path, capsys):
     write_corpus(tmp_path / "in", n_docs=10)
