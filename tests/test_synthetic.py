@@ -204,7 +204,7 @@ def test_hostile_corpus_is_deterministic_and_complete(tmp_path):
     reasons = set(first["quarantined"])
     assert reasons == {"ingest:invalid_json", "ingest:invalid_utf8", "ingest:nul_bytes", "ingest:text_not_string",
                        "ingest:missing_text", "ingest:not_an_object", "ingest:too_large",
-                       "ingest:truncated_archive", "ingest:empty_file"}
+                       "ingest:truncated_archive", "ingest:empty_file", "ingest:unreadable_file"}
     assert first["documents"] + sum(first["quarantined"].values()) == len(first["records"])
     assert (tmp_path / "a" / "jsonl" / "big.jsonl").stat().st_size > 300_000
     with pytest.raises(ValueError):
