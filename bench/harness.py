@@ -41,7 +41,8 @@ from stages.base import StageContext  # noqa: E402
 CACHE = ROOT / ".cache" / "bench"
 RESULTS = ROOT / "bench" / "results" / "harness.md"
 MEMORY_KEYS = ("spark.driver.memory", "spark.executor.memory", "spark.python.worker.memory",
-               "spark.memory.fraction", "spark.sql.execution.arrow.maxRecordsPerBatch")
+               "spark.memory.fraction", "spark.sql.execution.arrow.maxRecordsPerBatch",
+               "spark.sql.execution.arrow.maxBytesPerBatch")
 MEMORY_DEFAULTS = {"spark.driver.memory": "1g (default)", "spark.executor.memory": "1g (default; local mode runs "
                    "executors in the driver JVM)", "spark.python.worker.memory": "512m (default)",
                    "spark.memory.fraction": "0.6 (default)"}

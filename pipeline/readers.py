@@ -6,6 +6,7 @@ lost silently and a bad record never stops the job.
 """
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import hashlib
@@ -14,6 +15,7 @@ import io
 import json
 import lzma
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,9 @@ RECORD_SCHEMA = StructType([
 ])
 DOC_COLUMNS = ["id", "source", "text", "url", "meta"]
 QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "detail"]
+UTF8_BOM = b"\xef\xbb\xbf"
+BATCH_ROWS = 1000  # records per Arrow batch handed to Spark, or fewer when their text is long:
+BATCH_TEXT_CHARS = 64 * 1024 * 1024  # a batch's text stays far below Arrow's 2 GB string limit
 
 class InputError(ValueError):
     """An input path problem found before any Spark work (missing files, empty glob)."""
@@ -46,7 +51,7 @@ class InputError(ValueError):
 @dataclass(frozen=True)
 class InputFile:
     source: str
-    path: str      # as opened
+    path: str      # absolute, as opened
     key: str       # stable name used in ids: the path relative to its glob's base folder
 
 
@@ -79,16 +84,18 @@ def expand_paths(source: SourceConfig) -> list[InputFile]:
         if os.path.isdir(pattern):
             base = pattern
             matches = [str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+        elif os.path.isfile(pattern):  # a file name may itself contain glob characters: "dump [2023].jsonl"
+            base, matches = os.path.dirname(pattern), [pattern]
         else:
             base = _glob_base(pattern)
             matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
         if not matches:
             raise InputError(f"source {source.name!r}: no input files match {pattern!r}")
-        matched += [(match, base) for match in matches]
+        matched += [(os.path.abspath(match), base) for match in matches]
     root = os.path.commonpath([os.path.abspath(base or ".") for _, base in matched])
     files: dict[str, InputFile] = {}
-    for match, _ in matched:
-        files.setdefault(match, InputFile(source.name, match, os.path.relpath(os.path.abspath(match), root)))
+    for match, _ in matched:  # absolute: executors of a cluster do not share the driver's working folder
+        files.setdefault(match, InputFile(source.name, match, os.path.relpath(match, root)))
     return sorted(files.values(), key=lambda f: f.key + "\x00" + f.path)
 
 
@@ -109,8 +116,6 @@ def _glob_base(pattern: str) -> str:
         if any(ch in part for ch in "*?["):
             break
         fixed.append(part)
-    if len(fixed) == len(parts):  # a plain file path
-        return os.path.dirname(pattern)
     return str(Path(*fixed)) if fixed else ""
 
 
@@ -228,6 +233,8 @@ def _read_jsonl(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterat
             if raw is None:
                 yield Record(number, reason="ingest:too_large", detail=f"line over {ingest.max_doc_bytes} bytes")
                 continue
+            if number == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM):]
             if not raw.strip():
                 continue
             try:
@@ -246,19 +253,31 @@ def _read_jsonl(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterat
 def _record_from_object(source: SourceConfig, number: int, obj: object) -> Record:
     if not isinstance(obj, dict):
         return Record(number, reason="ingest:not_an_object", detail=f"JSON {type(obj).__name__}, expected an object")
-    text = obj.get(source.text_field)
+    text = field_value(obj, source.text_field)
     reason, detail = _check_text(text)
     if reason:
         return Record(number, reason=reason, detail=f"field {source.text_field!r}: {detail}")
-    url = obj.get(source.url_field) if source.url_field else None
+    url = field_value(obj, source.url_field) if source.url_field else None
     url = url if isinstance(url, str) else None
-    meta = {key: obj[key] for key in source.meta_fields if key in obj} or None
+    meta = {key: value for key in source.meta_fields if (value := field_value(obj, key)) is not None} or None
     try:  # JSON escapes can smuggle in lone surrogates, which are not valid UTF-8
         for value in (text, url or "", meta_json(meta) or ""):
             value.encode("utf-8")
     except UnicodeEncodeError as exc:
         return Record(number, reason="ingest:invalid_utf8", detail=f"lone surrogate: {exc}"[:300])
     return Record(number, text=text, url=url, meta=meta)
+
+
+def field_value(obj: dict, name: str) -> object:
+    """``obj[name]``; a dotted name (``meta.title``) not present as a key walks nested objects."""
+    if name in obj or "." not in name:
+        return obj.get(name)
+    value: object = obj
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def meta_json(meta: dict | None) -> str | None:
@@ -270,13 +289,15 @@ def _read_parquet(source: SourceConfig, path: str, ingest: IngestConfig) -> Iter
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(path)
-    columns = [c for c in [source.text_field, source.url_field, *source.meta_fields]
-               if c and c in parquet.schema_arrow.names]
+    names = parquet.schema_arrow.names
+    wanted = [c for c in [source.text_field, source.url_field, *source.meta_fields] if c]
+    columns = list(dict.fromkeys(c if c in names else c.split(".")[0] for c in wanted))  # nested: the struct column
+    columns = [c for c in columns if c in names]
     number = 0
     for batch in parquet.iter_batches(columns=columns, batch_size=1000):
         for row in batch.to_pylist():
             number += 1
-            text = row.get(source.text_field)
+            text = field_value(row, source.text_field)
             if isinstance(text, str) and len(text.encode("utf-8", "surrogatepass")) > ingest.max_doc_bytes:
                 yield Record(number, reason="ingest:too_large", detail=f"text over {ingest.max_doc_bytes} bytes")
                 continue
@@ -290,7 +311,7 @@ def _read_text(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
         yield Record(0, reason="ingest:too_large", detail=f"file over {ingest.max_doc_bytes} bytes")
         return
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is not text
     except UnicodeDecodeError as exc:
         yield Record(0, reason="ingest:invalid_utf8", detail=str(exc)[:300])
         return
@@ -322,41 +343,103 @@ def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
             if len(payload) > ingest.max_doc_bytes:
                 yield Record(offset, url=url, reason="ingest:too_large", detail=f"record over {ingest.max_doc_bytes} bytes")
                 continue
-            text = payload.decode("utf-8", errors="replace")
-            if record.rec_type == "response" and "html" in content_type:
-                text = html_to_text(text)
+            if record.rec_type == "conversion":  # WET text is UTF-8 by definition
+                text = payload.decode("utf-8", errors="replace")
+            else:
+                is_html = "html" in content_type
+                text = decode_page(payload, content_type, is_html)
+                text = html_to_text(text) if is_html else text
             reason, detail = _check_text(text)
             yield Record(offset, text=text, url=url, reason=reason, detail=detail)
 
 
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
+# Labels browsers decode with a superset (WHATWG Encoding Standard): pages labelled gb2312 use GBK
+# characters, pages labelled iso-8859-1 use windows-1252's, and so on.
+_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "iso-8859-1": "cp1252",
+             "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+             "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949",
+             "ks_c_5601-1987": "cp949", "big5": "big5hkscs", "tis-620": "cp874", "iso-8859-9": "cp1254"}
+_MOSTLY_UTF8 = 0.001  # at most this share of U+FFFD when a page is taken as UTF-8 with a few broken bytes
+
+
+def declared_charset(content_type: str, payload: bytes, is_html: bool) -> str | None:
+    """The Python codec for the charset the HTTP Content-Type (else the page's own <meta>) declares."""
+    for where in (content_type.encode("latin-1", "replace"), payload[:4096] if is_html else b""):
+        match = _CHARSET.search(where)
+        if match:
+            label = match.group(1).decode("ascii").lower()
+            try:
+                return codecs.lookup(_SUPERSET.get(label, label)).name
+            except LookupError:
+                continue
+    return None
+
+
+def decode_page(payload: bytes, content_type: str, is_html: bool) -> str:
+    """A web page's text: in its declared charset, else UTF-8, else the charset charset-normalizer finds.
+
+    A UTF-8 page (declared or not) with a few broken bytes keeps its text, with U+FFFD for those bytes.
+    """
+    declared = declared_charset(content_type, payload, is_html)
+    for encoding in dict.fromkeys([declared, "utf-8"]):
+        if encoding:
+            try:
+                return payload.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+    if declared in (None, "utf-8"):
+        text = payload.decode("utf-8", errors="replace")
+        if text.count("\ufffd") <= _MOSTLY_UTF8 * len(text):
+            return text
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(payload).best()
+    return str(best) if best is not None else payload.decode(declared or "utf-8", errors="replace")
+
+
 class _VisibleText(html.parser.HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-              "header", "footer", "ul", "ol", "table", "blockquote", "pre", "title"}
+    _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
+    _IN_HEAD = {"title", "meta", "link", "style", "script", "base", "noscript", "template"}
+    _BLOCK = {"p", "div", "br", "hr", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+              "header", "footer", "nav", "main", "aside", "ul", "ol", "dl", "dt", "dd", "table", "caption",
+              "thead", "tbody", "tfoot", "blockquote", "pre", "figure", "figcaption", "form", "fieldset",
+              "legend", "details", "summary", "address", "option", "body"}
+    _CELL = {"td", "th"}  # cells of a row stay on the row's line, separated by a space
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
+        self.in_head = False
 
     def handle_starttag(self, tag, attrs):
+        if tag == "head":
+            self.in_head = True
+        elif self.in_head and tag not in self._IN_HEAD:  # HTML5: </head> and <body> may be left out
+            self.in_head = False
         if tag in self._SKIP:
             self.skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
+        self._separate(tag)
 
     def handle_startendtag(self, tag, attrs):  # <svg/>, <br/>: nothing to skip inside
-        if tag in self._BLOCK:
-            self.parts.append("\n")
+        self._separate(tag)
 
     def handle_endtag(self, tag):
-        if tag in self._SKIP and self.skipping:
+        if tag == "head":
+            self.in_head = False
+        elif tag in self._SKIP and self.skipping:
             self.skipping -= 1
-        elif tag in self._BLOCK:
+        self._separate(tag)
+
+    def _separate(self, tag: str) -> None:
+        if tag in self._BLOCK:
             self.parts.append("\n")
+        elif tag in self._CELL:
+            self.parts.append(" ")
 
     def handle_data(self, data):
-        if not self.skipping:
+        if not self.skipping and not self.in_head:
             self.parts.append(data)
 
 
@@ -388,6 +471,7 @@ def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: Inges
                 source_dump, path, key = tasks[index]
                 source = SourceConfig(**source_dump)
                 rows: list[dict] = []
+                text_chars = 0
                 for record in read_file(source, path, ingest_cfg):
                     rows.append({
                         "id": doc_id(source.name, key, record.line), "source": source.name,
@@ -395,9 +479,10 @@ def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: Inges
                         "meta": meta_json(record.meta),
                         "file": path, "line": record.line, "reason": record.reason, "detail": record.detail,
                     })
-                    if len(rows) >= 1000:
+                    text_chars += len(record.text or "")
+                    if len(rows) >= BATCH_ROWS or text_chars >= BATCH_TEXT_CHARS:  # Arrow strings stop at 2 GB
                         yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
-                        rows = []
+                        rows, text_chars = [], 0
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
 

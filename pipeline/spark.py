@@ -10,6 +10,8 @@ from pyspark.sql import SparkSession
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+    # ... or fewer when they are long: a batch's strings must stay below Arrow's 2 GB limit (and memory low)
+    "spark.sql.execution.arrow.maxBytesPerBatch": str(256 * 1024 * 1024),
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "true",
     "spark.sql.adaptive.enabled": "false",

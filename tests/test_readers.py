@@ -1,4 +1,5 @@
 import gzip
+import io
 import json
 
 import pytest
@@ -120,6 +121,70 @@ def test_warc_and_wet_records():
 def test_html_to_text_drops_scripts_and_keeps_blocks():
     markup = "<html><head><title>t</title><script>var x=1;</script></head><body><p>One &amp; two</p><div>Three</div></body></html>"
     assert html_to_text(markup) == "One & two\nThree"
+
+
+def test_html_to_text_without_head_end_with_tables_and_lists():
+    markup = ("<html><head><title>t</title><meta charset=utf-8><style>p{}</style><p>Body text here."
+              "<table><tr><td>Price</td><td>12</td></tr><tr><th>A</th><td>B</td></tr></table>"
+              "<dl><dt>Term</dt><dd>Meaning</dd></dl><nav>Home</nav><select><option>One<option>Two</select>")
+    assert html_to_text(markup) == "Body text here.\nPrice 12\nA B\nTerm\nMeaning\nHome\nOne\nTwo"
+
+
+def write_warc(path, pages):
+    """A gzipped WARC of HTTP responses: (url, Content-Type, payload bytes)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for url, content_type, payload in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(payload),
+                                                          http_headers=headers))
+
+
+def test_warc_pages_are_decoded_in_their_charset(tmp_path):
+    german = "Ein schöner Tag in München, viele Grüße aus Köln und Düsseldorf. " * 20
+    pages = [
+        ("http://a/zh", "text/html; charset=gb2312", "<p>朱镕基曾任国务院总理。北京是中国的首都。</p>".encode("gbk")),
+        ("http://a/fr", "text/html", '<head><meta charset="iso-8859-1"></head><p>Café crème, très élégant.</p>'
+         .encode("cp1252")),
+        ("http://a/de", "text/html", f"<p>{german}</p>".encode("cp1252")),  # declared nowhere
+        ("http://a/utf8", "text/html; charset=utf-8", f"<p>{'naïve café ' * 200}</p>".encode() + b"\xff"),
+        ("http://a/plain", "text/plain; charset=windows-1251", "Привет, мир".encode("cp1251")),
+    ]
+    path = tmp_path / "pages.warc.gz"
+    write_warc(path, pages)
+    got = {r.url: r.text for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path,
+                                          IngestConfig())}
+    assert got["http://a/zh"] == "朱镕基曾任国务院总理。北京是中国的首都。"  # gb2312 label: GBK's 镕 too
+    assert got["http://a/fr"] == "Café crème, très élégant."
+    assert got["http://a/de"] == german.strip()
+    assert got["http://a/utf8"].startswith("naïve café naïve") and got["http://a/utf8"].endswith("\ufffd")
+    assert got["http://a/plain"] == "Привет, мир"
+
+
+def test_nested_fields_byte_order_marks_and_literal_file_names(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dump [2023].jsonl"
+    record = {"doc": {"body": "nested text"}, "meta": {"title": "T"}, "url": "http://x"}
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(record).encode() + b"\n")
+    monkeypatch.chdir(tmp_path)
+    source = SourceConfig(name="web", format="jsonl", paths=["dump [2023].jsonl"], text_field="doc.body",
+                          meta_fields=["meta.title", "meta.missing"])
+    [file] = expand_paths(source)
+    assert file.path == str(path) and file.key == path.name  # absolute; the brackets are no glob
+    [got] = records(source, path)
+    assert (got.reason, got.text, got.meta, got.url) == (None, "nested text", {"meta.title": "T"}, "http://x")
+
+    txt = tmp_path / "bom.txt"
+    txt.write_bytes(b"\xef\xbb\xbfhello")
+    assert records(SourceConfig(name="b", format="text", paths=[str(txt)]), txt)[0].text == "hello"
+    pq.write_table(pa.table({"doc": [{"body": "from a struct", "n": 1}], "other": [1]}), tmp_path / "s.parquet")
+    parquet = SourceConfig(name="p", format="parquet", paths=[str(tmp_path / "s.parquet")], text_field="doc.body")
+    assert [r.text for r in records(parquet, tmp_path / "s.parquet")] == ["from a struct"]
 
 
 def test_paths_ids_and_missing_inputs(tmp_path):
