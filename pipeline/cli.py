@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="input format (default: from the file names)")
     stage.add_argument("--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)")
     stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
-    stage.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    stage.add_argument("--limit", type=positive_int, default=None, help="only the first N documents (N >= 1)")
     stage.add_argument("--show-rejects", type=int, default=5, metavar="K", help="print K example rejects")
     stage.add_argument("--master", default=None)
 
@@ -71,11 +71,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import prepare_run_dir, run_pipeline, writing
+    from pipeline.runner import prepare_output_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
-    prepare_run_dir(Path(config.run.output_dir))  # an unwritable output fails here, before Spark starts
+    prepare_output_dir(Path(config.run.output_dir), "the run directory")  # fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
     print(format_funnel([o.stats for o in outcomes]))
@@ -109,7 +109,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.readers import input_fingerprint, read_sources
-    from pipeline.runner import run_stage, writing
+    from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.registry import STAGES_BY_NAME
     from stages.base import StageContext
 
@@ -118,26 +118,29 @@ def cmd_stage(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     stage_cls = STAGES_BY_NAME[args.name]
     section = getattr(config.stages, args.name) or stage_cls.Config()
-    spark = session_for(config, args.master)
     source = input_source(args.input, args.format, args.text_field)
-    out = Path(args.output)
+    out = Path(args.output).absolute()
+    prepare_output_dir(out, f"stage {args.name}")
+    spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
     if df is None:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
             report_quarantine(records.where("reason is not null"), out / "quarantine")
-    if args.limit:
+    if args.limit is not None:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
-    config_hash = digest("stage", args.name, section.model_dump(mode="json"), source.model_dump(mode="json"),
+    stage = stage_cls(section)
+    config_hash = digest("stage", args.name, section.model_dump(mode="json"), stage.inputs_fingerprint(),
+                         source.model_dump(mode="json"),
                          input_fingerprint([source]), args.limit, config.run.seed, config.source_priority,
                          config.run.partitions, config.run.reject_text_chars, config.ingest.model_dump(mode="json"))
     ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
                        scratch_dir=out / "scratch", source_priority=config.source_priority)
     with writing(out, f"stage {args.name}"):
-        outcome = run_stage(stage_cls(section), df, ctx, out_dir=out, rejects_dir=out / "rejects",
+        outcome = run_stage(stage, df, ctx, out_dir=out, rejects_dir=out / "rejects",
                             config_hash=config_hash, reject_text_chars=config.run.reject_text_chars,
                             label=f"[{args.name}]")
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
@@ -155,10 +158,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 def stage_output_input(spark: "Any", source: "Any", text_field: str) -> "Any":
     """A run's stage output (Parquet with ids and sources) as it is, else None (read it as raw input)."""
-    folder = Path(source.paths[0])
-    if source.format != "parquet" or not folder.is_dir() or text_field != "text" or not any(folder.glob("*.parquet")):
+    if source.format != "parquet" or text_field != "text":
         return None
-    df = spark.read.parquet(str(folder))
+    df = spark.read.parquet(*source.paths)
     if not {"id", "source", "text"} <= set(df.columns):
         return None
     return df.drop("reason", "detail")
@@ -175,26 +177,59 @@ def report_quarantine(quarantined: "Any", folder: Path) -> None:
         log.warning("[input] quarantined %d x %s (not passed to the stage; see %s)", row["count"], row["reason"], folder)
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return number
+
+
+_COMPRESSED = ("", ".gz", ".zst", ".xz")
+FORMAT_SUFFIXES = {
+    "parquet": (".parquet",),
+    "warc": (".warc", ".warc.gz", ".wet", ".wet.gz"),
+    "jsonl": tuple(name + c for name in (".jsonl", ".json", ".ndjson") for c in _COMPRESSED),
+    "text": tuple(".txt" + c for c in _COMPRESSED),
+}
+
+
+def format_of(name: str) -> str | None:
+    """The input format a file name's extension says, or None."""
+    name = name.lower()
+    return next((fmt for fmt, suffixes in FORMAT_SUFFIXES.items() if name.endswith(suffixes)), None)
+
+
 def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> "Any":
-    """A source description for a debugging input; a run's stage folder means its ``data/``."""
+    """A source description for a debugging input; a run's stage folder means its ``data/``.
+
+    Without ``fmt`` a file's format comes from its extension (else JSONL); a folder's from the
+    extensions of its files (hidden and ``_`` names left out), whose other files (README.md,
+    LICENSE, ...) are ignored; a folder holding two formats is an error.
+    """
     from pipeline.config import SourceConfig
 
-    if not Path(path).exists():
+    folder = Path(path)
+    if not folder.exists():
         raise FileNotFoundError(f"--input {path}: no such file or folder")
-    if (Path(path) / "data").is_dir() and not any(Path(path).glob("*.parquet")):
-        path = str(Path(path) / "data")
-    return SourceConfig(name="input", format=fmt or guess_format(path), paths=[path], text_field=text_field)
-
-
-def guess_format(path: str) -> str:
-    """The input format from file names: Parquet, WARC/WET, plain text, else JSONL."""
-    names = [p.name for p in Path(path).rglob("*") if p.is_file()] if Path(path).is_dir() else [Path(path).name]
-    names = [n.lower() for n in names if not n.startswith((".", "_"))]
-    for fmt, marks in (("parquet", (".parquet",)), ("warc", (".warc", ".wet")), ("jsonl", (".json",)),
-                       ("text", (".txt",))):
-        if names and all(any(mark in name for mark in marks) for name in names):
-            return fmt
-    return "jsonl"
+    if (folder / "data").is_dir() and not any(folder.glob("*.parquet")):
+        folder = folder / "data"
+    if fmt or folder.is_file():
+        return SourceConfig(name="input", format=fmt or format_of(folder.name) or "jsonl", paths=[str(folder)],
+                            text_field=text_field)
+    by_format: dict[str | None, list[str]] = {}
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and not any(part.startswith((".", "_")) for part in file.relative_to(folder).parts):
+            by_format.setdefault(format_of(file.name), []).append(str(file))
+    ignored = by_format.pop(None, [])
+    if len(by_format) != 1:
+        found = ", ".join(f"{len(files)} {name}" for name, files in sorted(by_format.items())) or "none"
+        raise InputError(f"--input {path}: expected files of one format (.jsonl[.gz|.zst], .parquet, .warc[.gz], "
+                         f".wet[.gz], .txt), found {found}: pass --format, or point --input at one kind of file")
+    (fmt, files), = by_format.items()
+    if ignored:
+        log.warning("--input %s: reading %d %s files, ignoring %d others (%s)", path, len(files), fmt, len(ignored),
+                    ", ".join(Path(f).name for f in ignored[:3]) + (", ..." if len(ignored) > 3 else ""))
+    return SourceConfig(name="input", format=fmt, paths=files, text_field=text_field)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-import typing
 import json
+import os
+import typing
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from jobs.train_kenlm import KenlmTrainConfig
 from jobs.train_quality_classifier import QualityClassifierTrainConfig
@@ -41,12 +42,18 @@ class IngestConfig(Section):
 
 
 class RunConfig(Section):
-    output_dir: str = Field(description="the run directory")
+    output_dir: str = Field(description="the run directory (a relative path is taken from the working folder)")
     seed: int = Field(1234, description="seed of every sampling decision")
     partitions: int = Field(8, ge=1, le=100_000, description="partitions of every stage output")
     source_priority: list[str] = Field(
         default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`")
     reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
+
+    @field_validator("output_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        """Absolute: the executors of a cluster do not share the driver's working folder."""
+        return os.path.abspath(value)
 
 
 class SparkSettings(Section):

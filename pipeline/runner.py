@@ -41,6 +41,7 @@ from stages.base import REASON, Stage, StageContext
 log = logging.getLogger("corpus")
 
 SUCCESS = "_SUCCESS"
+OUTPUT_MARKER = ".corpus-output"  # in every run directory and `corpus stage` output folder
 STATS = "stats.json"
 KEPT_FLAG = "kept"
 DATA = "data"
@@ -98,9 +99,9 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
     preflight(config, stop_after)
     run_dir = Path(config.run.output_dir)
-    prepare_run_dir(run_dir)
+    prepare_output_dir(run_dir, "the run directory")
     with writing(run_dir, "the run directory"):
-        for stale in [*run_dir.glob(".tmp-*"), *run_dir.glob("stages/.tmp-*")]:  # left by a killed run
+        for stale in [*run_dir.glob(".tmp-*"), *run_dir.glob("stages/*/.tmp-*")]:  # left by a killed run
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
@@ -115,10 +116,11 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
-        chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"))
+        stage = stage_cls(section)
+        chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"), stage.inputs_fingerprint())
         name = stage_dir_name(position, stage_cls.name)
         with writing(run_dir, f"stage {stage_cls.name}"):
-            outcome = run_stage(stage_cls(section), read_stage_output(spark, previous), ctx,
+            outcome = run_stage(stage, read_stage_output(spark, previous), ctx,
                                 out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
                                 config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
                                 label=f"[{step}/{len(planned)} {stage_cls.name}]", position=position)
@@ -165,15 +167,21 @@ def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
             f"the input, then rerun (complete stages are skipped).")
 
 
-def prepare_run_dir(run_dir: Path) -> None:
-    """Create the run directory and check that files can be created in it (cheap: before Spark starts)."""
+def prepare_output_dir(folder: Path, what: str) -> None:
+    """Create an output folder, or take one this tool wrote before, and check that files can be created
+    in it (cheap: before Spark starts). A non-empty folder without the tool's marker file is refused:
+    its ``data/``, ``rejects/``, ``README.md``, ... would be replaced."""
+    marker = folder / OUTPUT_MARKER
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if folder.is_dir() and not marker.exists() and not (folder / "config.hash").exists() \
+                and any(folder.iterdir()):  # config.hash: a run directory of an earlier version
+            raise OutputError(f"cannot write {what}: {folder} is not empty and was not written by this tool "
+                              f"(no {OUTPUT_MARKER} file); its folders would be replaced. Choose a new or empty "
+                              f"folder (or remove this one)")
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.touch()
     except OSError as error:
-        raise _output_error("the run directory", run_dir, error) from error
-    error = _probe(run_dir)
-    if error is not None:
-        raise _output_error("the run directory", run_dir, error) from error
+        raise _output_error(what, folder, error) from error
 
 
 @contextmanager
@@ -349,7 +357,7 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     if reject_text_chars >= 0:
         flagged = flagged.withColumn(
             "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars)))
-    tmp = _tmp_dir(out_dir.parent)
+    tmp = _tmp_dir(out_dir)  # inside: a cross-device rename is impossible, no write outside out_dir
     try:
         flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"

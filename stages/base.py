@@ -8,6 +8,7 @@ checks ``rows_in == kept + rejected`` and records stats; stages never drop rows 
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,23 @@ class Stage:
     def preflight(self) -> None:
         """Check the files and settings the stage needs; the runner calls this for every stage
         before any Spark work, so a missing model fails in seconds, not hours into a run."""
+
+    def input_files(self) -> list[str]:
+        """Files besides the config that the output depends on (models, eval sets)."""
+        return []
+
+    def inputs_fingerprint(self) -> list[tuple[str, int, int]]:
+        """(absolute path, size, mtime in ns) of each input file, part of the resume hash: a
+        retrained model or an edited eval set reruns the stage (a missing file counts as -1, -1)."""
+        fingerprint = []
+        for path in self.input_files():
+            absolute = os.path.abspath(path)
+            try:
+                stat = os.stat(absolute)
+                fingerprint.append((absolute, stat.st_size, stat.st_mtime_ns))
+            except OSError:
+                fingerprint.append((absolute, -1, -1))
+        return fingerprint
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""

@@ -61,6 +61,9 @@ class DecontaminateStage(Stage):
     Config = DecontaminateConfig
     summary = "Rejects documents (or removes spans) sharing a 13-gram with configured evaluation sets."
 
+    def input_files(self) -> list[str]:
+        return list(self.config.eval_sets.values())
+
     def preflight(self) -> None:
         read_eval_sets(self.config)
 

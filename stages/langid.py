@@ -37,6 +37,9 @@ class LangIdStage(Stage):
         """The model file as an absolute path (workers and the probe run in other folders)."""
         return Path(self.config.model_path).absolute() if self.config.model_path else bundled_model_path()
 
+    def input_files(self) -> list[str]:
+        return [str(self.model_path())]
+
     def preflight(self) -> None:
         check_model(self.model_path())
 

@@ -83,6 +83,9 @@ class PerplexityStage(Stage):
         super().__init__(config)
         self.cutoffs_used: dict[str, tuple[float, float]] = {}
 
+    def input_files(self) -> list[str]:
+        return list(self.config.models.values())
+
     def preflight(self) -> None:
         check_model_files(self.config.models, load_kenlm_model)
 

@@ -33,6 +33,9 @@ class QualityClassifierStage(Stage):
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
 
+    def input_files(self) -> list[str]:
+        return list(self.config.models.values())
+
     def preflight(self) -> None:
         check_model_files(self.config.models, load_quality_model)
 

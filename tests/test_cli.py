@@ -1,9 +1,12 @@
 """The per-stage debugging command: `corpus stage NAME --config C --input PATH --output DIR`."""
 import json
 
+import pytest
+
 import yaml
 
-from pipeline.cli import guess_format, main
+from pipeline.cli import format_of, input_source, main
+from pipeline.readers import InputError
 
 
 def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_path, capsys):
@@ -64,12 +67,40 @@ def test_stage_command_reads_text_folders_and_other_text_fields(spark, tmp_path)
 
 
 def test_input_format_from_file_names(tmp_path):
-    for name in ["a.warc.gz", "b.warc.wet.gz", "c.jsonl.zst", "d.parquet", "e.txt", "f.json"]:
-        (tmp_path / name).write_bytes(b"")
-    assert [guess_format(str(tmp_path / n)) for n in ["a.warc.gz", "b.warc.wet.gz", "c.jsonl.zst", "d.parquet",
-                                                      "e.txt", "f.json"]] == \
-        ["warc", "warc", "jsonl", "parquet", "text", "jsonl"]
-    assert guess_format(str(tmp_path)) == "jsonl"  # a mixed folder: JSONL unless told with --format
+    names = ["a.warc.gz", "b.warc.wet.gz", "c.jsonl.zst", "d.parquet", "e.txt", "f.json", "G.JSONL", "README.md"]
+    assert [format_of(n) for n in names] == ["warc", "warc", "jsonl", "parquet", "text", "jsonl", "jsonl", None]
+
+
+def test_input_folder_reads_its_one_format_and_ignores_other_files(tmp_path):
+    folder = tmp_path / "hf_dataset"
+    (folder / "20231101.en").mkdir(parents=True)
+    for name in ["20231101.en/train-00001.parquet", "20231101.en/train-00000.parquet", "README.md", "LICENSE",
+                 ".cache/huggingface/x.lock", "_SUCCESS"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"")
+    source = input_source(str(folder))
+    assert source.format == "parquet"
+    assert source.paths == [str(folder / "20231101.en" / f"train-0000{i}.parquet") for i in (0, 1)]
+    assert input_source(str(folder), fmt="jsonl").paths == [str(folder)]  # told: every file, as given
+
+    (folder / "notes.txt").write_text("a text file")
+    with pytest.raises(InputError, match="found 2 parquet, 1 text"):
+        input_source(str(folder))
+    with pytest.raises(InputError, match="found none"):
+        input_source(str(folder / ".cache"))
+
+
+def test_stage_command_refuses_a_foreign_output_folder_and_a_zero_limit(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "run")},
+                                      "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}))
+    (tmp_path / "x.jsonl").write_text('{"text": "a document"}\n')
+    command = ["stage", "normalize", "--config", str(config), "--input", str(tmp_path / "x.jsonl"), "--output"]
+    assert main(command + [str(tmp_path)]) == 2
+    assert "not empty and was not written by this tool" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(command + [str(tmp_path / "out"), "--limit", "0"])
+    assert "expected a number >= 1" in capsys.readouterr().err
 
 
 def test_stage_command_rejects_an_unknown_stage_with_the_list(tmp_path, capsys):

@@ -200,7 +200,7 @@ def failed_dedup(code: int, err: str, run: Path) -> str:
     assert "Traceback" not in err and "Py4JJavaError" not in err
     [message] = [line for line in err.splitlines() if line.startswith("error:")]
     assert message.startswith(f"error: cannot write stage dedup_minhash: {run}") and message.endswith(RERUN_ADVICE)
-    dedup = run / "stages" / "02_dedup_minhash"
+    dedup = run / "stages" / "07_dedup_minhash"
     assert not any((dedup / name).exists() for name in ("_SUCCESS", "stats.json", "data"))
     assert all((run / "stages" / name / "_SUCCESS").exists() for name in ("00_ingest", "01_normalize"))
     assert not list(run.glob("**/.tmp-*"))
@@ -209,7 +209,7 @@ def failed_dedup(code: int, err: str, run: Path) -> str:
 
 @pytest.mark.slow
 def test_full_disk_then_unwritable_stages_fail_clearly_and_the_rerun_resumes(reference_run, tmp_path, corpus_run):
-    """A real full disk (tmpfs) and an immutable stages/ folder under dedup_minhash; then the run resumes."""
+    """A real full disk (tmpfs) and then an immutable stage folder under dedup_minhash; then the run resumes."""
     with small_disk(tmp_path / "disk") as disk:
         run = disk / "run"
         config = tmp_path / "run.yaml"
@@ -222,9 +222,11 @@ def test_full_disk_then_unwritable_stages_fail_clearly_and_the_rerun_resumes(ref
         assert "No space left on device. Free space on that disk" in message
         filler.unlink()
 
-        with unwritable(run / "stages"):
+        dedup = run / "stages" / "07_dedup_minhash"  # the stage's temporary output goes inside its folder
+        dedup.mkdir(exist_ok=True)
+        with unwritable(dedup):
             message = failed_dedup(*corpus_run(config), run)
-        assert f"{run / 'stages'}: " in message and "Make that directory" in message
+        assert f"{dedup}: " in message and "Make that directory" in message
 
         code, err = corpus_run(config)
         assert code == 0, err[-3000:]

@@ -10,7 +10,7 @@ import yaml
 
 from pipeline.config import parse_config
 from pipeline.cli import main
-from pipeline.runner import AccountingError, run_pipeline, run_stage
+from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
 from tests.reference_job import config_dict, read_rows, run_job, stage_outputs, write_corpus
@@ -49,6 +49,28 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     (tmp_path / "in" / "books" / "extra.txt").write_text("A book added after the first run. " * 5)
     added = run_pipeline(spark, parse_config(reseeded), stop_after="normalize")
     assert [o.skipped for o in added] == [False, False] and added[0].stats["rows_kept"] == ingest["rows_kept"] + 1
+
+    eval_set = tmp_path / "eval.txt"  # a stage's own input file: an edited eval set reruns decontaminate
+    eval_set.write_text("an evaluation example that shares nothing with the generated documents\n")
+    reseeded["stages"]["decontaminate"] = {"eval_sets": {"held_out": str(eval_set)}}
+    first_eval = run_pipeline(spark, parse_config(reseeded), stop_after="decontaminate")
+    assert [o.name for o in first_eval][-1] == "decontaminate" and not first_eval[-1].skipped
+    eval_set.write_text("another evaluation example, longer than the first one, again unrelated\n")
+    assert [o.skipped for o in run_pipeline(spark, parse_config(reseeded), stop_after="decontaminate")] == [
+        True, True, True, False]
+
+
+def test_an_output_folder_of_something_else_is_refused(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("not a run")
+    with pytest.raises(OutputError, match="is not empty and was not written by this tool"):
+        prepare_output_dir(project, "the run directory")
+    assert sorted(p.name for p in project.iterdir()) == ["README.md"]
+    prepare_output_dir(tmp_path / "new", "the run directory")
+    (tmp_path / "new" / "data").mkdir()
+    prepare_output_dir(tmp_path / "new", "the run directory")  # written by this tool: taken again
+    assert (tmp_path / "new" / ".corpus-output").exists()
 
 
 def test_missing_model_and_bad_stop_after_fail_before_any_work(spark, tmp_path):
