@@ -180,9 +180,16 @@ def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str, max_rate: f
 
 
 def apply_mixture(df: DataFrame, plan: list[SourcePlan], seed: int) -> DataFrame:
-    """Sample ``df`` (columns ``id``, ``source``, ...) at each source's planned rate."""
+    """Sample ``df`` (columns ``id``, ``source``, ...) at each source's planned rate.
+
+    Rows whose ``split`` column (if any) is ``valid`` are sampled at most once: repeated copies would
+    only weigh some documents more in the validation loss.
+    """
     rates = {row.source: row.epochs for row in plan}
-    return repeat_sample(df, lookup(F.col("source"), rates), seed, salt="mixture", max_rate=max(rates.values(), default=0))
+    rate = lookup(F.col("source"), rates)
+    if "split" in df.columns:
+        rate = F.when(F.col("split") == "valid", F.least(rate, F.lit(1.0))).otherwise(rate)
+    return repeat_sample(df, rate, seed, salt="mixture", max_rate=max(rates.values(), default=0))
 
 
 def mixture_weights_by_chars(docs: DataFrame, cfg: MixtureConfig) -> dict[str, float]:

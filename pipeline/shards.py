@@ -238,11 +238,12 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
 
 def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float],
                   cfg: ShardsConfig) -> dict[str, int]:
-    """Shards per split: expected (documents or tokens) after sampling / shard size, at least 1 if non-empty."""
+    """Shards per split: expected (documents or tokens) after sampling (valid: never repeated) / shard size,
+    at least 1 if non-empty."""
     unit = 0 if cfg.shard_unit == "documents" else 1
     expected = {split: 0.0 for split in SPLITS}
     for (source, split), values in counts.items():
-        expected[split] += rates[source] * values[unit]
+        expected[split] += (rates[source] if split == "train" else min(rates[source], 1.0)) * values[unit]
     return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
 
 
