@@ -158,9 +158,15 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 def stage_output_input(spark: "Any", source: "Any", text_field: str) -> "Any":
     """A run's stage output (Parquet with ids and sources) as it is, else None (read it as raw input)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
     if source.format != "parquet" or text_field != "text":
         return None
-    df = spark.read.parquet(*source.paths)
+    try:
+        df = spark.read.parquet(*source.paths)
+    except (PySparkException, Py4JJavaError):  # not all Parquet (--format parquet on a mixed folder): read per file
+        return None
     if not {"id", "source", "text"} <= set(df.columns):
         return None
     return df.drop("reason", "detail")

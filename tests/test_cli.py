@@ -165,6 +165,12 @@ def test_stage_command_reads_a_plain_parquet_folder_and_checks_stop_after(spark,
                  str(tmp_path / "out"), "--limit", "4"]) == 0
     kept = spark.read.parquet(str(tmp_path / "out" / "data")).collect()
     assert len(kept) == 4 and all(r["id"] and r["source"] == "input" for r in kept)
+    (folder / "README.md").write_text("# a dataset card, not Parquet")  # told --format parquet: read per file
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(folder), "--format", "parquet",
+                 "--output", str(tmp_path / "told")]) == 0
+    assert spark.read.parquet(str(tmp_path / "told" / "data")).count() == 6
+    assert [r["reason"] for r in spark.read.parquet(str(tmp_path / "told" / "quarantine")).collect()] == [
+        "ingest:unreadable_file"]
 
     assert main(["run", "--config", str(config), "--stop-after", "langid"]) == 2
     err = capsys.readouterr().err
