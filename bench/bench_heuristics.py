@@ -11,6 +11,7 @@ datatrove's filters take one language per instance. Ratios are against datatrove
 and by CPU seconds of the whole process tree (driver, JVM, Python workers). A second table
 times our Chinese rules (jieba) on the zh-CN handbook pages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,12 @@ def load_texts(path: Path, limit: int) -> list[str]:
 
 def datatrove_filters(texts: list[str]) -> list[bool]:
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
-                                            GopherRepetitionFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
 
     filters = [GopherQualityFilter(), GopherRepetitionFilter(), C4QualityFilter(), FineWebQualityFilter()]
     kept = []
@@ -66,13 +71,17 @@ def table(texts: list[str], rows: list[tuple[str, float, float]], baseline: tupl
     """Markdown rows; ``baseline`` is datatrove's (wall, CPU) seconds."""
     megabytes = sum(len(text.encode("utf-8")) for text in texts) / 1e6
     print(f"{len(texts)} documents, {megabytes:.2f} MB; load average {os.getloadavg()[0]:.1f} (2 cores)\n")
-    print("| implementation | wall s | CPU s (process tree) | docs/s | MB/s | docs per CPU s "
-          "| vs datatrove, wall | vs datatrove, CPU |")
+    print(
+        "| implementation | wall s | CPU s (process tree) | docs/s | MB/s | docs per CPU s "
+        "| vs datatrove, wall | vs datatrove, CPU |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, wall, cpu in rows:
         versus = f"{baseline[0] / wall:.1f}x | {baseline[1] / cpu:.1f}x" if baseline else "- | -"
-        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {len(texts) / wall:,.1f} | {megabytes / wall:.3f} "
-              f"| {len(texts) / cpu:,.1f} | {versus} |")
+        print(
+            f"| {name} | {wall:.2f} | {cpu:.2f} | {len(texts) / wall:,.1f} | {megabytes / wall:.3f} "
+            f"| {len(texts) / cpu:,.1f} | {versus} |"
+        )
 
 
 def main() -> None:
@@ -87,12 +96,20 @@ def main() -> None:
     our_wall, our_cpu, our_reasons = measure(our_functions(texts, "en"))
     spark_wall, spark_cpu = spark_stage(texts)
     print(f"load average before the runs: {load_before:.1f}")
-    table(texts, [("datatrove Gopher quality + repetition + C4 + FineWeb (1 thread)", dt_wall, dt_cpu),
-                  ("our run_heuristics, English rules (1 thread)", our_wall, our_cpu),
-                  ("HeuristicsStage, Spark local[2] (2 cores)", spark_wall, spark_cpu)], (dt_wall, dt_cpu))
+    table(
+        texts,
+        [
+            ("datatrove Gopher quality + repetition + C4 + FineWeb (1 thread)", dt_wall, dt_cpu),
+            ("our run_heuristics, English rules (1 thread)", our_wall, our_cpu),
+            ("HeuristicsStage, Spark local[2] (2 cores)", spark_wall, spark_cpu),
+        ],
+        (dt_wall, dt_cpu),
+    )
     agree = sum(kept == (reason is None) for kept, reason in zip(dt_kept, our_reasons))
-    print(f"\nkeep/reject agreement with datatrove: {agree}/{len(texts)}; datatrove kept {sum(dt_kept)}, "
-          f"we kept {our_reasons.count(None)}")
+    print(
+        f"\nkeep/reject agreement with datatrove: {agree}/{len(texts)}; datatrove kept {sum(dt_kept)}, "
+        f"we kept {our_reasons.count(None)}"
+    )
     print("our reasons:", dict(Counter(reason or "kept" for reason in our_reasons).most_common()))
 
     zh_texts = load_texts(DATA / "handbook" / "zh-CN.jsonl.gz", args.zh_docs)

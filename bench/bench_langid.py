@@ -10,6 +10,7 @@ model check in ``apply`` is not timed); the bare loop again, to show how much th
 machine's load moved during the run. Ratios are against the mean of the two bare-loop runs,
 by wall time and by CPU seconds of the whole process tree (driver, JVM, Python workers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,21 +62,29 @@ def main() -> None:
     megabytes = sum(len(text.encode("utf-8")) for text in texts) / 1e6
     model = load_model(bundled_model_path())
     load_before = os.getloadavg()[0]
-    rows = [("bare fastText predict loop (1 thread), run 1", *measure(lambda: bare_loop(model, texts))[:2]),
-            ("our identify + langid_reason (1 thread)", *measure(lambda: our_functions(model, texts))[:2]),
-            ("LangIdStage, Spark local[2] (2 cores)", *spark_stage(texts)),
-            ("bare fastText predict loop (1 thread), run 2", *measure(lambda: bare_loop(model, texts))[:2])]
+    rows = [
+        ("bare fastText predict loop (1 thread), run 1", *measure(lambda: bare_loop(model, texts))[:2]),
+        ("our identify + langid_reason (1 thread)", *measure(lambda: our_functions(model, texts))[:2]),
+        ("LangIdStage, Spark local[2] (2 cores)", *spark_stage(texts)),
+        ("bare fastText predict loop (1 thread), run 2", *measure(lambda: bare_loop(model, texts))[:2]),
+    ]
     bare_wall = (rows[0][1] + rows[3][1]) / 2
     bare_cpu = (rows[0][2] + rows[3][2]) / 2
 
-    print(f"{len(texts)} documents, {megabytes:.1f} MB; load average {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after (2 cores)\n")
-    print("| implementation | wall s | CPU s (process tree) | docs/s | MB/s | docs per CPU s "
-          "| vs bare loop, wall | vs bare loop, CPU |")
+    print(
+        f"{len(texts)} documents, {megabytes:.1f} MB; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after (2 cores)\n"
+    )
+    print(
+        "| implementation | wall s | CPU s (process tree) | docs/s | MB/s | docs per CPU s "
+        "| vs bare loop, wall | vs bare loop, CPU |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, wall, cpu in rows:
-        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {len(texts) / wall:,.0f} | {megabytes / wall:.2f} "
-              f"| {len(texts) / cpu:,.0f} | {bare_wall / wall:.2f}x | {bare_cpu / cpu:.2f}x |")
+        print(
+            f"| {name} | {wall:.2f} | {cpu:.2f} | {len(texts) / wall:,.0f} | {megabytes / wall:.2f} "
+            f"| {len(texts) / cpu:,.0f} | {bare_wall / wall:.2f}x | {bare_cpu / cpu:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
    Precision against that truth, and against family membership (chained near-duplicates below
    0.8 are still planted copies); recall against the truth.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,12 +62,14 @@ def load_pages(limit: int) -> list[str]:
 
 # ---- 1. signature throughput ------------------------------------------------------------
 
+
 def ours(texts):
     return signatures([shingle_hashes(t) for t in texts], NUM_PERM, 1)
 
 
 def datasketch_update(texts):
     from datasketch import MinHash
+
     out = []
     for text in texts:
         m = MinHash(num_perm=NUM_PERM, seed=1)
@@ -78,6 +81,7 @@ def datasketch_update(texts):
 
 def datasketch_update_batch(texts):
     from datasketch import MinHash
+
     out = []
     for text in texts:
         m = MinHash(num_perm=NUM_PERM, seed=1)
@@ -88,11 +92,13 @@ def datasketch_update_batch(texts):
 
 def datatrove_step():
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
     return MinhashDedupSignature, MinhashConfig(num_buckets=16, hashes_per_bucket=8, seed=1)
 
 
 def datatrove_run(texts):
     from datatrove.data import Document
+
     step_cls, config = datatrove_step()
     with tempfile.TemporaryDirectory(prefix="bench-minhash-dt-") as folder:
         step = step_cls(output_folder=folder, config=config)
@@ -130,18 +136,24 @@ def signature_table(texts: list[str], repeat: int) -> list[str]:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             best[label] = min(best[label], (cpu, wall))
     ours_cpu = best[rows[0][0]][0]
-    lines = [f"{len(texts)} web pages, {megabytes:.1f} MB, {n_shingles:,} word 5-gram shingles (ours), "
-             f"num_perm {NUM_PERM}, best of {repeat}; signatures equal to datasketch's: yes", "",
-             "| method | CPU s | wall s | docs/s (CPU) | MB/s (CPU) | ours is faster by (CPU) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"{len(texts)} web pages, {megabytes:.1f} MB, {n_shingles:,} word 5-gram shingles (ours), "
+        f"num_perm {NUM_PERM}, best of {repeat}; signatures equal to datasketch's: yes",
+        "",
+        "| method | CPU s | wall s | docs/s (CPU) | MB/s (CPU) | ours is faster by (CPU) |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, _ in rows:
         cpu, wall = best[label]
-        lines.append(f"| {label} | {cpu:.2f} | {wall:.2f} | {len(texts) / cpu:,.0f} | {megabytes / cpu:.2f} | "
-                     f"{cpu / ours_cpu:.2f}x |")
+        lines.append(
+            f"| {label} | {cpu:.2f} | {wall:.2f} | {len(texts) / cpu:,.0f} | {megabytes / cpu:.2f} | "
+            f"{cpu / ours_cpu:.2f}x |"
+        )
     return lines
 
 
 # ---- 2. one long document ---------------------------------------------------------------
+
 
 def long_document_table(chars: int) -> list[str]:
     books = sorted((SHARED / "reference" / "en").glob("*.txt.gz"))
@@ -159,8 +171,12 @@ def long_document_table(chars: int) -> list[str]:
         ("datasketch update_batch", lambda: datasketch_update_batch([text])),
         ("datatrove get_signature", lambda: step.get_signature(step.get_shingles(text))),
     ]
-    lines = [f"One document of {len(text):,} characters, {len(shingles):,} shingles:", "",
-             "| method | peak traced memory MB | wall s |", "|---|---|---|"]
+    lines = [
+        f"One document of {len(text):,} characters, {len(shingles):,} shingles:",
+        "",
+        "| method | peak traced memory MB | wall s |",
+        "|---|---|---|",
+    ]
     for label, fn in cases:
         tracemalloc.start()
         started = time.perf_counter()
@@ -174,6 +190,7 @@ def long_document_table(chars: int) -> list[str]:
 
 # ---- 3. end to end ----------------------------------------------------------------------
 
+
 def sentence_pools() -> dict[str, list[str]]:
     """Real sentences: English books (Gutenberg), Chinese novels."""
     pools = {"en": [], "zh": []}
@@ -181,7 +198,9 @@ def sentence_pools() -> dict[str, list[str]]:
         text = re.sub(r"\s+", " ", gzip.open(book, "rt", encoding="utf-8", errors="replace").read())
         pools["en"] += [s for s in re.split(r"(?<=[.!?])\s+", text) if 40 <= len(s) <= 300]
     for book in ("三国演义", "水浒传", "红楼梦", "西游记"):
-        text = re.sub(r"\s+", "", gzip.open(SHARED / "reference" / "zh" / f"{book}.txt.gz", "rt", encoding="utf-8").read())
+        text = re.sub(
+            r"\s+", "", gzip.open(SHARED / "reference" / "zh" / f"{book}.txt.gz", "rt", encoding="utf-8").read()
+        )
         pools["zh"] += [s for s in re.split(r"(?<=[。！？])", text) if 10 <= len(s) <= 150]
     return pools
 
@@ -201,8 +220,13 @@ def edit(text: str, lang: str, rate: float, rng: random.Random, vocabulary: list
     return joiner.join(u for u in units if u)
 
 
-def generate(n_docs: int, seed: int, pools: dict[str, list[str]], dup_rate: float = 0.15,
-             edit_rates=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2)) -> tuple[list[tuple], list[int]]:
+def generate(
+    n_docs: int,
+    seed: int,
+    pools: dict[str, list[str]],
+    dup_rate: float = 0.15,
+    edit_rates=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2),
+) -> tuple[list[tuple], list[int]]:
     """Rows (id, source, text) and each row's family (index of the original it descends from)."""
     rng = random.Random(seed)
     vocab = {"en": [w for s in pools["en"][:5000] for w in s.split()], "zh": list("".join(pools["zh"][:2000]))}
@@ -251,11 +275,14 @@ def end_to_end(spark, rows, family, workdir: Path) -> dict:
     files = 8  # like a previous stage's output: several Parquet parts, read in parallel
     for part in range(files):
         chunk = rows[part::files]
-        pq.write_table(pa.table({"id": [r[0] for r in chunk], "source": [r[1] for r in chunk],
-                                 "text": [r[2] for r in chunk]}), input_path / f"part-{part:05d}.parquet")
+        pq.write_table(
+            pa.table({"id": [r[0] for r in chunk], "source": [r[1] for r in chunk], "text": [r[2] for r in chunk]}),
+            input_path / f"part-{part:05d}.parquet",
+        )
     df = spark.read.parquet(str(input_path))
-    ctx = StageContext(spark=spark, seed=1, partitions=8, scratch_dir=workdir / "scratch",
-                       source_priority=["wiki", "web"])
+    ctx = StageContext(
+        spark=spark, seed=1, partitions=8, scratch_dir=workdir / "scratch", source_priority=["wiki", "web"]
+    )
     out_path = workdir / "output"
 
     def run():
@@ -274,24 +301,48 @@ def end_to_end(spark, rows, family, workdir: Path) -> dict:
     precision = hits / len(predicted) if predicted else 1.0
     family_precision = len(predicted & same_family) / len(predicted) if predicted else 1.0
     recall = hits / len(positives) if positives else 1.0
-    f1 = lambda p, r: 2 * p * r / (p + r) if p + r else 0.0
+
+    def f1(p, r):
+        return 2 * p * r / (p + r) if p + r else 0.0
+
     rejected = sum(r is not None for r in result["reason"])
-    return {"docs": len(rows), "mb": sum(len(r[2].encode()) for r in rows) / MB, "wall": wall, "cpu": cpu,
-            "peak": monitor.peak, "positives": len(positives), "predicted": len(predicted),
-            "precision": precision, "family_precision": family_precision, "recall": recall,
-            "f1": f1(precision, recall), "f1_family": f1(family_precision, recall), "rejected": rejected}
+    return {
+        "docs": len(rows),
+        "mb": sum(len(r[2].encode()) for r in rows) / MB,
+        "wall": wall,
+        "cpu": cpu,
+        "peak": monitor.peak,
+        "positives": len(positives),
+        "predicted": len(predicted),
+        "precision": precision,
+        "family_precision": family_precision,
+        "recall": recall,
+        "f1": f1(precision, recall),
+        "f1_family": f1(family_precision, recall),
+        "rejected": rejected,
+    }
 
 
 def end_to_end_table(sizes: list[int], seed: int) -> list[str]:
     from pipeline.spark import get_spark
 
-    spark = get_spark("bench-minhash", master="local[2]", conf={
-        "spark.sql.shuffle.partitions": "8", "spark.driver.memory": "2g",
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
+    spark = get_spark(
+        "bench-minhash",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "8",
+            "spark.driver.memory": "2g",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+        },
+    )
     pools = sentence_pools()
-    lines = ["| docs | MB | wall s | CPU s (tree) | docs/s (wall) | rejected | truth pairs (J>=0.8) | predicted pairs | "
-             "precision | precision (family) | recall | F1 | F1 (family) | peak RSS MB: JVM / Python workers (sum) | "
-             "load avg before / after |", "|" + "---|" * 15]
+    lines = [
+        "| docs | MB | wall s | CPU s (tree) | docs/s (wall) | rejected | truth pairs (J>=0.8) | predicted pairs | "
+        "precision | precision (family) | recall | F1 | F1 (family) | peak RSS MB: JVM / Python workers (sum) | "
+        "load avg before / after |",
+        "|" + "---|" * 15,
+    ]
     with tempfile.TemporaryDirectory(prefix="bench-minhash-") as tmp:
         warm_rows, warm_family = generate(500, seed + 1, pools)
         end_to_end(spark, warm_rows, warm_family, Path(tmp) / "warm")  # start the Python workers
@@ -305,7 +356,8 @@ def end_to_end_table(sizes: list[int], seed: int) -> list[str]:
                 f"{r['rejected']:,} | {r['positives']:,} | {r['predicted']:,} | {r['precision']:.4f} | "
                 f"{r['family_precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['f1_family']:.4f} | "
                 f"{r['peak']['driver_jvm'] / MB:,.0f} / {r['peak']['worker_sum'] / MB:,.0f} | "
-                f"{load_before:.1f} / {os.getloadavg()[0]:.1f} |")
+                f"{load_before:.1f} / {os.getloadavg()[0]:.1f} |"
+            )
             print(lines[-1], file=sys.stderr)
     spark.stop()
     return lines
@@ -318,8 +370,13 @@ def main() -> None:
     parser.add_argument("--long-doc-chars", type=int, default=1_000_000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 20_000, 40_000], help="end-to-end sizes")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--parts", nargs="*", choices=["signatures", "long", "e2e"],
-                        default=["signatures", "long", "e2e"], help="which sections to run")
+    parser.add_argument(
+        "--parts",
+        nargs="*",
+        choices=["signatures", "long", "e2e"],
+        default=["signatures", "long", "e2e"],
+        help="which sections to run",
+    )
     args = parser.parse_args()
     print(f"Load average at start: {os.getloadavg()[0]:.1f} (2 cores)\n")
     if "signatures" in args.parts:

@@ -20,6 +20,7 @@ round, 3 rounds) and each figure is the best of its 3 runs. Wall time and CPU ti
 reported: CPU of this process for the in-process loops, CPU of the whole process tree (driver,
 Spark JVM, Python workers) for Spark. A probe job then lists the models cached in each worker.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
@@ -85,10 +86,12 @@ def ensure_models() -> None:
     """Train the default demo models when they are missing (needs scripts/build_kenlm.sh)."""
     os.chdir(ROOT)
     if not QUALITY_MODEL.exists():
-        from jobs.train_quality_classifier import QualityClassifierTrainConfig, train_quality_classifiers
+        from model_training.quality_classifier import QualityClassifierTrainConfig, train_quality_classifiers
+
         train_quality_classifiers(QualityClassifierTrainConfig())
     if not KENLM_MODEL.exists():
-        from jobs.train_kenlm import KenlmTrainConfig, train_kenlm_models
+        from model_training.kenlm import KenlmTrainConfig, train_kenlm_models
+
         train_kenlm_models(KenlmTrainConfig())
 
 
@@ -112,12 +115,7 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]", help="Spark master for the stage rows")
     args = parser.parse_args()
 
-    import pyarrow as pa
-
     from pipeline.spark import get_spark
-    from stages.base import StageContext
-    from stages.perplexity import PerplexityConfig, PerplexityStage
-    from stages.quality_classifier import QualityClassifierConfig, QualityClassifierStage
 
     ensure_models()
     texts = load_texts(args.docs, args.repeat)
@@ -126,18 +124,45 @@ def main() -> None:
     quality_load, _ = measure(lambda: load_quality_model(str(QUALITY_MODEL)), time.process_time)
     kenlm_load, _ = measure(lambda: load_kenlm_model(str(KENLM_MODEL)), time.process_time)
     quality_model, kenlm_model = load_quality_model(str(QUALITY_MODEL)), load_kenlm_model(str(KENLM_MODEL))
+    spark = get_spark(
+        "bench-model-scoring",
+        master=args.master,
+        conf={"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "2g"},
+    )
+    on = f"{args.master}, {spark.sparkContext.defaultParallelism} cores"
+    results, warm, peer_label, seen, partitions = measure_all(spark, texts, quality_model, kenlm_model, on)
+    spark.stop()
+    print(
+        f"{len(texts)} documents, {megabytes:.1f} MB, {partitions} input partitions; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
+    print_tables(results, warm, peer_label, len(texts), megabytes)
+    print("### Model loading\n")
+    print(
+        f"- fastText quality model load: {quality_load:.3f} s ({QUALITY_MODEL.stat().st_size / 1e6:.1f} MB); "
+        f"KenLM binary load: {kenlm_load:.3f} s ({KENLM_MODEL.stat().st_size / 1e6:.1f} MB)"
+    )
+    for line in sorted({f"Python worker pid {r['pid']}: cached models [{r['models']}]" for r in seen}):
+        print(f"- {line}")
+
+
+def measure_all(spark, texts: list[str], quality_model, kenlm_model, on: str):
+    """Every row: bare calls, our loops, the peer, and the stages cold and warm; which models each worker cached."""
+    import pyarrow as pa
+
+    from stages.base import StageContext
+    from stages.perplexity import PerplexityConfig, PerplexityStage
+    from stages.quality_classifier import QualityClassifierConfig, QualityClassifierStage
+
     flat = [text.replace("\n", " ") + "\n" for text in texts]
     prepared = [prepare_lines(text) for text in texts]
-
-    spark = get_spark("bench-model-scoring", master=args.master, conf={
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "2g"})
-    cores = spark.sparkContext.defaultParallelism
-    on = f"{args.master}, {cores} cores"
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["HF_ASSETS_CACHE"] = str(Path(scratch) / "assets")  # datatrove's model copy: fresh, never stale
         source = str(Path(scratch) / "input")
-        spark.createDataFrame([(f"d{i:06d}", "web", text, "en") for i, text in enumerate(texts)],
-                              "id string, source string, text string, lang string").repartition(4).write.parquet(source)
+        spark.createDataFrame(
+            [(f"d{i:06d}", "web", text, "en") for i, text in enumerate(texts)],
+            "id string, source string, text string, lang string",
+        ).repartition(4).write.parquet(source)
         df = spark.read.parquet(source)
         ctx = StageContext(spark=spark, seed=0, partitions=4, scratch_dir=Path(scratch) / "scratch")
         quality = QualityClassifierStage(QualityClassifierConfig(models={"en": str(QUALITY_MODEL)}))
@@ -150,53 +175,77 @@ def main() -> None:
         def identity(batches):
             yield from batches
 
-        cold = {f"QualityClassifierStage, cold: workers start, model loads ({on})":
-                measure(stage_run(quality), tree_cpu_seconds),
-                f"PerplexityStage, given cut-offs, cold: model loads ({on})": measure(stage_run(given), tree_cpu_seconds)}
+        cold = {
+            f"QualityClassifierStage, cold: workers start, model loads ({on})": measure(
+                stage_run(quality), tree_cpu_seconds
+            ),
+            f"PerplexityStage, given cut-offs, cold: model loads ({on})": measure(stage_run(given), tree_cpu_seconds),
+        }
         peer_label, peer_run = datatrove_filter(texts)
         in_process = time.process_time
-        warm = round_robin({
-            "bare fastText f.predict on raw text (1 thread)":
-                (lambda: [quality_model.f.predict(t, -1, 0.0, "replace") for t in flat], in_process),
-            "our quality_score loop: prepare + predict (1 thread)":
-                (lambda: [quality_score(quality_model, t) for t in texts], in_process),
-            peer_label: (peer_run, in_process),
-            "bare KenLM score over pre-prepared lines (1 thread)":
-                (lambda: [kenlm_model.score(line) for lines in prepared for line in lines], in_process),
-            "our document_perplexity loop: normalise + tokenise + score (1 thread)":
-                (lambda: [document_perplexity(kenlm_model, t) for t in texts], in_process),
-            f"Spark floor: identity mapInArrow + noop write ({on})":
-                (lambda: df.mapInArrow(identity, df.schema).write.format("noop").mode("overwrite").save(),
-                 tree_cpu_seconds),
-            f"QualityClassifierStage, warm ({on})": (stage_run(quality), tree_cpu_seconds),
-            f"PerplexityStage, given cut-offs, warm ({on})": (stage_run(given), tree_cpu_seconds),
-        })
-        percentiles = {f"PerplexityStage, corpus percentiles: score + checkpoint + percentile_approx ({on})":
-                       measure(stage_run(computed), tree_cpu_seconds)}
+        warm = round_robin(
+            {
+                "bare fastText f.predict on raw text (1 thread)": (
+                    lambda: [quality_model.f.predict(t, -1, 0.0, "replace") for t in flat],
+                    in_process,
+                ),
+                "our quality_score loop: prepare + predict (1 thread)": (
+                    lambda: [quality_score(quality_model, t) for t in texts],
+                    in_process,
+                ),
+                peer_label: (peer_run, in_process),
+                "bare KenLM score over pre-prepared lines (1 thread)": (
+                    lambda: [kenlm_model.score(line) for lines in prepared for line in lines],
+                    in_process,
+                ),
+                "our document_perplexity loop: normalise + tokenise + score (1 thread)": (
+                    lambda: [document_perplexity(kenlm_model, t) for t in texts],
+                    in_process,
+                ),
+                f"Spark floor: identity mapInArrow + noop write ({on})": (
+                    lambda: df.mapInArrow(identity, df.schema).write.format("noop").mode("overwrite").save(),
+                    tree_cpu_seconds,
+                ),
+                f"QualityClassifierStage, warm ({on})": (stage_run(quality), tree_cpu_seconds),
+                f"PerplexityStage, given cut-offs, warm ({on})": (stage_run(given), tree_cpu_seconds),
+            }
+        )
+        percentiles = {
+            f"PerplexityStage, corpus percentiles: score + checkpoint + percentile_approx ({on})": measure(
+                stage_run(computed), tree_cpu_seconds
+            )
+        }
 
         def probe(batches):
-            from stages.base import _WORKER_CACHE
+            from core.spark_batches import _WORKER_CACHE
+
             for _ in batches:
                 names = sorted(Path(key.split(":")[0]).name for key in _WORKER_CACHE)
                 yield pa.RecordBatch.from_pylist([{"pid": os.getpid(), "models": ", ".join(names)}])
 
         seen = spark.range(0, 4, numPartitions=4).mapInArrow(probe, "pid long, models string").collect()
         partitions = df.rdd.getNumPartitions()
-    spark.stop()
+    return {**warm, **cold, **percentiles}, warm, peer_label, seen, partitions
 
-    results = {**warm, **cold, **percentiles}
+
+def print_tables(results: dict, warm: dict, peer_label: str, documents: int, megabytes: float) -> None:
+    """One Markdown table per model: each row against our filter function in a plain loop."""
     floor = next(name for name in warm if name.startswith("Spark floor"))
     tables = {
         "Quality classifier (models/quality/en.bin)": [
-            "bare fastText f.predict on raw text (1 thread)", "our quality_score loop: prepare + predict (1 thread)",
-            peer_label, floor, *[name for name in results if name.startswith("QualityClassifierStage")]],
+            "bare fastText f.predict on raw text (1 thread)",
+            "our quality_score loop: prepare + predict (1 thread)",
+            peer_label,
+            floor,
+            *[name for name in results if name.startswith("QualityClassifierStage")],
+        ],
         "KenLM perplexity (models/kenlm/en.binary)": [
             "bare KenLM score over pre-prepared lines (1 thread)",
-            "our document_perplexity loop: normalise + tokenise + score (1 thread)", floor,
-            *[name for name in results if name.startswith("PerplexityStage")]],
+            "our document_perplexity loop: normalise + tokenise + score (1 thread)",
+            floor,
+            *[name for name in results if name.startswith("PerplexityStage")],
+        ],
     }
-    print(f"{len(texts)} documents, {megabytes:.1f} MB, {partitions} input partitions; "
-          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")
     for title, names in tables.items():
         loop_wall, loop_cpu = results[names[1]]  # our filter function in a plain loop
         print(f"### {title}\n")
@@ -204,14 +253,11 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name in names:
             wall, cpu = results[name]
-            print(f"| {name} | {wall:.2f} | {len(texts) / wall:,.0f} | {megabytes / wall:.2f} | "
-                  f"{loop_wall / wall:.2f}x | {cpu:.2f} | {loop_cpu / cpu:.2f}x |")
+            print(
+                f"| {name} | {wall:.2f} | {documents / wall:,.0f} | {megabytes / wall:.2f} | "
+                f"{loop_wall / wall:.2f}x | {cpu:.2f} | {loop_cpu / cpu:.2f}x |"
+            )
         print()
-    print("### Model loading\n")
-    print(f"- fastText quality model load: {quality_load:.3f} s ({QUALITY_MODEL.stat().st_size / 1e6:.1f} MB); "
-          f"KenLM binary load: {kenlm_load:.3f} s ({KENLM_MODEL.stat().st_size / 1e6:.1f} MB)")
-    for line in sorted({f"Python worker pid {r['pid']}: cached models [{r['models']}]" for r in seen}):
-        print(f"- {line}")
 
 
 if __name__ == "__main__":

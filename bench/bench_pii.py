@@ -23,6 +23,7 @@ each cut to ``--max-chars`` at a line break), one OpenBLAS thread as in Spark's 
   Pattern findings of each of our runs are compared with presidio's, document by document.
 Prints markdown; nothing is written (bench/results/pii.md is written by hand from the output).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy loads OpenBLAS: one thread, as in Spark workers
@@ -57,9 +59,16 @@ from filters.pii import (  # noqa: E402
     resolve_overlaps,
 )
 
-PRESIDIO_TO_OURS = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "IP_ADDRESS": "IP",
-                    "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "US_SSN": "US_SSN",
-                    "PERSON": "PERSON", "LOCATION": "LOCATION"}
+PRESIDIO_TO_OURS = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "IP_ADDRESS": "IP",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN",
+    "US_SSN": "US_SSN",
+    "PERSON": "PERSON",
+    "LOCATION": "LOCATION",
+}
 ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
 DATATROVE = ("EMAIL", "IP")
 
@@ -117,9 +126,12 @@ def score_set(items: list[Labelled], predictions: list[list], entities) -> dict[
 
 def quality_table(title: str, systems: dict[str, tuple[dict[str, Counter], tuple]]) -> str:
     """Markdown: precision and recall per entity for each system (n/a where it has no such entity)."""
-    lines = [f"### {title}", "", "| entity | gold spans | " + " | ".join(
-        f"{name} P | {name} R" for name in systems) + " |",
-             "|---|---:|" + "---:|---:|" * len(systems)]
+    lines = [
+        f"### {title}",
+        "",
+        "| entity | gold spans | " + " | ".join(f"{name} P | {name} R" for name in systems) + " |",
+        "|---|---:|" + "---:|---:|" * len(systems),
+    ]
     for e in ENTITY_TYPES:
         first = next(iter(systems.values()))[0][e]
         gold = first["tp"] + first["fn"]
@@ -136,8 +148,11 @@ def quality_table(title: str, systems: dict[str, tuple[dict[str, Counter], tuple
         lines.append(f"| {e} | {gold} | " + " | ".join(cells) + " |")
     probes = [s["probes"] for s, _ in systems.values()]
     if probes[0]["total"]:
-        lines += ["", "False-positive probes flagged: " + ", ".join(
-            f"{name} {p['flagged']}/{p['total']}" for name, p in zip(systems, probes))]
+        lines += [
+            "",
+            "False-positive probes flagged: "
+            + ", ".join(f"{name} {p['flagged']}/{p['total']}" for name, p in zip(systems, probes)),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -149,8 +164,9 @@ def presidio_set() -> list[Labelled]:
     for row in json.load(gzip.open(DATA / "pii" / "presidio_generated_large.json.gz")):
         gold, ignore = [], []
         for s in row["spans"]:
-            span = Span(PRESIDIO_TO_OURS.get(s["entity_type"], s["entity_type"]), s["start_position"],
-                        s["end_position"])
+            span = Span(
+                PRESIDIO_TO_OURS.get(s["entity_type"], s["entity_type"]), s["start_position"], s["end_position"]
+            )
             (gold if span.entity in ENTITY_TYPES else ignore if s["entity_type"] == "ADDRESS" else []).append(span)
         items.append(Labelled(row["full_text"], gold, ignore, []))
     return items
@@ -166,36 +182,134 @@ def handbook_sentences(lang: str, zh: bool) -> list[str]:
             han = len(re.findall(r"[\u4e00-\u9fff]", s))
             if re.search(r"[\d@/:]|http", s):
                 continue
-            if zh and 12 <= len(s) <= 80 and han >= 0.7 * len(s):
-                out.append(s)
-            elif not zh and 40 <= len(s) <= 200 and s[0].isupper():
+            if zh and 12 <= len(s) <= 80 and han >= 0.7 * len(s) or not zh and 40 <= len(s) <= 200 and s[0].isupper():
                 out.append(s)
     return out
 
 
-FIRST = ["James", "Mary", "Robert", "Patricia", "Michael", "Jennifer", "David", "Linda", "William", "Elizabeth",
-         "Thomas", "Sarah", "Daniel", "Karen", "Matthew", "Nancy", "Anthony", "Lisa", "Mark", "Sandra", "Paul",
-         "Ashley", "Steven", "Emily", "Kevin", "Michelle", "Brian", "Laura", "George", "Rebecca"]
-LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-        "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris",
-        "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green"]
-CITIES = ["London", "Paris", "Berlin", "Madrid", "Chicago", "Toronto", "Sydney", "Mumbai", "Cairo", "Lagos",
-          "Boston", "Seattle", "Dublin", "Vienna", "Prague", "Warsaw", "Lisbon", "Athens", "Oslo", "Helsinki",
-          "Texas", "California", "Germany", "Brazil", "Japan", "Kenya", "Canada", "Norway", "Peru", "Chile"]
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "Michael",
+    "Jennifer",
+    "David",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "Thomas",
+    "Sarah",
+    "Daniel",
+    "Karen",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Lisa",
+    "Mark",
+    "Sandra",
+    "Paul",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Kevin",
+    "Michelle",
+    "Brian",
+    "Laura",
+    "George",
+    "Rebecca",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+]
+CITIES = [
+    "London",
+    "Paris",
+    "Berlin",
+    "Madrid",
+    "Chicago",
+    "Toronto",
+    "Sydney",
+    "Mumbai",
+    "Cairo",
+    "Lagos",
+    "Boston",
+    "Seattle",
+    "Dublin",
+    "Vienna",
+    "Prague",
+    "Warsaw",
+    "Lisbon",
+    "Athens",
+    "Oslo",
+    "Helsinki",
+    "Texas",
+    "California",
+    "Germany",
+    "Brazil",
+    "Japan",
+    "Kenya",
+    "Canada",
+    "Norway",
+    "Peru",
+    "Chile",
+]
 ZH_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐韩冯邓曹彭曾"
 ZH_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国志文斌晨宇浩然"
-ZH_CITIES = {"广东省": "广州市 深圳市 佛山市 东莞市", "浙江省": "杭州市 宁波市 温州市 绍兴市",
-             "江苏省": "南京市 苏州市 无锡市 常州市", "四川省": "成都市 绵阳市 宜宾市", "湖北省": "武汉市 宜昌市 襄阳市",
-             "湖南省": "长沙市 株洲市 岳阳市", "山东省": "济南市 青岛市 烟台市", "河南省": "郑州市 洛阳市 信阳市",
-             "福建省": "福州市 厦门市 泉州市", "陕西省": "西安市 宝鸡市 咸阳市"}
-ZH_DISTRICTS = ("朝阳区 海淀区 南山区 福田区 天河区 越秀区 西湖区 滨江区 鼓楼区 玄武区 武侯区 锦江区 江汉区 洪山区 "
-                "岳麓区 雨花区 历下区 市南区 金水区 二七区 思明区 雁塔区 碑林区").split()
-ZH_STREETS = ("人民路 解放路 中山路 建设路 和平路 新华街 文化路 长江路 黄河路 东风路 科技园路 学府路 滨江大道 "
-              "世纪大道 光明街 胜利街").split()
+ZH_CITIES = {
+    "广东省": "广州市 深圳市 佛山市 东莞市",
+    "浙江省": "杭州市 宁波市 温州市 绍兴市",
+    "江苏省": "南京市 苏州市 无锡市 常州市",
+    "四川省": "成都市 绵阳市 宜宾市",
+    "湖北省": "武汉市 宜昌市 襄阳市",
+    "湖南省": "长沙市 株洲市 岳阳市",
+    "山东省": "济南市 青岛市 烟台市",
+    "河南省": "郑州市 洛阳市 信阳市",
+    "福建省": "福州市 厦门市 泉州市",
+    "陕西省": "西安市 宝鸡市 咸阳市",
+}
+ZH_DISTRICTS = (
+    "朝阳区 海淀区 南山区 福田区 天河区 越秀区 西湖区 滨江区 鼓楼区 玄武区 武侯区 锦江区 江汉区 洪山区 "
+    "岳麓区 雨花区 历下区 市南区 金水区 二七区 思明区 雁塔区 碑林区"
+).split()
+ZH_STREETS = (
+    "人民路 解放路 中山路 建设路 和平路 新华街 文化路 长江路 黄河路 东风路 科技园路 学府路 滨江大道 "
+    "世纪大道 光明街 胜利街"
+).split()
 ZH_COUNTIES = "固始县 光山县 商城县 平江县 临泉县 阜南县 沭阳县 巨野县 曹县".split()
 ZH_TOWNS = "石桥 青山 新集 柳林 白沙 龙泉 黄土 砖桥".split()
-ZH_BIG_CITIES = ("北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 长沙 郑州 沈阳 青岛 昆明 大连 厦门 合肥 "
-                 "哈尔滨 济南").split()
+ZH_BIG_CITIES = (
+    "北京 上海 广州 深圳 成都 杭州 武汉 西安 南京 重庆 天津 苏州 长沙 郑州 沈阳 青岛 昆明 大连 厦门 合肥 哈尔滨 济南"
+).split()
 EMAIL_DOMAINS = ["example.com", "mail.org", "uni-heidelberg.de", "company.co.uk", "163.com", "qq.com", "gmx.net"]
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -208,8 +322,10 @@ def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
     body = prefix + digits(rng, length - len(prefix) - 1)
     for check in string.digits:
         candidate = body + check
-        total = sum((d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d
-                    for i, d in enumerate(int(c) for c in reversed(candidate)))
+        total = sum(
+            (d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d
+            for i, d in enumerate(int(c) for c in reversed(candidate))
+        )
         if total % 10 == 0:
             return candidate
     raise AssertionError
@@ -223,19 +339,21 @@ def gen_card(rng):
         return sep.join([n[:4], n[4:10], n[10:]])
     n = luhn_complete("4" if kind == "visa" else str(rng.randint(51, 55)), 16, rng)
     sep = rng.choice(["", " ", "-"])
-    return sep.join(n[i:i + 4] for i in range(0, 16, 4))
+    return sep.join(n[i : i + 4] for i in range(0, 16, 4))
 
 
 def gen_iban(rng):
-    country, bban = rng.choice([
-        ("DE", digits(rng, 18)),
-        ("GB", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 14)),
-        ("FR", digits(rng, 23)),
-        ("NL", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 10)),
-    ])
+    country, bban = rng.choice(
+        [
+            ("DE", digits(rng, 18)),
+            ("GB", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 14)),
+            ("FR", digits(rng, 23)),
+            ("NL", "".join(rng.choice(string.ascii_uppercase) for _ in range(4)) + digits(rng, 10)),
+        ]
+    )
     numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
     iban = f"{country}{98 - int(numeric) % 97:02d}{bban}"
-    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.5 else iban
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.5 else iban
 
 
 def gen_ssn(rng):
@@ -268,15 +386,38 @@ def gen_ip(rng):
 
 
 def gen_email(rng):
-    return f"{rng.choice(FIRST).lower()}{rng.choice(['.', '_', ''])}{rng.choice(LAST).lower()}" \
-           f"{rng.choice(['', str(rng.randint(1, 99))])}@{rng.choice(EMAIL_DOMAINS)}"
+    return (
+        f"{rng.choice(FIRST).lower()}{rng.choice(['.', '_', ''])}{rng.choice(LAST).lower()}"
+        f"{rng.choice(['', str(rng.randint(1, 99))])}@{rng.choice(EMAIL_DOMAINS)}"
+    )
 
 
-PHONE_FORMATS_EN = ["+1 (###) ###-####", "###-###-####", "(###) ###-####", "###.###.####", "+44 20 #### ####",
-                    "+49 30 #######", "+33 1 ## ## ## ##", "0## #### ####", "+91 ##### #####", "+1-###-###-#### x###",
-                    "0#### ######", "+61 2 #### ####", "+81 3-####-####", "+34 ### ### ###", "0049 89 #######"]
-PHONE_FORMATS_ZH = ["13#-####-####", "139########", "+86 138 #### ####", "010-########", "0755-#### ####",
-                    "+86 10 ########", "15# #### ####"]
+PHONE_FORMATS_EN = [
+    "+1 (###) ###-####",
+    "###-###-####",
+    "(###) ###-####",
+    "###.###.####",
+    "+44 20 #### ####",
+    "+49 30 #######",
+    "+33 1 ## ## ## ##",
+    "0## #### ####",
+    "+91 ##### #####",
+    "+1-###-###-#### x###",
+    "0#### ######",
+    "+61 2 #### ####",
+    "+81 3-####-####",
+    "+34 ### ### ###",
+    "0049 89 #######",
+]
+PHONE_FORMATS_ZH = [
+    "13#-####-####",
+    "139########",
+    "+86 138 #### ####",
+    "010-########",
+    "0755-#### ####",
+    "+86 10 ########",
+    "15# #### ####",
+]
 
 
 def gen_phone(rng, zh=False):
@@ -300,11 +441,24 @@ def gen_location(rng, zh=False):
     city, district = rng.choice(ZH_CITIES[province].split()), rng.choice(ZH_DISTRICTS)
     street = f"{rng.choice(ZH_STREETS)}{rng.randint(1, 999)}号"
     if rng.random() < 0.4:
-        street += rng.choice(["", f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(101, 2505)}室",
-                              f"{rng.randint(1, 12)}号楼"])
+        street += rng.choice(
+            [
+                "",
+                f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(101, 2505)}室",
+                f"{rng.randint(1, 12)}号楼",
+            ]
+        )
     village = f"{rng.choice(ZH_COUNTIES)}{rng.choice(ZH_TOWNS)}镇{rng.choice(ZH_SURNAMES)}{rng.choice('家庄楼营')}村"
-    return rng.choice([rng.choice(ZH_BIG_CITIES), city + district, village, street,
-                       city + district + street, province + city + district + street])
+    return rng.choice(
+        [
+            rng.choice(ZH_BIG_CITIES),
+            city + district,
+            village,
+            street,
+            city + district + street,
+            province + city + district + street,
+        ]
+    )
 
 
 def gen_person(rng, zh=False):
@@ -334,33 +488,46 @@ ZH_TEMPLATES = {
     "PERSON": ("联系人：{v}。", "{v}审阅了本章。"),
     "LOCATION": ("住址：{v}。", "会议在{v}举行。"),
 }
-GENERATORS = {"EMAIL": gen_email, "PHONE": gen_phone, "IP": gen_ip, "CREDIT_CARD": gen_card, "IBAN": gen_iban,
-              "US_SSN": gen_ssn, "CRYPTO": gen_crypto, "CN_ID": gen_cn_id, "PERSON": gen_person,
-              "LOCATION": gen_location}
+GENERATORS = {
+    "EMAIL": gen_email,
+    "PHONE": gen_phone,
+    "IP": gen_ip,
+    "CREDIT_CARD": gen_card,
+    "IBAN": gen_iban,
+    "US_SSN": gen_ssn,
+    "CRYPTO": gen_crypto,
+    "CN_ID": gen_cn_id,
+    "PERSON": gen_person,
+    "LOCATION": gen_location,
+}
 BY_LANGUAGE = ("PHONE", "PERSON", "LOCATION")  # generators with an English and a Chinese variant
 
 
 def probe_value(rng) -> str:
-    return rng.choice([
-        lambda: f"version {rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}.{rng.randint(0, 999)}",
-        lambda: f"v{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}",
-        lambda: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        lambda: f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{rng.randint(1990, 2030)}",
-        lambda: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
-                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
-        lambda: "ISBN 978-0-306-40615-7",
-        lambda: "ISBN 0-306-40615-2",
-        lambda: "978-3-16-148410-0",
-        lambda: "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice([7, 32, 40, 64]))),
-        lambda: str(__import__("uuid").UUID(int=rng.getrandbits(128))),
-        lambda: f"arr = [{', '.join(str(rng.randint(10, 99)) for _ in range(6))}]",
-        lambda: f"x = 0x{rng.getrandbits(32):08x}",
-        lambda: f"{rng.randint(1, 999)},{rng.randint(100, 999)},{rng.randint(100, 999)}",
-        lambda: f"{rng.randint(1, 9)} {rng.randint(100, 999)} {rng.randint(100, 999)} items",
-        lambda: f"{rng.randint(1990, 2000)} {rng.randint(2001, 2010)} {rng.randint(2011, 2020)}",
-        lambda: f"{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}",
-        lambda: f"1{digits(rng, 9)}",  # a unix timestamp
-    ])()
+    return rng.choice(
+        [
+            lambda: f"version {rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}.{rng.randint(0, 999)}",
+            lambda: f"v{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}",
+            lambda: f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            lambda: f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{rng.randint(1990, 2030)}",
+            lambda: (
+                f"{rng.randint(1990, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+            ),
+            lambda: "ISBN 978-0-306-40615-7",
+            lambda: "ISBN 0-306-40615-2",
+            lambda: "978-3-16-148410-0",
+            lambda: "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice([7, 32, 40, 64]))),
+            lambda: str(__import__("uuid").UUID(int=rng.getrandbits(128))),
+            lambda: f"arr = [{', '.join(str(rng.randint(10, 99)) for _ in range(6))}]",
+            lambda: f"x = 0x{rng.getrandbits(32):08x}",
+            lambda: f"{rng.randint(1, 999)},{rng.randint(100, 999)},{rng.randint(100, 999)}",
+            lambda: f"{rng.randint(1, 9)} {rng.randint(100, 999)} {rng.randint(100, 999)} items",
+            lambda: f"{rng.randint(1990, 2000)} {rng.randint(2001, 2010)} {rng.randint(2011, 2020)}",
+            lambda: f"{rng.randint(10, 23)}:{rng.randint(10, 59)}:{rng.randint(10, 59)}",
+            lambda: f"1{digits(rng, 9)}",  # a unix timestamp
+        ]
+    )()
 
 
 def synthetic_set(n: int, seed: int = 7) -> tuple[list[Labelled], list[Labelled]]:
@@ -415,8 +582,11 @@ def datatrove_predictions(items: list[Labelled]) -> list[list[Span]]:
     out = []
     for item in items:
         spans = [Span("EMAIL", m.start(), m.end()) for m in formatter.emails_replacer.regex.finditer(item.text)]
-        spans += [Span("IP", m.start(), m.end()) for m in formatter.ip_replacer.regex.finditer(item.text)
-                  if formatter.ip_replacer.validator(m.group())]
+        spans += [
+            Span("IP", m.start(), m.end())
+            for m in formatter.ip_replacer.regex.finditer(item.text)
+            if formatter.ip_replacer.validator(m.group())
+        ]
         out.append(spans)
     return out
 
@@ -425,8 +595,10 @@ def routed_to_english(scrubber: PiiScrubber, items: list[Labelled]) -> str:
     """How many documents (without a lang column) the script sends to English NER, and their NER gold."""
     english = [i for i in items if scrubber.route(i.text, None)[0] == "en"]
     gold = Counter(g.entity for i in english for g in i.gold if g.entity in NER_ENTITIES)
-    return (f"Routed to English by script (more Latin than Han letters; no jieba): {len(english)} of {len(items)} "
-            f"documents, holding {gold['PERSON']} PERSON and {gold['LOCATION']} LOCATION gold spans.\n")
+    return (
+        f"Routed to English by script (more Latin than Han letters; no jieba): {len(english)} of {len(items)} "
+        f"documents, holding {gold['PERSON']} PERSON and {gold['LOCATION']} LOCATION gold spans.\n"
+    )
 
 
 def ordinary_chinese(scrubber: PiiScrubber) -> str:
@@ -436,19 +608,22 @@ def ordinary_chinese(scrubber: PiiScrubber) -> str:
     texts = {
         "debian-reference.zh-cn (technical)": gzip.open(zh / "debian-reference.zh-cn.txt.gz", "rt").read(),
         "Debian handbook zh-CN (technical)": "\n".join(
-            json.loads(line)["text"] for line in gzip.open(DATA / "handbook" / "zh-CN.jsonl.gz", "rt")),
+            json.loads(line)["text"] for line in gzip.open(DATA / "handbook" / "zh-CN.jsonl.gz", "rt")
+        ),
         "fortunes-zh (sayings, poems)": gzip.open(zh / "fortunes-zh.txt.gz", "rt").read(),
         "红楼梦 (classical novel)": gzip.open(zh / "红楼梦.txt.gz", "rt").read(),
     }
-    rows = ["| text | Han characters | LOCATION spans | most frequent | PERSON spans | most frequent |",
-            "|---|---:|---:|---|---:|---|"]
+    rows = [
+        "| text | Han characters | LOCATION spans | most frequent | PERSON spans | most frequent |",
+        "|---|---:|---:|---|---:|---|",
+    ]
     for name, text in texts.items():
-        text = "\n".join(text[k:k + 10_000] for k in range(0, len(text), -(-len(text) // 10)))
+        text = "\n".join(text[k : k + 10_000] for k in range(0, len(text), -(-len(text) // 10)))
         found = scrubber.find([text], ["zh"])[0]
         han = len(re.findall(r"[\u4e00-\u9fff]", text))
         cells = []
         for entity in NER_ENTITIES[::-1]:
-            values = Counter(text[f.start:f.end] for f in found if f.entity == entity)
+            values = Counter(text[f.start : f.end] for f in found if f.entity == entity)
             cells += [str(sum(values.values())), ", ".join(f"{v} {n}" for v, n in values.most_common(8))]
         rows.append(f"| {name} | {han:,} | " + " | ".join(cells) + " |")
     return "\n".join(["### Chinese PERSON/LOCATION on real text without labels", ""] + rows) + "\n"
@@ -462,7 +637,7 @@ def real_documents(n: int, max_chars: int) -> list[str]:
         if len(text) <= max_chars:
             return text
         end = text.rfind("\n", 0, max_chars)
-        return text[:end if end > max_chars // 2 else max_chars]
+        return text[: end if end > max_chars // 2 else max_chars]
 
     docs = []
     for name in ("spamassassin_emails.jsonl.gz", "pages_wet_like.jsonl.gz"):
@@ -513,6 +688,7 @@ def throughput(analyzer, shipped, docs: list[str], chunk: int = 100) -> str:
                 results = engine.analyze(text=d, language=with_ner.route(d, None)[0], entities=list(ENTITY_TYPES))
                 out.append([Finding(r.entity_type, r.start, r.end, r.score) for r in results if r.score >= 0.5])
             return out
+
         return run
 
     def ours(scrubber, use_langs):
@@ -521,48 +697,74 @@ def throughput(analyzer, shipped, docs: list[str], chunk: int = 100) -> str:
             for d, f in zip(part, found):
                 anonymize(d, resolve_overlaps(f), scrubber.rules, b"")
             return found
+
         return run
 
     systems = {
-        "presidio `AnalyzerEngine.analyze` per document, spaCy's default ops (blis gemm)":
-            presidio_per_document(shipped.engine),
+        "presidio `AnalyzerEngine.analyze` per document, spaCy's default ops (blis gemm)": presidio_per_document(
+            shipped.engine
+        ),
         "presidio `AnalyzerEngine.analyze` per document, numpy gemm": presidio_per_document(analyzer.engine),
         "ours, NER on every document": ours(with_ner, False),
         "ours, NER on documents lid.176 calls `en`": ours(with_ner, True),
         "ours, NER on documents lid.176 calls `en`, blis gemm": ours(with_ner_blis, True),
         "ours, NER off (pattern entities)": ours(no_ner, False),
-        "spaCy `ner` component alone, all documents, numpy gemm (floor for NER everywhere)":
-            lambda part, _: list(nlp.pipe(part, disable=[p for p in nlp.pipe_names if p != "ner"], batch_size=32)),
+        "spaCy `ner` component alone, all documents, numpy gemm (floor for NER everywhere)": lambda part, _: list(
+            nlp.pipe(part, disable=[p for p in nlp.pipe_names if p != "ner"], batch_size=32)
+        ),
         "datatrove `PIIFormatter` (emails, IPv4 only)": lambda part, _: [formatter.format(d) for d in part],
     }
+    seconds, found = run_interleaved(systems, docs, langs, chunk)
+    return throughput_table(list(systems), seconds, found, docs, langs, with_ner, chunk)
+
+
+def run_interleaved(systems: dict, docs: list[str], langs: list[str], chunk: int) -> tuple[Counter, dict]:
+    """Seconds and findings per system, the systems taking turns on each chunk."""
     seconds, found = Counter(), defaultdict(list)
     for i in range(0, len(docs), chunk):
         for name, run in systems.items():
-            result, t = timed(lambda: run(docs[i:i + chunk], langs[i:i + chunk]))
+            result, t = timed(partial(run, docs[i : i + chunk], langs[i : i + chunk]))
             seconds[name] += t
             found[name] += result
-    base_name, numpy_name = list(systems)[:2]
+    return seconds, found
+
+
+def throughput_table(
+    systems: list[str], seconds: Counter, found: dict, docs: list[str], langs: list[str], with_ner, chunk: int
+) -> str:
+    """The Markdown table against presidio per document, and the NER agreement notes."""
+    base_name, numpy_name = systems[:2]
     baseline, t_base, chars = found[base_name], seconds[base_name], sum(map(len, docs))
     rows, notes = [], []
     for name in systems:
         t = seconds[name]
         comparable = name.startswith(("ours", "presidio"))
         diffs = sum(pattern_keys(a) != pattern_keys(b) for a, b in zip(found[name], baseline)) if comparable else None
-        rows.append(f"| {name} | {len(docs) / t:.1f} | {chars / t / 1e3:.1f} | {t_base / t:.1f}x | "
-                    f"{seconds[numpy_name] / t:.1f}x | {'n/a' if diffs is None else f'{diffs} of {len(docs)}'} |")
+        rows.append(
+            f"| {name} | {len(docs) / t:.1f} | {chars / t / 1e3:.1f} | {t_base / t:.1f}x | "
+            f"{seconds[numpy_name] / t:.1f}x | {'n/a' if diffs is None else f'{diffs} of {len(docs)}'} |"
+        )
         if name.startswith("ours, NER on") or name == numpy_name:
-            scope = [k for k, d in enumerate(docs)  # the documents this row runs NER on
-                     if name == numpy_name or with_ner.route(d, langs[k] if "lid.176" in name else None)[1]]
+            scope = [
+                k
+                for k, d in enumerate(docs)  # the documents this row runs NER on
+                if name == numpy_name or with_ner.route(d, langs[k] if "lid.176" in name else None)[1]
+            ]
             same = sum(len(ner_keys(found[name][k]) & ner_keys(baseline[k])) for k in scope)
-            notes.append(f"{name}: {same} of presidio's {sum(len(ner_keys(baseline[k])) for k in scope)} "
-                         f"PERSON/LOCATION spans in the {len(scope)} documents it runs NER on, at the same offsets")
-    header = [f"{len(docs)} documents, {chars:,} characters; presidio found "
-              f"{sum(len(pattern_keys(b)) for b in baseline)} pattern-entity spans; "
-              f"English by lid.176: {sum(lang == 'en' for lang in langs)}. CPU seconds of this process, "
-              f"systems interleaved in chunks of {chunk} documents.", "",
-              "| system | docs/s | k chars/s | speed-up | vs presidio with numpy gemm | "
-              "docs whose pattern findings differ from presidio's |",
-              "|---|---:|---:|---:|---:|---:|"]
+            notes.append(
+                f"{name}: {same} of presidio's {sum(len(ner_keys(baseline[k])) for k in scope)} "
+                f"PERSON/LOCATION spans in the {len(scope)} documents it runs NER on, at the same offsets"
+            )
+    header = [
+        f"{len(docs)} documents, {chars:,} characters; presidio found "
+        f"{sum(len(pattern_keys(b)) for b in baseline)} pattern-entity spans; "
+        f"English by lid.176: {sum(lang == 'en' for lang in langs)}. CPU seconds of this process, "
+        f"systems interleaved in chunks of {chunk} documents.",
+        "",
+        "| system | docs/s | k chars/s | speed-up | vs presidio with numpy gemm | "
+        "docs whose pattern findings differ from presidio's |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     return "\n".join(header + rows + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
@@ -577,21 +779,38 @@ def main() -> None:
     start = time.perf_counter()
     analyzer = build_analyzer()
     t_build = time.perf_counter() - start
-    print(f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese PERSON/LOCATION: "
-          f"{'jieba' if analyzer.zh_ner else 'off'}; analyzer built in {t_build:.1f} s.\n")
+    print(
+        f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese PERSON/LOCATION: "
+        f"{'jieba' if analyzer.zh_ner else 'off'}; analyzer built in {t_build:.1f} s.\n"
+    )
     scrubber = PiiScrubber(analyzer, ALL_REPLACE)
     presidio_items = presidio_set()
-    print(quality_table("presidio-research `presidio_generated_large` (2,109 sentences)", {
-        "ours": (score_set(presidio_items, ours_predictions(scrubber, presidio_items), ENTITY_TYPES), ENTITY_TYPES),
-        "datatrove": (score_set(presidio_items, datatrove_predictions(presidio_items), DATATROVE), DATATROVE),
-    }))
+    print(
+        quality_table(
+            "presidio-research `presidio_generated_large` (2,109 sentences)",
+            {
+                "ours": (
+                    score_set(presidio_items, ours_predictions(scrubber, presidio_items), ENTITY_TYPES),
+                    ENTITY_TYPES,
+                ),
+                "datatrove": (score_set(presidio_items, datatrove_predictions(presidio_items), DATATROVE), DATATROVE),
+            },
+        )
+    )
     en_items, zh_items = synthetic_set(args.synthetic)
-    for title, items in (("generated, English (handbook en-US sentences)", en_items),
-                         ("generated, Chinese (handbook zh-CN sentences)", zh_items)):
-        print(quality_table(f"{title}, {len(items)} documents", {
-            "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
-            "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
-        }))
+    for title, items in (
+        ("generated, English (handbook en-US sentences)", en_items),
+        ("generated, Chinese (handbook zh-CN sentences)", zh_items),
+    ):
+        print(
+            quality_table(
+                f"{title}, {len(items)} documents",
+                {
+                    "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
+                    "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
+                },
+            )
+        )
     print(routed_to_english(scrubber, zh_items))
     print(ordinary_chinese(scrubber))
     if not args.skip_throughput:

@@ -1,4 +1,4 @@
-"""Benchmark: token-shard writing (pipeline.shards.write_shards) vs bare tokenizers encode_batch.
+"""Benchmark: token-shard writing (trainer_output.shards.write_shards) vs bare tokenizers encode_batch.
 
 Same text, same cores, same run: bare ``encode_batch`` and ``encode_batch_fast`` (each in a
 subprocess, alternating with write_shards; best of ``--repeats`` runs) over the texts of the
@@ -10,6 +10,7 @@ third of it) show whether peak memory depends on the corpus size. Text: /work/sh
 
     .venv-bench/bin/python bench/bench_shards.py --mb 36 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-from pipeline.mixture import MixtureConfig  # noqa: E402
-from pipeline.shards import ShardsConfig, write_shards  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
 from tokenizer_train.train import TokenizerConfig, train_tokenizer  # noqa: E402
+from trainer_output.mixture import MixtureConfig  # noqa: E402
+from trainer_output.shards import ShardsConfig, write_shards  # noqa: E402
 
 PIECE_CHARS = 8000
 
@@ -66,8 +67,10 @@ def load_documents() -> list[dict]:
     for lang in ("en", "zh"):
         for path in sorted((DATA / "reference" / lang).glob("*.txt.gz")):
             text = gzip.open(path, "rt", encoding="utf-8", errors="replace").read()
-            docs += [{"id": f"book-{path.name}-{i}", "source": "books", "lang": lang, "text": piece}
-                     for i, piece in enumerate(pieces(text))]
+            docs += [
+                {"id": f"book-{path.name}-{i}", "source": "books", "lang": lang, "text": piece}
+                for i, piece in enumerate(pieces(text))
+            ]
     docs.sort(key=lambda d: hashlib.sha1(d["id"].encode()).hexdigest())
     return docs
 
@@ -123,7 +126,12 @@ class PeakMemory:
     def _run(self):
         me = psutil.Process()
         while not self._stop.is_set():
-            sample = {"driver_python": me.memory_info().rss, "jvm": 0, "python_workers_total": 0, "python_worker_max": 0}
+            sample = {
+                "driver_python": me.memory_info().rss,
+                "jvm": 0,
+                "python_workers_total": 0,
+                "python_worker_max": 0,
+            }
             for child in me.children(recursive=True):
                 try:
                     rss, name = child.memory_info().rss, child.name()
@@ -156,15 +164,22 @@ def bare_encode(tokenizer_path: str, parquet_dir: str, method: str) -> dict:
     encode = getattr(tokenizer, method)
     start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), 1000):
-        encode(texts[i:i + 1000], add_special_tokens=False)
-    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu_start,
-            "bytes": sum(len(t.encode("utf-8")) for t in texts)}
+        encode(texts[i : i + 1000], add_special_tokens=False)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu_start,
+        "bytes": sum(len(t.encode("utf-8")) for t in texts),
+    }
 
 
 def bare_in_subprocess(tokenizer_path: Path, parquet_dir: Path, method: str) -> dict:
     """Run ``bare_encode`` in a fresh process, so its text lists do not inflate this process's memory."""
-    out = subprocess.run([sys.executable, __file__, "--bare", str(tokenizer_path), str(parquet_dir), method],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--bare", str(tokenizer_path), str(parquet_dir), method],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -182,50 +197,94 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_shards_"))
-    spark = get_spark("bench-shards", master="local[2]", conf={
-        "spark.sql.shuffle.partitions": "8", "spark.default.parallelism": "2", "spark.driver.memory": "2g",
-        "spark.sql.files.maxPartitionBytes": str(6 << 20),
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
+    spark = get_spark(
+        "bench-shards",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "8",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "2g",
+            "spark.sql.files.maxPartitionBytes": str(6 << 20),
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+        },
+    )
     sizes = [args.mb / 3, args.mb]
     paths = {mb: work / f"docs_{mb:g}mb" for mb in sizes}
     subprocess.run([sys.executable, __file__, "--prepare", *(f"{mb}={path}" for mb, path in paths.items())], check=True)
 
     start = time.perf_counter()
-    tok_stats = train_tokenizer(spark.read.parquet(str(paths[args.mb])),
-                                TokenizerConfig(vocab_size=args.vocab, sample_chars=1_000_000),
-                                work / "tokenizer", seed=1)
+    tok_stats = train_tokenizer(
+        spark.read.parquet(str(paths[args.mb])),
+        TokenizerConfig(vocab_size=args.vocab, sample_chars=1_000_000),
+        work / "tokenizer",
+        seed=1,
+    )
     train_seconds = time.perf_counter() - start
     tokenizer_path = work / "tokenizer" / "tokenizer.json"
 
     # untimed warm-up (JVM code paths, Python workers, tokenizer cached per worker), as after the row stages of a run
-    write_shards(spark.read.parquet(str(paths[sizes[0]])), tokenizer_path, work / "warmup", ShardsConfig(),
-                 MixtureConfig(), seed=1, config_hash="bench")
-    measured = {}
+    write_shards(
+        spark.read.parquet(str(paths[sizes[0]])),
+        tokenizer_path,
+        work / "warmup",
+        ShardsConfig(),
+        MixtureConfig(),
+        seed=1,
+        config_hash="bench",
+    )
     load_start = psutil.getloadavg()[0]
-    for mb in sizes:  # bare and ours alternate; the best of `repeats` runs of each counts (the machine is shared)
-        runs = {"encode_batch": [], "encode_batch_fast": [], "ours": []}
-        cpu = {"encode_batch": [], "ours": []}
-        peaks: dict[str, float] = {}
-        for _ in range(args.repeats):
-            bare = bare_in_subprocess(tokenizer_path, paths[mb], "encode_batch")
-            runs["encode_batch"].append(bare["seconds"])
-            cpu["encode_batch"].append(bare["cpu"])
-            with PeakMemory() as memory:
-                start, cpu_start = time.perf_counter(), tree_cpu_seconds()
-                manifest = write_shards(spark.read.parquet(str(paths[mb])), tokenizer_path, work / f"shards_{mb:g}mb",
-                                        ShardsConfig(shard_size=2_000_000), MixtureConfig(), seed=1,
-                                        config_hash="bench")
-                runs["ours"].append(time.perf_counter() - start)
-                cpu["ours"].append(tree_cpu_seconds() - cpu_start)
-            peaks = {k: max(v, peaks.get(k, 0.0)) for k, v in memory.peaks.items()}
-            runs["encode_batch_fast"].append(bare_in_subprocess(tokenizer_path, paths[mb], "encode_batch_fast")["seconds"])
-        measured[mb] = {"manifest": manifest, "bytes": bare["bytes"], "peaks": peaks, "runs": runs, "cpu": cpu}
+    measured = {
+        mb: measure_size(spark, tokenizer_path, paths[mb], work / f"shards_{mb:g}mb", args.repeats) for mb in sizes
+    }
+    print(
+        f"tokenizer: vocab {tok_stats['vocab_size']}, trained on {tok_stats['sample']['chars']:,} chars "
+        f"in {train_seconds:.1f} s (Spark sample + stream + held-out evaluation)\n"
+    )
+    print_table(measured)
+    print(
+        f"\nmachine: {psutil.cpu_count()} cores (shared with other jobs), 1-min load average "
+        f"{load_start:.1f} at the first measurement, {psutil.getloadavg()[0]:.1f} at the end"
+    )
+    spark.stop()
+    shutil.rmtree(work)
 
-    print(f"tokenizer: vocab {tok_stats['vocab_size']}, trained on {tok_stats['sample']['chars']:,} chars "
-          f"in {train_seconds:.1f} s (Spark sample + stream + held-out evaluation)\n")
-    print("| corpus | docs | tokens | shards | bare encode_batch MB/s | bare encode_batch_fast MB/s "
-          "| write_shards MB/s | ratio vs encode_batch | ratio vs encode_batch_fast "
-          "| CPU s: encode_batch / write_shards (ratio) | peak RSS driver / JVM / py workers (sum, max one) MB |")
+
+def measure_size(spark, tokenizer_path: Path, docs_path: Path, out_dir: Path, repeats: int) -> dict:
+    """Bare and ours alternate; the best of ``repeats`` runs of each counts (the machine is shared)."""
+    runs = {"encode_batch": [], "encode_batch_fast": [], "ours": []}
+    cpu = {"encode_batch": [], "ours": []}
+    peaks: dict[str, float] = {}
+    for _ in range(repeats):
+        bare = bare_in_subprocess(tokenizer_path, docs_path, "encode_batch")
+        runs["encode_batch"].append(bare["seconds"])
+        cpu["encode_batch"].append(bare["cpu"])
+        with PeakMemory() as memory:
+            start, cpu_start = time.perf_counter(), tree_cpu_seconds()
+            manifest = write_shards(
+                spark.read.parquet(str(docs_path)),
+                tokenizer_path,
+                out_dir,
+                ShardsConfig(shard_size=2_000_000),
+                MixtureConfig(),
+                seed=1,
+                config_hash="bench",
+            )
+            runs["ours"].append(time.perf_counter() - start)
+            cpu["ours"].append(tree_cpu_seconds() - cpu_start)
+        peaks = {k: max(v, peaks.get(k, 0.0)) for k, v in memory.peaks.items()}
+        runs["encode_batch_fast"].append(bare_in_subprocess(tokenizer_path, docs_path, "encode_batch_fast")["seconds"])
+    return {"manifest": manifest, "bytes": bare["bytes"], "peaks": peaks, "runs": runs, "cpu": cpu}
+
+
+def print_table(measured: dict) -> None:
+    """One Markdown row per corpus size: throughput and CPU against the bare tokenizer calls, peak memory."""
+    sizes = list(measured)
+    print(
+        "| corpus | docs | tokens | shards | bare encode_batch MB/s | bare encode_batch_fast MB/s "
+        "| write_shards MB/s | ratio vs encode_batch | ratio vs encode_batch_fast "
+        "| CPU s: encode_batch / write_shards (ratio) | peak RSS driver / JVM / py workers (sum, max one) MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mb in sizes:
         m = measured[mb]
@@ -233,19 +292,17 @@ def main() -> None:
         bare, bare_fast, ours = (min(m["runs"][k]) for k in ("encode_batch", "encode_batch_fast", "ours"))
         docs = sum(s["documents"] for s in manifest["shards"])
         tokens = sum(s["tokens"] for s in manifest["shards"])
-        print(f"| {mbytes:.1f} MB | {docs:,} | {tokens:,} | {len(manifest['shards'])} "
-              f"| {mbytes / bare:.2f} | {mbytes / bare_fast:.2f} | {mbytes / ours:.2f} "
-              f"| {bare / ours:.2f} | {bare_fast / ours:.2f} "
-              f"| {min(m['cpu']['encode_batch']):.1f} / {min(m['cpu']['ours']):.1f} "
-              f"({min(m['cpu']['encode_batch']) / min(m['cpu']['ours']):.2f}) "
-              f"| {peaks['driver_python']:.0f} / {peaks['jvm']:.0f} / {peaks['python_workers_total']:.0f}, "
-              f"{peaks['python_worker_max']:.0f} |")
+        print(
+            f"| {mbytes:.1f} MB | {docs:,} | {tokens:,} | {len(manifest['shards'])} "
+            f"| {mbytes / bare:.2f} | {mbytes / bare_fast:.2f} | {mbytes / ours:.2f} "
+            f"| {bare / ours:.2f} | {bare_fast / ours:.2f} "
+            f"| {min(m['cpu']['encode_batch']):.1f} / {min(m['cpu']['ours']):.1f} "
+            f"({min(m['cpu']['encode_batch']) / min(m['cpu']['ours']):.2f}) "
+            f"| {peaks['driver_python']:.0f} / {peaks['jvm']:.0f} / {peaks['python_workers_total']:.0f}, "
+            f"{peaks['python_worker_max']:.0f} |"
+        )
     print("\nall runs, wall seconds: " + json.dumps({f"{mb:g}MB": measured[mb]["runs"] for mb in sizes}))
     print("all runs, CPU seconds: " + json.dumps({f"{mb:g}MB": measured[mb]["cpu"] for mb in sizes}))
-    print(f"\nmachine: {psutil.cpu_count()} cores (shared with other jobs), 1-min load average "
-          f"{load_start:.1f} at the first measurement, {psutil.getloadavg()[0]:.1f} at the end")
-    spark.stop()
-    shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Collect bench/results/*.md into bench/RESULTS.md (each file one section, headings shifted under it).
 
-    .venv/bin/python bench/collect_results.py
+.venv/bin/python bench/collect_results.py
 """
+
 from __future__ import annotations
 
 import re

@@ -3,13 +3,14 @@
     .venv/bin/python bench/harness.py --docs 10000 --stage normalize
     .venv/bin/python bench/harness.py --docs 10000 --all [--config configs/sample.yaml]
 
-The corpus (pipeline/synthetic.py) is generated once per size and seed under .cache/bench/.
+The corpus (synthetic/corpus.py) is generated once per size and seed under .cache/bench/.
 For ``--stage NAME`` the stages configured before NAME run first (cached, resumable) and only
 NAME is timed, via ``pipeline.runner.run_stage``; ``--all`` times ``run_pipeline`` from raw
 files to the last configured stage. The process tree is polled every 0.2 s for the peak RSS of
 the driver JVM and of the Python workers. One markdown row (with the exact command) is appended
 to bench/results/harness.md and printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import shutil
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,18 +35,26 @@ import yaml  # noqa: E402
 from pipeline.config import digest, load_config  # noqa: E402
 from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_dir_name  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
-from pipeline.synthetic import GENERATOR_VERSION, generate_corpus, source_configs  # noqa: E402
-from stages.registry import STAGES, STAGES_BY_NAME  # noqa: E402
 from stages.base import StageContext  # noqa: E402
+from stages.registry import STAGES, STAGES_BY_NAME  # noqa: E402
+from synthetic.corpus import GENERATOR_VERSION, generate_corpus, source_configs  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench"
 RESULTS = ROOT / "bench" / "results" / "harness.md"
-MEMORY_KEYS = ("spark.driver.memory", "spark.executor.memory", "spark.python.worker.memory",
-               "spark.memory.fraction", "spark.sql.execution.arrow.maxRecordsPerBatch",
-               "spark.sql.execution.arrow.maxBytesPerBatch")
-MEMORY_DEFAULTS = {"spark.driver.memory": "1g (default)", "spark.executor.memory": "1g (default; local mode runs "
-                   "executors in the driver JVM)", "spark.python.worker.memory": "512m (default)",
-                   "spark.memory.fraction": "0.6 (default)"}
+MEMORY_KEYS = (
+    "spark.driver.memory",
+    "spark.executor.memory",
+    "spark.python.worker.memory",
+    "spark.memory.fraction",
+    "spark.sql.execution.arrow.maxRecordsPerBatch",
+    "spark.sql.execution.arrow.maxBytesPerBatch",
+)
+MEMORY_DEFAULTS = {
+    "spark.driver.memory": "1g (default)",
+    "spark.executor.memory": "1g (default; local mode runs executors in the driver JVM)",
+    "spark.python.worker.memory": "512m (default)",
+    "spark.memory.fraction": "0.6 (default)",
+}
 MB = 1024 * 1024
 
 
@@ -82,7 +91,7 @@ class TreeMonitor(threading.Thread):
         peak["workers_seen"] = max(peak["workers_seen"], len(workers))
         peak["driver_python"] = max(peak["driver_python"], self.root.memory_info().rss)
 
-    def __enter__(self) -> "TreeMonitor":
+    def __enter__(self) -> TreeMonitor:
         self.sample()
         self.start()
         return self
@@ -114,8 +123,11 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
     stage_cls = STAGES_BY_NAME[name]
     section = getattr(config.stages, name) or stage_cls.Config()
     order = [stage.name for stage in STAGES]
-    before = {stage.name: section_.model_dump(mode="json") for _, stage, section_ in config.enabled_stages()
-              if order.index(stage.name) < order.index(name)}
+    before = {
+        stage.name: section_.model_dump(mode="json")
+        for _, stage, section_ in config.enabled_stages()
+        if order.index(stage.name) < order.index(name)
+    }
     prep_dir = CACHE / "prep" / f"{corpus_key}-{digest(before, config.run.partitions)}"
     prep = load_config(config_path, {**overrides, "run.output_dir": str(prep_dir), "stages": before})
     outcomes = run_pipeline(spark, prep, stop_after=list(before)[-1] if before else "ingest")  # no tokenizer, shards
@@ -126,16 +138,35 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
 
     out = CACHE / "stage-out" / name
     shutil.rmtree(out, ignore_errors=True)
-    ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
-                       scratch_dir=out / "scratch", source_priority=config.source_priority)
+    ctx = StageContext(
+        spark=spark,
+        seed=config.run.seed,
+        partitions=config.run.partitions,
+        scratch_dir=out / "scratch",
+        source_priority=config.source_priority,
+    )
     stage_dir = out / stage_dir_name(order.index(name) + 1, name)
     with TreeMonitor() as monitor:
         started = time.time()
-        outcome = run_stage(stage_cls(section), df, ctx, out_dir=stage_dir, rejects_dir=out / "rejects",
-                            config_hash="bench", reject_text_chars=config.run.reject_text_chars, label=f"[{name}]")
+        outcome = run_stage(
+            stage_cls(section),
+            df,
+            ctx,
+            out_dir=stage_dir,
+            rejects_dir=out / "rejects",
+            config_hash="bench",
+            reject_text_chars=config.run.reject_text_chars,
+            label=f"[{name}]",
+        )
         wall = time.time() - started
-    return {"run": f"stage {name}", "docs": outcome.stats["rows_in"], "bytes": text_bytes, "wall": wall,
-            "peak": monitor.peak, "stages": {name: outcome.stats["elapsed_s"]}}
+    return {
+        "run": f"stage {name}",
+        "docs": outcome.stats["rows_in"],
+        "bytes": text_bytes,
+        "wall": wall,
+        "peak": monitor.peak,
+        "stages": {name: outcome.stats["elapsed_s"]},
+    }
 
 
 def bench_all(spark, config, manifest: dict) -> dict:
@@ -148,9 +179,14 @@ def bench_all(spark, config, manifest: dict) -> dict:
         stats = Path(config.run.output_dir) / output / "stats.json"
         if stats.exists():
             stages[output] = json.loads(stats.read_text())["elapsed_s"]
-    return {"run": "all: ingest + " + (", ".join(list(stages)[1:]) or "no stages"),
-            "docs": outcomes[0].stats["rows_in"], "bytes": manifest["jsonl_bytes"], "wall": wall,
-            "peak": monitor.peak, "stages": stages}
+    return {
+        "run": "all: ingest + " + (", ".join(list(stages)[1:]) or "no stages"),
+        "docs": outcomes[0].stats["rows_in"],
+        "bytes": manifest["jsonl_bytes"],
+        "wall": wall,
+        "peak": monitor.peak,
+        "stages": stages,
+    }
 
 
 def memory_settings(spark) -> str:
@@ -176,7 +212,7 @@ def header() -> str:
 
     return (
         "# Benchmark harness results\n\n"
-        "Written by `bench/harness.py` (one row per run, appended). Corpus: `pipeline/synthetic.py` "
+        "Written by `bench/harness.py` (one row per run, appended). Corpus: `synthetic/` (`synthetic/corpus.py`) "
         "(seeded; JSONL.gz shards of web, wiki, books and email documents in 7 languages with planted duplicates, "
         "boilerplate, spam, PII and 0.1% malformed records), cached under `.cache/bench/`.\n\n"
         "- **docs**: rows into the timed stage, or records read for `all`; **MB**: UTF-8 text bytes into the stage, "
@@ -200,11 +236,20 @@ def markdown_row(result: dict, settings: str) -> str:
     peak, wall = result["peak"], result["wall"]
     stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["stages"].items())
     cells = [
-        datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), f"`{exact_command()}`", result["run"],
-        f"{result['docs']:,}", f"{result['bytes'] / MB:.1f}", f"{wall:.1f}", f"{result['docs'] / wall:,.0f}",
-        f"{result['bytes'] / MB / wall:.2f}", stages, f"{peak['driver_jvm'] / MB:.0f}",
+        datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        f"`{exact_command()}`",
+        result["run"],
+        f"{result['docs']:,}",
+        f"{result['bytes'] / MB:.1f}",
+        f"{wall:.1f}",
+        f"{result['docs'] / wall:,.0f}",
+        f"{result['bytes'] / MB / wall:.2f}",
+        stages,
+        f"{peak['driver_jvm'] / MB:.0f}",
         f"{peak['worker_max'] / MB:.0f} / {peak['worker_sum'] / MB:.0f} ({peak['workers_seen']} procs)",
-        f"{peak['driver_python'] / MB:.0f}", settings, "{:.1f} / {:.1f}".format(*result["load"]),
+        f"{peak['driver_python'] / MB:.0f}",
+        settings,
+        "{:.1f} / {:.1f}".format(*result["load"]),
     ]
     return "| " + " | ".join(cells) + " |\n"
 
@@ -229,8 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     config_path = str(ROOT / args.config) if not Path(args.config).is_absolute() else args.config
     sources = source_configs(corpus_dir)
     priority = (yaml.safe_load(Path(config_path).read_text()).get("run") or {}).get("source_priority") or []
-    overrides = {"sources": sources, "run.output_dir": str(run_dir),
-                 "run.source_priority": [name for name in priority if name in {s["name"] for s in sources}]}
+    overrides = {
+        "sources": sources,
+        "run.output_dir": str(run_dir),
+        "run.source_priority": [name for name in priority if name in {s["name"] for s in sources}],
+    }
     config = load_config(config_path, overrides)
     spark = get_spark("corpus-bench", args.master, {**config.spark.conf, "spark.ui.showConsoleProgress": "false"})
 

@@ -4,10 +4,12 @@ CPU seconds count this process, the Spark JVM it started and the Python workers 
 (including exited children they reaped), so a Spark stage and a one-thread loop can be
 compared per CPU second even when other jobs slow the wall clock down.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psutil
 
@@ -43,9 +45,16 @@ def time_spark_stage(stage: Any, texts: list[str], app_name: str, warmup_docs: i
     from pipeline.spark import get_spark
     from stages.base import StageContext
 
-    spark = get_spark(app_name, master="local[2]", conf={
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4",
-        "spark.driver.memory": "2g"})
+    spark = get_spark(
+        app_name,
+        master="local[2]",
+        conf={
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.driver.memory": "2g",
+        },
+    )
     with tempfile.TemporaryDirectory() as scratch:
         rows = [(f"d{i}", "web", text) for i, text in enumerate(texts)]
         source = str(Path(scratch) / "input")

@@ -5,6 +5,7 @@ filter in TensorFlow Datasets' ``c4_utils.py``): lines are filtered one by one, 
 and curly brackets drop the page when found on a line that survived the line filters,
 then the page needs enough sentences, then the cleaned text is checked for bad words.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,14 @@ from pydantic import Field, PrivateAttr, model_validator
 from filters.gopher import RuleFamilyConfig
 from filters.text_units import Segmenter, count_sentences, sentence_end_pattern, words_of
 
-C4_POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
-                        "use cookies")
+C4_POLICY_SUBSTRINGS = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 
 
@@ -27,7 +34,9 @@ class C4Config(RuleFamilyConfig):
     remove_citations: bool = Field(True, description="strip [1], [edit], [citation needed] (C4 code)")
     drop_javascript_lines: bool = Field(True, description="drop lines containing 'javascript' (C4)")
     drop_policy_lines: bool = Field(True, description="drop lines with a policy substring (C4 code)")
-    policy_substrings: tuple[str, ...] = Field(C4_POLICY_SUBSTRINGS, description="cookie/terms boilerplate, any case (C4 code)")
+    policy_substrings: tuple[str, ...] = Field(
+        C4_POLICY_SUBSTRINGS, description="cookie/terms boilerplate, any case (C4 code)"
+    )
     drop_lorem_ipsum: bool = Field(True, description="drop pages with 'lorem ipsum': c4:lorem_ipsum (C4)")
     drop_curly_bracket: bool = Field(True, description="drop pages with '{': c4:curly_bracket (C4)")
     min_sentences: int | None = Field(5, ge=0, description="fewer sentences left: c4:too_few_sentences (C4)")
@@ -40,7 +49,7 @@ class C4Config(RuleFamilyConfig):
     _bad_words: re.Pattern[str] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _prepare(self) -> "C4Config":
+    def _prepare(self) -> C4Config:
         self._line_ends = tuple(self.line_end_marks)
         self._policy = tuple(phrase.lower() for phrase in self.policy_substrings)
         self._sentence_end = sentence_end_pattern(self.sentence_end_marks)
@@ -60,8 +69,11 @@ def c4_clean(text: str, cfg: C4Config, segmenter: Segmenter) -> tuple[str | None
         line = raw.strip()
         if not line:
             continue
-        if cfg.max_word_length is not None and len(line) > cfg.max_word_length and max(
-                map(len, segmenter(line)), default=0) > cfg.max_word_length:
+        if (
+            cfg.max_word_length is not None
+            and len(line) > cfg.max_word_length
+            and max(map(len, segmenter(line)), default=0) > cfg.max_word_length
+        ):
             continue
         if cfg.remove_citations and "[" in line:
             line = _CITATION.sub("", line).rstrip()

@@ -3,14 +3,15 @@
 Used by sentence-level dedup (spans of consecutive sentences or lines, as cc_net and
 datatrove's SentenceDedup) and by decontamination (word n-grams shared with eval sets).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -71,7 +72,7 @@ def span_windows(text: str, mode: str, span: int) -> tuple[list[tuple[int, int]]
     normal = [(i, n) for i, n in normal if n]
     windows = []
     for w in range(len(normal) - span + 1):
-        members = normal[w:w + span]
+        members = normal[w : w + span]
         windows.append((hash64("\n".join(n for _, n in members)), [i for i, _ in members]))
     return units, windows
 
@@ -119,10 +120,11 @@ def _window_hashes(token_hashes: np.ndarray, n: int) -> np.ndarray:
     if windows <= 0:
         return np.empty(0, dtype=np.uint64)
     multipliers = np.random.RandomState(_NGRAM_MULTIPLIERS_SEED).randint(
-        0, 1 << 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        0, 1 << 63, size=n, dtype=np.uint64
+    ) * np.uint64(2) + np.uint64(1)
     out = np.zeros(windows, dtype=np.uint64)
     for j in range(n):
-        out += token_hashes[j:j + windows] * multipliers[j]
+        out += token_hashes[j : j + windows] * multipliers[j]
     return out
 
 
@@ -147,6 +149,7 @@ class EvalNgrams:
     A document token outside ``token_hashes`` cannot be part of a matching n-gram, so documents
     are hashed by dictionary look-ups only.
     """
+
     n: int
     token_hashes: dict[str, int]
     sets: dict[str, np.ndarray]
@@ -163,8 +166,11 @@ def build_eval_ngrams(eval_sets: dict[str, Iterable[str]], n: int) -> EvalNgrams
             for token in tokens:
                 if token not in token_hashes:
                     token_hashes[token] = _token_hash(token)
-            arrays.append(_window_hashes(np.fromiter(map(token_hashes.__getitem__, tokens), dtype=np.uint64,
-                                                     count=len(tokens)), n))
+            arrays.append(
+                _window_hashes(
+                    np.fromiter(map(token_hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens)), n
+                )
+            )
         sets[name] = np.unique(np.concatenate(arrays))
     return EvalNgrams(n, token_hashes, sets)
 

@@ -3,6 +3,7 @@
 Each rule takes the document's ``TextUnits`` and the config and returns None (keep) or its
 reason; a threshold set to None switches its rule off. Definitions: docs/filters.md.
 """
+
 from __future__ import annotations
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -28,13 +29,15 @@ class FineWebConfig(RuleFamilyConfig):
     terminal_punctuation: str = Field(TERMINAL_PUNCTUATION, min_length=1, description="line-final marks that count")
     max_short_line_ratio: float | None = Field(0.67, ge=0, le=1, description="lines of <= short_line_length chars")
     short_line_length: int = Field(30, ge=0, description="a line this long or shorter is short (FineWeb)")
-    max_char_dup_ratio: float | None = Field(0.01, ge=0, le=1, description="chars in duplicate lines / non-newline chars")
+    max_char_dup_ratio: float | None = Field(
+        0.01, ge=0, le=1, description="chars in duplicate lines / non-newline chars"
+    )
     max_newline_ratio: float | None = Field(0.3, ge=0, description="newlines per word (FineWeb list_ratio)")
 
     _terminal: tuple[str, ...] = PrivateAttr(())
 
     @model_validator(mode="after")
-    def _prepare(self) -> "FineWebConfig":
+    def _prepare(self) -> FineWebConfig:
         self._terminal = tuple(self.terminal_punctuation)
         return self
 

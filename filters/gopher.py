@@ -3,10 +3,11 @@
 Each rule takes the document's ``TextUnits`` and its family config and returns None (keep)
 or its reason. A threshold set to None switches its rule off. Definitions: docs/filters.md.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -32,7 +33,9 @@ class GopherQualityConfig(RuleFamilyConfig):
     max_hash_word_ratio: float | None = Field(0.1, ge=0, description="'#' per word above this is rejected (Gopher)")
     max_ellipsis_word_ratio: float | None = Field(0.1, ge=0, description="'...'/'…' per word above this (Gopher)")
     max_bullet_lines_ratio: float | None = Field(0.9, ge=0, le=1, description="lines starting with a bullet (Gopher)")
-    max_ellipsis_lines_ratio: float | None = Field(0.3, ge=0, le=1, description="lines ending with an ellipsis (Gopher)")
+    max_ellipsis_lines_ratio: float | None = Field(
+        0.3, ge=0, le=1, description="lines ending with an ellipsis (Gopher)"
+    )
     min_alpha_words_ratio: float | None = Field(0.8, ge=0, le=1, description="tokens with a letter, at least (Gopher)")
     min_stop_words: int | None = Field(2, ge=0, description="distinct stop words the document must contain (Gopher)")
     stop_words: tuple[str, ...] = Field(GOPHER_STOP_WORDS, description="stop words, matched lower-cased (Gopher)")
@@ -41,7 +44,7 @@ class GopherQualityConfig(RuleFamilyConfig):
     _stop_words: frozenset[str] = PrivateAttr(frozenset())
 
     @model_validator(mode="after")
-    def _prepare(self) -> "GopherQualityConfig":
+    def _prepare(self) -> GopherQualityConfig:
         self._stop_words = frozenset(word.lower() for word in self.stop_words)
         return self
 
@@ -52,10 +55,12 @@ class GopherRepetitionConfig(RuleFamilyConfig):
     max_dup_line_char_frac: float | None = Field(0.20, ge=0, le=1, description="chars in duplicate lines / chars (A1)")
     max_dup_para_char_frac: float | None = Field(0.20, ge=0, le=1, description="chars in duplicate paragraphs (A1)")
     max_top_ngram_char_frac: dict[int, float] = Field(
-        {2: 0.20, 3: 0.18, 4: 0.16}, description="n -> max char fraction of the most frequent n-gram (A1)")
+        {2: 0.20, 3: 0.18, 4: 0.16}, description="n -> max char fraction of the most frequent n-gram (A1)"
+    )
     max_dup_ngram_char_frac: dict[int, float] = Field(
         {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
-        description="n -> max char fraction covered by repeated n-grams (A1)")
+        description="n -> max char fraction covered by repeated n-grams (A1)",
+    )
 
     @field_validator("max_top_ngram_char_frac", "max_dup_ngram_char_frac")
     @classmethod
@@ -69,6 +74,7 @@ Rule = Callable[[TextUnits, BaseModel], str | None]
 
 
 # --- Gopher quality -----------------------------------------------------------------------
+
 
 def word_count(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
     n = len(units.words)
@@ -144,12 +150,19 @@ def stop_words(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
 
 
 GOPHER_QUALITY_RULES: tuple[Rule, ...] = (
-    word_count, mean_word_length, hash_word_ratio, ellipsis_word_ratio,
-    bullet_lines, ellipsis_lines, alpha_words, stop_words,
+    word_count,
+    mean_word_length,
+    hash_word_ratio,
+    ellipsis_word_ratio,
+    bullet_lines,
+    ellipsis_lines,
+    alpha_words,
+    stop_words,
 )
 
 
 # --- Gopher repetition --------------------------------------------------------------------
+
 
 def dup_para_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
     if cfg.max_dup_para_frac is None or not units.paragraphs:
@@ -206,13 +219,18 @@ def dup_ngram_char_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | 
         fraction = units.ngrams.repeated_chars(n) / units.word_chars
         if fraction > limits[n]:
             return f"gopher_repetition:dup_{n}gram_char_frac"
-        if all(fraction <= limits[m] for m in sizes[i + 1:]):
+        if all(fraction <= limits[m] for m in sizes[i + 1 :]):
             return None
     return None
 
 
 GOPHER_REPETITION_RULES: tuple[Rule, ...] = (
-    dup_para_frac, dup_para_char_frac, dup_line_frac, dup_line_char_frac, top_ngram_char_frac, dup_ngram_char_frac,
+    dup_para_frac,
+    dup_para_char_frac,
+    dup_line_frac,
+    dup_line_char_frac,
+    top_ngram_char_frac,
+    dup_ngram_char_frac,
 )
 
 

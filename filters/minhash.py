@@ -11,13 +11,14 @@ the length of a document (a 1 MB document is about 170k shingles: unblocked, 175
 temporary; blocked at 1024, 1 MB). Otherwise memory is linear in the document's length
 (its tokens, one 20-byte digest and one 4-byte hash per shingle).
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -93,15 +94,18 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``(a, b)`` parameters of datasketch's permutations for ``num_perm`` and ``seed``."""
     gen = np.random.RandomState(seed)
     pairs = np.array(
-        [(gen.randint(1, MERSENNE_PRIME, dtype=np.uint64), gen.randint(0, MERSENNE_PRIME, dtype=np.uint64))
-         for _ in range(num_perm)],
+        [
+            (gen.randint(1, MERSENNE_PRIME, dtype=np.uint64), gen.randint(0, MERSENNE_PRIME, dtype=np.uint64))
+            for _ in range(num_perm)
+        ],
         dtype=np.uint64,
     )
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
-def signatures(hash_arrays: Sequence[np.ndarray], num_perm: int = 128, seed: int = 1,
-               block_shingles: int = 1024) -> np.ndarray:
+def signatures(
+    hash_arrays: Sequence[np.ndarray], num_perm: int = 128, seed: int = 1, block_shingles: int = 1024
+) -> np.ndarray:
     """MinHash signatures, one row per document, from each document's shingle hashes.
 
     Returns ``uint64 (len(hash_arrays), num_perm)`` equal to ``datasketch.MinHash(num_perm,
@@ -119,28 +123,36 @@ def signatures(hash_arrays: Sequence[np.ndarray], num_perm: int = 128, seed: int
     return out.T.astype(np.uint64)
 
 
-def _fill_signatures(out: np.ndarray, all_hashes: np.ndarray, lengths: np.ndarray,
-                     params: tuple[np.ndarray, np.ndarray], block_shingles: int) -> None:
+def _fill_signatures(
+    out: np.ndarray,
+    all_hashes: np.ndarray,
+    lengths: np.ndarray,
+    params: tuple[np.ndarray, np.ndarray],
+    block_shingles: int,
+) -> None:
     a, b = params[0][:, None], params[1][:, None]
     doc_start = np.cumsum(lengths) - lengths  # index of each document's first shingle
     x = np.empty((len(a), block_shingles), dtype=np.uint64)
     carry = np.empty_like(x)
     for start in range(0, len(all_hashes), block_shingles):
-        hv = all_hashes[start:start + block_shingles]
+        hv = all_hashes[start : start + block_shingles]
         # Documents with shingles in this block, and where their segment starts in the block.
         first = np.searchsorted(doc_start, start, side="right") - 1
         last = np.searchsorted(doc_start, start + len(hv), side="left")
         docs = np.arange(first, last)
         docs = docs[lengths[docs] > 0]
         seg_starts = np.maximum(doc_start[docs] - start, 0)
-        out[:, docs] = np.minimum(out[:, docs], _segment_minima(hv, a, b, x[:, : len(hv)], carry[:, : len(hv)], seg_starts))
+        out[:, docs] = np.minimum(
+            out[:, docs], _segment_minima(hv, a, b, x[:, : len(hv)], carry[:, : len(hv)], seg_starts)
+        )
 
 
 _LOW_WORD = 0 if sys.byteorder == "little" else 1
 
 
-def _segment_minima(hv: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray, carry: np.ndarray,
-                    seg_starts: np.ndarray) -> np.ndarray:
+def _segment_minima(
+    hv: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray, carry: np.ndarray, seg_starts: np.ndarray
+) -> np.ndarray:
     """Per permutation and segment of ``hv``: min of ``((a * hv + b) mod 2^64 mod (2^61 - 1)) & (2^32 - 1)``.
 
     With ``x = q * 2^61 + r``, ``x mod p = q + r`` unless ``q + r >= p``; since 2^61 has no
@@ -171,8 +183,9 @@ def jaccard(hashes_a: np.ndarray, hashes_b: np.ndarray) -> float:
     return len(np.intersect1d(set_a, set_b, assume_unique=True)) / union if union else 0.0
 
 
-def optimal_param(threshold: float, num_perm: int, false_positive_weight: float = 0.5,
-                  false_negative_weight: float = 0.5) -> tuple[int, int]:
+def optimal_param(
+    threshold: float, num_perm: int, false_positive_weight: float = 0.5, false_negative_weight: float = 0.5
+) -> tuple[int, int]:
     """``(bands, rows)`` minimising the weighted false-positive + false-negative probability.
 
     The same search as ``datasketch.lsh._optimal_param``; the two integrals are computed
@@ -185,8 +198,8 @@ def optimal_param(threshold: float, num_perm: int, false_positive_weight: float 
     best, best_error = (0, 0), float("inf")
     for bands in range(1, num_perm + 1):
         rows = np.arange(1, num_perm // bands + 1)[:, None]
-        p_fp = 1 - (1 - s_fp ** rows) ** bands
-        p_fn = (1 - s_fn ** rows) ** bands
+        p_fp = 1 - (1 - s_fp**rows) ** bands
+        p_fn = (1 - s_fn**rows) ** bands
         fp = (p_fp * weights).sum(axis=1) * threshold / 2
         fn = (p_fn * weights).sum(axis=1) * (1 - threshold) / 2
         error = fp * false_positive_weight + fn * false_negative_weight
@@ -200,7 +213,9 @@ def band_hashes(signature_rows: np.ndarray, bands: int, rows: int) -> list[list[
     """For each signature, ``bands`` signed 64-bit keys: BLAKE2b of each band's 32-bit values."""
     values = signature_rows[:, : bands * rows].astype("<u4")
     return [
-        [int.from_bytes(hashlib.blake2b(band.tobytes(), digest_size=8).digest(), "little", signed=True)
-         for band in doc.reshape(bands, rows)]
+        [
+            int.from_bytes(hashlib.blake2b(band.tobytes(), digest_size=8).digest(), "little", signed=True)
+            for band in doc.reshape(bands, rows)
+        ]
         for doc in values
     ]

@@ -1,12 +1,16 @@
 """Loading trained model files with errors that say which job makes them."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from core.errors import CorpusError
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(CorpusError, RuntimeError):
     """A model file is missing or cannot be loaded; the message names the file and the fix."""
 
 
@@ -23,8 +27,10 @@ def load_model_file(path: str | os.PathLike, loader: Callable[[str], Any], kind:
     try:
         return loader(str(path))
     except Exception as err:  # the model libraries raise ValueError/OSError/RuntimeError
-        raise ModelFileError(f"{kind} model {path} could not be loaded ({err}); it is corrupt or not a "
-                             f"{kind} model: retrain it with {command}") from err
+        raise ModelFileError(
+            f"{kind} model {path} could not be loaded ({err}); it is corrupt or not a "
+            f"{kind} model: retrain it with {command}"
+        ) from err
 
 
 def check_model_files(models: dict[str, str], loader: Callable[[str], Any]) -> dict[str, tuple[str, str]]:

@@ -1,4 +1,5 @@
 """Text normalisation: Unicode NFC, control characters, whitespace. Pure functions."""
+
 from __future__ import annotations
 
 import re

@@ -12,6 +12,7 @@ Hiragana or Katakana character is a token (character-level Chinese/Japanese); a 
 of other letters/digits is a word token; every other visible symbol is its own token.
 So "Hello, 世界!" -> ``hello , 世 界 !``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,10 +25,39 @@ KENLM_JOB = "jobs/train_kenlm.py"
 
 # cc_net's UNICODE_PUNCT table (its "１" entry is left out: digits become 0 before this step).
 UNICODE_PUNCT = {
-    "，": ",", "。": ".", "、": ",", "„": '"', "”": '"', "“": '"', "«": '"', "»": '"',
-    "」": '"', "「": '"', "《": '"', "》": '"', "´": "'", "∶": ":", "：": ":", "？": "?",
-    "！": "!", "（": "(", "）": ")", "；": ";", "–": "-", "—": " - ", "．": ". ", "～": "~",
-    "’": "'", "…": "...", "━": "-", "〈": "<", "〉": ">", "【": "[", "】": "]", "％": "%", "►": "-",
+    "，": ",",
+    "。": ".",
+    "、": ",",
+    "„": '"',
+    "”": '"',
+    "“": '"',
+    "«": '"',
+    "»": '"',
+    "」": '"',
+    "「": '"',
+    "《": '"',
+    "》": '"',
+    "´": "'",
+    "∶": ":",
+    "：": ":",
+    "？": "?",
+    "！": "!",
+    "（": "(",
+    "）": ")",
+    "；": ";",
+    "–": "-",
+    "—": " - ",
+    "．": ". ",
+    "～": "~",
+    "’": "'",
+    "…": "...",
+    "━": "-",
+    "〈": "<",
+    "〉": ">",
+    "【": "[",
+    "】": "]",
+    "％": "%",
+    "►": "-",
 }
 _PUNCT_TABLE = str.maketrans(UNICODE_PUNCT)
 # Control characters (C0 except the newline, DEL, C1), removed like cc_net's non-printing chars.
@@ -68,8 +98,9 @@ def _changing_characters() -> re.Pattern:
                 ranges[-1][1] = code
             else:
                 ranges.append([code, code])
-    members = "".join(re.escape(chr(first)) + (f"-{re.escape(chr(last))}" if last > first else "")
-                      for first, last in ranges)
+    members = "".join(
+        re.escape(chr(first)) + (f"-{re.escape(chr(last))}" if last > first else "") for first, last in ranges
+    )
     return re.compile(f"[{members}\U00010000-\U0010ffff]")
 
 

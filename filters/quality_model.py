@@ -5,6 +5,7 @@ Training (``jobs/train_quality_classifier.py``) and scoring prepare text with th
 characters, runs of letters/digits, single symbols) joined by spaces, so line breaks
 become spaces.
 """
+
 from __future__ import annotations
 
 import hashlib

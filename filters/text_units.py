@@ -12,13 +12,15 @@ Word segmentation depends on the writing system (see docs/filters.md):
 ``TextUnits`` computes each unit once, on first use, so the rules of all rule families share
 one split of the document.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import cached_property, lru_cache
 from itertools import count
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -151,7 +153,7 @@ class TextUnits:
         return sum(map(len, self.words))
 
     @cached_property
-    def ngrams(self) -> "WordNgrams":
+    def ngrams(self) -> WordNgrams:
         return WordNgrams(self.words)
 
     @cached_property
@@ -201,7 +203,7 @@ class WordNgrams:
             if n == 1:
                 keys = self._word_ids
             else:  # (id of the (n-1)-gram at i, word at i + n - 1) -> one integer, exactly
-                keys = self.groups(n - 1)[0][: self.n_words - n + 1] * self._vocabulary_size + self._word_ids[n - 1:]
+                keys = self.groups(n - 1)[0][: self.n_words - n + 1] * self._vocabulary_size + self._word_ids[n - 1 :]
             _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
             self._groups[n] = (ids, first, counts)
         return self._groups[n]

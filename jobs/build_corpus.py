@@ -1,4 +1,5 @@
 """The whole run: `spark-submit jobs/build_corpus.py --config configs/sample.yaml` (or `python ...`)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """`corpus`: run the pipeline, list stages, run one stage for debugging, inspect a run."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from filters.model_files import ModelFileError
-from pipeline.config import ConfigError, digest, load_config
-from pipeline.mixture import MixtureError
-from pipeline.readers import InputError
-from pipeline.runner import NothingLeftError, OutputError
-from stages.base import MissingColumnError
+from core.errors import ConfigError, CorpusError, InputError
+from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
 
 log = logging.getLogger("corpus")
 
@@ -31,10 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     stage = commands.add_parser("stage", help="run one stage alone on a sample")
     stage.add_argument("name")
     stage.add_argument("--config", required=True)
-    stage.add_argument("--input", required=True,
-                       help="JSONL (.gz/.zst), Parquet, WARC/WET or .txt: a file or folder, or a run's stage folder")
-    stage.add_argument("--format", choices=["jsonl", "parquet", "text", "warc"], default=None,
-                       help="input format (default: from the file names)")
+    stage.add_argument(
+        "--input",
+        required=True,
+        help="JSONL (.gz/.zst), Parquet, WARC/WET or .txt: a file or folder, or a run's stage folder",
+    )
+    stage.add_argument(
+        "--format", choices=list(FORMAT_SUFFIXES), default=None, help="input format (default: from the file names)"
+    )
     stage.add_argument("--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)")
     stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
     stage.add_argument("--limit", type=positive_int, default=None, help="only the first N documents (N >= 1)")
@@ -57,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, InputError, MissingColumnError, MixtureError, ModelFileError, OutputError, NothingLeftError,
-            FileNotFoundError) as exc:
+    except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -80,15 +80,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
     print(format_funnel([o.stats for o in outcomes]))
     if not args.stop_after:
-        from pipeline.card import build_card
+        from card.build import build_card
 
         with writing(Path(config.run.output_dir), "the dataset card"):
-            print(f"dataset card: {build_card(config.run.output_dir, spark)}")
+            print(f"dataset card: {build_card(config.run.output_dir, spark, card_ingest_descriptions())}")
     print(f"run directory: {config.run.output_dir}")
     return 0
 
 
-def session_for(config: "Any", master: str | None):
+def session_for(config: Any, master: str | None):
     """The Spark session for a run; shuffles default to the run's partition count."""
     from pipeline.spark import get_spark
 
@@ -108,10 +108,12 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.readers import input_fingerprint, read_sources
+    from pipeline.config import digest
+    from pipeline.readers import read_sources
+    from pipeline.resume import ingest_hash, run_settings_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
-    from stages.registry import STAGES_BY_NAME
     from stages.base import StageContext
+    from stages.registry import STAGES_BY_NAME
 
     if args.name not in STAGES_BY_NAME:
         raise ConfigError(f"unknown stage {args.name!r}; stages are: {', '.join(STAGES_BY_NAME)}")
@@ -133,16 +135,26 @@ def cmd_stage(args: argparse.Namespace) -> int:
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
     stage = stage_cls(section)
-    config_hash = digest("stage", args.name, section.model_dump(mode="json"), stage.inputs_fingerprint(),
-                         source.model_dump(mode="json"),
-                         input_fingerprint([source]), args.limit, config.run.seed, config.source_priority,
-                         config.run.partitions, config.run.reject_text_chars, config.ingest.model_dump(mode="json"))
-    ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
-                       scratch_dir=out / "scratch", source_priority=config.source_priority)
+    upstream = digest(ingest_hash([source], config.ingest, config.run.partitions), "limit", args.limit)
+    config_hash = stage_hash(run_settings_hash(upstream, config), stage)
+    ctx = StageContext(
+        spark=spark,
+        seed=config.run.seed,
+        partitions=config.run.partitions,
+        scratch_dir=out / "scratch",
+        source_priority=config.source_priority,
+    )
     with writing(out, f"stage {args.name}"):
-        outcome = run_stage(stage, df, ctx, out_dir=out, rejects_dir=out / "rejects",
-                            config_hash=config_hash, reject_text_chars=config.run.reject_text_chars,
-                            label=f"[{args.name}]")
+        outcome = run_stage(
+            stage,
+            df,
+            ctx,
+            out_dir=out,
+            rejects_dir=out / "rejects",
+            config_hash=config_hash,
+            reject_text_chars=config.run.reject_text_chars,
+            label=f"[{args.name}]",
+        )
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
     if outcome.stats.get("extra"):
@@ -156,7 +168,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return 0
 
 
-def stage_output_input(spark: "Any", source: "Any", text_field: str) -> "Any":
+def stage_output_input(spark: Any, source: Any, text_field: str) -> Any:
     """A run's stage output (Parquet with ids and sources) as it is, else None (read it as raw input)."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
@@ -172,7 +184,7 @@ def stage_output_input(spark: "Any", source: "Any", text_field: str) -> "Any":
     return df.drop("reason", "detail")
 
 
-def report_quarantine(quarantined: "Any", folder: Path) -> None:
+def report_quarantine(quarantined: Any, folder: Path) -> None:
     """Write malformed input records to ``folder`` and log how many per reason (they never reach the stage)."""
     from pipeline.readers import QUARANTINE_COLUMNS
 
@@ -180,7 +192,24 @@ def report_quarantine(quarantined: "Any", folder: Path) -> None:
     quarantined.select("id", *QUARANTINE_COLUMNS).write.parquet(str(folder))
     counts = quarantined.sparkSession.read.parquet(str(folder)).groupBy("reason").count().orderBy("reason").collect()
     for row in counts:
-        log.warning("[input] quarantined %d x %s (not passed to the stage; see %s)", row["count"], row["reason"], folder)
+        log.warning(
+            "[input] quarantined %d x %s (not passed to the stage; see %s)", row["count"], row["reason"], folder
+        )
+
+
+def load_train_section(argv: list[str] | None, section: str, description: str) -> Any:
+    """The ``train.<section>`` of ``--config YAML`` (defaults without one) for a model-training job; a bad
+    config is one ``error:`` line."""
+    from pipeline.config import TrainConfig, load_train_config
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", type=Path, help=f"pipeline YAML; its train.{section} section is used")
+    args = parser.parse_args(argv)
+    try:
+        train = load_train_config(args.config) if args.config is not None else TrainConfig()
+    except CorpusError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return getattr(train, section)
 
 
 def positive_int(value: str) -> int:
@@ -190,22 +219,13 @@ def positive_int(value: str) -> int:
     return number
 
 
-_COMPRESSED = ("", ".gz", ".zst", ".xz")
-FORMAT_SUFFIXES = {
-    "parquet": (".parquet",),
-    "warc": (".warc", ".warc.gz", ".wet", ".wet.gz"),
-    "jsonl": tuple(name + c for name in (".jsonl", ".json", ".ndjson") for c in _COMPRESSED),
-    "text": tuple(".txt" + c for c in _COMPRESSED),
-}
-
-
 def format_of(name: str) -> str | None:
     """The input format a file name's extension says, or None."""
     name = name.lower()
     return next((fmt for fmt, suffixes in FORMAT_SUFFIXES.items() if name.endswith(suffixes)), None)
 
 
-def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> "Any":
+def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> Any:
     """A source description for a debugging input; a run's stage folder means its ``data/``.
 
     Without ``fmt`` a file's format comes from its extension (else JSONL); a folder's from the
@@ -216,12 +236,13 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
 
     folder = Path(path)
     if not folder.exists():
-        raise FileNotFoundError(f"--input {path}: no such file or folder")
+        raise InputError(f"--input {path}: no such file or folder")
     if (folder / "data").is_dir() and not any(folder.glob("*.parquet")):
         folder = folder / "data"
     if fmt or folder.is_file():
-        return SourceConfig(name="input", format=fmt or format_of(folder.name) or "jsonl", paths=[str(folder)],
-                            text_field=text_field)
+        return SourceConfig(
+            name="input", format=fmt or format_of(folder.name) or "jsonl", paths=[str(folder)], text_field=text_field
+        )
     by_format: dict[str | None, list[str]] = {}
     for file in sorted(folder.rglob("*")):
         if file.is_file() and not any(part.startswith((".", "_")) for part in file.relative_to(folder).parts):
@@ -229,19 +250,27 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
     ignored = by_format.pop(None, [])
     if len(by_format) != 1:
         found = ", ".join(f"{len(files)} {name}" for name, files in sorted(by_format.items())) or "none"
-        raise InputError(f"--input {path}: expected files of one format (.jsonl[.gz|.zst], .parquet, .warc[.gz], "
-                         f".wet[.gz], .txt), found {found}: pass --format, or point --input at one kind of file")
-    (fmt, files), = by_format.items()
+        raise InputError(
+            f"--input {path}: expected files of one format ({FORMATS_HELP}), found {found}: pass "
+            f"--format, or point --input at one kind of file"
+        )
+    ((fmt, files),) = by_format.items()
     if ignored:
-        log.warning("--input %s: reading %d %s files, ignoring %d others (%s)", path, len(files), fmt, len(ignored),
-                    ", ".join(Path(f).name for f in ignored[:3]) + (", ..." if len(ignored) > 3 else ""))
+        log.warning(
+            "--input %s: reading %d %s files, ignoring %d others (%s)",
+            path,
+            len(files),
+            fmt,
+            len(ignored),
+            ", ".join(Path(f).name for f in ignored[:3]) + (", ..." if len(ignored) > 3 else ""),
+        )
     return SourceConfig(name="input", format=fmt, paths=files, text_field=text_field)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / "stages").is_dir():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no stages/ folder)")
+        raise InputError(f"{run_dir} is not a run directory (no stages/ folder)")
     rows = []
     for stage_dir in sorted((run_dir / "stages").iterdir()):
         stats_file = stage_dir / "stats.json"
@@ -260,35 +289,63 @@ def format_funnel(stats: list[dict[str, Any]]) -> str:
             lines.append(f"{s['stage']:<20} {'(incomplete: no _SUCCESS)':>44}")
             continue
         rate = 100.0 * s["rows_rejected"] / max(s["rows_in"], 1)
-        lines.append(f"{s['stage']:<20} {s['rows_in']:>9} {s['rows_kept']:>9} {s['rows_rejected']:>9} "
-                     f"{rate:>5.1f}% {s['elapsed_s']:>7.1f}s")
+        lines.append(
+            f"{s['stage']:<20} {s['rows_in']:>9} {s['rows_kept']:>9} {s['rows_rejected']:>9} "
+            f"{rate:>5.1f}% {s['elapsed_s']:>7.1f}s"
+        )
         for reason, count in s["reasons"].items():
             lines.append(f"    {reason:<40} {count:>9}")
     return "\n".join(lines)
 
 
-def cmd_card(args: argparse.Namespace) -> int:
-    from pipeline.card import build_card
+# the session `corpus card` and `corpus report` start for the card's aggregations (small: a few group-bys)
+CARD_SPARK_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.showConsoleProgress": "false"}
 
-    print(build_card(args.run_dir))
+
+def card_ingest_descriptions() -> dict[str, str]:
+    """The meaning of each ingest and run setting, for the card's ingest step: the card may not import pipeline."""
+    from card.run_data import field_descriptions
+    from pipeline.config import IngestConfig, RunConfig
+
+    return {**field_descriptions(IngestConfig), **field_descriptions(RunConfig)}
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from card.build import build_card
+    from pipeline.spark import get_spark
+
+    # a factory: the session starts only if the card aggregates something
+    print(build_card(args.run_dir, lambda: get_spark("corpus-card", conf=CARD_SPARK_CONF), card_ingest_descriptions()))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report import build_html_report
+    from card.report import build_html_report
+    from pipeline.spark import get_spark
 
-    print(build_html_report(args.run_dir))
+    print(
+        build_html_report(
+            args.run_dir, lambda: get_spark("corpus-card", conf=CARD_SPARK_CONF), card_ingest_descriptions()
+        )
+    )
     return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from pipeline.synthetic import main as synth_main
+    from synthetic.generate import main as synth_main
 
     return synth_main(args.synth_args) or 0
 
 
-COMMANDS = {"run": cmd_run, "stages": cmd_stages, "stage": cmd_stage, "inspect": cmd_inspect,
-            "card": cmd_card, "report": cmd_report, "synth": cmd_synth}
+COMMANDS = {
+    "run": cmd_run,
+    "stages": cmd_stages,
+    "stage": cmd_stage,
+    "inspect": cmd_inspect,
+    "card": cmd_card,
+    "report": cmd_report,
+    "synth": cmd_synth,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,5 @@
 """The one config schema: YAML validated into typed models before Spark starts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,21 +7,29 @@ import json
 import os
 import typing
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from jobs.train_kenlm import KenlmTrainConfig
-from jobs.train_quality_classifier import QualityClassifierTrainConfig
-from pipeline.mixture import MixtureConfig, check_targets
-from pipeline.shards import ShardsConfig
+from core.errors import ConfigError
+from model_training.kenlm import KenlmTrainConfig
+from model_training.quality_classifier import QualityClassifierTrainConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
+from trainer_output.mixture import MixtureConfig, check_targets
+from trainer_output.shards import ShardsConfig
 
-
-class ConfigError(ValueError):
-    """A config problem, reported with the file and the dotted key."""
+_COMPRESSED = ("", ".gz", ".zst", ".xz")
+FORMAT_SUFFIXES = {  # every input format and the file names that say it
+    "parquet": (".parquet",),
+    "warc": (".warc", ".warc.gz", ".wet", ".wet.gz"),
+    "jsonl": tuple(name + c for name in (".jsonl", ".json", ".ndjson") for c in _COMPRESSED),
+    "text": tuple(".txt" + c for c in _COMPRESSED),
+}
+InputFormat = Literal["jsonl", "parquet", "text", "warc"]
+assert set(typing.get_args(InputFormat)) == set(FORMAT_SUFFIXES)
+FORMATS_HELP = ".jsonl[.gz|.zst], .parquet, .warc[.gz], .wet[.gz], .txt"
 
 
 class Section(BaseModel):
@@ -29,12 +38,12 @@ class Section(BaseModel):
 
 class SourceConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="mixture source name, e.g. web, wiki, books")
-    format: Literal["jsonl", "parquet", "text", "warc"] = Field(description="input format")
+    format: InputFormat = Field(description="input format")
     paths: list[str] = Field(min_length=1, description="files, folders or glob patterns")
     text_field: str = Field("text", description="field holding the document text (jsonl, parquet)")
-    url_field: Optional[str] = Field("url", description="field holding the URL, if any")
+    url_field: str | None = Field("url", description="field holding the URL, if any")
     meta_fields: list[str] = Field(default_factory=list, description="extra fields copied into `meta` (JSON)")
-    license: Optional[str] = Field(None, description="licence of this source's text, shown in the dataset card")
+    license: str | None = Field(None, description="licence of this source's text, shown in the dataset card")
 
 
 class IngestConfig(Section):
@@ -46,7 +55,8 @@ class RunConfig(Section):
     seed: int = Field(1234, description="seed of every sampling decision")
     partitions: int = Field(8, ge=1, le=100_000, description="partitions of every stage output")
     source_priority: list[str] = Field(
-        default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`")
+        default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`"
+    )
     reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
 
     @field_validator("output_dir")
@@ -57,14 +67,14 @@ class RunConfig(Section):
 
 
 class SparkSettings(Section):
-    master: Optional[str] = Field(None, description="None: what spark-submit passes, else local[*]")
+    master: str | None = Field(None, description="None: what spark-submit passes, else local[*]")
     app_name: str = "corpus"
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark properties")
 
 
 class CardSettings(Section):
-    pretty_name: Optional[str] = Field(None, description="dataset name in the card (default: from the run directory)")
-    license: Optional[str] = Field(None, description="licence of the whole dataset (SPDX id or `other`)")
+    pretty_name: str | None = Field(None, description="dataset name in the card (default: from the run directory)")
+    license: str | None = Field(None, description="licence of the whole dataset (SPDX id or `other`)")
 
 
 class TrainConfig(Section):
@@ -75,7 +85,7 @@ class TrainConfig(Section):
 
 
 def _stages_model() -> type[BaseModel]:
-    fields: dict[str, Any] = {stage.name: (Optional[stage.Config], None) for stage in STAGES}
+    fields: dict[str, Any] = {stage.name: (stage.Config | None, None) for stage in STAGES}
     return create_model("StagesConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
@@ -95,7 +105,7 @@ class PipelineConfig(Section):
     train: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
-    def _check_sources(self) -> "PipelineConfig":
+    def _check_sources(self) -> PipelineConfig:
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")
@@ -107,8 +117,10 @@ class PipelineConfig(Section):
             raise ValueError(f"run.source_priority names unknown sources {unknown}; sources are {names}")
         check_targets(names, self.mixture)  # with every source present; rechecked with those left at the end
         if self.shards.eos_token not in self.tokenizer.special_tokens():
-            raise ValueError(f"shards.eos_token {self.shards.eos_token!r} is not a special token of the tokenizer "
-                             f"(tokenizer.eos_token is {self.tokenizer.eos_token!r}): set both to the same token")
+            raise ValueError(
+                f"shards.eos_token {self.shards.eos_token!r} is not a special token of the tokenizer "
+                f"(tokenizer.eos_token is {self.tokenizer.eos_token!r}): set both to the same token"
+            )
         return self
 
     @property

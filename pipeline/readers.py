@@ -4,12 +4,12 @@ Each input file is read by one Spark task. Every record becomes either a documen
 quarantine row naming the file, the line (or record offset) and the reason, so nothing is
 lost silently and a bad record never stops the job.
 """
+
 from __future__ import annotations
 
 import codecs
 import glob
 import gzip
-import hashlib
 import html.parser
 import io
 import json
@@ -17,42 +17,44 @@ import lzma
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
+from core.errors import InputError
+from core.ids import doc_id
 from pipeline.config import IngestConfig, SourceConfig
 
-RECORD_SCHEMA = StructType([
-    StructField("id", StringType(), False),
-    StructField("source", StringType(), False),
-    StructField("text", StringType(), True),
-    StructField("url", StringType(), True),
-    StructField("meta", StringType(), True),
-    StructField("file", StringType(), False),
-    StructField("line", LongType(), False),
-    StructField("reason", StringType(), True),
-    StructField("detail", StringType(), True),
-])
+RECORD_SCHEMA = StructType(
+    [
+        StructField("id", StringType(), False),
+        StructField("source", StringType(), False),
+        StructField("text", StringType(), True),
+        StructField("url", StringType(), True),
+        StructField("meta", StringType(), True),
+        StructField("file", StringType(), False),
+        StructField("line", LongType(), False),
+        StructField("reason", StringType(), True),
+        StructField("detail", StringType(), True),
+    ]
+)
 DOC_COLUMNS = ["id", "source", "text", "url", "meta"]
 QUARANTINE_COLUMNS = ["source", "file", "line", "reason", "detail"]
 UTF8_BOM = b"\xef\xbb\xbf"
 BATCH_ROWS = 1000  # records per Arrow batch handed to Spark, or fewer when their text is long:
 BATCH_TEXT_CHARS = 64 * 1024 * 1024  # a batch's text stays far below Arrow's 2 GB string limit
 
-class InputError(ValueError):
-    """An input path problem found before any Spark work (missing files, empty glob)."""
-
 
 @dataclass(frozen=True)
 class InputFile:
     source: str
-    path: str      # absolute, as opened
-    key: str       # stable name used in ids: the path relative to its glob's base folder
+    path: str  # absolute, as opened
+    key: str  # stable name used in ids: the path relative to its glob's base folder
 
 
 @dataclass
@@ -65,11 +67,6 @@ class Record:
     meta: dict | None = None
     reason: str | None = None
     detail: str | None = None
-
-
-def doc_id(source: str, file_key: str, line: int) -> str:
-    """Deterministic document id from source, file and position."""
-    return hashlib.sha1(f"{source}\x00{file_key}\x00{line}".encode("utf-8")).hexdigest()[:20]
 
 
 def expand_paths(source: SourceConfig) -> list[InputFile]:
@@ -234,7 +231,7 @@ def _read_jsonl(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterat
                 yield Record(number, reason="ingest:too_large", detail=f"line over {ingest.max_doc_bytes} bytes")
                 continue
             if number == 1 and raw.startswith(UTF8_BOM):
-                raw = raw[len(UTF8_BOM):]
+                raw = raw[len(UTF8_BOM) :]
             if not raw.strip():
                 continue
             try:
@@ -328,8 +325,10 @@ def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
         iterator = ArchiveIterator(stream)
         for record in iterator:
             if record.format != "warc":  # warcio reads any first line it cannot parse as a legacy ARC header
-                raise ArchiveLoadFailed(f"not a WARC/WET file: a record at byte {iterator.offset} reads as "
-                                        f"{record.format} ({record.rec_headers.get_header('uri', '')[:60]!r})")
+                raise ArchiveLoadFailed(
+                    f"not a WARC/WET file: a record at byte {iterator.offset} reads as "
+                    f"{record.format} ({record.rec_headers.get_header('uri', '')[:60]!r})"
+                )
             if record.rec_type not in ("conversion", "response"):
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI")
@@ -341,7 +340,9 @@ def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
             payload = record.content_stream().read(ingest.max_doc_bytes + 1)
             offset = iterator.get_record_offset()  # only after reading: asking earlier loses the payload
             if len(payload) > ingest.max_doc_bytes:
-                yield Record(offset, url=url, reason="ingest:too_large", detail=f"record over {ingest.max_doc_bytes} bytes")
+                yield Record(
+                    offset, url=url, reason="ingest:too_large", detail=f"record over {ingest.max_doc_bytes} bytes"
+                )
                 continue
             if record.rec_type == "conversion":  # WET text is UTF-8 by definition
                 text = payload.decode("utf-8", errors="replace")
@@ -356,10 +357,25 @@ def _read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterato
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 # Labels browsers decode with a superset (WHATWG Encoding Standard): pages labelled gb2312 use GBK
 # characters, pages labelled iso-8859-1 use windows-1252's, and so on.
-_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "iso-8859-1": "cp1252",
-             "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
-             "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949",
-             "ks_c_5601-1987": "cp949", "big5": "big5hkscs", "tis-620": "cp874", "iso-8859-9": "cp1254"}
+_SUPERSET = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "big5": "big5hkscs",
+    "tis-620": "cp874",
+    "iso-8859-9": "cp1254",
+}
 _MOSTLY_UTF8 = 0.001  # at most this share of U+FFFD when a page is taken as UTF-8 with a few broken bytes
 
 
@@ -401,10 +417,49 @@ def decode_page(payload: bytes, content_type: str, is_html: bool) -> str:
 class _VisibleText(html.parser.HTMLParser):
     _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
     _IN_HEAD = {"title", "meta", "link", "style", "script", "base", "noscript", "template"}
-    _BLOCK = {"p", "div", "br", "hr", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-              "header", "footer", "nav", "main", "aside", "ul", "ol", "dl", "dt", "dd", "table", "caption",
-              "thead", "tbody", "tfoot", "blockquote", "pre", "figure", "figcaption", "form", "fieldset",
-              "legend", "details", "summary", "address", "option", "body"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "hr",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "nav",
+        "main",
+        "aside",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tfoot",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "form",
+        "fieldset",
+        "legend",
+        "details",
+        "summary",
+        "address",
+        "option",
+        "body",
+    }
     _CELL = {"td", "th"}  # cells of a row stay on the row's line, separated by a space
 
     def __init__(self) -> None:
@@ -457,12 +512,19 @@ def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: Inges
     files = [(source, f) for source in sources for f in expand_paths(source)]
     tasks = [(source.model_dump(), f.path, f.key) for source, f in files]
     ingest_dump = ingest.model_dump()
-    arrow_schema = pa.schema([
-        pa.field("id", pa.string(), False), pa.field("source", pa.string(), False),
-        pa.field("text", pa.string()), pa.field("url", pa.string()), pa.field("meta", pa.string()),
-        pa.field("file", pa.string(), False), pa.field("line", pa.int64(), False),
-        pa.field("reason", pa.string()), pa.field("detail", pa.string()),
-    ])
+    arrow_schema = pa.schema(
+        [
+            pa.field("id", pa.string(), False),
+            pa.field("source", pa.string(), False),
+            pa.field("text", pa.string()),
+            pa.field("url", pa.string()),
+            pa.field("meta", pa.string()),
+            pa.field("file", pa.string(), False),
+            pa.field("line", pa.int64(), False),
+            pa.field("reason", pa.string()),
+            pa.field("detail", pa.string()),
+        ]
+    )
 
     def read_tasks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         ingest_cfg = IngestConfig(**ingest_dump)
@@ -473,12 +535,19 @@ def read_sources(spark: SparkSession, sources: list[SourceConfig], ingest: Inges
                 rows: list[dict] = []
                 text_chars = 0
                 for record in read_file(source, path, ingest_cfg):
-                    rows.append({
-                        "id": doc_id(source.name, key, record.line), "source": source.name,
-                        "text": record.text if record.reason is None else None, "url": record.url,
-                        "meta": meta_json(record.meta),
-                        "file": path, "line": record.line, "reason": record.reason, "detail": record.detail,
-                    })
+                    rows.append(
+                        {
+                            "id": doc_id(source.name, key, record.line),
+                            "source": source.name,
+                            "text": record.text if record.reason is None else None,
+                            "url": record.url,
+                            "meta": meta_json(record.meta),
+                            "file": path,
+                            "line": record.line,
+                            "reason": record.reason,
+                            "detail": record.detail,
+                        }
+                    )
                     text_chars += len(record.text or "")
                     if len(rows) >= BATCH_ROWS or text_chars >= BATCH_TEXT_CHARS:  # Arrow strings stop at 2 GB
                         yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)

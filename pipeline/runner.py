@@ -15,6 +15,7 @@ Run directory::
 A write that fails for lack of permission or space raises OutputError naming the path and the
 fix; the failed stage keeps no _SUCCESS or stats.json and its temporary output is removed.
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,24 +26,33 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession, functions as F
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from pipeline.config import ConfigError, PipelineConfig, canonical_json, digest, dump_resolved
-from pipeline.readers import QUARANTINE_COLUMNS, input_fingerprint, read_sources
+from core.errors import ConfigError, CorpusError
+from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
+from pipeline.readers import QUARANTINE_COLUMNS, read_sources
+from pipeline.resume import (
+    ingest_hash,
+    run_settings_hash,
+    run_step,
+    shards_hash,
+    stage_hash,
+    temp_dir,
+    tokenizer_hash,
+)
 from stages.base import REASON, Stage, StageContext
 
 log = logging.getLogger("corpus")
 
-SUCCESS = "_SUCCESS"
 OUTPUT_MARKER = ".corpus-output"  # in every run directory and `corpus stage` output folder
-STATS = "stats.json"
 KEPT_FLAG = "kept"
 DATA = "data"
 
@@ -51,11 +61,11 @@ class AccountingError(RuntimeError):
     """rows_in != kept + rejected: a stage lost or invented rows."""
 
 
-class NothingLeftError(RuntimeError):
+class NothingLeftError(CorpusError, RuntimeError):
     """Every document was rejected or quarantined: there is nothing to tokenize."""
 
 
-class OutputError(RuntimeError):
+class OutputError(CorpusError, RuntimeError):
     """The run directory cannot be written: no permission, read-only, disk full, or a file in the way."""
 
 
@@ -63,7 +73,7 @@ _FIX = {
     errno.ENOSPC: "Free space on that disk, or point --output-dir (run.output_dir) at a disk with room",
     errno.EDQUOT: "Free space within your disk quota, or point --output-dir (run.output_dir) elsewhere",
     errno.EACCES: "Make that directory (or the one it is created in) writable for the user running the job "
-                  "(on a cluster, the executors' user too), or choose another --output-dir (run.output_dir)",
+    "(on a cluster, the executors' user too), or choose another --output-dir (run.output_dir)",
     errno.EROFS: "The file system is read-only: choose another --output-dir (run.output_dir)",
     errno.ENOTDIR: "A file is in the way where a directory is expected: move it, or choose another --output-dir",
 }
@@ -88,13 +98,6 @@ def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
     return spark.read.parquet(str(stage_dir / DATA)).drop(REASON, "detail")
 
 
-def is_complete(stage_dir: Path, config_hash: str) -> bool:
-    stats_file = stage_dir / STATS
-    if not (stage_dir / SUCCESS).exists() or not stats_file.exists():
-        return False
-    return json.loads(stats_file.read_text()).get("config_hash") == config_hash
-
-
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
     """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
     preflight(config, stop_after)
@@ -105,25 +108,35 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
-    ctx = StageContext(spark=spark, seed=config.run.seed, partitions=config.run.partitions,
-                       scratch_dir=run_dir / "scratch", source_priority=config.source_priority)
+    ctx = StageContext(
+        spark=spark,
+        seed=config.run.seed,
+        partitions=config.run.partitions,
+        scratch_dir=run_dir / "scratch",
+        source_priority=config.source_priority,
+    )
 
     with writing(run_dir, "stage ingest"):
         outcomes = [run_ingest(spark, config, run_dir)]
-    # Run-wide settings that change stage results (sampling, which duplicate is kept, rejects).
-    chain_hash = digest(outcomes[0].stats["config_hash"], config.run.seed, config.source_priority,
-                        config.run.reject_text_chars)
+    chain_hash = run_settings_hash(outcomes[0].stats["config_hash"], config)
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
         stage = stage_cls(section)
-        chain_hash = digest(chain_hash, stage_cls.name, section.model_dump(mode="json"), stage.inputs_fingerprint())
+        chain_hash = stage_hash(chain_hash, stage)
         name = stage_dir_name(position, stage_cls.name)
         with writing(run_dir, f"stage {stage_cls.name}"):
-            outcome = run_stage(stage, read_stage_output(spark, previous), ctx,
-                                out_dir=run_dir / "stages" / name, rejects_dir=run_dir / "rejects" / name,
-                                config_hash=chain_hash, reject_text_chars=config.run.reject_text_chars,
-                                label=f"[{step}/{len(planned)} {stage_cls.name}]", position=position)
+            outcome = run_stage(
+                stage,
+                read_stage_output(spark, previous),
+                ctx,
+                out_dir=run_dir / "stages" / name,
+                rejects_dir=run_dir / "rejects" / name,
+                config_hash=chain_hash,
+                reject_text_chars=config.run.reject_text_chars,
+                label=f"[{step}/{len(planned)} {stage_cls.name}]",
+                position=position,
+            )
         outcomes.append(outcome)
         previous = run_dir / "stages" / name
         if stop_after == stage_cls.name:
@@ -161,10 +174,12 @@ def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
         if stats["rows_in"] - stats["rows_kept"]:
             top = ", ".join(f"{reason} {count}" for reason, count in list(stats["reasons"].items())[:3])
             removed.append(f"{outcome.name} {stats['rows_in'] - stats['rows_kept']} ({top})")
-    return (f"no documents left after the last stage, so no tokenizer was trained and no shards were written. "
-            f"Removed by: {'; '.join(removed) or 'nothing (the input had no documents)'}. "
-            f"See {run_dir / 'rejects'} and `corpus inspect {run_dir}`; loosen that stage's thresholds or check "
-            f"the input, then rerun (complete stages are skipped).")
+    return (
+        f"no documents left after the last stage, so no tokenizer was trained and no shards were written. "
+        f"Removed by: {'; '.join(removed) or 'nothing (the input had no documents)'}. "
+        f"See {run_dir / 'rejects'} and `corpus inspect {run_dir}`; loosen that stage's thresholds or check "
+        f"the input, then rerun (complete stages are skipped)."
+    )
 
 
 def prepare_output_dir(folder: Path, what: str) -> None:
@@ -173,11 +188,14 @@ def prepare_output_dir(folder: Path, what: str) -> None:
     its ``data/``, ``rejects/``, ``README.md``, ... would be replaced."""
     marker = folder / OUTPUT_MARKER
     try:
-        if folder.is_dir() and not marker.exists() and not (folder / "config.hash").exists() \
-                and any(folder.iterdir()):  # config.hash: a run directory of an earlier version
-            raise OutputError(f"cannot write {what}: {folder} is not empty and was not written by this tool "
-                              f"(no {OUTPUT_MARKER} file); its folders would be replaced. Choose a new or empty "
-                              f"folder (or remove this one)")
+        if (
+            folder.is_dir() and not marker.exists() and not (folder / "config.hash").exists() and any(folder.iterdir())
+        ):  # config.hash: a run directory of an earlier version
+            raise OutputError(
+                f"cannot write {what}: {folder} is not empty and was not written by this tool "
+                f"(no {OUTPUT_MARKER} file); its folders would be replaced. Choose a new or empty "
+                f"folder (or remove this one)"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         marker.touch()
     except OSError as error:
@@ -239,116 +257,181 @@ def _probe(folder: Path) -> OSError | None:
 
 def _output_error(what: str, path: Path, error: OSError) -> OutputError:
     fix = _FIX.get(error.errno, "Check that directory, or choose another --output-dir (run.output_dir)")
-    return OutputError(f"cannot write {what}: {path}: {error.strerror or error}. {fix}, then rerun the same "
-                       "command (complete stages are kept and skipped; nothing unfinished is marked complete).")
+    return OutputError(
+        f"cannot write {what}: {path}: {error.strerror or error}. {fix}, then rerun the same "
+        "command (complete stages are kept and skipped; nothing unfinished is marked complete)."
+    )
 
 
 def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: str) -> None:
     """Train the tokenizer on the final documents, then write the mixed token shards."""
-    from pipeline.mixture import mixture_weights_by_chars
-    from pipeline.shards import write_shards
     from tokenizer_train.train import train_tokenizer
+    from trainer_output.mixture import mixture_weights_by_chars
+    from trainer_output.shards import write_shards
 
-    seed = config.run.seed
-    tokenizer_dir = run_dir / "tokenizer"
-    tokenizer_hash = digest(chain_hash, "tokenizer", config.tokenizer.model_dump(mode="json"),
-                            config.mixture.model_dump(mode="json"))
-    if is_complete(tokenizer_dir, tokenizer_hash):
-        log.info("[tokenizer] complete already, skipped")
-    else:
-        _clear_marker(tokenizer_dir)
+    tokenizer_dir, shards_dir = run_dir / "tokenizer", run_dir / "shards"
+    tokenizer_step_hash = tokenizer_hash(chain_hash, config)
+    shards_step_hash = shards_hash(tokenizer_step_hash, config)
+
+    def train() -> dict[str, Any]:
         log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
         started = time.time()
-        stats = train_tokenizer(docs, config.tokenizer, tokenizer_dir, seed,
-                                weights=mixture_weights_by_chars(docs, config.mixture))
-        stats.update(config_hash=tokenizer_hash, elapsed_s=round(time.time() - started, 3))
-        _finish(tokenizer_dir, stats)
+        stats = train_tokenizer(
+            docs,
+            config.tokenizer,
+            tokenizer_dir,
+            config.run.seed,
+            weights=mixture_weights_by_chars(docs, config.mixture),
+        )
+        stats.update(config_hash=tokenizer_step_hash, elapsed_s=round(time.time() - started, 3))
         log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
+        return stats
 
-    shards_dir = run_dir / "shards"
-    shards_hash = digest(tokenizer_hash, "shards", config.shards.model_dump(mode="json"))
-    if is_complete(shards_dir, shards_hash):
-        log.info("[shards] complete already, skipped")
-        return
-    _clear_marker(shards_dir)
-    log.info("[shards] tokenizing, mixing and writing shards")
-    started = time.time()
-    manifest = write_shards(docs, tokenizer_dir / "tokenizer.json", shards_dir, config.shards, config.mixture,
-                            seed, shards_hash)
-    splits = manifest.get("splits", {})
-    _finish(shards_dir, {"config_hash": shards_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits})
-    log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
+    def write() -> dict[str, Any]:
+        log.info("[shards] tokenizing, mixing and writing shards")
+        started = time.time()
+        manifest = write_shards(
+            docs,
+            tokenizer_dir / "tokenizer.json",
+            shards_dir,
+            config.shards,
+            config.mixture,
+            config.run.seed,
+            shards_step_hash,
+        )
+        splits = manifest.get("splits", {})
+        log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
+        return {"config_hash": shards_step_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits}
+
+    run_step(tokenizer_dir, tokenizer_step_hash, "[tokenizer]", train)
+    run_step(shards_dir, shards_step_hash, "[shards]", write)
 
 
 def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
     """Read every source into stages/00_ingest; malformed records go to quarantine/."""
     out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
-    config_hash = digest([s.model_dump(mode="json") for s in config.sources], input_fingerprint(list(config.sources)),
-                         config.ingest.model_dump(mode="json"), config.run.partitions)
-    if is_complete(out_dir, config_hash):
-        stats = json.loads((out_dir / STATS).read_text())
-        log.info("[ingest] complete already (%d documents), skipped", stats["rows_kept"])
-        return StageOutcome("ingest", stats, skipped=True)
-    _clear_marker(out_dir)
+    config_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions)
+    result = run_step(out_dir, config_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, config_hash))
+    return StageOutcome("ingest", result.stats, result.skipped)
+
+
+def _ingest(
+    spark: SparkSession, config: PipelineConfig, run_dir: Path, out_dir: Path, config_hash: str
+) -> dict[str, Any]:
     log.info("[ingest] reading %d sources", len(config.sources))
     started = time.time()
     records = read_sources(spark, list(config.sources), config.ingest)
-    tmp = _tmp_dir(run_dir)
+    tmp = temp_dir(run_dir)
     quarantine_dir = run_dir / "quarantine"
     try:
         # One read pass, two outputs: ids are hashed into a fixed number of partitions.
-        (records.withColumn(KEPT_FLAG, F.col(REASON).isNull())
-         .repartition(config.run.partitions, "id").sortWithinPartitions("id")
-         .write.partitionBy(KEPT_FLAG).parquet(str(tmp)))
+        (
+            records.withColumn(KEPT_FLAG, F.col(REASON).isNull())
+            .repartition(config.run.partitions, "id")
+            .sortWithinPartitions("id")
+            .write.partitionBy(KEPT_FLAG)
+            .parquet(str(tmp))
+        )
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
         _ensure_dataset(spark, kept_tmp, records.schema)
         _replace_dir(kept_tmp, out_dir / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
         if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
-            spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line") \
-                .write.parquet(str(quarantine_dir))
+            spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy(
+                "file", "line"
+            ).write.parquet(str(quarantine_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    stats = _ingest_stats(spark, out_dir, quarantine_dir, config_hash, started)
+    log.info(
+        "[ingest] done: %d documents, %d quarantined, %.1fs",
+        stats["rows_kept"],
+        stats["rows_rejected"],
+        stats["elapsed_s"],
+    )
+    return stats
 
+
+def _ingest_stats(
+    spark: SparkSession, out_dir: Path, quarantine_dir: Path, config_hash: str, started: float
+) -> dict[str, Any]:
     kept = spark.read.parquet(str(out_dir / DATA))
     documents = kept.count()
     reasons, by_source = {}, {}
     if quarantine_dir.exists():
         q = spark.read.parquet(str(quarantine_dir))
         reasons = {r[REASON]: r["count"] for r in q.groupBy(REASON).count().collect()}
-    for row in kept.groupBy("source").agg(F.count("*").alias("documents"),
-                                          F.sum(F.length("text")).alias("chars")).collect():
+        _log_quarantine_examples(q)
+    for row in (
+        kept.groupBy("source").agg(F.count("*").alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
+    ):
         by_source[row["source"]] = {"documents": row["documents"], "chars": int(row["chars"] or 0)}
-    quarantined = sum(reasons.values())
-    if quarantine_dir.exists():
-        _log_quarantine_examples(spark.read.parquet(str(quarantine_dir)))
-    stats = _stats("ingest", 0, config_hash, documents + quarantined, documents, reasons, started,
-                   {"sources": by_source, "quarantine_dir": "quarantine"})
-    _finish(out_dir, stats)
-    log.info("[ingest] done: %d documents, %d quarantined, %.1fs", documents, quarantined, stats["elapsed_s"])
-    return StageOutcome("ingest", stats, skipped=False)
+    return _stats(
+        "ingest",
+        0,
+        config_hash,
+        documents + sum(reasons.values()),
+        documents,
+        reasons,
+        started,
+        {"sources": by_source, "quarantine_dir": "quarantine"},
+    )
 
 
 def _log_quarantine_examples(quarantine: DataFrame) -> None:
     """One line per reason naming the first file and line where it happened."""
-    first = quarantine.groupBy(REASON).agg(F.count("*").alias("n"), F.min(F.struct("file", "line", "detail")).alias("at"))
+    first = quarantine.groupBy(REASON).agg(
+        F.count("*").alias("n"), F.min(F.struct("file", "line", "detail")).alias("at")
+    )
     for row in first.orderBy(REASON).collect():
         at = row["at"]
-        log.warning("[ingest] quarantined %d x %s, first at %s:%d (%s)", row["n"], row[REASON], at["file"], at["line"],
-                    at["detail"])
+        log.warning(
+            "[ingest] quarantined %d x %s, first at %s:%d (%s)",
+            row["n"],
+            row[REASON],
+            at["file"],
+            at["line"],
+            at["detail"],
+        )
 
 
-def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path,
-              config_hash: str, reject_text_chars: int, label: str, position: int = 0) -> StageOutcome:
+def run_stage(
+    stage: Stage,
+    df: DataFrame,
+    ctx: StageContext,
+    out_dir: Path,
+    rejects_dir: Path,
+    config_hash: str,
+    reject_text_chars: int,
+    label: str,
+    position: int = 0,
+) -> StageOutcome:
     """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting."""
-    if is_complete(out_dir, config_hash):
-        stats = json.loads((out_dir / STATS).read_text())
-        log.info("%s complete already (kept %d of %d), skipped", label, stats["rows_kept"], stats["rows_in"])
-        return StageOutcome(stage.name, stats, skipped=True)
-    _clear_marker(out_dir)
-    rows_in = df.count()
-    log.info("%s start: %d rows", label, rows_in)
-    started = time.time()
+
+    def work() -> dict[str, Any]:
+        rows_in = df.count()
+        log.info("%s start: %d rows", label, rows_in)
+        started = time.time()
+        _write_stage(stage, df, ctx, out_dir, rejects_dir, reject_text_chars)
+        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, config_hash, started, position)
+        log.info(
+            "%s done: kept %d, rejected %d (%.1f%%), %.1fs",
+            label,
+            stats["rows_kept"],
+            stats["rows_rejected"],
+            100.0 * stats["rows_rejected"] / max(rows_in, 1),
+            stats["elapsed_s"],
+        )
+        return stats
+
+    result = run_step(out_dir, config_hash, label, work)
+    return StageOutcome(stage.name, result.stats, result.skipped)
+
+
+def _write_stage(
+    stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path, reject_text_chars: int
+) -> None:
+    """Apply the stage and write its kept rows to ``out_dir/data`` and its rejects to ``rejects_dir``."""
     ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
     result = stage.apply(df, ctx)
     if REASON not in result.columns:
@@ -356,8 +439,9 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     flagged = result.withColumn(KEPT_FLAG, F.col(REASON).isNull())
     if reject_text_chars >= 0:
         flagged = flagged.withColumn(
-            "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars)))
-    tmp = _tmp_dir(out_dir)  # inside: a cross-device rename is impossible, no write outside out_dir
+            "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars))
+        )
+    tmp = temp_dir(out_dir)  # inside: a cross-device rename is impossible, no write outside out_dir
     try:
         flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
@@ -370,10 +454,22 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+
+def _stage_stats(
+    stage: Stage,
+    ctx: StageContext,
+    out_dir: Path,
+    rejects_dir: Path,
+    rows_in: int,
+    config_hash: str,
+    started: float,
+    position: int,
+) -> dict[str, Any]:
+    """Counts from the written output, checked: rows_in == kept + rejected."""
     kept = read_stage_output(ctx.spark, out_dir)
     rows_kept = kept.count()
     reasons: dict[str, int] = {}
-    rejected = ctx.spark.createDataFrame([], result.schema)
+    rejected = ctx.spark.createDataFrame([], kept.schema)
     if rejects_dir.exists():
         rejected = ctx.spark.read.parquet(str(rejects_dir))
         family = F.substring_index(REASON, ":", 2)  # dedup:minhash:<kept id> counts as dedup:minhash
@@ -381,46 +477,58 @@ def run_stage(stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rej
     rows_rejected = sum(reasons.values())
     if rows_in != rows_kept + rows_rejected:
         raise AccountingError(f"stage {stage.name!r}: rows_in {rows_in} != kept {rows_kept} + rejected {rows_rejected}")
-    stats = _stats(stage.name, position, config_hash, rows_in, rows_kept, reasons, started,
-                   stage.summarize(kept, rejected), config=stage.config.model_dump(mode="json"))
-    _finish(out_dir, stats)
-    log.info("%s done: kept %d, rejected %d (%.1f%%), %.1fs", label, rows_kept, rows_rejected,
-             100.0 * rows_rejected / max(rows_in, 1), stats["elapsed_s"])
-    return StageOutcome(stage.name, stats, skipped=False)
+    return _stats(
+        stage.name,
+        position,
+        config_hash,
+        rows_in,
+        rows_kept,
+        reasons,
+        started,
+        stage.summarize(kept, rejected),
+        config=stage.config.model_dump(mode="json"),
+    )
 
 
-def _stats(name: str, position: int, config_hash: str, rows_in: int, rows_kept: int, reasons: dict[str, int],
-           started: float, extra: dict[str, Any], config: dict[str, Any] | None = None) -> dict[str, Any]:
+def _stats(
+    name: str,
+    position: int,
+    config_hash: str,
+    rows_in: int,
+    rows_kept: int,
+    reasons: dict[str, int],
+    started: float,
+    extra: dict[str, Any],
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
-        "stage": name, "position": position, "config_hash": config_hash, "config": config or {},
-        "rows_in": rows_in, "rows_kept": rows_kept, "rows_rejected": rows_in - rows_kept,
+        "stage": name,
+        "position": position,
+        "config_hash": config_hash,
+        "config": config or {},
+        "rows_in": rows_in,
+        "rows_kept": rows_kept,
+        "rows_rejected": rows_in - rows_kept,
         "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "elapsed_s": round(time.time() - started, 3),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "extra": extra,
     }
 
 
-def _finish(out_dir: Path, stats: dict[str, Any]) -> None:
-    """stats.json (written whole under a temporary name, then renamed) then _SUCCESS, the last thing written."""
-    tmp = out_dir / f".{STATS}.tmp"
-    try:
-        tmp.write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, out_dir / STATS)
-    finally:
-        tmp.unlink(missing_ok=True)
-    (out_dir / SUCCESS).write_text("")
-
-
 def write_summary(run_dir: Path, outcomes: list[StageOutcome]) -> None:
-    funnel = [{"stage": o.name, "rows_in": o.stats["rows_in"], "rows_kept": o.stats["rows_kept"],
-               "rows_rejected": o.stats["rows_rejected"], "reasons": o.stats["reasons"],
-               "elapsed_s": o.stats["elapsed_s"]} for o in outcomes]
+    funnel = [
+        {
+            "stage": o.name,
+            "rows_in": o.stats["rows_in"],
+            "rows_kept": o.stats["rows_kept"],
+            "rows_rejected": o.stats["rows_rejected"],
+            "reasons": o.stats["reasons"],
+            "elapsed_s": o.stats["elapsed_s"],
+        }
+        for o in outcomes
+    ]
     (run_dir / "summary.json").write_text(json.dumps({"funnel": funnel}, indent=2, ensure_ascii=False) + "\n")
-
-
-def _tmp_dir(root: Path) -> Path:
-    return root / f".tmp-{uuid.uuid4().hex[:12]}"
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -429,13 +537,6 @@ def _replace_dir(src: Path, dst: Path) -> None:
         shutil.rmtree(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     os.replace(src, dst)
-
-
-def _clear_marker(out_dir: Path) -> None:
-    """Unmark a stage about to run: no _SUCCESS, no stats.json of an earlier run."""
-    (out_dir / SUCCESS).unlink(missing_ok=True)
-    (out_dir / STATS).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _ensure_dataset(spark: SparkSession, path: Path, schema) -> None:

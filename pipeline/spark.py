@@ -1,4 +1,5 @@
 """The Spark session factory: honours spark-submit, falls back to embedded local Spark."""
+
 from __future__ import annotations
 
 import os
@@ -6,6 +7,8 @@ import shutil
 import sys
 
 from pyspark.sql import SparkSession
+
+from core.errors import CorpusError
 
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -26,8 +29,8 @@ DEFAULT_CONF = {
 }
 
 
-class JavaMissingError(RuntimeError):
-    pass
+class JavaMissingError(CorpusError, RuntimeError):
+    """No Java runtime: Spark cannot start."""
 
 
 def check_java() -> None:
@@ -60,4 +63,3 @@ def get_spark(app_name: str = "corpus", master: str | None = None, conf: dict[st
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
-

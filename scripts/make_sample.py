@@ -2,6 +2,7 @@
 
 Deterministic: fixed selections, no randomness. See data/sample/README.md for sources and licences.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -44,14 +45,18 @@ def write_eval_set(path: Path) -> None:
         chapters = re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+)", text)
         for number in (1, 2, 3, 30, 31, 32):
             candidates = paragraphs(chapters[number].strip()[:12000], 250, 700)
-            rows.append({"id": f"{name}-{number:02d}", "text": candidates[len(candidates) // 2],
-                         "in_sample": number <= 8})
-    novel = gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+            rows.append(
+                {"id": f"{name}-{number:02d}", "text": candidates[len(candidates) // 2], "in_sample": number <= 8}
+            )
+    novel = (
+        gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+    )
     chapters = re.split(r"\n(?=第[一二三四五六七八九十百]+回)", novel)
     for number in (1, 2, 3, 40, 41, 42):
         candidates = paragraphs(chapters[number].strip()[:6000], 60, 400)
-        rows.append({"id": f"xiyouji-{number:02d}", "text": candidates[len(candidates) // 2],
-                     "in_sample": number <= 10})
+        rows.append(
+            {"id": f"xiyouji-{number:02d}", "text": candidates[len(candidates) // 2], "in_sample": number <= 10}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
@@ -60,13 +65,14 @@ def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
     pages = read_jsonl(SHARED / "web" / "pages_wet_like.jsonl.gz")
-    web = [{"text": p["text"], "url": "https://" + p["file"].removesuffix(".html"), "title": p["title"]}
-           for p in pages[::5]]
+    web = [
+        {"text": p["text"], "url": "https://" + p["file"].removesuffix(".html"), "title": p["title"]}
+        for p in pages[::5]
+    ]
     write_jsonl(OUT / "web" / "pages.jsonl.gz", web)
 
     emails = read_jsonl(SHARED / "web" / "spamassassin_emails.jsonl.gz")
-    write_jsonl(OUT / "email" / "emails.jsonl.gz",
-                [{"text": e["text"], "label": e["label"]} for e in emails[::40]])
+    write_jsonl(OUT / "email" / "emails.jsonl.gz", [{"text": e["text"], "label": e["label"]} for e in emails[::40]])
 
     wiki = []
     for lang in ("en-US", "zh-CN", "zh-TW", "de-DE", "fr-FR", "ja-JP"):
@@ -81,7 +87,9 @@ def main() -> None:
         chapters = re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+)", text)
         for i, chapter in enumerate(chapters[1:9], start=1):
             (books / f"{name}-{i:02d}.txt").write_text(chapter.strip()[:12000] + "\n", encoding="utf-8")
-    novel = gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+    novel = (
+        gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
+    )
     chapters = re.split(r"\n(?=第[一二三四五六七八九十百]+回)", novel)
     for i, chapter in enumerate(chapters[1:11], start=1):
         (books / f"xiyouji-{i:02d}.txt").write_text(chapter.strip()[:6000] + "\n", encoding="utf-8")
@@ -89,8 +97,12 @@ def main() -> None:
     # Real-world debris: a cross-source copy of two handbook pages and malformed records.
     with open(OUT / "web" / "mirror.jsonl", "wb") as f:
         for row in wiki[:2]:
-            f.write((json.dumps({"text": row["text"], "url": "https://mirror.example/" + row["url"]},
-                                ensure_ascii=False) + "\n").encode("utf-8"))
+            f.write(
+                (
+                    json.dumps({"text": row["text"], "url": "https://mirror.example/" + row["url"]}, ensure_ascii=False)
+                    + "\n"
+                ).encode("utf-8")
+            )
         f.write(b'{"text": "broken json, no closing brace"\n')
         f.write(b'{"text": "invalid utf-8 \xff\xfe here"}\n')
         f.write(b'{"text": 42}\n')

@@ -6,18 +6,19 @@ string column ``reason``: null keeps the row, anything else rejects it with that
 columns and may rewrite ``text``. The runner splits kept from rejected rows, writes both,
 checks ``rows_in == kept + rejected`` and records stats; stages never drop rows themselves.
 """
+
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import StringType, StructField
+
+from core.errors import CorpusError
 
 REASON = "reason"
 REASON_FIELD = StructField(REASON, StringType(), True)
@@ -48,12 +49,32 @@ class StageContext:
         return self.spark.read.parquet(str(path))
 
 
+@dataclass(frozen=True)
+class Signal:
+    """A score column a stage adds; the card draws its histogram (kept and rejected stacked)."""
+
+    column: str
+    title: str
+    log_x: bool = False
+    cutoff_keys: tuple[str, ...] = ()  # config keys holding cut-offs: numbers drawn as lines, mappings listed
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """What the dataset card shows for a stage, declared by the stage so the card need not guess from names."""
+
+    signals: tuple[Signal, ...] = ()
+    removes_duplicates: bool = False  # listed under "Deduplication and decontamination"
+    pii_counts_column: str | None = None  # per-document type -> count column; ``summarize`` totals it under this key
+
+
 class Stage:
     """One pipeline stage. Subclasses set ``name``, ``Config`` and implement ``apply``."""
 
     name: ClassVar[str]
     Config: ClassVar[type[StageConfig]] = StageConfig
     summary: ClassVar[str] = ""
+    card: ClassVar[CardSpec] = CardSpec()
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -88,62 +109,13 @@ class Stage:
         return {}
 
 
-BatchFn = Callable[[pa.RecordBatch], dict[str, Any]]
-
-
-class MissingColumnError(ValueError):
+class MissingColumnError(CorpusError, ValueError):
     """A stage's input lacks a column that an earlier stage adds."""
 
 
 def require_lang(df: DataFrame, stage: str) -> None:
     if "lang" not in df.columns:
-        raise MissingColumnError(f"stage {stage} needs the `lang` column: run the langid stage before it (`corpus "
-                                 f"stage` also takes a langid output folder as --input)")
-
-
-def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> DataFrame:
-    """Apply a pure batch function over Arrow record batches (``mapInArrow``).
-
-    ``fn`` gets a ``pyarrow.RecordBatch`` and returns ``{column: values}``. A returned column
-    that already exists replaces it (same type); the others must be listed in ``new_fields``,
-    in that order, and are appended. Values may be Python lists or Arrow arrays.
-    """
-    existing = {f.name for f in df.schema.fields}
-    out_schema = StructType(df.schema.fields + [f for f in new_fields if f.name not in existing])
-    arrow_schema = _to_arrow_schema(out_schema)
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            produced = fn(batch) if batch.num_rows else {}
-            columns = []
-            for arrow_field in arrow_schema:
-                if arrow_field.name in produced:
-                    values = produced[arrow_field.name]
-                elif arrow_field.name in batch.schema.names:
-                    values = batch.column(arrow_field.name)
-                else:
-                    values = [None] * batch.num_rows
-                if not isinstance(values, (pa.Array, pa.ChunkedArray)):
-                    values = pa.array(values, type=arrow_field.type)
-                columns.append(values)
-            yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
-
-    return df.mapInArrow(run, out_schema)
-
-
-def _to_arrow_schema(schema: StructType) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(schema)
-
-
-_WORKER_CACHE: dict[str, Any] = {}
-_WORKER_LOCK = threading.Lock()
-
-
-def worker_cached(key: str, loader: Callable[[], Any]) -> Any:
-    """Load a model once per Python worker process (Spark reuses workers) and keep it."""
-    with _WORKER_LOCK:
-        if key not in _WORKER_CACHE:
-            _WORKER_CACHE[key] = loader()
-        return _WORKER_CACHE[key]
+        raise MissingColumnError(
+            f"stage {stage} needs the `lang` column: run the langid stage before it (`corpus "
+            f"stage` also takes a langid output folder as --input)"
+        )

@@ -8,17 +8,21 @@ rejects the document only if less than ``min_chars`` remain. In no-space scripts
 (Chinese, Japanese, Thai) every character is a token, so n counts characters there.
 Evaluation examples shorter than n tokens cannot match and are ignored.
 """
+
 from __future__ import annotations
 
 from typing import Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField
 
+from core.errors import ConfigError
+from core.spark_batches import map_batches
 from filters.dedup_text import build_eval_ngrams, contaminated_spans, cut_spans, read_eval_texts
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches
+from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 MATCHED = "decontaminate_matches"
 CHARS_REMOVED = "decontaminate_chars_removed"
@@ -27,12 +31,16 @@ CHARS_REMOVED = "decontaminate_chars_removed"
 class DecontaminateConfig(StageConfig):
     eval_sets: dict[str, str] = Field(
         default_factory=dict,
-        description="eval set name -> file (.jsonl/.json: one object per line; else one example per line)")
+        description="eval set name -> file (.jsonl/.json: one object per line; else one example per line)",
+    )
     text_field: str = Field("text", description="field holding the example text in JSONL eval sets")
     ngram: int = Field(13, ge=1, description="n-gram size in words (characters in no-space scripts)")
     mode: Literal["reject", "remove"] = Field(
-        "reject", description="reject contaminated documents, or remove the matching spans")
-    min_chars: int = Field(50, ge=0, description="remove mode: documents shorter than this afterwards (or left blank) are rejected")
+        "reject", description="reject contaminated documents, or remove the matching spans"
+    )
+    min_chars: int = Field(
+        50, ge=0, description="remove mode: documents shorter than this afterwards (or left blank) are rejected"
+    )
 
     @field_validator("eval_sets")
     @classmethod
@@ -45,7 +53,6 @@ class DecontaminateConfig(StageConfig):
 
 def read_eval_sets(cfg: DecontaminateConfig) -> dict[str, list[str]]:
     """Every configured eval set's examples; an unreadable one is a config error naming its key and file."""
-    from pipeline.config import ConfigError  # not at the top: pipeline.config imports the stages
 
     sets = {}
     for name, path in cfg.eval_sets.items():
@@ -60,6 +67,7 @@ class DecontaminateStage(Stage):
     name = "decontaminate"
     Config = DecontaminateConfig
     summary = "Rejects documents (or removes spans) sharing a 13-gram with configured evaluation sets."
+    card = CardSpec(removes_duplicates=True)
 
     def input_files(self) -> list[str]:
         return list(self.config.eval_sets.values())
@@ -90,19 +98,28 @@ class DecontaminateStage(Stage):
                 reasons.append(reason)
             return {"text": texts, MATCHED: matched, CHARS_REMOVED: removed, REASON: reasons}
 
-        return map_batches(df, decontaminate_batch, [
-            StructField(MATCHED, StringType(), True),
-            StructField(CHARS_REMOVED, IntegerType(), False),
-            REASON_FIELD,
-        ])
+        return map_batches(
+            df,
+            decontaminate_batch,
+            [
+                StructField(MATCHED, StringType(), True),
+                StructField(CHARS_REMOVED, IntegerType(), False),
+                REASON_FIELD,
+            ],
+        )
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         """Documents matching each eval set (rejected or trimmed), and characters removed."""
         both = kept.select(MATCHED, CHARS_REMOVED).union(rejected.select(MATCHED, CHARS_REMOVED))
-        per_set = (both.where(F.col(MATCHED).isNotNull())
-                   .select(F.explode(F.split(MATCHED, ",")).alias("eval_set"))
-                   .groupBy("eval_set").count())
+        per_set = (
+            both.where(F.col(MATCHED).isNotNull())
+            .select(F.explode(F.split(MATCHED, ",")).alias("eval_set"))
+            .groupBy("eval_set")
+            .count()
+        )
         counts = {row["eval_set"]: int(row["count"]) for row in per_set.collect()}
         chars = both.agg(F.sum(CHARS_REMOVED)).first()[0]
-        return {"documents_per_eval_set": {name: counts.get(name, 0) for name in self.config.eval_sets},
-                "chars_removed": int(chars or 0)}
+        return {
+            "documents_per_eval_set": {name: counts.get(name, 0) for name in self.config.eval_sets},
+            "chars_removed": int(chars or 0),
+        }

@@ -15,16 +15,19 @@
 5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone); the
    other members are rejected with ``dedup:minhash:<kept id>``.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa
 from pydantic import Field, model_validator
-from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructField
 
+from core.spark_batches import map_batches
 from filters.dedup_text import ORDER_KEY_WIDTH, doc_order_key
 from filters.minhash import band_hashes, jaccard, optimal_param, shingle_hashes, signatures
-from stages.base import REASON, Stage, StageConfig, StageContext, map_batches
+from stages.base import REASON, CardSpec, Stage, StageConfig, StageContext
 
 CLUSTER = "minhash_cluster"
 
@@ -36,14 +39,18 @@ class DedupMinhashConfig(StageConfig):
     bands: int | None = Field(None, ge=1, description="LSH bands; default: optimal for threshold (datasketch)")
     rows: int | None = Field(None, ge=1, description="rows per band; default: optimal for threshold (datasketch)")
     false_negative_weight: float | None = Field(
-        None, ge=0.0, le=1.0,
+        None,
+        ge=0.0,
+        le=1.0,
         description="weight of missed pairs when choosing bands/rows (false positives weigh 1 minus it); default 0.95 "
-                    "with verify, since the exact check removes false positives, else 0.5 (datasketch's default)")
+        "with verify, since the exact check removes false positives, else 0.5 (datasketch's default)",
+    )
     word_ngram: int = Field(5, ge=1, description="shingle size in words")
     char_ngram: int = Field(5, ge=1, description="shingle size in characters for Chinese/Japanese/Thai/... text")
     verify: bool = Field(True, description="keep only candidate pairs whose exact shingle Jaccard >= threshold")
     block_shingles: int = Field(
-        1024, ge=1, description="shingles permuted per numpy block (memory: block * num_perm * 16 bytes)")
+        1024, ge=1, description="shingles permuted per numpy block (memory: block * num_perm * 16 bytes)"
+    )
     max_iterations: int = Field(40, ge=1, description="connected-components rounds before giving up (error)")
 
     @model_validator(mode="after")
@@ -51,8 +58,9 @@ class DedupMinhashConfig(StageConfig):
         if (self.bands is None) != (self.rows is None):
             raise ValueError("stages.dedup_minhash: set both bands and rows, or neither")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
-            raise ValueError(f"stages.dedup_minhash: bands * rows = {self.bands * self.rows} "
-                             f"exceeds num_perm = {self.num_perm}")
+            raise ValueError(
+                f"stages.dedup_minhash: bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
+            )
         return self
 
     def lsh_params(self) -> tuple[int, int]:
@@ -68,6 +76,7 @@ class DedupMinhashStage(Stage):
     name = "dedup_minhash"
     Config = DedupMinhashConfig
     summary = "MinHash LSH near-duplicate clusters (connected components in Spark); keeps one per cluster."
+    card = CardSpec(removes_duplicates=True)
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         edges = self.candidate_edges(df, ctx)
@@ -80,7 +89,8 @@ class DedupMinhashStage(Stage):
             *df.columns,
             F.coalesce("kept_id", "id").alias(CLUSTER),
             F.when(F.col("kept_id").isNotNull(), F.concat(F.lit("dedup:minhash:"), "kept_id"))
-            .cast(StringType()).alias(REASON),
+            .cast(StringType())
+            .alias(REASON),
         )
 
     def candidate_edges(self, df: DataFrame, ctx: StageContext) -> DataFrame:
@@ -100,31 +110,42 @@ class DedupMinhashStage(Stage):
                 "bands": [k if len(h) else [] for k, h in zip(keys, hashes)],  # no shingles: never a candidate
             }
 
-        sigs = map_batches(df.select("id", "source", "text"), signature_batch, [
-            StructField("node", StringType(), False),
-            StructField("bands", ArrayType(LongType(), False), False),
-        ])
+        sigs = map_batches(
+            df.select("id", "source", "text"),
+            signature_batch,
+            [
+                StructField("node", StringType(), False),
+                StructField("bands", ArrayType(LongType(), False), False),
+            ],
+        )
         bucket = Window.partitionBy("band", "band_hash")
-        return (sigs.select("node", F.posexplode("bands").alias("band", "band_hash"))
-                .withColumn("head", F.min("node").over(bucket))
-                .where(F.col("node") != F.col("head"))
-                .select(F.col("node").alias("u"), F.col("head").alias("v"))
-                .distinct())
+        return (
+            sigs.select("node", F.posexplode("bands").alias("band", "band_hash"))
+            .withColumn("head", F.min("node").over(bucket))
+            .where(F.col("node") != F.col("head"))
+            .select(F.col("node").alias("u"), F.col("head").alias("v"))
+            .distinct()
+        )
 
     def verified(self, edges: DataFrame, df: DataFrame) -> DataFrame:
         """The candidate edges whose documents' exact shingle Jaccard reaches the threshold."""
         word_ngram, char_ngram = self.config.word_ngram, self.config.char_ngram
         texts = df.select("id", "text")
-        pairs = (edges
-                 .join(texts.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u"))
-                 .join(texts.select(F.col("id").alias("id_v"), F.col("text").alias("text_v")), _key_id("v") == F.col("id_v"))
-                 .select("u", "v", "text_u", "text_v"))
+        pairs = (
+            edges.join(
+                texts.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u")
+            )
+            .join(texts.select(F.col("id").alias("id_v"), F.col("text").alias("text_v")), _key_id("v") == F.col("id_v"))
+            .select("u", "v", "text_u", "text_v")
+        )
 
         def jaccard_batch(batch: pa.RecordBatch) -> dict:
-            return {"jaccard": [
-                jaccard(shingle_hashes(a, word_ngram, char_ngram), shingle_hashes(b, word_ngram, char_ngram))
-                for a, b in zip(batch.column("text_u").to_pylist(), batch.column("text_v").to_pylist())
-            ]}
+            return {
+                "jaccard": [
+                    jaccard(shingle_hashes(a, word_ngram, char_ngram), shingle_hashes(b, word_ngram, char_ngram))
+                    for a, b in zip(batch.column("text_u").to_pylist(), batch.column("text_v").to_pylist())
+                ]
+            }
 
         scored = map_batches(pairs, jaccard_batch, [StructField("jaccard", DoubleType(), False)])
         return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
@@ -152,7 +173,8 @@ def connected_components(edges: DataFrame, ctx: StageContext, max_iterations: in
     while not _is_star_forest(current):
         if rounds == max_iterations:
             raise RuntimeError(
-                f"stages.dedup_minhash: connected components did not converge in max_iterations={max_iterations}")
+                f"stages.dedup_minhash: connected components did not converge in max_iterations={max_iterations}"
+            )
         rounds += 1
         current = ctx.checkpoint(_small_star(_large_star(current)), f"dedup_minhash/cc_{rounds}")
     return current.select(F.col("u").alias("node"), F.col("v").alias("root"))
@@ -166,33 +188,40 @@ def _is_star_forest(edges: DataFrame) -> bool:
     """
     sources = edges.groupBy("u").agg(F.count(F.lit(1)).alias("out_degree"))
     several_targets = sources.where(F.col("out_degree") > 1).select(F.col("u").alias("node"))
-    chained = (edges.select(F.col("v").alias("node")).distinct()
-               .join(sources.select(F.col("u").alias("node")), "node", "left_semi"))
+    chained = (
+        edges.select(F.col("v").alias("node"))
+        .distinct()
+        .join(sources.select(F.col("u").alias("node")), "node", "left_semi")
+    )
     return several_targets.union(chained).limit(1).count() == 0
 
 
 def _oriented(edges: DataFrame) -> DataFrame:
     """Edges as ``(u, v)`` with ``u > v`` (self-loops dropped)."""
-    return (edges.where(F.col("u") != F.col("v"))
-            .select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v")))
+    return edges.where(F.col("u") != F.col("v")).select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v"))
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
     """Link every neighbour larger than a node to the smallest of the node's neighbourhood."""
     both = edges.union(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))
     smallest = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
-    return (both.withColumn("m", smallest)
-            .where(F.col("v") > F.col("u"))
-            .select(F.col("v").alias("u"), F.col("m").alias("v"))
-            .distinct())
+    return (
+        both.withColumn("m", smallest)
+        .where(F.col("v") > F.col("u"))
+        .select(F.col("v").alias("u"), F.col("m").alias("v"))
+        .distinct()
+    )
 
 
 def _small_star(edges: DataFrame) -> DataFrame:
     """Link a node and its smaller neighbours to the smallest of them."""
     with_min = _oriented(edges).withColumn("m", F.min("v").over(Window.partitionBy("u")))
-    links = F.array(F.struct(F.col("v").alias("a"), F.col("m").alias("b")),
-                    F.struct(F.col("u").alias("a"), F.col("m").alias("b")))
-    return (with_min.select(F.explode(links).alias("link"))
-            .select(F.col("link.a").alias("u"), F.col("link.b").alias("v"))
-            .where(F.col("u") != F.col("v"))
-            .distinct())
+    links = F.array(
+        F.struct(F.col("v").alias("a"), F.col("m").alias("b")), F.struct(F.col("u").alias("a"), F.col("m").alias("b"))
+    )
+    return (
+        with_min.select(F.explode(links).alias("link"))
+        .select(F.col("link.a").alias("u"), F.col("link.b").alias("v"))
+        .where(F.col("u") != F.col("v"))
+        .distinct()
+    )

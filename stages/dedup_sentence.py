@@ -5,17 +5,20 @@ several documents belongs to the first of them in (source priority, id) order, a
 other document loses the sentences of that window. The order does not depend on how the
 input is partitioned. A document left shorter than ``min_chars`` is rejected.
 """
+
 from __future__ import annotations
 
 from typing import Literal
 
 import pyarrow as pa
 from pydantic import Field
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField
 
+from core.spark_batches import map_batches
 from filters.dedup_text import doc_order_key, remove_windows, window_hashes
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches
+from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 CHARS_REMOVED = "dedup_sentence_chars_removed"
 
@@ -23,12 +26,18 @@ CHARS_REMOVED = "dedup_sentence_chars_removed"
 class DedupSentenceConfig(StageConfig):
     mode: Literal["sentences", "lines"] = Field(
         "sentences",
-        description="unit of deduplication: sentences (Latin and CJK punctuation, line breaks) or lines (cc_net)")
+        description="unit of deduplication: sentences (Latin and CJK punctuation, line breaks) or lines (cc_net)",
+    )
     span: int | None = Field(
-        None, ge=1, description="consecutive units forming a duplicate span; default 3 for sentences, 1 for lines (cc_net)")
+        None,
+        ge=1,
+        description="consecutive units forming a duplicate span; default 3 for sentences, 1 for lines (cc_net)",
+    )
     min_chars: int = Field(
-        50, ge=0, description="documents shorter than this after removal (or left blank) are rejected "
-                     "(dedup_sentence:too_short)")
+        50,
+        ge=0,
+        description="documents shorter than this after removal (or left blank) are rejected (dedup_sentence:too_short)",
+    )
 
     @property
     def units_per_span(self) -> int:
@@ -39,6 +48,7 @@ class DedupSentenceStage(Stage):
     name = "dedup_sentence"
     Config = DedupSentenceConfig
     summary = "Removes spans of n consecutive sentences/lines seen in an earlier document (priority, id)."
+    card = CardSpec(removes_duplicates=True)
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
@@ -51,18 +61,28 @@ class DedupSentenceStage(Stage):
                 "window_hashes": [window_hashes(t, mode, span) for t in batch.column("text").to_pylist()],
             }
 
-        hashed = map_batches(df.select("id", "source", "text"), hash_batch, [
-            StructField("order_key", StringType(), False),
-            StructField("window_hashes", ArrayType(LongType(), False), False),
-        ])
+        hashed = map_batches(
+            df.select("id", "source", "text"),
+            hash_batch,
+            [
+                StructField("order_key", StringType(), False),
+                StructField("window_hashes", ArrayType(LongType(), False), False),
+            ],
+        )
         occurrences = ctx.checkpoint(
-            hashed.select("id", "order_key", F.explode("window_hashes").alias("h")), "dedup_sentence/occurrences")
-        first_owner = (occurrences.groupBy("h")
-                       .agg(F.min("order_key").alias("owner"), F.count(F.lit(1)).alias("docs"))
-                       .where(F.col("docs") > 1))
-        duplicates = (occurrences.join(first_owner, "h")
-                      .where(F.col("order_key") != F.col("owner"))
-                      .groupBy("id").agg(F.collect_list("h").alias("duplicate_hashes")))
+            hashed.select("id", "order_key", F.explode("window_hashes").alias("h")), "dedup_sentence/occurrences"
+        )
+        first_owner = (
+            occurrences.groupBy("h")
+            .agg(F.min("order_key").alias("owner"), F.count(F.lit(1)).alias("docs"))
+            .where(F.col("docs") > 1)
+        )
+        duplicates = (
+            occurrences.join(first_owner, "h")
+            .where(F.col("order_key") != F.col("owner"))
+            .groupBy("id")
+            .agg(F.collect_list("h").alias("duplicate_hashes"))
+        )
         joined = df.join(duplicates, "id", "left")
 
         def remove_batch(batch: pa.RecordBatch) -> dict:
@@ -81,8 +101,10 @@ class DedupSentenceStage(Stage):
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         stats = {}
         for label, frame in (("kept", kept), ("rejected", rejected)):
-            row = frame.agg(F.sum(CHARS_REMOVED).alias("chars"),
-                            F.sum(F.when(F.col(CHARS_REMOVED) > 0, 1).otherwise(0)).alias("docs")).first()
+            row = frame.agg(
+                F.sum(CHARS_REMOVED).alias("chars"),
+                F.sum(F.when(F.col(CHARS_REMOVED) > 0, 1).otherwise(0)).alias("docs"),
+            ).first()
             stats[f"chars_removed_{label}"] = int(row["chars"] or 0)
             stats[f"docs_changed_{label}"] = int(row["docs"] or 0)
         return stats

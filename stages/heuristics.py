@@ -1,16 +1,19 @@
 """Stage: Gopher quality, Gopher repetition, C4 and FineWeb heuristic filters, per language."""
+
 from __future__ import annotations
 
 from functools import partial
 
 import pyarrow as pa
 from pydantic import Field, PrivateAttr, field_validator, model_validator
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StructField
 
+from core.spark_batches import map_batches, worker_cached
 from filters.heuristics import DEFAULT_LANGUAGES, LanguageOverride, LanguageRules, RuleBook, run_heuristics
 from filters.text_units import Segmenter, SegmenterName, make_segmenter
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, worker_cached
+from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext
 
 CHARS_REMOVED = "c4_chars_removed"
 
@@ -21,9 +24,11 @@ class HeuristicsConfig(StageConfig, LanguageRules):
     default_language: str = Field("en", description="language of rows without a `lang` value")
     base_language: str = Field("en", description="language the top-level rules and word lists are for")
     languages: dict[str, LanguageOverride] = Field(
-        default_factory=dict, validate_default=True,
+        default_factory=dict,
+        validate_default=True,
         description="per-language changes to the top-level rules; an entry replaces the built-in entry of its "
-                    "language (built in: FineWeb-2's zh, ja, de, fr, es, ru), the other built-in entries stay")
+        "language (built in: FineWeb-2's zh, ja, de, fr, es, ru), the other built-in entries stay",
+    )
 
     _rule_book: RuleBook = PrivateAttr()
 
@@ -33,7 +38,7 @@ class HeuristicsConfig(StageConfig, LanguageRules):
         return {**DEFAULT_LANGUAGES, **(value or {})}
 
     @model_validator(mode="after")
-    def _resolve_languages(self) -> "HeuristicsConfig":
+    def _resolve_languages(self) -> HeuristicsConfig:
         base = LanguageRules(**{name: getattr(self, name) for name in LanguageRules.model_fields})
         self._rule_book = RuleBook.build(base, self.base_language, self.languages, "stages.heuristics.languages")
         return self
@@ -74,6 +79,7 @@ class HeuristicsStage(Stage):
         return map_batches(df, heuristics_batch, new_fields)
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
-        row = kept.agg(F.sum(CHARS_REMOVED).alias("c4_chars_removed"),
-                       F.sum(F.length("text")).alias("chars_out")).first()
+        row = kept.agg(
+            F.sum(CHARS_REMOVED).alias("c4_chars_removed"), F.sum(F.length("text")).alias("chars_out")
+        ).first()
         return {"c4_chars_removed": int(row["c4_chars_removed"] or 0), "chars_out": int(row["chars_out"] or 0)}

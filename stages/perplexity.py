@@ -1,16 +1,20 @@
 """Stage: KenLM perplexity per document (cc_net) and head/middle/tail buckets per language."""
+
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
-from pyspark.sql import Column, DataFrame, functions as F
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField
 
+from core.spark_batches import map_batches, worker_cached
 from filters.model_files import check_model_files
 from filters.perplexity import document_perplexity, load_kenlm_model
-from stages.base import REASON, Stage, StageConfig, StageContext, map_batches, require_lang, worker_cached
+from stages.base import REASON, CardSpec, Signal, Stage, StageConfig, StageContext, require_lang
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -18,21 +22,26 @@ BUCKETS = ("head", "middle", "tail")
 class PerplexityConfig(StageConfig):
     models: dict[str, str] = Field(
         default_factory=lambda: {"en": "models/kenlm/en.binary", "zh": "models/kenlm/zh.binary"},
-        description="KenLM model per language code (made by jobs/train_kenlm.py)")
+        description="KenLM model per language code (made by jobs/train_kenlm.py)",
+    )
     cutoffs: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         description="per language [head_max, middle_max] perplexity; languages not listed get cut-offs "
-                    "computed over the corpus at `percentiles`")
+        "computed over the corpus at `percentiles`",
+    )
     percentiles: tuple[float, float] = Field(
-        (30.0, 60.0), description="corpus percentiles (0-100) where head and middle end (cc_net: 30, 60)")
+        (30.0, 60.0), description="corpus percentiles (0-100) where head and middle end (cc_net: 30, 60)"
+    )
     quantile_accuracy: int = Field(10_000, gt=0, description="percentile_approx accuracy (relative error 1/accuracy)")
     keep_buckets: list[Literal["head", "middle", "tail"]] = Field(
         default_factory=lambda: list(BUCKETS),
-        description="buckets kept; others are rejected as perplexity:bucket_<name> (cc_net keeps all, tagged)")
+        description="buckets kept; others are rejected as perplexity:bucket_<name> (cc_net keeps all, tagged)",
+    )
     max_perplexity: float | None = Field(None, gt=0, description="reject documents above it (perplexity:max)")
     no_model: Literal["keep", "reject"] = Field(
-        "keep", description="documents whose language has no model: keep with null perplexity, or reject "
-                            "(perplexity:no_model)")
+        "keep",
+        description="documents whose language has no model: keep with null perplexity, or reject (perplexity:no_model)",
+    )
 
     @field_validator("percentiles")
     @classmethod
@@ -50,15 +59,19 @@ class PerplexityConfig(StageConfig):
         return value
 
 
-def corpus_cutoffs(scored: DataFrame, langs: list[str], percentiles: tuple[float, float],
-                   accuracy: int) -> dict[str, tuple[float, float]]:
+def corpus_cutoffs(
+    scored: DataFrame, langs: list[str], percentiles: tuple[float, float], accuracy: int
+) -> dict[str, tuple[float, float]]:
     """Per-language perplexity at ``percentiles`` with Spark's ``percentile_approx``."""
     if not langs:
         return {}
     fractions = F.array(*(F.lit(p / 100.0) for p in percentiles))
-    rows = (scored.where(F.col("lang").isin(langs) & F.col("perplexity").isNotNull())
-            .groupBy("lang").agg(F.percentile_approx("perplexity", fractions, accuracy).alias("cut"))
-            .collect())
+    rows = (
+        scored.where(F.col("lang").isin(langs) & F.col("perplexity").isNotNull())
+        .groupBy("lang")
+        .agg(F.percentile_approx("perplexity", fractions, accuracy).alias("cut"))
+        .collect()
+    )
     return {row["lang"]: (float(row["cut"][0]), float(row["cut"][1])) for row in rows}
 
 
@@ -66,18 +79,32 @@ def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
     """head when perplexity <= head_max, middle when <= middle_max, else tail; null without cut-offs."""
     if not cutoffs:
         return F.lit(None).cast("string")
-    cut = F.element_at(F.create_map(*(item for lang, (head, middle) in cutoffs.items()
-                                      for item in (F.lit(lang), F.array(F.lit(head), F.lit(middle))))),
-                       F.col("lang"))
+    cut = F.element_at(
+        F.create_map(
+            *(
+                item
+                for lang, (head, middle) in cutoffs.items()
+                for item in (F.lit(lang), F.array(F.lit(head), F.lit(middle)))
+            )
+        ),
+        F.col("lang"),
+    )
     pp = F.col("perplexity")
-    return (F.when(pp.isNull() | cut.isNull(), F.lit(None).cast("string"))
-            .when(pp <= cut[0], "head").when(pp <= cut[1], "middle").otherwise("tail"))
+    return (
+        F.when(pp.isNull() | cut.isNull(), F.lit(None).cast("string"))
+        .when(pp <= cut[0], "head")
+        .when(pp <= cut[1], "middle")
+        .otherwise("tail")
+    )
 
 
 class PerplexityStage(Stage):
     name = "perplexity"
     Config = PerplexityConfig
     summary = "KenLM perplexity (cc_net) per language; head/middle/tail buckets; keep by bucket and/or max."
+    card = CardSpec(
+        signals=(Signal("perplexity", "Perplexity", log_x=True, cutoff_keys=("max_perplexity", "cutoffs")),)
+    )
 
     def __init__(self, config: PerplexityConfig | None = None):
         super().__init__(config)
@@ -99,7 +126,7 @@ class PerplexityStage(Stage):
             for lang, text in zip(batch.column("lang").to_pylist(), batch.column("text").to_pylist()):
                 if lang in models:
                     path, key = models[lang]
-                    values.append(document_perplexity(worker_cached(key, lambda: load_kenlm_model(path)), text or ""))
+                    values.append(document_perplexity(worker_cached(key, partial(load_kenlm_model, path)), text or ""))
                 else:
                     values.append(None)
             return {"perplexity": values}
@@ -108,8 +135,10 @@ class PerplexityStage(Stage):
         to_compute = sorted(lang for lang in models if lang not in cfg.cutoffs)
         if to_compute:
             scored = ctx.checkpoint(scored, f"{self.name}_scored")  # score once, read for quantiles and output
-        self.cutoffs_used = {**corpus_cutoffs(scored, to_compute, cfg.percentiles, cfg.quantile_accuracy),
-                             **cfg.cutoffs}
+        self.cutoffs_used = {
+            **corpus_cutoffs(scored, to_compute, cfg.percentiles, cfg.quantile_accuracy),
+            **cfg.cutoffs,
+        }
 
         out = scored.withColumn("pp_bucket", bucket_column(self.cutoffs_used))
         return out.withColumn(REASON, self.reason_column(list(models)))
@@ -123,16 +152,23 @@ class PerplexityStage(Stage):
         if cfg.max_perplexity is not None:
             rules.append((F.col("perplexity") > cfg.max_perplexity, F.lit("perplexity:max")))
         bucket = F.col("pp_bucket")
-        rules.append((bucket.isNotNull() & ~bucket.isin(cfg.keep_buckets),
-                      F.concat(F.lit("perplexity:bucket_"), bucket)))
+        rules.append(
+            (bucket.isNotNull() & ~bucket.isin(cfg.keep_buckets), F.concat(F.lit("perplexity:bucket_"), bucket))
+        )
         reason = F.lit(None).cast("string")
         for condition, value in reversed(rules):
             reason = F.when(condition, value).otherwise(reason)
         return reason
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
-        rows = (kept.select("lang", "pp_bucket").unionByName(rejected.select("lang", "pp_bucket"))
-                .where(F.col("pp_bucket").isNotNull()).groupBy("lang", "pp_bucket").count().collect())
+        rows = (
+            kept.select("lang", "pp_bucket")
+            .unionByName(rejected.select("lang", "pp_bucket"))
+            .where(F.col("pp_bucket").isNotNull())
+            .groupBy("lang", "pp_bucket")
+            .count()
+            .collect()
+        )
         buckets: dict[str, dict[str, int]] = {}
         for row in rows:
             buckets.setdefault(row["lang"], {})[row["pp_bucket"]] = row["count"]

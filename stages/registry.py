@@ -3,6 +3,7 @@
 Kept apart from ``stages/__init__.py`` so that a Python worker unpickling one stage's batch
 function imports only that stage's module, not every stage's libraries (spaCy, presidio, ...).
 """
+
 from stages.base import Stage
 from stages.decontaminate import DecontaminateStage
 from stages.dedup_minhash import DedupMinhashStage

@@ -1,4 +1,5 @@
 """Shared fixtures: one Spark session for the whole test run, and a stage context."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The small corpus and job runner shared by the end-to-end tests (reference run, faults, clusters)."""
+
 import hashlib
 import json
 import os
@@ -45,15 +46,25 @@ def read_rows(path: Path) -> list[dict]:
 
 def run_job(config_path: Path, *extra: str, **popen) -> subprocess.Popen:
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    return subprocess.Popen([sys.executable, str(ROOT / "jobs" / "build_corpus.py"), "--config", str(config_path), *extra],
-                            cwd=ROOT, env=env, start_new_session=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "jobs" / "build_corpus.py"), "--config", str(config_path), *extra],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        **popen,
+    )
 
 
 def stage_outputs(run: Path) -> dict[str, object]:
     """Every stage's rows, and the exact bytes (sha256) of every token shard."""
-    outputs: dict[str, object] = {path.parent.name if path.name == "data" else path.name: read_rows(path)
-                                  for path in sorted(list(run.glob("stages/*/data")) + list(run.glob("rejects/*")))}
-    outputs["shards"] = {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
-                         for p in sorted(run.glob("shards/*/*")) if p.suffix in (".bin", ".idx")}
+    outputs: dict[str, object] = {
+        path.parent.name if path.name == "data" else path.name: read_rows(path)
+        for path in sorted(list(run.glob("stages/*/data")) + list(run.glob("rejects/*")))
+    }
+    outputs["shards"] = {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run.glob("shards/*/*"))
+        if p.suffix in (".bin", ".idx")
+    }
     assert outputs["shards"], f"no shards written in {run}"
     return outputs

@@ -1,4 +1,5 @@
 """The dataset card and its HTML page, built from a real small run (plus real tokenizer and shards)."""
+
 import json
 import re
 import shlex
@@ -11,26 +12,54 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.card import CARD_FILE, build_card, ner_status
-from pipeline.card_data import (SAMPLE_CHARS, collapse_reasons, cutoffs, find_histogram, find_pii_counts, license_info,
-                                load_run, pii_counts_from_column, reason_label, sample_text, scrub_pii, size_category,
-                                spark_histogram)
+from card.build import CARD_FILE, build_card, ner_status
+from card.report import build_html_report, split_front_matter
+from card.run_data import (
+    SAMPLE_CHARS,
+    LazySpark,
+    collapse_reasons,
+    cutoff_values,
+    license_info,
+    load_run,
+    reason_label,
+    sample_text,
+    scrub_pii,
+    size_category,
+    spark_histogram,
+)
 from pipeline.config import parse_config
-from pipeline.indexed_dataset import IndexedDatasetReader
-from pipeline.mixture import MixtureConfig, SourceTarget
-from pipeline.report import build_html_report, split_front_matter
 from pipeline.runner import read_stage_output, run_pipeline
-from pipeline.shards import ShardsConfig, write_shards
+from stages.base import CardSpec, Signal
+from stages.normalize import NormalizeStage
+from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig, train_tokenizer
+from trainer_output.indexed_dataset import IndexedDatasetReader
+from trainer_output.mixture import MixtureConfig, SourceTarget
+from trainer_output.shards import ShardsConfig, write_shards
 
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLANTED_DOMAIN = "planted-example.org"
-WORDS = ("rivers carry cold water past old mills while farmers mend fences and children read "
-         "stories about distant mountains under quiet evening skies").split()
-SECTIONS = ["## Sources", "## Processing funnel", "## Stages", "## Languages", "## Language-ID confidence",
-            "## Quality score", "## Perplexity", "## Deduplication and decontamination", "## Personal data (PII)",
-            "## Mixture", "## Tokenizer", "## Loading the data", "## Known limitations", "## Files of this run"]
+WORDS = (
+    "rivers carry cold water past old mills while farmers mend fences and children read "
+    "stories about distant mountains under quiet evening skies"
+).split()
+SECTIONS = [
+    "## Sources",
+    "## Processing funnel",
+    "## Stages",
+    "## Languages",
+    "## Language-ID confidence",
+    "## Quality score",
+    "## Perplexity",
+    "## Deduplication and decontamination",
+    "## Personal data (PII)",
+    "## Mixture",
+    "## Tokenizer",
+    "## Loading the data",
+    "## Known limitations",
+    "## Files of this run",
+]
 
 
 def contact(i: int) -> str:
@@ -59,21 +88,36 @@ def run_dir(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("card")
     write_inputs(root / "in")
     out = root / "run"
-    config = parse_config({
-        "run": {"output_dir": str(out), "partitions": 2, "seed": 5},
-        "sources": [{"name": "web", "format": "jsonl", "paths": [str(root / "in" / "web.jsonl")]},
-                    {"name": "wiki", "format": "jsonl", "paths": [str(root / "in" / "wiki.jsonl")],
-                     "meta_fields": ["lang"]}],
-        "stages": {"normalize": {"min_chars": 60}},
-    })
+    config = parse_config(
+        {
+            "run": {"output_dir": str(out), "partitions": 2, "seed": 5},
+            "sources": [
+                {"name": "web", "format": "jsonl", "paths": [str(root / "in" / "web.jsonl")]},
+                {
+                    "name": "wiki",
+                    "format": "jsonl",
+                    "paths": [str(root / "in" / "wiki.jsonl")],
+                    "meta_fields": ["lang"],
+                },
+            ],
+            "stages": {"normalize": {"min_chars": 60}},
+        }
+    )
     outcomes = run_pipeline(spark, config)
     docs = read_stage_output(spark, out / "stages" / f"{outcomes[-1].stats['position']:02d}_normalize")
-    stats = train_tokenizer(docs, TokenizerConfig(vocab_size=512, reserved_tokens=2, heldout_fraction=0.25),
-                            out / "tokenizer", seed=5)
+    stats = train_tokenizer(
+        docs, TokenizerConfig(vocab_size=512, reserved_tokens=2, heldout_fraction=0.25), out / "tokenizer", seed=5
+    )
     (out / "tokenizer" / "stats.json").write_text(json.dumps(stats, indent=2))
-    write_shards(docs, out / "tokenizer" / "tokenizer.json", out / "shards",
-                 ShardsConfig(shard_size=1500, valid_fraction=0.2),
-                 MixtureConfig(sources={"web": SourceTarget(epochs=2)}), seed=5, config_hash="test")
+    write_shards(
+        docs,
+        out / "tokenizer" / "tokenizer.json",
+        out / "shards",
+        ShardsConfig(shard_size=1500, valid_fraction=0.2),
+        MixtureConfig(sources={"web": SourceTarget(epochs=2)}),
+        seed=5,
+        config_hash="test",
+    )
     build_card(out, spark)
     return out
 
@@ -89,7 +133,7 @@ def stats_of(run_dir: Path, stage: str) -> dict:
 def section(text: str, heading: str) -> str:
     start = text.index(heading + "\n")
     end = text.find("\n## ", start + len(heading))
-    return text[start:end if end >= 0 else len(text)]
+    return text[start : end if end >= 0 else len(text)]
 
 
 def test_card_sections_are_filled_from_the_runs_files(run_dir):
@@ -102,8 +146,10 @@ def test_card_sections_are_filled_from_the_runs_files(run_dir):
 
     funnel = section(text, "## Processing funnel")
     for position, s in ((0, ingest), (1, normalize)):
-        assert (f"| {position:02d} | `{s['stage']}` | done | {s['rows_in']:,} | {s['rows_kept']:,} | "
-                f"{s['rows_rejected']:,} |") in funnel
+        assert (
+            f"| {position:02d} | `{s['stage']}` | done | {s['rows_in']:,} | {s['rows_kept']:,} | "
+            f"{s['rows_rejected']:,} |"
+        ) in funnel
     assert normalize["reasons"] == {"normalize:too_short": 5} and ingest["reasons"] == {"ingest:invalid_json": 1}
     stages = section(text, "## Stages")
     assert "| `normalize:too_short` | 5 |" in stages and "| `ingest:invalid_json` | 1 |" in stages
@@ -111,7 +157,7 @@ def test_card_sections_are_filled_from_the_runs_files(run_dir):
     assert "| `min_chars` | `60` | shorter documents are rejected" in stages
     assert f"**{normalize['rows_kept']:,} documents**" in text
     sources = section(text, "## Sources")
-    assert f"| `web` | jsonl |" in sources and f"| {ingest['extra']['sources']['web']['documents']:,} |" in sources
+    assert "| `web` | jsonl |" in sources and f"| {ingest['extra']['sources']['web']['documents']:,} |" in sources
 
     languages = section(text, "## Languages")
     assert "source metadata" in languages and "| `de` | 4 |" in languages and "| `zh` | 4 |" in languages
@@ -184,19 +230,28 @@ def test_numpy_snippet_in_the_card_reads_the_first_shard(run_dir):
 
 
 def test_megatron_paths_from_the_manifest_when_shards_are_many(spark, run_dir, tmp_path, monkeypatch):
-    import pipeline.card
+    import card.build
 
     copy = tmp_path / "many"
     shutil.copytree(run_dir, copy)
-    monkeypatch.setattr(pipeline.card, "SHARDS_LISTED", 1)
+    monkeypatch.setattr(card.build, "SHARDS_LISTED", 1)
     command = re.search(r"```bash\n(.*?)\n```", build_card(copy, spark).read_text(), re.S).group(1)
     manifest = json.loads((copy / "shards" / "manifest.json").read_text())
     for split in ("train", "valid"):
         inline = re.search(rf"--{split}-data-path \$\((python -c '[^']*')\)", command).group(1)
-        done = subprocess.run(["bash", "-c", inline.replace("python", shlex.quote(sys.executable), 1)], cwd=copy,
-                              capture_output=True, text=True, timeout=60)
-        assert done.stdout.split() == [item for s in manifest["shards"] if s["split"] == split
-                                       for item in (str(s["tokens"]), f"shards/{s['path']}")]
+        done = subprocess.run(
+            ["bash", "-c", inline.replace("python", shlex.quote(sys.executable), 1)],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.split() == [
+            item
+            for s in manifest["shards"]
+            if s["split"] == split
+            for item in (str(s["tokens"]), f"shards/{s['path']}")
+        ]
 
 
 def test_rebuilding_gives_the_same_card_and_plots(spark, run_dir):
@@ -234,15 +289,28 @@ def test_stage_from_an_earlier_config_is_stale_and_a_missing_marker_incomplete(r
     assert load_run(copy).stages[1].status == "incomplete"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (/usr/bin/chromium); "
-                                                   "CI installs it with `apt-get install -y chromium`")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian chromium is not installed (/usr/bin/chromium); CI installs it with `apt-get install -y chromium`",
+)
 def test_html_report_opens_in_headless_chromium(spark, run_dir, tmp_path):
     page = build_html_report(run_dir, spark)
     html = page.read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<script" not in html
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.resolve().as_uri()]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
@@ -258,6 +326,7 @@ def test_html_report_opens_in_headless_chromium(spark, run_dir, tmp_path):
 
 
 # ---- the pieces ---------------------------------------------------------------------------------
+
 
 def test_scrub_pii_patterns_and_digit_threshold():
     assert scrub_pii("mail a.b+c@mail.example.com now") == "mail <EMAIL> now"
@@ -281,13 +350,15 @@ def test_reason_labels_drop_document_ids():
     assert reason_label("dedup:minhash:0123456789ab#r1") == "dedup:minhash"
     assert reason_label("dedup:minhash:0123456789a") == "dedup:minhash:0123456789a"  # 11 hex: not an id
     assert reason_label("langid:below_threshold") == "langid:below_threshold"
-    assert collapse_reasons({"dedup:minhash:0123456789abcdef": 2, "dedup:minhash:fedcba9876543210": 3,
-                             "x:y": 4}) == {"dedup:minhash": 5, "x:y": 4}
+    assert collapse_reasons({"dedup:minhash:0123456789abcdef": 2, "dedup:minhash:fedcba9876543210": 3, "x:y": 4}) == {
+        "dedup:minhash": 5,
+        "x:y": 4,
+    }
 
 
 def test_size_categories_at_the_boundaries():
     assert size_category(0) == "n<1K" and size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K"
-    assert size_category(999_999) == "100K<n<1M" and size_category(10 ** 12) == "n>1T"
+    assert size_category(999_999) == "100K<n<1M" and size_category(10**12) == "n>1T"
 
 
 def test_license_from_card_section_sources_or_other():
@@ -304,25 +375,18 @@ def test_spark_histogram_matches_numpy(spark, tmp_path):
     rejected = [0.0, 0.05, 1.0]
     for name, values in (("kept", kept), ("rejected", rejected)):
         spark.createDataFrame([(v,) for v in values], "quality_score double").write.parquet(str(tmp_path / name))
-    hist = spark_histogram(spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score", bins=4)
+    hist = spark_histogram(
+        spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score", bins=4
+    )
     assert hist["edges"] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0]) and hist["missing"] == 1
     for name, values in (("kept", kept), ("rejected", rejected)):
         expected, _ = np.histogram([v for v in values if v is not None], bins=4, range=(0.0, 1.0))
         assert hist["counts"][name] == expected.tolist()
-    log = spark_histogram(spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score",
-                          bins=2, log_x=True)
-    assert log["edges"] == pytest.approx([0.05, 0.05 ** 0.5, 1.0]) and log["missing"] == 2  # null and 0.0
+    log = spark_histogram(
+        spark, {"kept": tmp_path / "kept", "rejected": tmp_path / "rejected"}, "quality_score", bins=2, log_x=True
+    )
+    assert log["edges"] == pytest.approx([0.05, 0.05**0.5, 1.0]) and log["missing"] == 2  # null and 0.0
     assert spark_histogram(spark, {"kept": tmp_path / "kept"}, "perplexity") is None
-
-
-def test_histogram_and_pii_counts_from_stage_stats():
-    extra = {"histograms": {"perplexity": {"edges": [0, 10, 100], "kept": [3, 1], "rejected": [0, 2]}}}
-    assert find_histogram(extra, "perplexity") == {"edges": [0.0, 10.0, 100.0],
-                                                   "counts": {"kept": [3, 1], "rejected": [0, 2]}, "missing": None}
-    assert find_histogram({"histogram": {"bins": [0, 1], "counts": [4]}}, "x")["counts"] == {"all": [4]}
-    assert find_histogram({"histogram": {"bins": [0, 1], "counts": [4, 5]}}, "x") is None  # lengths disagree
-    assert find_pii_counts({"pii_counts": {"EMAIL": 3, "PHONE": 1}, "chars": 9}) == {"EMAIL": 3, "PHONE": 1}
-    assert find_pii_counts({"chars_removed": 9}) is None
 
 
 def test_card_says_whether_name_recognition_ran():
@@ -332,15 +396,57 @@ def test_card_says_whether_name_recognition_ran():
     assert "English **off**" in off and "Chinese **off**" in off and "not scrubbed" in off
 
 
-def test_pii_counts_summed_from_a_map_or_json_column(spark, tmp_path):
-    spark.createDataFrame([({"EMAIL": 2, "PHONE": 1},), ({"EMAIL": 1},), (None,)], "pii_counts map<string,bigint>") \
-        .write.parquet(str(tmp_path / "map"))
-    spark.createDataFrame([('{"IP": 4}',), (None,)], "pii_counts string").write.parquet(str(tmp_path / "json"))
-    assert pii_counts_from_column(spark, [tmp_path / "map", tmp_path / "json"]) == {"EMAIL": 3, "PHONE": 1, "IP": 4}
+def test_cutoff_values_are_the_declared_keys_that_are_set():
+    config = {"threshold": 0.65, "thresholds": {"zh": 0.5}, "min_chars": 200, "max_perplexity": None, "cutoffs": {}}
+    drawn, listed = cutoff_values(config, ("threshold", "thresholds", "max_perplexity", "cutoffs"))
+    assert drawn == [("threshold", 0.65)] and listed == [("thresholds", {"zh": 0.5})]
+    assert cutoff_values(config, ()) == ([], [])  # min_chars is drawn only when a stage declares it
 
 
-def test_cutoffs_pick_thresholds_not_length_limits():
-    drawn, listed = cutoffs({"threshold": 0.65, "thresholds": {"zh": 0.5}, "min_chars": 200, "enabled": True,
-                             "max_perplexity": 3000, "languages": []})
-    assert drawn == [("threshold", 0.65), ("max_perplexity", 3000.0)]
-    assert listed == [("thresholds", {"zh": 0.5})]
+def test_declared_cutoff_keys_are_fields_of_the_stages_config():
+    for stage in STAGES:
+        for signal in stage.card.signals:
+            assert set(signal.cutoff_keys) <= set(stage.Config.model_fields), (stage.name, signal)
+
+
+def test_stage_declarations_drive_the_card(spark, run_dir, tmp_path, monkeypatch):
+    """normalize declares nothing: no histogram, not in the dedup table. Declaring a signal and duplicate
+    removal gives it both, with the declared cut-off keys that hold numbers drawn."""
+    assert NormalizeStage.card == CardSpec()
+    before = card_text(run_dir)
+    assert "## Characters removed" not in before
+    assert "`normalize`" not in section(before, "## Deduplication and decontamination")
+    copy = tmp_path / "declared"
+    shutil.copytree(run_dir, copy)
+    monkeypatch.setattr(
+        NormalizeStage,
+        "card",
+        CardSpec(
+            signals=(
+                Signal(
+                    "normalize_chars_removed",
+                    "Characters removed",
+                    cutoff_keys=("min_chars", "max_chars", "unicode_form"),
+                ),
+            ),
+            removes_duplicates=True,
+        ),
+    )
+    text = build_card(copy, spark, {"partitions": "planted description"}).read_text(encoding="utf-8")
+    histogram = section(text, "## Characters removed")
+    assert "![Characters removed histogram](plots/normalize_chars_removed.png)" in histogram
+    assert "| `min_chars` | 60 |" in histogram and "| `max_chars` | 1,000,000 |" in histogram
+    assert "unicode_form" not in histogram  # not a number: neither drawn nor listed
+    assert (copy / "plots" / "normalize_chars_removed.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert "| `normalize` | done |" in section(text, "## Deduplication and decontamination")
+    assert "Deduplication covers the documents of this run only" in section(text, "## Known limitations")
+    assert "| `partitions` | `2` | planted description |" in section(text, "## Stages")
+
+
+def test_lazy_spark_takes_a_session_or_calls_a_factory_on_first_use():
+    session = object()
+    assert LazySpark(session)() is session
+    calls = []
+    lazy = LazySpark(lambda: calls.append(1) or session)
+    assert calls == []
+    assert lazy() is session and lazy() is session and calls == [1]

@@ -1,12 +1,12 @@
 """The per-stage debugging command: `corpus stage NAME --config C --input PATH --output DIR`."""
+
 import json
 
 import pytest
-
 import yaml
 
+from core.errors import InputError
 from pipeline.cli import format_of, input_source, main
-from pipeline.readers import InputError
 
 
 def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_path, capsys):
@@ -15,13 +15,31 @@ def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_pa
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows) + '{"text": "broken\n', encoding="utf-8")
     config = tmp_path / "config.yaml"  # 4 partitions, as the shared test session: its shuffle setting stays
-    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
-                                      "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
-                                      "stages": {"normalize": {"min_chars": 20}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+                "stages": {"normalize": {"min_chars": 20}},
+            }
+        )
+    )
     out = tmp_path / "out"
 
-    code = main(["stage", "normalize", "--config", str(config), "--input", str(source), "--output", str(out),
-                 "--show-rejects", "5"])
+    code = main(
+        [
+            "stage",
+            "normalize",
+            "--config",
+            str(config),
+            "--input",
+            str(source),
+            "--output",
+            str(out),
+            "--show-rejects",
+            "5",
+        ]
+    )
 
     printed = capsys.readouterr().out
     assert code == 0
@@ -33,36 +51,89 @@ def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_pa
     assert printed.count("normalize:too_short") >= 2 and "short one" in printed
     assert '"chars_out"' in printed  # the stage's own stats
 
-    assert main(["stage", "normalize", "--config", str(config), "--input", str(source), "--output",
-                 str(tmp_path / "limited"), "--limit", "3"]) == 0
+    assert (
+        main(
+            [
+                "stage",
+                "normalize",
+                "--config",
+                str(config),
+                "--input",
+                str(source),
+                "--output",
+                str(tmp_path / "limited"),
+                "--limit",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "limited" / "stats.json").read_text())["rows_in"] == 3
 
     # the next stage straight from this one's output folder (its data/ and document ids)
-    assert main(["stage", "heuristics", "--config", str(config), "--input", str(out), "--output",
-                 str(tmp_path / "next")]) == 0
+    assert (
+        main(["stage", "heuristics", "--config", str(config), "--input", str(out), "--output", str(tmp_path / "next")])
+        == 0
+    )
     assert json.loads((tmp_path / "next" / "stats.json").read_text())["rows_in"] == 6
-    assert {r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "data")).collect()} | \
-        {r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "rejects")).collect()} == \
-        {r["id"] for r in spark.read.parquet(str(out / "data")).collect()}
+    assert {r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "data")).collect()} | {
+        r["id"] for r in spark.read.parquet(str(tmp_path / "next" / "rejects")).collect()
+    } == {r["id"] for r in spark.read.parquet(str(out / "data")).collect()}
 
 
 def test_stage_command_reads_text_folders_and_other_text_fields(spark, tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
-                                      "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}],
+            }
+        )
+    )
     books = tmp_path / "books"
     books.mkdir()
     for i in range(3):
         (books / f"{i}.txt").write_text(f"Book {i}. " + "A line of a book long enough to keep. " * 5, encoding="utf-8")
-    assert main(["stage", "normalize", "--config", str(config), "--input", str(books), "--output",
-                 str(tmp_path / "books_out")]) == 0
+    assert (
+        main(
+            [
+                "stage",
+                "normalize",
+                "--config",
+                str(config),
+                "--input",
+                str(books),
+                "--output",
+                str(tmp_path / "books_out"),
+            ]
+        )
+        == 0
+    )
     assert spark.read.parquet(str(tmp_path / "books_out" / "data")).count() == 3
 
     posts = tmp_path / "posts.jsonl"
-    posts.write_text("".join(json.dumps({"content": f"Post {i}: " + "enough words here " * 4}) + "\n"
-                             for i in range(4)), encoding="utf-8")
-    assert main(["stage", "normalize", "--config", str(config), "--input", str(posts), "--text-field", "content",
-                 "--output", str(tmp_path / "posts_out")]) == 0
+    posts.write_text(
+        "".join(json.dumps({"content": f"Post {i}: " + "enough words here " * 4}) + "\n" for i in range(4)),
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "stage",
+                "normalize",
+                "--config",
+                str(config),
+                "--input",
+                str(posts),
+                "--text-field",
+                "content",
+                "--output",
+                str(tmp_path / "posts_out"),
+            ]
+        )
+        == 0
+    )
     assert spark.read.parquet(str(tmp_path / "posts_out" / "data")).count() == 4
 
 
@@ -74,8 +145,14 @@ def test_input_format_from_file_names(tmp_path):
 def test_input_folder_reads_its_one_format_and_ignores_other_files(tmp_path):
     folder = tmp_path / "hf_dataset"
     (folder / "20231101.en").mkdir(parents=True)
-    for name in ["20231101.en/train-00001.parquet", "20231101.en/train-00000.parquet", "README.md", "LICENSE",
-                 ".cache/huggingface/x.lock", "_SUCCESS"]:
+    for name in [
+        "20231101.en/train-00001.parquet",
+        "20231101.en/train-00000.parquet",
+        "README.md",
+        "LICENSE",
+        ".cache/huggingface/x.lock",
+        "_SUCCESS",
+    ]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(b"")
     source = input_source(str(folder))
@@ -92,8 +169,14 @@ def test_input_folder_reads_its_one_format_and_ignores_other_files(tmp_path):
 
 def test_stage_command_refuses_a_foreign_output_folder_and_a_zero_limit(tmp_path, capsys):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "run")},
-                                      "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "run")},
+                "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}],
+            }
+        )
+    )
     (tmp_path / "x.jsonl").write_text('{"text": "a document"}\n')
     command = ["stage", "normalize", "--config", str(config), "--input", str(tmp_path / "x.jsonl"), "--output"]
     assert main(command + [str(tmp_path)]) == 2
@@ -115,11 +198,30 @@ def test_stage_command_names_a_missing_model_file_in_one_line(tmp_path, capsys):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"text": "Some text to score."}) + "\n", encoding="utf-8")
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
-                                      "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
-                                      "stages": {"quality_classifier": {"models": {"en": str(tmp_path / "no.bin")}}}}))
-    assert main(["stage", "quality_classifier", "--config", str(config), "--input", str(source),
-                 "--output", str(tmp_path / "out")]) == 2
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+                "stages": {"quality_classifier": {"models": {"en": str(tmp_path / "no.bin")}}},
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "stage",
+                "quality_classifier",
+                "--config",
+                str(config),
+                "--input",
+                str(source),
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: fastText quality model not found: ") and str(tmp_path / "no.bin") in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -127,16 +229,37 @@ def test_stage_command_names_a_missing_model_file_in_one_line(tmp_path, capsys):
 
 def test_stage_command_reruns_only_when_something_changed_and_reports_its_quarantine(spark, tmp_path, caplog):
     source = tmp_path / "in.jsonl"
-    source.write_text("".join(json.dumps({"text": f"Post {i}: " + "enough words here " * 4}) + "\n"
-                              for i in range(4)) + "{broken\n", encoding="utf-8")
+    source.write_text(
+        "".join(json.dumps({"text": f"Post {i}: " + "enough words here " * 4}) + "\n" for i in range(4)) + "{broken\n",
+        encoding="utf-8",
+    )
     config = tmp_path / "config.yaml"
 
     def run(min_chars: int) -> dict:
-        config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
-                                          "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}],
-                                          "stages": {"normalize": {"min_chars": min_chars}}}))
-        assert main(["stage", "normalize", "--config", str(config), "--input", str(source),
-                     "--output", str(tmp_path / "out")]) == 0
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                    "sources": [{"name": "web", "format": "jsonl", "paths": ["x.jsonl"]}],
+                    "stages": {"normalize": {"min_chars": min_chars}},
+                }
+            )
+        )
+        assert (
+            main(
+                [
+                    "stage",
+                    "normalize",
+                    "--config",
+                    str(config),
+                    "--input",
+                    str(source),
+                    "--output",
+                    str(tmp_path / "out"),
+                ]
+            )
+            == 0
+        )
         return json.loads((tmp_path / "out" / "stats.json").read_text())
 
     first = run(20)
@@ -155,22 +278,61 @@ def test_stage_command_reads_a_plain_parquet_folder_and_checks_stop_after(spark,
     folder = tmp_path / "hf"
     folder.mkdir()
     for part in range(2):
-        pq.write_table(pa.table({"text": [f"Row {part}-{i}: " + "a downloaded dataset row " * 3 for i in range(3)]}),
-                       folder / f"train-0000{part}.parquet")
+        pq.write_table(
+            pa.table({"text": [f"Row {part}-{i}: " + "a downloaded dataset row " * 3 for i in range(3)]}),
+            folder / f"train-0000{part}.parquet",
+        )
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"run": {"output_dir": str(tmp_path / "run"), "partitions": 4},
-                                      "sources": [{"name": "web", "format": "parquet", "paths": [str(folder)]}],
-                                      "stages": {"normalize": {}}}))
-    assert main(["stage", "normalize", "--config", str(config), "--input", str(folder), "--output",
-                 str(tmp_path / "out"), "--limit", "4"]) == 0
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "run"), "partitions": 4},
+                "sources": [{"name": "web", "format": "parquet", "paths": [str(folder)]}],
+                "stages": {"normalize": {}},
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "stage",
+                "normalize",
+                "--config",
+                str(config),
+                "--input",
+                str(folder),
+                "--output",
+                str(tmp_path / "out"),
+                "--limit",
+                "4",
+            ]
+        )
+        == 0
+    )
     kept = spark.read.parquet(str(tmp_path / "out" / "data")).collect()
     assert len(kept) == 4 and all(r["id"] and r["source"] == "input" for r in kept)
     (folder / "README.md").write_text("# a dataset card, not Parquet")  # told --format parquet: read per file
-    assert main(["stage", "normalize", "--config", str(config), "--input", str(folder), "--format", "parquet",
-                 "--output", str(tmp_path / "told")]) == 0
+    assert (
+        main(
+            [
+                "stage",
+                "normalize",
+                "--config",
+                str(config),
+                "--input",
+                str(folder),
+                "--format",
+                "parquet",
+                "--output",
+                str(tmp_path / "told"),
+            ]
+        )
+        == 0
+    )
     assert spark.read.parquet(str(tmp_path / "told" / "data")).count() == 6
     assert [r["reason"] for r in spark.read.parquet(str(tmp_path / "told" / "quarantine")).collect()] == [
-        "ingest:unreadable_file"]
+        "ingest:unreadable_file"
+    ]
 
     assert main(["run", "--config", str(config), "--stop-after", "langid"]) == 2
     err = capsys.readouterr().err

@@ -4,12 +4,19 @@ import random
 
 import pytest
 
+from core.errors import ConfigError
 from filters.dedup_text import (
-    build_eval_ngrams, contaminated_spans, cut_spans, doc_order_key, normalize_unit, read_eval_texts,
-    remove_windows, split_units, window_hashes,
+    build_eval_ngrams,
+    contaminated_spans,
+    cut_spans,
+    doc_order_key,
+    normalize_unit,
+    read_eval_texts,
+    remove_windows,
+    split_units,
+    window_hashes,
 )
 from filters.minhash import jaccard, shingle_hashes
-from pipeline.config import ConfigError
 from stages.decontaminate import DecontaminateConfig, DecontaminateStage
 from stages.dedup_minhash import DedupMinhashConfig, DedupMinhashStage, connected_components
 from stages.dedup_sentence import CHARS_REMOVED, DedupSentenceConfig, DedupSentenceStage
@@ -24,12 +31,25 @@ def words(seed, count):
 
 # ---- filters ------------------------------------------------------------------------
 
+
 def test_split_units_latin_chinese_and_lines():
     text = "Hello world. This is it! Really? Yes.\n第一句。第二句！第三句？最后\nline two"
     assert [text[s:e] for s, e in split_units(text, "sentences")] == [
-        "Hello world. ", "This is it! ", "Really? ", "Yes.\n", "第一句。", "第二句！", "第三句？", "最后\n", "line two"]
+        "Hello world. ",
+        "This is it! ",
+        "Really? ",
+        "Yes.\n",
+        "第一句。",
+        "第二句！",
+        "第三句？",
+        "最后\n",
+        "line two",
+    ]
     assert [text[s:e] for s, e in split_units(text, "lines")] == [
-        "Hello world. This is it! Really? Yes.\n", "第一句。第二句！第三句？最后\n", "line two"]
+        "Hello world. This is it! Really? Yes.\n",
+        "第一句。第二句！第三句？最后\n",
+        "line two",
+    ]
     assert split_units("3.14 is pi", "sentences") == [(0, 10)]
 
 
@@ -50,8 +70,14 @@ def test_remove_windows_needs_the_whole_span():
 
 def test_doc_order_key_source_priority_then_id():
     priority = ["wiki", "web"]
-    keys = sorted([doc_order_key("web", "a", priority), doc_order_key("wiki", "z", priority),
-                   doc_order_key("code", "0", priority), doc_order_key(None, "b", priority)])
+    keys = sorted(
+        [
+            doc_order_key("web", "a", priority),
+            doc_order_key("wiki", "z", priority),
+            doc_order_key("code", "0", priority),
+            doc_order_key(None, "b", priority),
+        ]
+    )
     assert [k.split(":", 1)[1] for k in keys] == ["z", "a", "0", "b"]
 
 
@@ -74,8 +100,9 @@ def test_decontamination_merges_overlapping_windows_and_keeps_offsets_after_case
     text = "İstanbul. " + " ".join(example.split()[:20]) + " end. " + " ".join(example.split()[10:24])
     first = text.index(example.split()[0])
     second = text.rindex(example.split()[10])
-    assert contaminated_spans(text, evals) == {"ev": [(first, first + len(" ".join(example.split()[:20]))),
-                                                     (second, len(text))]}
+    assert contaminated_spans(text, evals) == {
+        "ev": [(first, first + len(" ".join(example.split()[:20]))), (second, len(text))]
+    }
 
 
 def test_read_eval_texts_jsonl_plain_and_errors(tmp_path):
@@ -92,8 +119,9 @@ def test_read_eval_texts_jsonl_plain_and_errors(tmp_path):
 
 # ---- dedup_minhash --------------------------------------------------------------------
 
+
 def shifted(base, shift, length=200):
-    return " ".join(base[shift:shift + length])
+    return " ".join(base[shift : shift + length])
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +129,17 @@ def minhash_docs():
     """Chain a0~a1~a2 (a0, a2 not similar); b pair at J 0.806 and c pair at J 0.798; cross-source copy."""
     a, b, c, d = words(10, 260), words(11, 260), words(12, 260), words(13, 260)
     return [
-        ("a0", "web", shifted(a, 0)), ("a1", "web", shifted(a, 15)), ("a2", "web", shifted(a, 30)),
-        ("b0", "web", shifted(b, 0)), ("b1", "web", shifted(b, 21)),
-        ("c0", "web", shifted(c, 0)), ("c1", "web", shifted(c, 22)),
-        ("d-web", "web", shifted(d, 0)), ("d-wiki", "wiki", shifted(d, 0) + " Edited."),
-        ("e", "web", "短文本。"), ("f", "web", ""),
+        ("a0", "web", shifted(a, 0)),
+        ("a1", "web", shifted(a, 15)),
+        ("a2", "web", shifted(a, 30)),
+        ("b0", "web", shifted(b, 0)),
+        ("b1", "web", shifted(b, 21)),
+        ("c0", "web", shifted(c, 0)),
+        ("c1", "web", shifted(c, 22)),
+        ("d-web", "web", shifted(d, 0)),
+        ("d-wiki", "wiki", shifted(d, 0) + " Edited."),
+        ("e", "web", "短文本。"),
+        ("f", "web", ""),
     ]
 
 
@@ -119,18 +153,27 @@ def run_minhash(spark, ctx, rows, partitions=2, config=MINHASH_CFG):
 
 
 def test_minhash_fixture_jaccards(minhash_docs):
-    text = dict((i, t) for i, _, t in minhash_docs)
-    j = lambda x, y: jaccard(shingle_hashes(text[x]), shingle_hashes(text[y]))
+    text = {i: t for i, _, t in minhash_docs}
+
+    def j(x, y):
+        return jaccard(shingle_hashes(text[x]), shingle_hashes(text[y]))
+
     assert j("a0", "a1") >= 0.8 and j("a1", "a2") >= 0.8 and j("a0", "a2") < 0.8
     assert j("b0", "b1") == pytest.approx(175 / 217) and j("c0", "c1") == pytest.approx(174 / 218)
 
 
 EXPECTED_CLUSTERS = {
-    "a0": (None, "a0"), "a1": ("dedup:minhash:a0", "a0"), "a2": ("dedup:minhash:a0", "a0"),
-    "b0": (None, "b0"), "b1": ("dedup:minhash:b0", "b0"),
-    "c0": (None, "c0"), "c1": (None, "c1"),
-    "d-web": ("dedup:minhash:d-wiki", "d-wiki"), "d-wiki": (None, "d-wiki"),
-    "e": (None, "e"), "f": (None, "f"),
+    "a0": (None, "a0"),
+    "a1": ("dedup:minhash:a0", "a0"),
+    "a2": ("dedup:minhash:a0", "a0"),
+    "b0": (None, "b0"),
+    "b1": ("dedup:minhash:b0", "b0"),
+    "c0": (None, "c0"),
+    "c1": (None, "c1"),
+    "d-web": ("dedup:minhash:d-wiki", "d-wiki"),
+    "d-wiki": (None, "d-wiki"),
+    "e": (None, "e"),
+    "f": (None, "f"),
 }
 
 
@@ -189,7 +232,11 @@ def test_sentence_dedup_en_and_zh_keeps_first_occurrence(spark, stage_ctx):
     rows = [
         ("z-wiki", "wiki", "Wiki intro sentence here. " + EN_SHARED + "Wiki ends with its own words."),
         ("a-web", "web", "A web page starts differently. " + EN_SHARED + "And it has a long ending of its own."),
-        ("b-web", "web", "Two shared only. The cat sat on the mat. It was a sunny day in the park. The end is different."),
+        (
+            "b-web",
+            "web",
+            "Two shared only. The cat sat on the mat. It was a sunny day in the park. The end is different.",
+        ),
         ("c-web", "web", EN_SHARED),
         ("zh1", "web", "这是第一篇文章的开头。" + ZH_SHARED + "第一篇的结尾很长，有很多自己的内容和句子。"),
         ("zh2", "web", "第二篇文章有不同的开头。" + ZH_SHARED + "第二篇也有自己的结尾，而且同样足够长。"),
@@ -203,15 +250,22 @@ def test_sentence_dedup_en_and_zh_keeps_first_occurrence(spark, stage_ctx):
     assert got["c-web"] == ("", "dedup_sentence:too_short", len(EN_SHARED))
     assert got["zh1"] == (rows[4][2], None, 0)
     assert got["zh2"] == ("第二篇文章有不同的开头。第二篇也有自己的结尾，而且同样足够长。", None, len(ZH_SHARED))
-    out = spark.createDataFrame([(k, *v) for k, v in got.items()], f"id string, text string, reason string, {CHARS_REMOVED} int")
+    out = spark.createDataFrame(
+        [(k, *v) for k, v in got.items()], f"id string, text string, reason string, {CHARS_REMOVED} int"
+    )
     assert stage.summarize(out.where("reason is null"), out.where("reason is not null")) == {
-        "chars_removed_kept": len(EN_SHARED) + len(ZH_SHARED), "docs_changed_kept": 2,
-        "chars_removed_rejected": len(EN_SHARED), "docs_changed_rejected": 1}
+        "chars_removed_kept": len(EN_SHARED) + len(ZH_SHARED),
+        "docs_changed_kept": 2,
+        "chars_removed_rejected": len(EN_SHARED),
+        "docs_changed_rejected": 1,
+    }
 
 
 def test_sentence_dedup_line_mode_like_cc_net(spark, stage_ctx):
-    rows = [("a", "web", "Menu\nHome | About\nFirst article body line."),
-            ("b", "web", "Menu\nHome | About\nSecond article body line.")]
+    rows = [
+        ("a", "web", "Menu\nHome | About\nFirst article body line."),
+        ("b", "web", "Menu\nHome | About\nSecond article body line."),
+    ]
     df = spark.createDataFrame(rows, SCHEMA)
     out = DedupSentenceStage(DedupSentenceConfig(mode="lines", min_chars=10)).apply(df, stage_ctx)
     got = {r["id"]: (r["text"], r["reason"]) for r in out.collect()}
@@ -227,11 +281,13 @@ def test_sentence_dedup_min_chars_boundary(spark, stage_ctx):
     assert got == {"a": None, "b": None, "c": "dedup_sentence:too_short"}
     whole = spark.createDataFrame([("a", "web", EN_SHARED), ("d", "web", EN_SHARED)], SCHEMA)
     out = DedupSentenceStage(DedupSentenceConfig(min_chars=0)).apply(whole, stage_ctx)
-    assert {r["id"]: r["reason"] for r in out.collect()} == {"a": None, "d": "dedup_sentence:too_short"}, \
+    assert {r["id"]: r["reason"] for r in out.collect()} == {"a": None, "d": "dedup_sentence:too_short"}, (
         "a document left blank is rejected even with min_chars 0"
+    )
 
 
 # ---- decontaminate --------------------------------------------------------------------
+
 
 @pytest.fixture
 def eval_files(tmp_path):
@@ -247,19 +303,29 @@ def test_decontaminate_reject_and_remove(spark, stage_ctx, eval_files):
     leak = " ".join(qa[1].split()[5:18])  # 13 words
     near = " ".join(qa[1].split()[5:17])  # 12 words
     filler = "This document talks about something else entirely and is long enough."
-    rows = [("leak", "web", f"{filler} {leak} {filler}"), ("near", "web", f"{filler} {near} {filler}"),
-            ("zh", "web", "今天读了一首诗：疑是地上霜。举头望明月，低头思故乡。真好。"), ("clean", "web", filler)]
+    rows = [
+        ("leak", "web", f"{filler} {leak} {filler}"),
+        ("near", "web", f"{filler} {near} {filler}"),
+        ("zh", "web", "今天读了一首诗：疑是地上霜。举头望明月，低头思故乡。真好。"),
+        ("clean", "web", filler),
+    ]
     df = spark.createDataFrame(rows, SCHEMA)
     eval_sets = {"qa": str(path / "qa.jsonl"), "poems": str(path / "poems.txt")}
 
     reject = DecontaminateStage(DecontaminateConfig(eval_sets=eval_sets, text_field="question"))
     out = reject.apply(df, stage_ctx).cache()
     assert {r["id"]: r["reason"] for r in out.collect()} == {
-        "leak": "decontaminate:qa", "near": None, "zh": "decontaminate:poems", "clean": None}
+        "leak": "decontaminate:qa",
+        "near": None,
+        "zh": "decontaminate:poems",
+        "clean": None,
+    }
     kept, rejected = out.where("reason is null"), out.where("reason is not null")
     assert reject.summarize(kept, rejected) == {"documents_per_eval_set": {"qa": 1, "poems": 1}, "chars_removed": 0}
 
-    remove = DecontaminateStage(DecontaminateConfig(eval_sets=eval_sets, text_field="question", mode="remove", min_chars=20))
+    remove = DecontaminateStage(
+        DecontaminateConfig(eval_sets=eval_sets, text_field="question", mode="remove", min_chars=20)
+    )
     got = {r["id"]: (r["text"], r["reason"]) for r in remove.apply(df, stage_ctx).collect()}
     assert got["leak"] == (f"{filler} {filler}", None)
     assert got["zh"] == ("今天读了一首诗：。真好。", "decontaminate:poems")  # 15 characters cut, 12 left < 20
@@ -274,7 +340,10 @@ def test_decontaminate_config_errors(spark, stage_ctx, tmp_path):
     broken.write_text('{"text": "fine"}\n{"text": \n', encoding="utf-8")
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("caf\xe9 au lait".encode("latin-1"))
-    for name, path, detail in [("x", tmp_path / "nope.jsonl", "not found"), ("y", broken, "broken.jsonl:2: not JSON"),
-                               ("z", latin1, "can't decode")]:
+    for name, path, detail in [
+        ("x", tmp_path / "nope.jsonl", "not found"),
+        ("y", broken, "broken.jsonl:2: not JSON"),
+        ("z", latin1, "can't decode"),
+    ]:
         with pytest.raises(ConfigError, match=rf"stages.decontaminate.eval_sets.{name} \(.*{path.name}\): .*{detail}"):
             DecontaminateStage(DecontaminateConfig(eval_sets={name: str(path)})).apply(df, stage_ctx)

@@ -1,4 +1,5 @@
 """No Docker engine runs here: lint the image and compose files instead."""
+
 import re
 
 import yaml

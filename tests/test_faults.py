@@ -1,4 +1,5 @@
 """Faults: an executor killed mid-stage, an unwritable output directory, a full disk."""
+
 import errno
 import json
 import os
@@ -21,7 +22,9 @@ from stages.base import Stage
 from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
 
 PROGRESS = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ (\d+)\) / \d+\]")  # Spark's console bar: (done + running) / all
-RERUN_ADVICE = "then rerun the same command (complete stages are kept and skipped; nothing unfinished is marked complete)."
+RERUN_ADVICE = (
+    "then rerun the same command (complete stages are kept and skipped; nothing unfinished is marked complete)."
+)
 
 
 def executor_jvms(pid: int) -> list[psutil.Process]:
@@ -39,8 +42,11 @@ def executor_jvms(pid: int) -> list[psutil.Process]:
 def lost_tasks(event_logs: Path) -> list[dict]:
     """The task ends in Spark event logs whose reason is a lost executor."""
     events = [json.loads(line) for path in event_logs.glob("app-*") for line in path.read_text().splitlines()]
-    return [e for e in events if e["Event"] == "SparkListenerTaskEnd"
-            and e["Task End Reason"]["Reason"] == "ExecutorLostFailure"]
+    return [
+        e
+        for e in events
+        if e["Event"] == "SparkListenerTaskEnd" and e["Task End Reason"]["Reason"] == "ExecutorLostFailure"
+    ]
 
 
 @pytest.mark.slow
@@ -50,8 +56,14 @@ def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_pat
     events = tmp_path / "events"
     events.mkdir()
     settings = config_dict(reference_run["inputs"], tmp_path / "lost")
-    settings["spark"] = {"conf": {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(events),
-                                  "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"}}
+    settings["spark"] = {
+        "conf": {
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": str(events),
+            "spark.eventLog.compress": "false",
+            "spark.eventLog.rolling.enabled": "false",
+        }
+    }
     config = tmp_path / "lost.yaml"
     config.write_text(yaml.safe_dump(settings))
     job = run_job(config, "--master", "local-cluster[2,1,1024]", stderr=subprocess.PIPE)
@@ -63,8 +75,9 @@ def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_pat
         for chunk in iter(lambda: os.read(job.stderr.fileno(), 1 << 16), b""):
             chunks.append(chunk.decode(errors="replace"))
             updates = [u for u in chunks[-1].split("\r") if u.strip()]
-            if "[ingest] reading" in "".join(chunks) and updates and \
-                    sum(map(int, PROGRESS.findall(updates[-1]))) == 2:  # a task on each executor right now
+            if (
+                "[ingest] reading" in "".join(chunks) and updates and sum(map(int, PROGRESS.findall(updates[-1]))) == 2
+            ):  # a task on each executor right now
                 busy.set()
         busy.set()
 
@@ -159,8 +172,9 @@ def test_disk_full_while_moving_a_stage_output_into_place(spark, stage_ctx, tmp_
 def small_disk(path: Path, size: str = "64m"):
     """A tmpfs of ``size`` mounted at ``path`` (needs root)."""
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     try:

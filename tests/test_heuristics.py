@@ -1,6 +1,7 @@
 """Heuristic rules (Gopher quality/repetition, C4, FineWeb), per language, and the Spark stage.
 
 Each rule is checked at its threshold (kept) and just past it (rejected)."""
+
 from __future__ import annotations
 
 import string
@@ -60,6 +61,7 @@ def words(n: int, word: str = "word") -> str:
 
 # --- text units ---------------------------------------------------------------------------
 
+
 def test_units_lines_paragraphs_words():
     u = units("  First line, here.  \n\n\n- second (line)\n \nthird -- «word»")
     assert u.lines == ["First line, here.", "- second (line)", "third -- «word»"]
@@ -70,9 +72,30 @@ def test_units_lines_paragraphs_words():
 
 def test_chinese_segmentation_and_japanese_script_runs(jieba_segmenter):
     assert jieba_segmenter("我们在2020年使用了 Python 和 Spark。") == [
-        "我们", "在", "2020", "年", "使用", "了", "Python", "和", "Spark", "。"]
+        "我们",
+        "在",
+        "2020",
+        "年",
+        "使用",
+        "了",
+        "Python",
+        "和",
+        "Spark",
+        "。",
+    ]
     assert script_run_tokens("私は日本語を勉強しています。Sparkを使う") == [
-        "私", "は", "日本語", "を", "勉強", "しています", "。", "Spark", "を", "使", "う"]
+        "私",
+        "は",
+        "日本語",
+        "を",
+        "勉強",
+        "しています",
+        "。",
+        "Spark",
+        "を",
+        "使",
+        "う",
+    ]
 
 
 def test_sentence_counting_latin_and_cjk():
@@ -85,6 +108,7 @@ def test_sentence_counting_latin_and_cjk():
 
 
 # --- Gopher quality -------------------------------------------------------------------------
+
 
 def test_word_count_bounds():
     assert gopher.word_count(units(words(50)), GQ) is None
@@ -99,30 +123,39 @@ def test_mean_word_length_bounds():
     assert gopher.mean_word_length(units(words(50, "abc")), GQ) is None
     assert gopher.mean_word_length(units(words(49, "abc") + " ab"), GQ) == "gopher_quality:mean_word_length"
     assert gopher.mean_word_length(units(words(50, "abcdefghij")), GQ) is None
-    assert gopher.mean_word_length(units(words(49, "abcdefghij") + " abcdefghijk"), GQ) == \
-        "gopher_quality:mean_word_length"
+    assert (
+        gopher.mean_word_length(units(words(49, "abcdefghij") + " abcdefghijk"), GQ)
+        == "gopher_quality:mean_word_length"
+    )
     # surrounding punctuation does not count towards the length
     assert gopher.mean_word_length(units(words(50, "(abc),")), GQ) is None
 
 
 def test_hash_and_ellipsis_word_ratios():
     assert gopher.hash_word_ratio(units(words(90, "alpha") + " " + words(10, "alpha#")), GQ) is None
-    assert gopher.hash_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha#")), GQ) == \
-        "gopher_quality:hash_word_ratio"
+    assert (
+        gopher.hash_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha#")), GQ)
+        == "gopher_quality:hash_word_ratio"
+    )
     assert gopher.ellipsis_word_ratio(units(words(90, "alpha") + " " + words(10, "alpha...")), GQ) is None
-    assert gopher.ellipsis_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha…")), GQ) == \
-        "gopher_quality:ellipsis_word_ratio"
+    assert (
+        gopher.ellipsis_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha…")), GQ)
+        == "gopher_quality:ellipsis_word_ratio"
+    )
 
 
 def test_bullet_and_ellipsis_lines():
     bullets = ["• item one", "- item two", "* item three"] * 3
     assert gopher.bullet_lines(units("\n".join(bullets + ["plain line"])), GQ) is None  # 9/10
-    assert gopher.bullet_lines(units("\n".join(bullets + ["• more", "plain line"])), GQ) == \
-        "gopher_quality:bullet_lines"  # 10/11
+    assert (
+        gopher.bullet_lines(units("\n".join(bullets + ["• more", "plain line"])), GQ) == "gopher_quality:bullet_lines"
+    )  # 10/11
     ending = ["it goes on...", "and on…", "and on..."]
     assert gopher.ellipsis_lines(units("\n".join(ending + ["done."] * 7)), GQ) is None  # 3/10
-    assert gopher.ellipsis_lines(units("\n".join(ending + ["more..."] + ["done."] * 9)), GQ) == \
-        "gopher_quality:ellipsis_lines"  # 4/13
+    assert (
+        gopher.ellipsis_lines(units("\n".join(ending + ["more..."] + ["done."] * 9)), GQ)
+        == "gopher_quality:ellipsis_lines"
+    )  # 4/13
 
 
 def test_alpha_words_ratio():
@@ -139,8 +172,10 @@ def test_gopher_quality_chinese_rules(rule_book, jieba_segmenter):
     zh = rule_book.rules_for("zh").gopher_quality
     assert gopher.word_count(units("北京，" * 50, jieba_segmenter), zh) is None
     assert gopher.word_count(units("北京，" * 49, jieba_segmenter), zh) == "gopher_quality:word_count"
-    assert gopher.mean_word_length(units("中华人民共和国。" * 60, jieba_segmenter), zh) == \
-        "gopher_quality:mean_word_length"  # 7 > 5 characters per word
+    assert (
+        gopher.mean_word_length(units("中华人民共和国。" * 60, jieba_segmenter), zh)
+        == "gopher_quality:mean_word_length"
+    )  # 7 > 5 characters per word
     assert gopher.stop_words(units("北京的天气在变化。", jieba_segmenter), zh) is None  # 的, 在
     assert gopher.stop_words(units("北京的天气。", jieba_segmenter), zh) == "gopher_quality:stop_words"
     good = units(GOOD_ZH, jieba_segmenter)
@@ -150,6 +185,7 @@ def test_gopher_quality_chinese_rules(rule_book, jieba_segmenter):
 
 
 # --- Gopher repetition ----------------------------------------------------------------------
+
 
 def test_duplicate_line_and_paragraph_fractions():
     unique = [f"line number {i}" for i in range(8)]
@@ -283,6 +319,7 @@ def test_c4_chinese(rule_book, jieba_segmenter):
 
 # --- FineWeb ------------------------------------------------------------------------------
 
+
 def test_fineweb_line_punct_ratio():
     at = ["Ends with a stop."] * 3 + ["no stop here"] * 22  # 3/25 = 0.12
     past = ["Ends with a stop."] * 2 + ["no stop here"] * 15  # 2/17
@@ -311,13 +348,18 @@ def test_fineweb_newline_ratio():
 
 # --- families, languages, config ------------------------------------------------------------
 
+
 def test_published_defaults():
     assert (GQ.min_words, GQ.max_words, GQ.min_mean_word_length, GQ.max_mean_word_length) == (50, 100_000, 3, 10)
     assert (GQ.max_hash_word_ratio, GQ.max_bullet_lines_ratio, GQ.max_ellipsis_lines_ratio) == (0.1, 0.9, 0.3)
     assert (GQ.min_alpha_words_ratio, GQ.min_stop_words) == (0.8, 2)
     assert GQ.stop_words == ("the", "be", "to", "of", "and", "that", "have", "with")
-    assert (GR.max_dup_line_frac, GR.max_dup_para_frac, GR.max_dup_line_char_frac, GR.max_dup_para_char_frac) == \
-        (0.3, 0.3, 0.2, 0.2)
+    assert (GR.max_dup_line_frac, GR.max_dup_para_frac, GR.max_dup_line_char_frac, GR.max_dup_para_char_frac) == (
+        0.3,
+        0.3,
+        0.2,
+        0.2,
+    )
     assert GR.max_top_ngram_char_frac == {2: 0.2, 3: 0.18, 4: 0.16}
     assert GR.max_dup_ngram_char_frac == {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.1}
     assert (C4.min_words_per_line, C4.min_sentences, C4.max_word_length, C4.line_end_marks) == (3, 5, 1000, '.?!"')
@@ -330,7 +372,11 @@ def test_rules_per_language(rule_book):
     assert rule_book.rules_for(None).segmenter == "whitespace"  # default_language en
     zh = rule_book.rules_for("zh")
     assert zh is rule_book.rules_for("zh-Hans") is rule_book.rules_for("zh_CN")
-    assert (zh.segmenter, zh.gopher_quality.max_mean_word_length, zh.fineweb.min_line_punct_ratio) == ("jieba", 5, 0.106)
+    assert (zh.segmenter, zh.gopher_quality.max_mean_word_length, zh.fineweb.min_line_punct_ratio) == (
+        "jieba",
+        5,
+        0.106,
+    )
     assert rule_book.rules_for("ja").segmenter == "script_runs"
     assert rule_book.rules_for("de").gopher_quality.stop_words[:3] == ("der", "und", "die")
     # a language without an entry keeps the thresholds but not the English word lists
@@ -361,8 +407,9 @@ def test_run_heuristics_order_switches_and_cleaning(jieba_segmenter):
     assert run_heuristics("Buy now!", english, str.split) == ("gopher_quality:word_count", "Buy now!")
     no_gopher = LanguageRules(gopher_quality={"enabled": False}, gopher_repetition={"enabled": False})
     assert run_heuristics("Buy now!", no_gopher, str.split)[0] == "c4:too_few_sentences"
-    nothing = LanguageRules(**{family: {"enabled": False} for family in ("gopher_quality", "gopher_repetition",
-                                                                         "c4", "fineweb")})
+    nothing = LanguageRules(
+        **{family: {"enabled": False} for family in ("gopher_quality", "gopher_repetition", "c4", "fineweb")}
+    )
     assert run_heuristics("Buy now!", nothing, str.split) == (None, "Buy now!")
 
 
@@ -374,6 +421,7 @@ def test_whole_documents_per_language(rule_book, jieba_segmenter):
 
 
 # --- the stage ----------------------------------------------------------------------------
+
 
 def test_heuristics_stage_on_dataframe(spark, stage_ctx):
     repeated = "\n".join(["Subscribe to our newsletter for the latest news."] * 8 + [GOOD_EN])
@@ -402,12 +450,13 @@ def test_heuristics_stage_on_dataframe(spark, stage_ctx):
     assert got["b"]["text"] == rows[1][2] and got["b"]["c4_chars_removed"] == 0  # rejects keep their text
     assert got["d"]["text"] == GOOD_ZH and got["d"]["c4_chars_removed"] == 0
     kept, rejected = out.filter("reason is null"), out.filter("reason is not null")
-    assert stage.summarize(kept, rejected) == {"c4_chars_removed": len(BOILERPLATE),
-                                               "chars_out": len(GOOD_EN) + len(GOOD_ZH)}
+    assert stage.summarize(kept, rejected) == {
+        "c4_chars_removed": len(BOILERPLATE),
+        "chars_out": len(GOOD_EN) + len(GOOD_ZH),
+    }
 
 
 def test_heuristics_stage_without_lang_column(spark, stage_ctx):
     df = spark.createDataFrame([("a", "web", GOOD_ZH)], "id string, source string, text string").coalesce(1)
     out = HeuristicsStage(HeuristicsConfig(default_language="zh")).apply(df, stage_ctx)
     assert [r["reason"] for r in out.collect()] == [None]
-

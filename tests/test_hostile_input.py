@@ -1,5 +1,6 @@
 """Hostile input: every kind of bad record is quarantined with its reason, file and line, the job
 finishes, and the counts reconcile (records = documents + quarantined; per stage in = kept + rejected)."""
+
 from __future__ import annotations
 
 import json
@@ -13,35 +14,43 @@ import pytest
 from pipeline.config import IngestConfig, SourceConfig, parse_config
 from pipeline.readers import read_file
 from pipeline.runner import run_pipeline
-from pipeline.synthetic import generate_hostile_corpus
+from synthetic.hostile import generate_hostile_corpus
 from tests.conftest import ROOT
 
 MAX_DOC_BYTES = 300_000
 LONG_LINE_CHARS = 60_000
 
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    return generate_hostile_corpus(tmp_path_factory.mktemp("hostile"), seed=7,
-                                   big_doc_bytes=3 * MAX_DOC_BYTES, max_doc_bytes=MAX_DOC_BYTES,
-                                   long_line_chars=LONG_LINE_CHARS)
+    return generate_hostile_corpus(
+        tmp_path_factory.mktemp("hostile"),
+        seed=7,
+        big_doc_bytes=3 * MAX_DOC_BYTES,
+        max_doc_bytes=MAX_DOC_BYTES,
+        long_line_chars=LONG_LINE_CHARS,
+    )
 
 
 def _config(hostile: dict, run_dir: Path):
     """Ingest + normalize over every file of the hostile corpus."""
-    return parse_config({
-        "run": {"output_dir": str(run_dir), "partitions": 2},
-        "ingest": {"max_doc_bytes": hostile["max_doc_bytes"]},
-        "sources": hostile["sources"],
-        "stages": {  # every stage that needs no trained model, the heuristics relaxed so documents get through
-            "normalize": {"min_chars": 1, "max_chars": 2 * MAX_DOC_BYTES},
-            "langid": {"threshold": 0.0},
-            "heuristics": {"c4": {"min_sentences": 1}, "gopher_quality": {"min_words": 1, "min_stop_words": None}},
-            "dedup_sentence": {}, "dedup_minhash": {},
-            "decontaminate": {"eval_sets": {"passages": str(ROOT / "data" / "sample" / "eval" / "passages.jsonl")}},
-            "pii": {},
-        },
-        "tokenizer": {"vocab_size": 1024},
-    })
+    return parse_config(
+        {
+            "run": {"output_dir": str(run_dir), "partitions": 2},
+            "ingest": {"max_doc_bytes": hostile["max_doc_bytes"]},
+            "sources": hostile["sources"],
+            "stages": {  # every stage that needs no trained model, the heuristics relaxed so documents get through
+                "normalize": {"min_chars": 1, "max_chars": 2 * MAX_DOC_BYTES},
+                "langid": {"threshold": 0.0},
+                "heuristics": {"c4": {"min_sentences": 1}, "gopher_quality": {"min_words": 1, "min_stop_words": None}},
+                "dedup_sentence": {},
+                "dedup_minhash": {},
+                "decontaminate": {"eval_sets": {"passages": str(ROOT / "data" / "sample" / "eval" / "passages.jsonl")}},
+                "pii": {},
+            },
+            "tokenizer": {"vocab_size": 1024},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +95,22 @@ def test_whole_hostile_corpus_reconciles(spark, hostile, hostile_run):
     assert normalize["reasons"] == ({"normalize:empty": empty} if empty else {})
 
     stages = [o.stats for o in hostile_run["outcomes"]][1:]
-    assert [s["stage"] for s in stages] == ["normalize", "langid", "heuristics", "dedup_sentence", "dedup_minhash",
-                                            "decontaminate", "pii"]
+    assert [s["stage"] for s in stages] == [
+        "normalize",
+        "langid",
+        "heuristics",
+        "dedup_sentence",
+        "dedup_minhash",
+        "decontaminate",
+        "pii",
+    ]
     for before, after in zip(stages, stages[1:]):
         assert after["rows_in"] == before["rows_kept"]
-        assert after["rows_in"] == after["rows_kept"] + after["rows_rejected"] == \
-            after["rows_kept"] + sum(after["reasons"].values())
+        assert (
+            after["rows_in"]
+            == after["rows_kept"] + after["rows_rejected"]
+            == after["rows_kept"] + sum(after["reasons"].values())
+        )
     assert stages[-1]["rows_kept"] > 100, "documents reach the last stage (its sentences repeat: dedup_sentence cuts)"
     assert (run_dir / "shards" / "manifest.json").exists()
 

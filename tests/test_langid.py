@@ -1,15 +1,16 @@
 """Language identification: the fastText wrapper, the decision rule and the Spark stage."""
+
 from __future__ import annotations
 
 import gzip
 from itertools import islice
 
 import pytest
+from conftest import shared_data
 
 from filters.langid import UNDETERMINED, bundled_model_path, identify, langid_reason, load_model
 from filters.model_files import ModelFileError
 from stages.langid import LangIdConfig, LangIdStage
-from conftest import shared_data
 
 SENTENCES = {
     "en": "The committee will publish its final report on the new railway line next spring.",
@@ -22,8 +23,7 @@ SENTENCES = {
     "ko": "위원회는 내년 봄에 새 철도 노선에 관한 최종 보고서를 발표할 예정이다.",
     "ar": "ستنشر اللجنة تقريرها النهائي عن خط السكك الحديدية الجديد في الربيع المقبل.",
 }
-MIXED_EN_ZH = ("Spark 是一个用于大规模数据处理的统一分析引擎。"
-               "It provides high-level APIs in Java, Scala, Python and R.")
+MIXED_EN_ZH = "Spark 是一个用于大规模数据处理的统一分析引擎。It provides high-level APIs in Java, Scala, Python and R."
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,17 @@ from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
 from filters.minhash import (
-    MAX_HASH, MERSENNE_PRIME, _segment_minima, band_hashes, iter_shingles, jaccard, optimal_param,
-    ngram_size, shingle_hashes, signatures, tokenize,
+    MAX_HASH,
+    MERSENNE_PRIME,
+    _segment_minima,
+    band_hashes,
+    iter_shingles,
+    jaccard,
+    ngram_size,
+    optimal_param,
+    shingle_hashes,
+    signatures,
+    tokenize,
 )
 
 TEXTS = [
@@ -35,7 +44,7 @@ def test_signatures_equal_datasketch(num_perm, seed, block):
 
 def test_empty_document_has_datasketch_empty_signature():
     assert (signatures([shingle_hashes("")], 8)[0] == MAX_HASH).all()
-    assert (signatures([], 8).shape == (0, 8))
+    assert signatures([], 8).shape == (0, 8)
 
 
 @pytest.mark.parametrize("x0", [(1 << 61) - 1, (1 << 64) - 1, (1 << 61) - 8, (1 << 61) - 9, 12345])
@@ -75,9 +84,15 @@ def test_jaccard_exact():
     assert jaccard(np.empty(0, np.uint32), np.empty(0, np.uint32)) == 0.0
 
 
-@pytest.mark.parametrize("threshold,num_perm,weights", [
-    (0.8, 128, (0.5, 0.5)), (0.5, 64, (0.5, 0.5)), (0.9, 256, (0.5, 0.5)), (0.7, 128, (0.3, 0.7)),
-])
+@pytest.mark.parametrize(
+    "threshold,num_perm,weights",
+    [
+        (0.8, 128, (0.5, 0.5)),
+        (0.5, 64, (0.5, 0.5)),
+        (0.9, 256, (0.5, 0.5)),
+        (0.7, 128, (0.3, 0.7)),
+    ],
+)
 def test_optimal_param_matches_datasketch(threshold, num_perm, weights):
     assert optimal_param(threshold, num_perm, *weights) == _optimal_param(threshold, num_perm, *weights)
 

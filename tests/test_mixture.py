@@ -1,8 +1,15 @@
 import pytest
 from pydantic import ValidationError
 
-from pipeline.mixture import (MixtureConfig, SourceTarget, apply_mixture, mixture_table, mixture_weights_by_chars,
-                              plan_mixture, repeat_sample)
+from trainer_output.mixture import (
+    MixtureConfig,
+    SourceTarget,
+    apply_mixture,
+    mixture_table,
+    mixture_weights_by_chars,
+    plan_mixture,
+    repeat_sample,
+)
 
 # GPT-3's table (Brown et al. 2020, table 2.2), tokens in billions; shares adjusted to sum to 1.
 GPT3 = {"common_crawl": (1, 410), "webtext2": (1, 19), "books1": (1, 12), "books2": (1, 55), "wikipedia": (1, 3)}
@@ -29,12 +36,20 @@ def test_gpt3_style_shares_give_epochs():
 def test_max_epochs_caps_and_flags():
     shares = {"big": 0.5, "small": 0.5}
     available = {"big": (10, 1000), "small": (10, 100)}
-    at_cap = plan_mixture(available, MixtureConfig(sources={s: SourceTarget(share=v) for s, v in shares.items()},
-                                                   total_tokens=800, max_epochs=4.0))
+    at_cap = plan_mixture(
+        available,
+        MixtureConfig(sources={s: SourceTarget(share=v) for s, v in shares.items()}, total_tokens=800, max_epochs=4.0),
+    )
     assert by_source(at_cap)["small"].epochs == pytest.approx(4.0)
     assert not by_source(at_cap)["small"].capped
-    past_cap = by_source(plan_mixture(available, MixtureConfig(
-        sources={s: SourceTarget(share=v) for s, v in shares.items()}, total_tokens=802, max_epochs=4.0)))
+    past_cap = by_source(
+        plan_mixture(
+            available,
+            MixtureConfig(
+                sources={s: SourceTarget(share=v) for s, v in shares.items()}, total_tokens=802, max_epochs=4.0
+            ),
+        )
+    )
     assert past_cap["small"].capped and past_cap["small"].epochs == 4.0
     assert past_cap["small"].tokens_planned == pytest.approx(400)
     assert past_cap["big"].tokens_planned == pytest.approx(401)
@@ -71,12 +86,15 @@ def test_budget_scales_epoch_sources():
     assert sum(row.tokens_planned for row in plan.values()) == pytest.approx(250)
 
 
-@pytest.mark.parametrize("sources, message", [
-    ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.5)}, "sum to 1.1 > 1"),
-    ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.3)}, "must sum to 1"),
-    ({"a": SourceTarget(share=1.0), "b": SourceTarget(epochs=1)}, "leaving nothing"),
-    ({"c": SourceTarget(epochs=1)}, "no documents of these sources are left"),
-])
+@pytest.mark.parametrize(
+    "sources, message",
+    [
+        ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.5)}, "sum to 1.1 > 1"),
+        ({"a": SourceTarget(share=0.6), "b": SourceTarget(share=0.3)}, "must sum to 1"),
+        ({"a": SourceTarget(share=1.0), "b": SourceTarget(epochs=1)}, "leaving nothing"),
+        ({"c": SourceTarget(epochs=1)}, "no documents of these sources are left"),
+    ],
+)
 def test_invalid_mixtures(sources, message):
     with pytest.raises(ValueError, match=message):
         plan_mixture({"a": (1, 10), "b": (1, 10)}, MixtureConfig(sources=sources))
@@ -117,8 +135,9 @@ def test_repeat_sample_whole_and_fractional_copies(spark):
     assert copies("zero") == 0
     assert 60 < copies("q") < 140 and not any(i.startswith("q") and "#" in i for i in ids)
     without_repeats = df.where(F.col("rate") <= 1)
-    assert sorted(r["id"] for r in repeat_sample(without_repeats, F.col("rate"), seed=7, salt="t", max_rate=1.0)
-                  .collect()) == sorted(i for i in ids if not i.startswith("w"))
+    assert sorted(
+        r["id"] for r in repeat_sample(without_repeats, F.col("rate"), seed=7, salt="t", max_rate=1.0).collect()
+    ) == sorted(i for i in ids if not i.startswith("w"))
 
 
 def test_apply_mixture_uses_each_sources_rate(spark):

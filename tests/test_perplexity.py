@@ -4,18 +4,27 @@ import re
 import unicodedata
 
 import pytest
-
 from conftest import ROOT
+
 from filters.model_files import ModelFileError
-from filters.perplexity import (UNICODE_PUNCT, document_perplexity, load_kenlm_model, normalize_for_lm, prepare_lines,
-                                tokenize)
-from jobs.train_kenlm import DEFAULT_BIN_DIR, KenlmTrainConfig, kenlm_tool, main as train_kenlm_main
-from jobs.training_io import read_texts
+from filters.perplexity import (
+    UNICODE_PUNCT,
+    document_perplexity,
+    load_kenlm_model,
+    normalize_for_lm,
+    prepare_lines,
+    tokenize,
+)
+from jobs.train_kenlm import main as train_kenlm_main
+from model_training.inputs import read_texts
+from model_training.kenlm import DEFAULT_BIN_DIR, KenlmTrainConfig, kenlm_tool
 from stages.perplexity import PerplexityConfig, PerplexityStage
 
 LMPLZ = DEFAULT_BIN_DIR / "lmplz"
-needs_lmplz = pytest.mark.skipif(not LMPLZ.exists() or not (DEFAULT_BIN_DIR / "build_binary").exists(),
-                                 reason=f"KenLM tools not built ({LMPLZ}); run scripts/build_kenlm.sh")
+needs_lmplz = pytest.mark.skipif(
+    not LMPLZ.exists() or not (DEFAULT_BIN_DIR / "build_binary").exists(),
+    reason=f"KenLM tools not built ({LMPLZ}); run scripts/build_kenlm.sh",
+)
 
 
 def test_normalize_like_cc_net():
@@ -34,8 +43,10 @@ def _cc_net_normalize(text):
 
 
 def test_per_character_normalisation_equals_whole_string_steps():
-    text = ("İstanbul ŞİŞLİ Ǆemal ①② ١٢٣ 𝟘𝟙 e\u0301 ﬁ \x85\u200b 한국어 がぎ 𠀀\ttab [x]-^\\ "
-            "“Ελληνικά” — Ünïcödé… ５０％ 【注意】：「引用」\nnext line")
+    text = (
+        "İstanbul ŞİŞLİ Ǆemal ①② ١٢٣ 𝟘𝟙 e\u0301 ﬁ \x85\u200b 한국어 がぎ 𠀀\ttab [x]-^\\ "
+        "“Ελληνικά” — Ünïcödé… ５０％ 【注意】：「引用」\nnext line"
+    )
     assert normalize_for_lm(text) == _cc_net_normalize(text)
 
 
@@ -97,8 +108,17 @@ def tiny_lm(tmp_path_factory):
     paragraphs = next(read_texts(ROOT / "data/train/en/gutenberg.txt.gz")).split("\n")
     train, heldout = paragraphs[:300], [p for p in paragraphs[300:] if len(p.split()) >= 12][:40]
     (tmp / "train.txt").write_text("\n\n".join(train), encoding="utf-8")
-    config = {"train": {"kenlm": {"languages": {"en": [str(tmp / "train.txt")]}, "output_dir": str(tmp / "models"),
-                                  "order": 3, "memory": "64M", "heldout_fraction": 0.1}}}
+    config = {
+        "train": {
+            "kenlm": {
+                "languages": {"en": [str(tmp / "train.txt")]},
+                "output_dir": str(tmp / "models"),
+                "order": 3,
+                "memory": "64M",
+                "heldout_fraction": 0.1,
+            }
+        }
+    }
     (tmp / "pipeline.yaml").write_text(json.dumps(config), encoding="utf-8")
     assert train_kenlm_main(["--config", str(tmp / "pipeline.yaml")]) == 0
     return tmp / "models" / "en.binary", heldout
@@ -139,7 +159,7 @@ def test_buckets_follow_corpus_percentiles(spark, stage_ctx, tiny_lm):
     texts = []
     for paragraph in heldout:  # 40 paragraphs, each intact, half shuffled and fully shuffled: 120 documents
         words = paragraph.split()
-        half = words[: len(words) // 2] + rng.sample(words[len(words) // 2:], len(words) - len(words) // 2)
+        half = words[: len(words) // 2] + rng.sample(words[len(words) // 2 :], len(words) - len(words) // 2)
         texts += [paragraph, " ".join(half), " ".join(rng.sample(words, len(words)))]
     stage = PerplexityStage(PerplexityConfig(models={"en": str(path)}, keep_buckets=["head", "middle"]))
     rows = stage.apply(_docs(spark, texts), stage_ctx).collect()
@@ -158,10 +178,16 @@ def test_given_cutoffs_max_perplexity_and_no_model(spark, stage_ctx, tiny_lm):
     model = load_kenlm_model(str(path))
     texts = heldout[:3]
     pp = sorted(document_perplexity(model, t) for t in texts)
-    df = _docs(spark, texts).unionByName(_docs(spark, ["bonjour le monde"], lang="fr").selectExpr(
-        "'fr0' as id", "source", "text", "lang"))
-    cfg = PerplexityConfig(models={"en": str(path)}, cutoffs={"en": (pp[0], pp[1])}, keep_buckets=["head", "middle"],
-                           max_perplexity=pp[1], no_model="reject")
+    df = _docs(spark, texts).unionByName(
+        _docs(spark, ["bonjour le monde"], lang="fr").selectExpr("'fr0' as id", "source", "text", "lang")
+    )
+    cfg = PerplexityConfig(
+        models={"en": str(path)},
+        cutoffs={"en": (pp[0], pp[1])},
+        keep_buckets=["head", "middle"],
+        max_perplexity=pp[1],
+        no_model="reject",
+    )
     rows = {r["id"]: r for r in PerplexityStage(cfg).apply(df, stage_ctx).collect()}
     by_pp = sorted((r for r in rows.values() if r["lang"] == "en"), key=lambda r: r["perplexity"])
     assert [r["pp_bucket"] for r in by_pp] == ["head", "middle", "tail"]  # at head_max: head; at middle_max: middle

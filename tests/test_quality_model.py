@@ -3,13 +3,17 @@ import json
 import math
 
 import pytest
-
 from conftest import ROOT
+
 from filters.model_files import ModelFileError
 from filters.quality_model import load_quality_model, pareto_keep, prepare_text, quality_score, uniform_from_id
-from jobs.train_quality_classifier import (ClassifierData, QualityClassifierTrainConfig, classification_metrics,
-                                           train_quality_classifiers)
-from jobs.training_io import read_texts, split_document
+from model_training.inputs import read_texts, split_document
+from model_training.quality_classifier import (
+    ClassifierData,
+    QualityClassifierTrainConfig,
+    classification_metrics,
+    train_quality_classifiers,
+)
 from stages.base import MissingColumnError
 from stages.quality_classifier import QualityClassifierConfig, QualityClassifierStage
 
@@ -32,9 +36,18 @@ def tiny_classifier(tmp_path_factory):
     reference = _chunks(TRAIN_DATA / "gutenberg.txt.gz", 150)
     spam = _chunks(TRAIN_DATA / "spam.jsonl.gz", 150)
     cfg = QualityClassifierTrainConfig(
-        languages={"en": ClassifierData(positives=[_write_jsonl(tmp / "ref.jsonl", reference[:120])],
-                                        negatives=[_write_jsonl(tmp / "spam.jsonl", spam[:120])])},
-        output_dir=str(tmp / "models"), doc_chars=600, epoch=10, bucket=20_000, dim=16)
+        languages={
+            "en": ClassifierData(
+                positives=[_write_jsonl(tmp / "ref.jsonl", reference[:120])],
+                negatives=[_write_jsonl(tmp / "spam.jsonl", spam[:120])],
+            )
+        },
+        output_dir=str(tmp / "models"),
+        doc_chars=600,
+        epoch=10,
+        bucket=20_000,
+        dim=16,
+    )
     card = train_quality_classifiers(cfg)
     return tmp / "models" / "en.bin", reference[120:], spam[120:], card
 
@@ -97,8 +110,9 @@ def test_model_with_other_labels_is_rejected(tmp_path):
     import fasttext
 
     sources = (("a", "gutenberg.txt.gz"), ("b", "spam.jsonl.gz"))
-    lines = [f"__label__{label} {prepare_text(text)}"
-             for label, path in sources for text in _chunks(TRAIN_DATA / path, 60)]
+    lines = [
+        f"__label__{label} {prepare_text(text)}" for label, path in sources for text in _chunks(TRAIN_DATA / path, 60)
+    ]
     train = tmp_path / "train.txt"
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path = tmp_path / "other.bin"
@@ -113,8 +127,8 @@ def test_pareto_keep_is_deterministic_and_follows_the_pareto_tail():
     assert first == [pareto_keep(i, 7, 0.9, 9.0) for i in ids]
     assert first != [pareto_keep(i, 8, 0.9, 9.0) for i in ids]
     # P(keep) = P(pareto(alpha) > 1 - score) = (2 - score) ** -alpha
-    assert sum(first) / len(ids) == pytest.approx(1.1 ** -9, abs=0.015)
-    assert sum(pareto_keep(i, 7, 0.2, 9.0) for i in ids) / len(ids) == pytest.approx(1.8 ** -9, abs=0.005)
+    assert sum(first) / len(ids) == pytest.approx(1.1**-9, abs=0.015)
+    assert sum(pareto_keep(i, 7, 0.2, 9.0) for i in ids) / len(ids) == pytest.approx(1.8**-9, abs=0.005)
 
 
 def test_pareto_keep_boundary_matches_the_draw():
@@ -133,8 +147,12 @@ def test_stage_threshold_rule_no_model_and_boundary(spark, stage_ctx, tiny_class
     path, reference, spam, _ = tiny_classifier
     model = load_quality_model(str(path))
     score = quality_score(model, reference[0])
-    rows = [("r", "web", reference[0], "en"), ("s", "web", spam[0], "en"), ("f", "web", "bonjour", "fr"),
-            ("n", "web", "no language", None)]
+    rows = [
+        ("r", "web", reference[0], "en"),
+        ("s", "web", spam[0], "en"),
+        ("f", "web", "bonjour", "fr"),
+        ("n", "web", "no language", None),
+    ]
     df = _docs(spark, rows)
 
     at = QualityClassifierStage(QualityClassifierConfig(models={"en": str(path)}, threshold=score)).apply(df, stage_ctx)
@@ -145,8 +163,12 @@ def test_stage_threshold_rule_no_model_and_boundary(spark, stage_ctx, tiny_class
 
     past = QualityClassifierConfig(models={"en": str(path)}, threshold=min(score + 1e-6, 1.0), no_model="reject")
     got = {r["id"]: r["reason"] for r in QualityClassifierStage(past).apply(df, stage_ctx).collect()}
-    assert got == {"r": "quality_classifier:below_threshold", "s": "quality_classifier:below_threshold",
-                   "f": "quality_classifier:no_model", "n": "quality_classifier:no_model"}
+    assert got == {
+        "r": "quality_classifier:below_threshold",
+        "s": "quality_classifier:below_threshold",
+        "f": "quality_classifier:no_model",
+        "n": "quality_classifier:no_model",
+    }
 
 
 def test_stage_pareto_rule_is_seeded_by_id(spark, stage_ctx, tiny_classifier):

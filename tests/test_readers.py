@@ -5,8 +5,10 @@ import json
 import pytest
 import zstandard
 
+from core.errors import InputError
+from core.ids import doc_id
 from pipeline.config import IngestConfig, SourceConfig
-from pipeline.readers import InputError, doc_id, expand_paths, html_to_text, read_file, read_sources
+from pipeline.readers import expand_paths, html_to_text, read_file, read_sources
 from tests.conftest import shared_data
 
 INGEST = IngestConfig(max_doc_bytes=1000)
@@ -37,9 +39,15 @@ def test_jsonl_good_and_malformed_lines(tmp_path):
     path.write_bytes(b"\n".join(lines) + b"\n")
     got = [(r.line, r.reason) for r in records(jsonl_source(path, meta_fields=["title"]), path)]
     assert got == [
-        (1, None), (2, "ingest:invalid_json"), (3, "ingest:invalid_utf8"), (4, "ingest:not_an_object"),
-        (5, "ingest:text_not_string"), (6, "ingest:missing_text"), (7, "ingest:nul_bytes"),
-        (9, "ingest:too_large"), (10, None),
+        (1, None),
+        (2, "ingest:invalid_json"),
+        (3, "ingest:invalid_utf8"),
+        (4, "ingest:not_an_object"),
+        (5, "ingest:text_not_string"),
+        (6, "ingest:missing_text"),
+        (7, "ingest:nul_bytes"),
+        (9, "ingest:too_large"),
+        (10, None),
     ]
     first = records(jsonl_source(path, meta_fields=["title"]), path)[0]
     assert (first.text, first.url, first.meta) == ("good one", "http://x", {"title": "T"})
@@ -47,8 +55,9 @@ def test_jsonl_good_and_malformed_lines(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".gz", ".zst"])
 def test_compressed_jsonl_and_truncation(tmp_path, suffix):
-    payload = b"".join(json.dumps({"text": " ".join(str(i * j) for j in range(300))}).encode() + b"\n"
-                       for i in range(1000))
+    payload = b"".join(
+        json.dumps({"text": " ".join(str(i * j) for j in range(300))}).encode() + b"\n" for i in range(1000)
+    )
     packed = gzip.compress(payload) if suffix == ".gz" else zstandard.ZstdCompressor().compress(payload)
     whole, cut = tmp_path / f"whole.jsonl{suffix}", tmp_path / f"cut.jsonl{suffix}"
     whole.write_bytes(packed)
@@ -71,9 +80,14 @@ def test_empty_file_text_files_and_parquet(tmp_path):
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"content": ["a doc", None, "b doc"]}), tmp_path / "p.parquet")
-    parquet_source = SourceConfig(name="pq", format="parquet", paths=[str(tmp_path / "p.parquet")], text_field="content")
+    parquet_source = SourceConfig(
+        name="pq", format="parquet", paths=[str(tmp_path / "p.parquet")], text_field="content"
+    )
     assert [(r.line, r.reason) for r in records(parquet_source, tmp_path / "p.parquet")] == [
-        (1, None), (2, "ingest:missing_text"), (3, None)]
+        (1, None),
+        (2, "ingest:missing_text"),
+        (3, None),
+    ]
 
 
 def test_corrupt_parquet_and_warc_files_are_quarantined_not_fatal(tmp_path):
@@ -95,12 +109,25 @@ def test_parquet_metadata_of_any_type_becomes_json_text(tmp_path):
 
     from pipeline.readers import meta_json
 
-    pq.write_table(pa.table({"text": ["a doc"], "when": [datetime.datetime(2024, 5, 1, 12, 0)],
-                             "price": [decimal.Decimal("1.50")], "raw": [b"\x00\x01"]}), tmp_path / "m.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "text": ["a doc"],
+                "when": [datetime.datetime(2024, 5, 1, 12, 0)],
+                "price": [decimal.Decimal("1.50")],
+                "raw": [b"\x00\x01"],
+            }
+        ),
+        tmp_path / "m.parquet",
+    )
     source = SourceConfig(name="pq", format="parquet", paths=[str(tmp_path)], meta_fields=["when", "price", "raw"])
     [record] = records(source, tmp_path / "m.parquet")
     assert record.reason is None
-    assert json.loads(meta_json(record.meta)) == {"when": "2024-05-01 12:00:00", "price": "1.50", "raw": "b'\\x00\\x01'"}
+    assert json.loads(meta_json(record.meta)) == {
+        "when": "2024-05-01 12:00:00",
+        "price": "1.50",
+        "raw": "b'\\x00\\x01'",
+    }
 
 
 def test_warc_and_wet_records():
@@ -124,9 +151,11 @@ def test_html_to_text_drops_scripts_and_keeps_blocks():
 
 
 def test_html_to_text_without_head_end_with_tables_and_lists():
-    markup = ("<html><head><title>t</title><meta charset=utf-8><style>p{}</style><p>Body text here."
-              "<table><tr><td>Price</td><td>12</td></tr><tr><th>A</th><td>B</td></tr></table>"
-              "<dl><dt>Term</dt><dd>Meaning</dd></dl><nav>Home</nav><select><option>One<option>Two</select>")
+    markup = (
+        "<html><head><title>t</title><meta charset=utf-8><style>p{}</style><p>Body text here."
+        "<table><tr><td>Price</td><td>12</td></tr><tr><th>A</th><td>B</td></tr></table>"
+        "<dl><dt>Term</dt><dd>Meaning</dd></dl><nav>Home</nav><select><option>One<option>Two</select>"
+    )
     assert html_to_text(markup) == "Body text here.\nPrice 12\nA B\nTerm\nMeaning\nHome\nOne\nTwo"
 
 
@@ -139,24 +168,29 @@ def write_warc(path, pages):
         writer = WARCWriter(out, gzip=True)
         for url, content_type, payload in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(payload),
-                                                          http_headers=headers))
+            writer.write_record(
+                writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
+            )
 
 
 def test_warc_pages_are_decoded_in_their_charset(tmp_path):
     german = "Ein schöner Tag in München, viele Grüße aus Köln und Düsseldorf. " * 20
     pages = [
         ("http://a/zh", "text/html; charset=gb2312", "<p>朱镕基曾任国务院总理。北京是中国的首都。</p>".encode("gbk")),
-        ("http://a/fr", "text/html", '<head><meta charset="iso-8859-1"></head><p>Café crème, très élégant.</p>'
-         .encode("cp1252")),
+        (
+            "http://a/fr",
+            "text/html",
+            '<head><meta charset="iso-8859-1"></head><p>Café crème, très élégant.</p>'.encode("cp1252"),
+        ),
         ("http://a/de", "text/html", f"<p>{german}</p>".encode("cp1252")),  # declared nowhere
         ("http://a/utf8", "text/html; charset=utf-8", f"<p>{'naïve café ' * 200}</p>".encode() + b"\xff"),
         ("http://a/plain", "text/plain; charset=windows-1251", "Привет, мир".encode("cp1251")),
     ]
     path = tmp_path / "pages.warc.gz"
     write_warc(path, pages)
-    got = {r.url: r.text for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path,
-                                          IngestConfig())}
+    got = {
+        r.url: r.text for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, IngestConfig())
+    }
     assert got["http://a/zh"] == "朱镕基曾任国务院总理。北京是中国的首都。"  # gb2312 label: GBK's 镕 too
     assert got["http://a/fr"] == "Café crème, très élégant."
     assert got["http://a/de"] == german.strip()
@@ -172,8 +206,13 @@ def test_nested_fields_byte_order_marks_and_literal_file_names(tmp_path, monkeyp
     record = {"doc": {"body": "nested text"}, "meta": {"title": "T"}, "url": "http://x"}
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(record).encode() + b"\n")
     monkeypatch.chdir(tmp_path)
-    source = SourceConfig(name="web", format="jsonl", paths=["dump [2023].jsonl"], text_field="doc.body",
-                          meta_fields=["meta.title", "meta.missing"])
+    source = SourceConfig(
+        name="web",
+        format="jsonl",
+        paths=["dump [2023].jsonl"],
+        text_field="doc.body",
+        meta_fields=["meta.title", "meta.missing"],
+    )
     [file] = expand_paths(source)
     assert file.path == str(path) and file.key == path.name  # absolute; the brackets are no glob
     [got] = records(source, path)
@@ -202,8 +241,9 @@ def test_same_file_names_under_two_patterns_get_different_ids(tmp_path):
     for crawl in ("crawl23", "crawl24"):
         (tmp_path / crawl).mkdir()
         (tmp_path / crawl / "part-0.jsonl").write_text('{"text": "x"}\n')
-    two = SourceConfig(name="web", format="jsonl", paths=[str(tmp_path / "crawl23" / "*.jsonl"),
-                                                          str(tmp_path / "crawl24")])
+    two = SourceConfig(
+        name="web", format="jsonl", paths=[str(tmp_path / "crawl23" / "*.jsonl"), str(tmp_path / "crawl24")]
+    )
     assert [f.key for f in expand_paths(two)] == ["crawl23/part-0.jsonl", "crawl24/part-0.jsonl"]
     assert [f.key for f in expand_paths(jsonl_source(tmp_path / "crawl24" / "*.jsonl"))] == ["part-0.jsonl"]
 
@@ -213,5 +253,8 @@ def test_read_sources_in_spark(spark, tmp_path):
     path.write_text('{"text": "hello"}\n{bad\n{"text": "world"}\n')
     rows = read_sources(spark, [jsonl_source(path)], INGEST).orderBy("line").collect()
     assert [(r["line"], r["text"], r["reason"]) for r in rows] == [
-        (1, "hello", None), (2, None, "ingest:invalid_json"), (3, "world", None)]
+        (1, "hello", None),
+        (2, None, "ingest:invalid_json"),
+        (3, "world", None),
+    ]
     assert rows[1]["file"] == str(path) and "Expecting" in rows[1]["detail"]

@@ -1,4 +1,5 @@
 """The frame end to end: run directory, accounting, resume, kill-and-rerun, separate executors."""
+
 import os
 import signal
 import socket
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import parse_config
 from pipeline.cli import main
+from pipeline.config import parse_config
 from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
@@ -22,8 +23,17 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     config = parse_config(config_dict(tmp_path / "in", out))
     first = run_pipeline(spark, config)
     assert [o.name for o in first] == ["ingest", "normalize", "dedup_minhash"] and not any(o.skipped for o in first)
-    for name in ("config.resolved.yaml", "config.hash", "summary.json", "tokenizer/tokenizer.json", "shards/manifest.json", "stages/00_ingest/_SUCCESS",
-                 "stages/01_normalize/stats.json", "quarantine", "rejects/01_normalize"):
+    for name in (
+        "config.resolved.yaml",
+        "config.hash",
+        "summary.json",
+        "tokenizer/tokenizer.json",
+        "shards/manifest.json",
+        "stages/00_ingest/_SUCCESS",
+        "stages/01_normalize/stats.json",
+        "quarantine",
+        "rejects/01_normalize",
+    ):
         assert (out / name).exists(), name
     ingest, normalize, _ = (o.stats for o in first)
     assert ingest["rows_in"] == 63 and ingest["rows_kept"] == 62 and ingest["reasons"] == {"ingest:invalid_json": 1}
@@ -31,7 +41,8 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     assert normalize["rows_kept"] + normalize["rows_rejected"] == normalize["rows_in"]
     quarantine = read_rows(out / "quarantine")
     assert [(q["file"].endswith("web.jsonl"), q["line"], q["reason"]) for q in quarantine] == [
-        (True, 61, "ingest:invalid_json")]
+        (True, 61, "ingest:invalid_json")
+    ]
     rejected = read_rows(out / "rejects" / "01_normalize")
     assert [r["reason"] for r in rejected] == ["normalize:too_short"]
 
@@ -57,7 +68,11 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     assert [o.name for o in first_eval][-1] == "decontaminate" and not first_eval[-1].skipped
     eval_set.write_text("another evaluation example, longer than the first one, again unrelated\n")
     assert [o.skipped for o in run_pipeline(spark, parse_config(reseeded), stop_after="decontaminate")] == [
-        True, True, True, False]
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_an_output_folder_of_something_else_is_refused(tmp_path):
@@ -74,8 +89,8 @@ def test_an_output_folder_of_something_else_is_refused(tmp_path):
 
 
 def test_missing_model_and_bad_stop_after_fail_before_any_work(spark, tmp_path):
+    from core.errors import ConfigError
     from filters.model_files import ModelFileError
-    from pipeline.config import ConfigError
 
     write_corpus(tmp_path / "in", n_docs=5)
     out = tmp_path / "run"
@@ -84,8 +99,11 @@ def test_missing_model_and_bad_stop_after_fail_before_any_work(spark, tmp_path):
     with pytest.raises(ModelFileError, match="missing.arpa"):
         run_pipeline(spark, parse_config(raw))
     assert not out.exists(), "nothing was read or written"
-    with pytest.raises(ConfigError, match="--stop-after 'dedup' is not a stage of this run; choose one of: ingest, "
-                                          "normalize, perplexity, dedup_minhash"):
+    with pytest.raises(
+        ConfigError,
+        match="--stop-after 'dedup' is not a stage of this run; choose one of: ingest, "
+        "normalize, perplexity, dedup_minhash",
+    ):
         run_pipeline(spark, parse_config(raw), stop_after="dedup")
     ingest_only = run_pipeline(spark, parse_config(raw), stop_after="ingest")  # the model is not needed yet
     assert [o.name for o in ingest_only] == ["ingest"] and not (out / "stages" / "01_normalize").exists()
@@ -159,8 +177,9 @@ def test_standalone_cluster_output_equals_local_run(reference_run, tmp_path):
     """The same job on a real Spark standalone cluster (master + 2 workers on loopback)."""
     config = write_config_for(reference_run, tmp_path, "standalone")
     script = ROOT / "scripts" / "spark-standalone.sh"
-    started = subprocess.run(["bash", str(script), "start", str(free_port()), "2"], capture_output=True, text=True,
-                             timeout=120)
+    started = subprocess.run(
+        ["bash", str(script), "start", str(free_port()), "2"], capture_output=True, text=True, timeout=120
+    )
     assert started.returncode == 0, started.stderr
     master = started.stdout.strip().splitlines()[-1]
     try:

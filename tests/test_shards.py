@@ -8,11 +8,11 @@ import pytest
 from pydantic import ValidationError
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from pipeline.indexed_dataset import IndexedDatasetReader, IndexedDatasetWriter, dtype_for_vocab, sha256_file
-from pipeline.mixture import MixtureConfig, SourceTarget
-from pipeline import shards
-from pipeline.shards import ShardsConfig, write_shards
 from tokenizer_train.train import TokenizerConfig, build_tokenizer
+from trainer_output import shards
+from trainer_output.indexed_dataset import IndexedDatasetReader, IndexedDatasetWriter, dtype_for_vocab, sha256_file
+from trainer_output.mixture import MixtureConfig, SourceTarget
+from trainer_output.shards import ShardsConfig, write_shards
 
 EOS = "<|endoftext|>"
 SEED = 11
@@ -26,8 +26,12 @@ def doc_text(source: str, i: int) -> str:
 def train_small_tokenizer(path: Path) -> Path:
     cfg = TokenizerConfig(vocab_size=384, reserved_tokens=2)
     tokenizer = build_tokenizer(cfg)
-    trainer = trainers.BpeTrainer(vocab_size=cfg.vocab_size, special_tokens=cfg.special_tokens(),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size,
+        special_tokens=cfg.special_tokens(),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator([doc_text(s, i) for s in "ab" for i in range(50)], trainer=trainer)
     tokenizer.save(str(path))
     return path
@@ -40,8 +44,10 @@ def read_all(out_dir: Path, manifest: dict, tokenizer: Tokenizer) -> list[tuple[
         reader = IndexedDatasetReader(out_dir / shard["path"])
         assert len(reader) == shard["documents"]
         assert int(reader.sequence_lengths.sum()) == shard["tokens"]
-        seen += [(shard["split"], tokenizer.decode(reader[i].tolist(), skip_special_tokens=False))
-                 for i in range(len(reader))]
+        seen += [
+            (shard["split"], tokenizer.decode(reader[i].tolist(), skip_special_tokens=False))
+            for i in range(len(reader))
+        ]
     return seen
 
 
@@ -87,8 +93,15 @@ def test_eos_token_must_be_in_the_tokenizer(spark, tmp_path):
     tokenizer_path = train_small_tokenizer(tmp_path / "tokenizer.json")
     docs = spark.createDataFrame([("d", "web", "text")], "id string, source string, text string")
     with pytest.raises(ValueError, match="shards.eos_token '<eos>' is not in the tokenizer"):
-        write_shards(docs, tokenizer_path, tmp_path / "out", ShardsConfig(eos_token="<eos>"), MixtureConfig(),
-                     seed=SEED, config_hash="h")
+        write_shards(
+            docs,
+            tokenizer_path,
+            tmp_path / "out",
+            ShardsConfig(eos_token="<eos>"),
+            MixtureConfig(),
+            seed=SEED,
+            config_hash="h",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +118,15 @@ def corpus(spark, tmp_path_factory):
     mixture = MixtureConfig(sources={"a": SourceTarget(epochs=2.5)})
     out = root / "out"
     manifest = write_shards(docs, tokenizer_path, out, cfg, mixture, seed=SEED, config_hash="cfg123")
-    return {"rows": rows, "docs": docs, "tokenizer": tokenizer_path, "cfg": cfg, "mixture": mixture,
-            "out": out, "manifest": manifest}
+    return {
+        "rows": rows,
+        "docs": docs,
+        "tokenizer": tokenizer_path,
+        "cfg": cfg,
+        "mixture": mixture,
+        "out": out,
+        "manifest": manifest,
+    }
 
 
 def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
@@ -114,8 +134,10 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
     tokenizer = Tokenizer.from_file(str(corpus["tokenizer"]))
     seen = read_all(out, manifest, tokenizer)
     counts = Counter(text for _, text in seen)
-    by_text = {doc_text(s, i) + EOS: (s, cluster or f"{s}{i}") for s, i, cluster in
-               ((r[1], int(r[0][1:]), r[3]) for r in corpus["rows"])}
+    by_text = {
+        doc_text(s, i) + EOS: (s, cluster or f"{s}{i}")
+        for s, i, cluster in ((r[1], int(r[0][1:]), r[3]) for r in corpus["rows"])
+    }
     assert set(counts) == set(by_text)  # every document, decoded exactly, eos appended
     split_of_text = {text: split for split, text in seen}
     for text, (source, _) in by_text.items():  # source a has 2.5 epochs; a validation document is never repeated
@@ -129,8 +151,10 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
     assert manifest["dtype"] == "uint16" and manifest["tokenizer"]["eos_id"] == 0
     for shard in manifest["shards"]:
         assert (out / (shard["path"] + ".idx")).read_bytes()[17] == 8
-        assert shard["sha256"] == {"bin": sha256_file(out / (shard["path"] + ".bin")),
-                                   "idx": sha256_file(out / (shard["path"] + ".idx"))}
+        assert shard["sha256"] == {
+            "bin": sha256_file(out / (shard["path"] + ".bin")),
+            "idx": sha256_file(out / (shard["path"] + ".idx")),
+        }
         assert shard["tokenizer_sha256"] == sha256_file(corpus["tokenizer"]) and shard["config_hash"] == "cfg123"
         assert sum(shard["tokens_per_source"].values()) == shard["tokens"]
     train = manifest["splits"]["train"]
@@ -138,7 +162,8 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
     table = {row["source"]: row for row in manifest["mixture"]}
     assert table["a"]["epochs"] == 2.5 and table["b"]["epochs"] == 1.0
     assert table["a"]["documents"] == 40 and table["a"]["documents_used"] == sum(
-        c for text, c in counts.items() if by_text[text][0] == "a")
+        c for text, c in counts.items() if by_text[text][0] == "a"
+    )
     assert table["b"]["tokens_used"] == table["b"]["tokens_available"]
     assert sum(row["tokens_used"] for row in table.values()) == sum(s["tokens"] for s in manifest["shards"])
     assert json.loads((out / "manifest.json").read_text()) == manifest
@@ -150,8 +175,15 @@ def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shard
     stale.write_bytes(b"old")
     (out / "_staging" / "train").mkdir(parents=True)
     (out / "_staging" / "train" / "train_00000.bin.tmp7").write_bytes(b"killed attempt")
-    again = write_shards(corpus["docs"].repartition(3), corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"],
-                         seed=SEED, config_hash="cfg123")
+    again = write_shards(
+        corpus["docs"].repartition(3),
+        corpus["tokenizer"],
+        out,
+        corpus["cfg"],
+        corpus["mixture"],
+        seed=SEED,
+        config_hash="cfg123",
+    )
     assert again == corpus["manifest"]
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["manifest.json"])
@@ -168,8 +200,9 @@ def test_failed_write_leaves_earlier_shards_and_no_staged_tokens(corpus, tmp_pat
 
     monkeypatch.setattr(shards, "_install", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        write_shards(corpus["docs"], corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"], seed=SEED,
-                     config_hash="c")
+        write_shards(
+            corpus["docs"], corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"], seed=SEED, config_hash="c"
+        )
     assert not (out / "_staging").exists()
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
@@ -186,9 +219,18 @@ def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     assert tokenizer.get_vocab_size(with_added_tokens=True) == 65_500
     texts = ["hello 世界", "second doc", "третий"]
-    docs = spark.createDataFrame([(f"d{i}", "web", t) for i, t in enumerate(texts)], "id string, source string, text string")
-    manifest = write_shards(docs, tmp_path / "tokenizer.json", tmp_path / "out",
-                            ShardsConfig(valid_fraction=0.0), MixtureConfig(), seed=SEED, config_hash="h")
+    docs = spark.createDataFrame(
+        [(f"d{i}", "web", t) for i, t in enumerate(texts)], "id string, source string, text string"
+    )
+    manifest = write_shards(
+        docs,
+        tmp_path / "tokenizer.json",
+        tmp_path / "out",
+        ShardsConfig(valid_fraction=0.0),
+        MixtureConfig(),
+        seed=SEED,
+        config_hash="h",
+    )
     assert manifest["dtype"] == "int32" and [s["split"] for s in manifest["shards"]] == ["train"]
     path = tmp_path / "out" / manifest["shards"][0]["path"]
     assert (tmp_path / "out" / (manifest["shards"][0]["path"] + ".idx")).read_bytes()[17] == 4

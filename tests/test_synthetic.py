@@ -1,4 +1,5 @@
 """The synthetic corpus generators: deterministic bytes, exact counts, planted truth that holds."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,19 +10,28 @@ from pathlib import Path
 
 import pytest
 
+from core.ids import doc_id
 from filters.normalize import normalize_text
 from pipeline.config import IngestConfig, SourceConfig
-from pipeline.readers import doc_id, read_file
-from pipeline.synthetic import (BOILERPLATE, LANGS, SOURCE_SPECS, exact_duplicate_clusters, generate_corpus,
-                                generate_hostile_corpus, load_vocabulary, main, read_truth, shingle_jaccard)
+from pipeline.readers import read_file
+from synthetic.corpus import generate_corpus
+from synthetic.documents import SOURCE_SPECS, shingle_jaccard
+from synthetic.generate import main
+from synthetic.hostile import generate_hostile_corpus
+from synthetic.material import BOILERPLATE
+from synthetic.truth import exact_duplicate_clusters, read_truth
+from synthetic.vocabulary import LANGS, load_vocabulary
 
 NO_SHARED = "/nonexistent/shared/data"  # forces the built-in vocabulary: fast and machine-independent
-SMALL = dict(docs_per_shard=150, shared_dir=NO_SHARED, malformed_rate=0.01)
+SMALL = {"docs_per_shard": 150, "shared_dir": NO_SHARED, "malformed_rate": 0.01}
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _records(folder: Path, summary: dict) -> dict[tuple[str, int], bytes]:
@@ -121,7 +131,7 @@ def test_pii_spans_point_at_their_values(corpus):
     for entry in entries:
         text = docs[entry["doc"]]["text"]
         for span in entry["spans"]:
-            assert text[span["start"]:span["end"]] == span["value"]
+            assert text[span["start"] : span["end"]] == span["value"]
     email_docs = {d["doc_id"] for d in docs.values() if d["text"].startswith("From: ")}
     assert email_docs <= {e["doc"] for e in entries}
 
@@ -148,8 +158,13 @@ def test_malformed_records_are_quarantined_by_the_reader(corpus):
     out, summary, _, _ = corpus
     malformed = read_truth(out, "malformed")
     assert len(malformed) == summary["planted"]["malformed"] >= 5
-    assert {e["malformed"] for e in malformed} == {"invalid_json", "invalid_utf8", "text_not_string",
-                                                    "missing_text", "nul_bytes"}
+    assert {e["malformed"] for e in malformed} == {
+        "invalid_json",
+        "invalid_utf8",
+        "text_not_string",
+        "missing_text",
+        "nul_bytes",
+    }
     quarantined = {}
     for file in {e["file"] for e in malformed}:
         source = SourceConfig(name="s", format="jsonl", paths=[str(out / file)])
@@ -175,13 +190,16 @@ def test_shared_vocabulary_corpus_is_normalized_with_valid_spans(tmp_path):
     from conftest import shared_data
 
     summary = generate_corpus(tmp_path, 300, seed=4, shared_dir=str(shared_data()))
-    docs = {d["doc_id"]: d for raw in _records(tmp_path, summary).values()
-            if isinstance((d := json.loads(raw)).get("text"), str) and "\x00" not in d["text"]}
+    docs = {
+        d["doc_id"]: d
+        for raw in _records(tmp_path, summary).values()
+        if isinstance((d := json.loads(raw)).get("text"), str) and "\x00" not in d["text"]
+    }
     assert summary["vocabulary"] == "shared"
     assert all(normalize_text(d["text"]) == d["text"] for d in docs.values())
     for entry in read_truth(tmp_path, "pii"):
         text = docs[entry["doc"]]["text"]
-        assert all(text[s["start"]:s["end"]] == s["value"] for s in entry["spans"])
+        assert all(text[s["start"] : s["end"]] == s["value"] for s in entry["spans"])
 
 
 def _luhn_valid(number: str) -> bool:
@@ -197,14 +215,23 @@ def test_credit_cards_pass_the_luhn_check(corpus):
 
 
 def test_hostile_corpus_is_deterministic_and_complete(tmp_path):
-    options = dict(big_doc_bytes=300_000, max_doc_bytes=200_000, long_line_chars=20_000)
+    options = {"big_doc_bytes": 300_000, "max_doc_bytes": 200_000, "long_line_chars": 20_000}
     first = generate_hostile_corpus(tmp_path / "a", 3, **options)
     generate_hostile_corpus(tmp_path / "b", 3, **options)
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
     reasons = set(first["quarantined"])
-    assert reasons == {"ingest:invalid_json", "ingest:invalid_utf8", "ingest:nul_bytes", "ingest:text_not_string",
-                       "ingest:missing_text", "ingest:not_an_object", "ingest:too_large",
-                       "ingest:truncated_archive", "ingest:empty_file", "ingest:unreadable_file"}
+    assert reasons == {
+        "ingest:invalid_json",
+        "ingest:invalid_utf8",
+        "ingest:nul_bytes",
+        "ingest:text_not_string",
+        "ingest:missing_text",
+        "ingest:not_an_object",
+        "ingest:too_large",
+        "ingest:truncated_archive",
+        "ingest:empty_file",
+        "ingest:unreadable_file",
+    }
     assert first["documents"] + sum(first["quarantined"].values()) == len(first["records"])
     assert (tmp_path / "a" / "jsonl" / "big.jsonl").stat().st_size > 300_000
     with pytest.raises(ValueError):

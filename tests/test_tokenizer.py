@@ -4,14 +4,20 @@ import pytest
 from pydantic import ValidationError
 from tokenizers import Tokenizer
 
-from pipeline.indexed_dataset import sha256_file
 from tokenizer_train.evaluate import count_words
 from tokenizer_train.train import TokenizerConfig, build_tokenizer, cut_long_runs, sample_rates, train_tokenizer
+from trainer_output.indexed_dataset import sha256_file
 
-EN = ["The quick brown fox jumps over the lazy dog near the river bank.",
-      "Pretraining data pipelines remove boilerplate, duplicates and personal data.",
-      "A tokenizer maps text to integer ids; the model never sees raw bytes."]
-ZH = ["数据清洗流程会删除重复的网页和个人信息。", "分词器把文本变成整数编号，模型只看到这些编号。", "今天天气很好，我们去公园散步吧。"]
+EN = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Pretraining data pipelines remove boilerplate, duplicates and personal data.",
+    "A tokenizer maps text to integer ids; the model never sees raw bytes.",
+]
+ZH = [
+    "数据清洗流程会删除重复的网页和个人信息。",
+    "分词器把文本变成整数编号，模型只看到这些编号。",
+    "今天天气很好，我们去公园散步吧。",
+]
 
 
 def corpus_rows():
@@ -62,7 +68,9 @@ def test_sample_rates_follow_weights_languages_and_cap():
     assert natural[("wiki", "en")] == pytest.approx(1.5)
     assert sample_rates(chars, 1000, {"web": 1}, 1.0, 1.0)[("wiki", "en")] == 0.0
     # a source with a weight but no documents in the pool (all held out) is left out
-    assert sample_rates(chars, 1000, {"web": 1, "books": 5}, 1.0, 1.0) == sample_rates(chars, 1000, {"web": 1}, 1.0, 1.0)
+    assert sample_rates(chars, 1000, {"web": 1, "books": 5}, 1.0, 1.0) == sample_rates(
+        chars, 1000, {"web": 1}, 1.0, 1.0
+    )
 
 
 def test_build_tokenizer_digits_and_normalization_options():
@@ -109,7 +117,7 @@ def test_trained_tokenizer_loads_and_round_trips(trained):
 def test_evaluation_per_language_on_heldout(trained):
     from pyspark.sql import functions as F
 
-    from pipeline.mixture import unit_hash
+    from trainer_output.mixture import unit_hash
 
     docs, cfg, out, stats = trained
     heldout = docs.where(unit_hash(F.col("id"), seed=3, salt="tokenizer_heldout") < cfg.heldout_fraction).collect()
@@ -121,8 +129,14 @@ def test_evaluation_per_language_on_heldout(trained):
         n_bytes = sum(len(t.encode()) for t in texts)
         tokens = sum(len(tok.encode(t).ids) for t in texts)
         words = sum(count_words(t) for t in texts)
-        assert evaluation[lang] == {"documents": len(texts), "bytes": n_bytes, "tokens": tokens, "words": words,
-                                    "bytes_per_token": n_bytes / tokens, "tokens_per_word": tokens / words}
+        assert evaluation[lang] == {
+            "documents": len(texts),
+            "bytes": n_bytes,
+            "tokens": tokens,
+            "words": words,
+            "bytes_per_token": n_bytes / tokens,
+            "tokens_per_word": tokens / words,
+        }
     assert 0 < evaluation["all"]["documents"] == len(heldout) < 120
     assert stats["sample"]["documents"] + len(heldout) == 120
 

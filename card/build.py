@@ -1,28 +1,49 @@
 """The dataset card: ``README.md`` and ``plots/*.png`` in a run directory, built from the run's own files.
 
 Every number comes from the run directory: stage stats, the tokenizer stats, the shard manifest, or
-an aggregate of the run's Parquet (see :mod:`pipeline.card_data`). Sections, in order: overview,
+an aggregate of the run's Parquet (see :mod:`card.run_data`). Sections, in order: overview,
 sources, processing funnel, every stage (parameters, reasons, statistics, samples), languages,
 score histograms with their cut-offs, deduplication, PII, mixture, tokenizer, loading the shards,
-known limitations, files. Stages and steps that did not run are listed as not run.
+known limitations, files. Stages and steps that did not run are listed as not run. Which stage feeds
+the histograms, the deduplication table and the PII section is what each stage declares in its
+``card`` attribute (``stages.base.CardSpec``), not guessed from stage or config-key names.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
-from pipeline import card_plots
-from pipeline.card_data import (DONE, SAMPLE_CHARS, UNKNOWN, LazySpark, RunFiles, StageInfo, collapse_reasons, cutoffs,
-                                field_descriptions, final_composition, find_histogram, find_pii_counts, license_info, load_run,
-                                parquet_columns, pii_counts_from_column, read_samples, reason_label,
-                                rejects_by_source, sample_text, size_category, spark_histogram)
+from card import plots as card_plots
+from card.run_data import (
+    DONE,
+    SAMPLE_CHARS,
+    UNKNOWN,
+    LazySpark,
+    RunFiles,
+    StageInfo,
+    collapse_reasons,
+    cutoff_values,
+    final_composition,
+    license_info,
+    load_run,
+    parquet_columns,
+    read_samples,
+    reason_label,
+    rejects_by_source,
+    sample_text,
+    size_category,
+    spark_histogram,
+)
+from stages.base import Signal
 
 CARD_FILE = "README.md"
 PLOTS_DIR = "plots"
@@ -36,24 +57,10 @@ SHARDS_LISTED = 20
 SHORT_LIST = 8
 
 
-@dataclass(frozen=True)
-class Signal:
-    """A score column the card draws as a histogram with the stage's cut-offs."""
-
-    column: str
-    stage: str
-    title: str
-    log_x: bool
-
-
-SIGNALS = (Signal("lang_score", "langid", "Language-ID confidence", False),
-           Signal("quality_score", "quality_classifier", "Quality score", False),
-           Signal("perplexity", "perplexity", "Perplexity", True))
-
-
 # ---------------------------------------------------------------------------------------------
 # Markdown helpers
 # ---------------------------------------------------------------------------------------------
+
 
 def fmt(value: Any) -> str:
     """A number or value as the card prints it: thousands separators, 4 significant digits."""
@@ -123,6 +130,7 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 # The card
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class CardContext:
     """The run plus what was computed for the card, shared by the section builders."""
@@ -140,9 +148,15 @@ class CardContext:
         return path.relative_to(self.run.run_dir).as_posix()
 
 
-def build_card(run_dir: str | Path, spark=None) -> Path:
-    """Write ``README.md`` and ``plots/*.png`` into ``run_dir`` from the run's files; return the card path."""
-    run = load_run(run_dir)
+def build_card(
+    run_dir: str | Path, spark: Any | Callable[[], Any], ingest_descriptions: dict[str, str] | None = None
+) -> Path:
+    """Write ``README.md`` and ``plots/*.png`` into ``run_dir`` from the run's files; return the card path.
+
+    ``spark``: a SparkSession, or a zero-argument factory called only when an aggregation needs one.
+    ``ingest_descriptions``: the meaning of each ingest/run setting, from the caller's config schema.
+    """
+    run = load_run(run_dir, ingest_descriptions)
     plots_dir = run.run_dir / PLOTS_DIR
     shutil.rmtree(plots_dir, ignore_errors=True)
     plots_dir.mkdir(parents=True)
@@ -152,9 +166,21 @@ def build_card(run_dir: str | Path, spark=None) -> Path:
         ctx.composition, ctx.lang_origin = final_composition(ctx.spark(), final.data_dir)
 
     body: list[str] = []
-    for section in (section_overview, section_sources, section_funnel, section_stages, section_languages,
-                    section_signals, section_dedup, section_pii, section_mixture, section_tokenizer,
-                    section_loading, section_limitations, section_files):
+    for section in (
+        section_overview,
+        section_sources,
+        section_funnel,
+        section_stages,
+        section_languages,
+        section_signals,
+        section_dedup,
+        section_pii,
+        section_mixture,
+        section_tokenizer,
+        section_loading,
+        section_limitations,
+        section_files,
+    ):
         body += section(ctx)
     text = "---\n" + yaml.safe_dump(card_header(ctx), sort_keys=False, allow_unicode=True) + "---\n\n" + "\n".join(body)
     path = run.run_dir / CARD_FILE
@@ -212,8 +238,9 @@ def section_overview(ctx: CardContext) -> list[str]:
     removed = ingest.stats["rows_in"] - documents
     lines += [
         f"A pretraining text corpus of **{documents:,} documents** ({chars:,} characters) from "
-        f"{len(sources)} sources" + (f" in {len(known_langs)} languages" if known_langs else "") +
-        f", produced by the `corpus` pipeline. Of {ingest.stats['rows_in']:,} input records, {removed:,} "
+        f"{len(sources)} sources"
+        + (f" in {len(known_langs)} languages" if known_langs else "")
+        + f", produced by the `corpus` pipeline. Of {ingest.stats['rows_in']:,} input records, {removed:,} "
         f"({pct(removed, ingest.stats['rows_in'])}) were quarantined or removed by "
         f"{plural(len(run.done()) - 1, 'processing stage')}; the last finished stage is `{final.name}`"
         f" ({final.stats.get('finished_at', 'time unknown')}).",
@@ -225,9 +252,12 @@ def section_overview(ctx: CardContext) -> list[str]:
         lines += ["Token shards: " + ", ".join(f"{split} {n:,} tokens" for split, n in tokens.items()) + ".", ""]
     license_id, note = license_info(run.config)
     lines += [f"Licence: `{license_id}`" + (f" — {note}." if note else "."), ""]
-    lines += ["Every number in this card is read from the run's own files (`stats.json` of each stage, "
-              "the shard manifest, the tokenizer stats) or aggregated from its Parquet output; "
-              "`corpus card RUN_DIR` rebuilds it.", ""]
+    lines += [
+        "Every number in this card is read from the run's own files (`stats.json` of each stage, "
+        "the shard manifest, the tokenizer stats) or aggregated from its Parquet output; "
+        "`corpus card RUN_DIR` rebuilds it.",
+        "",
+    ]
     return lines
 
 
@@ -249,14 +279,40 @@ def section_sources(ctx: CardContext) -> list[str]:
         source = by_name.get(name, {})
         got = read.get(name, {})
         kept = final.get(name, [0, 0])
-        rows.append([code(name), source.get("format", "—"), ", ".join(code(p) for p in source.get("paths", [])) or "—",
-                     plain(source.get("license") or "not given"), fmt(got.get("documents", 0)),
-                     fmt(got.get("chars", 0)), fmt(quarantined.get(name, 0)), fmt(kept[0]), fmt(kept[1]),
-                     pct(kept[0], got.get("documents", 0))])
-    lines += table(["source", "format", "paths", "licence", "documents read", "characters read", "quarantined",
-                    "documents final", "characters final", "kept"], rows)
-    lines += ["Read: `stages/00_ingest/stats.json` (`extra.sources`); quarantined: `quarantine/`; "
-              "final: aggregated from the last stage's Parquet.", ""]
+        rows.append(
+            [
+                code(name),
+                source.get("format", "—"),
+                ", ".join(code(p) for p in source.get("paths", [])) or "—",
+                plain(source.get("license") or "not given"),
+                fmt(got.get("documents", 0)),
+                fmt(got.get("chars", 0)),
+                fmt(quarantined.get(name, 0)),
+                fmt(kept[0]),
+                fmt(kept[1]),
+                pct(kept[0], got.get("documents", 0)),
+            ]
+        )
+    lines += table(
+        [
+            "source",
+            "format",
+            "paths",
+            "licence",
+            "documents read",
+            "characters read",
+            "quarantined",
+            "documents final",
+            "characters final",
+            "kept",
+        ],
+        rows,
+    )
+    lines += [
+        "Read: `stages/00_ingest/stats.json` (`extra.sources`); quarantined: `quarantine/`; "
+        "final: aggregated from the last stage's Parquet.",
+        "",
+    ]
     return lines
 
 
@@ -278,14 +334,25 @@ def section_funnel(ctx: CardContext) -> list[str]:
     rows, names, kept, rejected = [], [], [], []
     for stage in ctx.run.stages:
         if stage.status != DONE:
-            rows.append([f"{stage.position:02d}", code(stage.name), f"**{stage.status}**", "—", "—", "—", "—", "—",
-                         stage.note])
+            rows.append(
+                [f"{stage.position:02d}", code(stage.name), f"**{stage.status}**", "—", "—", "—", "—", "—", stage.note]
+            )
             continue
         s = stage.stats
         top = next(iter(collapse_reasons(s["reasons"]).items()), None)
-        rows.append([f"{stage.position:02d}", code(stage.name), DONE, fmt(s["rows_in"]), fmt(s["rows_kept"]),
-                     fmt(s["rows_rejected"]), pct(s["rows_rejected"], s["rows_in"]), f"{s['elapsed_s']:.1f}",
-                     f"{code(top[0])} ({top[1]:,})" if top else ""])
+        rows.append(
+            [
+                f"{stage.position:02d}",
+                code(stage.name),
+                DONE,
+                fmt(s["rows_in"]),
+                fmt(s["rows_kept"]),
+                fmt(s["rows_rejected"]),
+                pct(s["rows_rejected"], s["rows_in"]),
+                f"{s['elapsed_s']:.1f}",
+                f"{code(top[0])} ({top[1]:,})" if top else "",
+            ]
+        )
         names.append(stage.name)
         kept.append(s["rows_kept"])
         rejected.append(s["rows_rejected"])
@@ -293,8 +360,11 @@ def section_funnel(ctx: CardContext) -> list[str]:
     if names:
         plot = card_plots.plot_funnel(names, kept, rejected, ctx.plot("funnel.png"))
         lines += [f"![Documents kept and rejected by each stage]({ctx.link(plot)})", ""]
-    lines += ["From each stage's `stats.json` (`rows_in`, `rows_kept`, `rows_rejected`, `reasons`, `elapsed_s`). "
-              "Stages not run are listed with the reason.", ""]
+    lines += [
+        "From each stage's `stats.json` (`rows_in`, `rows_kept`, `rows_rejected`, `reasons`, `elapsed_s`). "
+        "Stages not run are listed with the reason.",
+        "",
+    ]
     lines += _per_source_funnel(ctx)
     return lines
 
@@ -303,7 +373,9 @@ def _per_source_funnel(ctx: CardContext) -> list[str]:
     ingest = ctx.run.stage("ingest")
     if ingest is None:
         return []
-    remaining = {name: v.get("documents", 0) for name, v in ((ingest.stats.get("extra") or {}).get("sources") or {}).items()}
+    remaining = {
+        name: v.get("documents", 0) for name, v in ((ingest.stats.get("extra") or {}).get("sources") or {}).items()
+    }
     if not remaining:
         return []
     columns, history = ["read"], {name: [n] for name, n in remaining.items()}
@@ -316,14 +388,25 @@ def _per_source_funnel(ctx: CardContext) -> list[str]:
             history[name].append(remaining[name])
         columns.append(stage.name)
     rows = [[code(name)] + [fmt(n) for n in counts] for name, counts in sorted(history.items())]
-    return ["### Documents per source after each stage", ""] + table(["source"] + [code(c) for c in columns], rows) + [
-        "Read from `extra.sources` of the ingest stats, minus each stage's rejects per source (`rejects/NN_<stage>/`).", ""]
+    return (
+        ["### Documents per source after each stage", ""]
+        + table(["source"] + [code(c) for c in columns], rows)
+        + [
+            "Read from `extra.sources` of the ingest stats, minus each stage's rejects per source (`rejects/NN_<stage>/`).",
+            "",
+        ]
+    )
 
 
 def section_stages(ctx: CardContext) -> list[str]:
-    lines = ["## Stages", "", "Every stage in run order, with its parameters (the `config` of its `stats.json`), "
-             "what it removed and why, and a few documents it kept and rejected (PII-scrubbed, truncated to "
-             f"{SAMPLE_CHARS} characters).", ""]
+    lines = [
+        "## Stages",
+        "",
+        "Every stage in run order, with its parameters (the `config` of its `stats.json`), "
+        "what it removed and why, and a few documents it kept and rejected (PII-scrubbed, truncated to "
+        f"{SAMPLE_CHARS} characters).",
+        "",
+    ]
     for stage in ctx.run.stages:
         lines += [f"### {stage.position:02d} · {stage.name}", ""]
         if stage.summary:
@@ -332,15 +415,20 @@ def section_stages(ctx: CardContext) -> list[str]:
             lines += [f"**{stage.status.capitalize()}**: {stage.note}.", ""]
             continue
         s = stage.stats
-        lines += [f"{fmt(s['rows_in'])} in, {fmt(s['rows_kept'])} kept, {fmt(s['rows_rejected'])} rejected "
-                  f"({pct(s['rows_rejected'], s['rows_in'])}) in {s['elapsed_s']:.1f} s. "
-                  f"Stats: [`{ctx.link(stage.directory / 'stats.json')}`]({ctx.link(stage.directory / 'stats.json')}).", ""]
+        lines += [
+            f"{fmt(s['rows_in'])} in, {fmt(s['rows_kept'])} kept, {fmt(s['rows_rejected'])} rejected "
+            f"({pct(s['rows_rejected'], s['rows_in'])}) in {s['elapsed_s']:.1f} s. "
+            f"Stats: [`{ctx.link(stage.directory / 'stats.json')}`]({ctx.link(stage.directory / 'stats.json')}).",
+            "",
+        ]
         lines += _stage_parameters(ctx, stage)
         reasons = collapse_reasons(s["reasons"])
         if reasons:
             lines += ["**Removed, by reason**", ""]
-            lines += table(["reason", "documents", "share of stage input"],
-                           [[code(r), fmt(n), pct(n, s["rows_in"])] for r, n in reasons.items()])
+            lines += table(
+                ["reason", "documents", "share of stage input"],
+                [[code(r), fmt(n), pct(n, s["rows_in"])] for r, n in reasons.items()],
+            )
         extra = s.get("extra") or {}
         if stage.name == "ingest":  # its per-source counts are the Sources table
             extra = {k: v for k, v in extra.items() if k != "sources"}
@@ -357,13 +445,13 @@ def section_stages(ctx: CardContext) -> list[str]:
 def _stage_parameters(ctx: CardContext, stage: StageInfo) -> list[str]:
     descriptions = stage.field_descriptions
     if stage.name == "ingest":
-        from pipeline.config import IngestConfig, RunConfig
-
         config = ctx.run.config or {}
-        params = {**(config.get("ingest") or {}), "sources": len(config.get("sources") or []),
-                  "partitions": (config.get("run") or {}).get("partitions")}
-        descriptions = {**field_descriptions(IngestConfig), **field_descriptions(RunConfig),
-                        "sources": "sources in the config (see Sources)"}
+        params = {
+            **(config.get("ingest") or {}),
+            "sources": len(config.get("sources") or []),
+            "partitions": (config.get("run") or {}).get("partitions"),
+        }
+        descriptions = {**descriptions, "sources": "sources in the config (see Sources)"}
     else:
         params = stage.stats.get("config") or {}
     rows = []
@@ -394,11 +482,22 @@ def _stage_samples(ctx: CardContext, stage: StageInfo) -> list[str]:
             return []
         return ["**Quarantined records** (examples)", ""] + table(
             ["source", "file", "line", "reason", "detail"],
-            [[code(r.get("source")), code(r.get("file")), fmt(r.get("line")), code(r.get("reason")),
-              code(sample_text(r.get("detail"), 120))] for r in rows])
+            [
+                [
+                    code(r.get("source")),
+                    code(r.get("file")),
+                    fmt(r.get("line")),
+                    code(r.get("reason")),
+                    code(sample_text(r.get("detail"), 120)),
+                ]
+                for r in rows
+            ],
+        )
     lines = []
-    for title, directory, count, distinct in (("Kept", stage.data_dir, KEPT_SAMPLES, False),
-                                              ("Rejected", stage.rejects_dir, REJECTED_SAMPLES, True)):
+    for title, directory, count, distinct in (
+        ("Kept", stage.data_dir, KEPT_SAMPLES, False),
+        ("Rejected", stage.rejects_dir, REJECTED_SAMPLES, True),
+    ):
         for row in read_samples(directory, count, one_per_reason=distinct):
             reason = f" · reason {code(reason_label(row['reason']))}" if row.get("reason") else ""
             lines += [f"*{title}* · {code(row.get('id'))} · source {code(row.get('source'))}{reason}", ""]
@@ -418,67 +517,103 @@ def section_languages(ctx: CardContext) -> list[str]:
     if len(langs) > TOP_LANGUAGES:
         rest = langs[TOP_LANGUAGES:]
         rest_d, rest_c = sum(d for _, d, _ in rest), sum(c for _, _, c in rest)
-        rows.append([f"{len(rest)} others", fmt(rest_d), pct(rest_d, total_docs), fmt(rest_c), pct(rest_c, total_chars)])
+        rows.append(
+            [f"{len(rest)} others", fmt(rest_d), pct(rest_d, total_docs), fmt(rest_c), pct(rest_c, total_chars)]
+        )
     if ctx.lang_origin == "lang":
         origin = "the `lang` column written by language identification, counted over the final documents"
     elif ctx.lang_origin == "meta":
-        origin = ("source metadata (`meta.lang`, primary subtag), counted over the final documents: no language "
-                  "identification ran, so documents whose source gives no language are `unknown`")
+        origin = (
+            "source metadata (`meta.lang`, primary subtag), counted over the final documents: no language "
+            "identification ran, so documents whose source gives no language are `unknown`"
+        )
     else:
         origin = "nothing: no language identification ran and the documents carry no language metadata"
     lines += [f"Language from {origin}.", ""]
     lines += table(["language", "documents", "share", "characters", "share of characters"], rows)
-    plot = card_plots.plot_bars([lang for lang, _, _ in shown], [d for _, d, _ in shown], "Documents per language",
-                                "documents", ctx.plot("languages.png"))
+    plot = card_plots.plot_bars(
+        [lang for lang, _, _ in shown],
+        [d for _, d, _ in shown],
+        "Documents per language",
+        "documents",
+        ctx.plot("languages.png"),
+    )
     lines += [f"![Documents per language]({ctx.link(plot)})", ""]
     by_source = {}
     for row in ctx.composition:
         by_source.setdefault(row["source"], []).append(row)
     lines += ["Per source (documents):", ""]
-    lines += table(["source", "languages"], [
-        [code(source), ", ".join(f"{r['lang']} {r['documents']:,}" for r in sorted(rows_, key=lambda r: -r["documents"])[:8])]
-        for source, rows_ in sorted(by_source.items())])
+    lines += table(
+        ["source", "languages"],
+        [
+            [
+                code(source),
+                ", ".join(f"{r['lang']} {r['documents']:,}" for r in sorted(rows_, key=lambda r: -r["documents"])[:8]),
+            ]
+            for source, rows_ in sorted(by_source.items())
+        ],
+    )
     return lines
 
 
 def section_signals(ctx: CardContext) -> list[str]:
+    """One histogram section per score column a stage declares (``card.signals``), in stage order."""
     lines = []
-    for signal in SIGNALS:
-        lines += [f"## {signal.title}", ""]
-        stage = ctx.run.stage(signal.stage)
-        if stage is None:
-            status = next((s for s in ctx.run.stages if s.name == signal.stage), None)
-            why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
-            lines += [f"Stage `{signal.stage}` {why}: no {signal.column} histogram.", ""]
-            continue
-        histogram = find_histogram(stage.stats.get("extra") or {}, signal.column)
-        origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
-        if histogram is None:
-            parts = {"kept": stage.data_dir, "rejected": stage.rejects_dir}
-            histogram = spark_histogram(ctx.spark(), {k: v for k, v in parts.items() if v is not None},
-                                        signal.column, log_x=signal.log_x)
-            origin = (f"the `{signal.column}` column of the stage's kept (`{ctx.link(stage.directory / 'data')}`) "
-                      f"and rejected documents, binned with Spark")
-        if histogram is None:
-            lines += [f"Stage `{stage.name}` wrote no `{signal.column}` values.", ""]
-            continue
-        drawn, listed = cutoffs(stage.stats.get("config") or {})
-        plot = card_plots.plot_histogram(histogram["edges"], histogram["counts"], drawn,
-                                         f"{signal.title} ({stage.name})", signal.column,
-                                         ctx.plot(f"{signal.column}.png"), log_x=signal.log_x)
-        total = sum(sum(c) for c in histogram["counts"].values())
-        lines += [f"![{signal.title} histogram]({ctx.link(plot)})", "",
-                  f"{total:,} documents binned, from {origin}."
-                  + (f" {histogram['missing']:,} without a value." if histogram.get("missing") else ""), ""]
-        if drawn or listed:
-            lines += table(["cut-off", "value"], [[code(k), fmt(v)] for k, v in drawn] + [
-                [code(k), ", ".join(f"{plain(name)}: {fmt(v)}" for name, v in values.items())] for k, values in listed])
+    for stage in ctx.run.stages:
+        for signal in stage.card.signals:
+            lines += [f"## {signal.title}", ""] + _signal_histogram(ctx, stage, signal)
     return lines
+
+
+def _signal_histogram(ctx: CardContext, stage: StageInfo, signal: Signal) -> list[str]:
+    """The column binned over the stage's kept and rejected documents, with its declared cut-offs."""
+    if stage.status != DONE:
+        return [f"Stage `{stage.name}` {stage.status}: {stage.note}: no {signal.column} histogram.", ""]
+    parts = {"kept": stage.data_dir, "rejected": stage.rejects_dir}
+    histogram = spark_histogram(
+        ctx.spark(), {k: v for k, v in parts.items() if v is not None}, signal.column, log_x=signal.log_x
+    )
+    if histogram is None:
+        return [f"Stage `{stage.name}` wrote no `{signal.column}` values.", ""]
+    drawn, listed = cutoff_values(stage.stats.get("config") or {}, signal.cutoff_keys)
+    plot = card_plots.plot_histogram(
+        histogram["edges"],
+        histogram["counts"],
+        drawn,
+        f"{signal.title} ({stage.name})",
+        signal.column,
+        ctx.plot(f"{signal.column}.png"),
+        log_x=signal.log_x,
+    )
+    total = sum(sum(c) for c in histogram["counts"].values())
+    lines = [
+        f"![{signal.title} histogram]({ctx.link(plot)})",
+        "",
+        f"{total:,} documents binned, from the `{signal.column}` column of the stage's kept "
+        f"(`{ctx.link(stage.directory / 'data')}`) and rejected documents, binned with Spark."
+        + (f" {histogram['missing']:,} without a value." if histogram.get("missing") else ""),
+        "",
+    ]
+    if drawn or listed:
+        lines += table(
+            ["cut-off", "value"],
+            [[code(k), fmt(v)] for k, v in drawn]
+            + [
+                [code(k), ", ".join(f"{plain(name)}: {_cutoff_text(v)}" for name, v in values.items())]
+                for k, values in listed
+            ],
+        )
+    return lines
+
+
+def _cutoff_text(value: Any) -> str:
+    """A listed cut-off: a number, or several (perplexity's per-language [head_max, middle_max])."""
+    return " / ".join(fmt(v) for v in value) if isinstance(value, list) else fmt(value)
 
 
 def section_dedup(ctx: CardContext) -> list[str]:
     lines = ["## Deduplication and decontamination", ""]
-    chosen = [s for s in ctx.run.stages if s.name.startswith("dedup") or s.name == "decontaminate"]
+    chosen = [s for s in ctx.run.stages if s.card.removes_duplicates]
     if not chosen:
         return lines + ["No deduplication stage is part of this pipeline.", ""]
     rows = []
@@ -488,8 +623,16 @@ def section_dedup(ctx: CardContext) -> list[str]:
             continue
         s = stage.stats
         extra = "; ".join(f"{k} {v}" for k, v in flatten(s.get("extra") or {})[:SHORT_LIST])
-        rows.append([code(stage.name), DONE, fmt(s["rows_in"]), fmt(s["rows_rejected"]),
-                     pct(s["rows_rejected"], s["rows_in"]), plain(extra)])
+        rows.append(
+            [
+                code(stage.name),
+                DONE,
+                fmt(s["rows_in"]),
+                fmt(s["rows_rejected"]),
+                pct(s["rows_rejected"], s["rows_in"]),
+                plain(extra),
+            ]
+        )
     lines += table(["stage", "status", "documents in", "removed", "removed %", "statistics"], rows)
     lines += ["From each stage's `stats.json`; parameters and samples are under [Stages](#stages).", ""]
     return lines
@@ -497,42 +640,67 @@ def section_dedup(ctx: CardContext) -> list[str]:
 
 def ner_status(extra: dict) -> str:
     """Whether person and place names were looked for, from the pii stage's stats."""
-    english = (f"on (spaCy `{extra.get('ner_model')}`)" if extra.get("ner") == "on" else
-               "**off** (model not installed or `ner: false`): English person and place names were not scrubbed")
-    chinese = "on (jieba)" if extra.get("zh_ner") == "jieba" else "**off**: Chinese person and place names were not scrubbed"
+    english = (
+        f"on (spaCy `{extra.get('ner_model')}`)"
+        if extra.get("ner") == "on"
+        else "**off** (model not installed or `ner: false`): English person and place names were not scrubbed"
+    )
+    chinese = (
+        "on (jieba)" if extra.get("zh_ner") == "jieba" else "**off**: Chinese person and place names were not scrubbed"
+    )
     return f"Name recognition (PERSON, LOCATION): English {english}; Chinese {chinese}. Pattern entities are found either way."
 
 
 def section_pii(ctx: CardContext) -> list[str]:
+    """Findings by type from the stage that declares a PII-count column (its ``summarize`` totals it)."""
     lines = ["## Personal data (PII)", ""]
-    stage = ctx.run.stage("pii")
+    stage = next((s for s in ctx.run.stages if s.card.pii_counts_column), None)
     if stage is None:
-        status = next((s for s in ctx.run.stages if s.name == "pii"), None)
-        why = f"{status.status}: {status.note}" if status else "not part of this pipeline"
-        return lines + [f"Stage `pii` {why}. The documents were **not** scrubbed of personal data.", ""]
+        return lines + [
+            "No PII stage is part of this pipeline. The documents were **not** scrubbed of personal data.",
+            "",
+        ]
+    if stage.status != DONE:
+        return lines + [
+            f"Stage `{stage.name}` {stage.status}: {stage.note}. The documents were **not** scrubbed of personal data.",
+            "",
+        ]
     extra = stage.stats.get("extra") or {}
     if "ner" in extra:
         lines += [ner_status(extra), ""]
-    counts = find_pii_counts(extra)
+    column = stage.card.pii_counts_column
     origin = f"`extra` of `{ctx.link(stage.directory / 'stats.json')}`"
-    if counts is None:
-        counts = pii_counts_from_column(ctx.spark(), [d for d in (stage.data_dir, stage.rejects_dir) if d])
-        origin = "the `pii_counts` column of the stage's output, summed with Spark"
+    counts = extra.get(column)
+    if not isinstance(counts, dict):
+        return lines + [f"The stage's stats hold no `{column}` totals ({origin}).", ""]
     if not counts:
         return lines + [f"No PII found (from {origin}).", ""]
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    lines += [f"Findings by type, from {origin}. What was done with each type is in the stage's parameters "
-              "under [Stages](#stages).", ""]
+    lines += [
+        f"Findings by type, from {origin}. What was done with each type is in the stage's parameters "
+        "under [Stages](#stages).",
+        "",
+    ]
     lines += table(["type", "findings"], [[code(k), fmt(v)] for k, v in ordered])
-    plot = card_plots.plot_bars([k for k, _ in ordered], [v for _, v in ordered], "PII findings by type", "findings",
-                                ctx.plot("pii.png"))
+    plot = card_plots.plot_bars(
+        [k for k, _ in ordered], [v for _, v in ordered], "PII findings by type", "findings", ctx.plot("pii.png")
+    )
     return lines + [f"![PII findings by type]({ctx.link(plot)})", ""]
 
 
-_MIXTURE_COLUMNS = (("source", "source"), ("documents", "documents"), ("tokens_available", "tokens available"),
-                    ("target", "target"), ("epochs", "epochs"), ("capped", "capped"),
-                    ("tokens_planned", "tokens planned"), ("documents_used", "documents used"),
-                    ("tokens_used", "tokens used"), ("share_planned", "share planned"), ("share", "share"))
+_MIXTURE_COLUMNS = (
+    ("source", "source"),
+    ("documents", "documents"),
+    ("tokens_available", "tokens available"),
+    ("target", "target"),
+    ("epochs", "epochs"),
+    ("capped", "capped"),
+    ("tokens_planned", "tokens planned"),
+    ("documents_used", "documents used"),
+    ("tokens_used", "tokens used"),
+    ("share_planned", "share planned"),
+    ("share", "share"),
+)
 
 
 def section_mixture(ctx: CardContext) -> list[str]:
@@ -553,13 +721,22 @@ def section_mixture(ctx: CardContext) -> list[str]:
             else:
                 cells.append(plain(fmt(value)))
         rows.append(cells)
-    lines += ["How many tokens of each source went into the shards (epochs above 1 repeat documents), from the "
-              f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.", ""]
+    lines += [
+        "How many tokens of each source went into the shards (epochs above 1 repeat documents), from the "
+        f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.",
+        "",
+    ]
     lines += table([title for _, title in present], rows)
     shares = [(str(r.get("source")), r.get("share")) for r in mixture if isinstance(r.get("share"), (int, float))]
     if shares:
-        plot = card_plots.plot_bars([s for s, _ in shares], [100 * v for _, v in shares], "Share of tokens by source",
-                                    "% of tokens", ctx.plot("mixture.png"), value_format="{:.1f}%")
+        plot = card_plots.plot_bars(
+            [s for s, _ in shares],
+            [100 * v for _, v in shares],
+            "Share of tokens by source",
+            "% of tokens",
+            ctx.plot("mixture.png"),
+            value_format="{:.1f}%",
+        )
         lines += [f"![Share of tokens by source]({ctx.link(plot)})", ""]
     return lines
 
@@ -567,37 +744,64 @@ def section_mixture(ctx: CardContext) -> list[str]:
 def section_tokenizer(ctx: CardContext) -> list[str]:
     lines = ["## Tokenizer", ""]
     stats = ctx.run.tokenizer
-    manifest_tok = (ctx.run.manifest or {}).get("tokenizer") if isinstance((ctx.run.manifest or {}).get("tokenizer"), dict) else {}
+    manifest_tok = (
+        (ctx.run.manifest or {}).get("tokenizer") if isinstance((ctx.run.manifest or {}).get("tokenizer"), dict) else {}
+    )
     if not stats and not manifest_tok:
         return lines + ["Not run: no `tokenizer/stats.json`.", ""]
     stats = stats or {}
-    facts = [("vocabulary size", stats.get("vocab_size", manifest_tok.get("vocab_size"))),
-             ("learned (merges + bytes + specials)", stats.get("learned_vocab_size")),
-             ("padding tokens added", stats.get("padding_tokens_added")),
-             ("end-of-document token", manifest_tok.get("eos_token")), ("end-of-document id", manifest_tok.get("eos_id")),
-             ("sha256 of tokenizer.json", stats.get("sha256", manifest_tok.get("sha256")))]
+    facts = [
+        ("vocabulary size", stats.get("vocab_size", manifest_tok.get("vocab_size"))),
+        ("learned (merges + bytes + specials)", stats.get("learned_vocab_size")),
+        ("padding tokens added", stats.get("padding_tokens_added")),
+        ("end-of-document token", manifest_tok.get("eos_token")),
+        ("end-of-document id", manifest_tok.get("eos_id")),
+        ("sha256 of tokenizer.json", stats.get("sha256", manifest_tok.get("sha256"))),
+    ]
     sample = stats.get("sample") if isinstance(stats.get("sample"), dict) else {}
     facts += [(f"training sample {k}", v) for k, v in sample.items()]
     config = (ctx.run.config or {}).get("tokenizer")
-    lines += ["Byte-level BPE, from `tokenizer/stats.json`"
-              + (" and the shard manifest" if manifest_tok else "") + ".", ""]
-    lines += table(["", "value"], [[plain(k), code(v) if isinstance(v, str) else fmt(v)] for k, v in facts if v is not None])
+    lines += [
+        "Byte-level BPE, from `tokenizer/stats.json`" + (" and the shard manifest" if manifest_tok else "") + ".",
+        "",
+    ]
+    lines += table(
+        ["", "value"], [[plain(k), code(v) if isinstance(v, str) else fmt(v)] for k, v in facts if v is not None]
+    )
     if isinstance(config, dict):
         lines += ["**Parameters** (`tokenizer` in the config)", ""]
-        lines += table(["parameter", "value"], [[code(k), code(json.dumps(v, ensure_ascii=False))] for k, v in config.items()])
+        lines += table(
+            ["parameter", "value"], [[code(k), code(json.dumps(v, ensure_ascii=False))] for k, v in config.items()]
+        )
     evaluation = stats.get("evaluation") if isinstance(stats.get("evaluation"), dict) else {}
     rows = [(lang, v) for lang, v in evaluation.items() if isinstance(v, dict)]
     if rows:
         lines += ["**Held-out evaluation** (documents kept out of the training sample)", ""]
-        lines += table(["language", "documents", "bytes", "tokens", "words", "bytes per token", "tokens per word"],
-                       [[code(lang), fmt(v.get("documents")), fmt(v.get("bytes")), fmt(v.get("tokens")),
-                         fmt(v.get("words")), _ratio(v.get("bytes_per_token")), _ratio(v.get("tokens_per_word"))]
-                        for lang, v in rows])
+        lines += table(
+            ["language", "documents", "bytes", "tokens", "words", "bytes per token", "tokens per word"],
+            [
+                [
+                    code(lang),
+                    fmt(v.get("documents")),
+                    fmt(v.get("bytes")),
+                    fmt(v.get("tokens")),
+                    fmt(v.get("words")),
+                    _ratio(v.get("bytes_per_token")),
+                    _ratio(v.get("tokens_per_word")),
+                ]
+                for lang, v in rows
+            ],
+        )
         drawn = [(lang, v["bytes_per_token"]) for lang, v in rows if isinstance(v.get("bytes_per_token"), (int, float))]
         if drawn:
-            plot = card_plots.plot_bars([lang for lang, _ in drawn], [b for _, b in drawn], "Bytes per token (held out)",
-                                        "UTF-8 bytes per token (higher = better compression)",
-                                        ctx.plot("tokenizer.png"), value_format="{:.2f}")
+            plot = card_plots.plot_bars(
+                [lang for lang, _ in drawn],
+                [b for _, b in drawn],
+                "Bytes per token (held out)",
+                "UTF-8 bytes per token (higher = better compression)",
+                ctx.plot("tokenizer.png"),
+                value_format="{:.2f}",
+            )
             lines += [f"![Bytes per token by language]({ctx.link(plot)})", ""]
     return lines
 
@@ -620,40 +824,75 @@ def section_loading(ctx: CardContext) -> list[str]:
     lines = ["## Loading the data", ""]
     manifest = ctx.run.manifest
     if not manifest or not manifest.get("shards"):
-        final = ctx.run.final
-        if final is None or final.data_dir is None:
-            return lines + ["Nothing to load yet.", ""]
-        data = ctx.link(final.data_dir)
-        return lines + [f"No token shards were written (no `shards/manifest.json`). The final documents are Parquet in "
-                        f"`{data}` (columns `id`, `source`, `text`, ... ):", ""] + fenced(
-            "import pyarrow.dataset as ds\n\n"
-            f"documents = ds.dataset(\"{data}\", format=\"parquet\")\n"
-            "for batch in documents.to_batches(columns=[\"id\", \"source\", \"text\"]):\n"
-            "    ...", "python")
+        return lines + _loading_parquet(ctx)
+    lines += _shards_tables(ctx, manifest)
+    train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
+    lines += _loading_megatron(ctx, train, valid)
+    return lines + _loading_numpy(ctx, (train or valid)[0][1])
 
+
+def _loading_parquet(ctx: CardContext) -> list[str]:
+    """No shards: how to read the final documents."""
+    final = ctx.run.final
+    if final is None or final.data_dir is None:
+        return ["Nothing to load yet.", ""]
+    data = ctx.link(final.data_dir)
+    return [
+        f"No token shards were written (no `shards/manifest.json`). The final documents are Parquet in "
+        f"`{data}` (columns `id`, `source`, `text`, ... ):",
+        "",
+    ] + fenced(
+        "import pyarrow.dataset as ds\n\n"
+        f'documents = ds.dataset("{data}", format="parquet")\n'
+        'for batch in documents.to_batches(columns=["id", "source", "text"]):\n'
+        "    ...",
+        "python",
+    )
+
+
+def _shards_tables(ctx: CardContext, manifest: dict) -> list[str]:
+    """The splits and the first shards of the manifest, with their sha256."""
     splits = manifest.get("splits") or {}
-    lines += [f"Megatron-LM indexed datasets (`.bin` tokens + `.idx` index, {plain(manifest.get('format', ''))}), "
-              f"token dtype `{manifest.get('dtype', '?')}`, listed with their sha256 in "
-              f"`{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.", ""]
+    lines = [
+        f"Megatron-LM indexed datasets (`.bin` tokens + `.idx` index, {plain(manifest.get('format', ''))}), "
+        f"token dtype `{manifest.get('dtype', '?')}`, listed with their sha256 in "
+        f"`{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.",
+        "",
+    ]
     if splits:
-        lines += table(["split", "shards", "documents", "tokens"],
-                       [[code(k), fmt(v.get("shards")), fmt(v.get("documents")), fmt(v.get("tokens"))]
-                        for k, v in splits.items() if isinstance(v, dict)])
+        lines += table(
+            ["split", "shards", "documents", "tokens"],
+            [
+                [code(k), fmt(v.get("shards")), fmt(v.get("documents")), fmt(v.get("tokens"))]
+                for k, v in splits.items()
+                if isinstance(v, dict)
+            ],
+        )
     shards = [s for s in manifest["shards"] if isinstance(s, dict)]
     rows = []
     for shard in shards[:SHARDS_LISTED]:
         digest = shard.get("sha256")
         digest = digest.get("bin") if isinstance(digest, dict) else digest
         prefix = (ctx.run.manifest_dir / str(shard.get("path"))).relative_to(ctx.run.run_dir).as_posix()
-        rows.append([code(shard.get("split")), code(prefix), fmt(shard.get("documents")),
-                     fmt(shard.get("tokens")), code(str(digest)[:16]) if digest else "—"])
+        rows.append(
+            [
+                code(shard.get("split")),
+                code(prefix),
+                fmt(shard.get("documents")),
+                fmt(shard.get("tokens")),
+                code(str(digest)[:16]) if digest else "—",
+            ]
+        )
     lines += table(["split", "prefix", "documents", "tokens", "sha256 (.bin, first 16)"], rows)
     if len(shards) > SHARDS_LISTED:
         lines += [f"… and {len(shards) - SHARDS_LISTED} more shards in the manifest.", ""]
+    return lines
 
+
+def _loading_megatron(ctx: CardContext, train: list, valid: list) -> list[str]:
+    """The pretrain_gpt.py arguments: every shard prefix weighted by its tokens (read from the manifest when long)."""
     tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
-    train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
-    args = ["cd \"$RUN_DIR\"   # the folder holding this card", "python pretrain_gpt.py \\", "    ... \\"]
+    args = ['cd "$RUN_DIR"   # the folder holding this card', "python pretrain_gpt.py \\", "    ... \\"]
     if len(train) + len(valid) <= SHARDS_LISTED:
         if train:
             args.append("    --train-data-path " + " ".join(f"{t} {p}" for t, p in train) + " \\")
@@ -662,28 +901,39 @@ def section_loading(ctx: CardContext) -> list[str]:
     else:
         manifest_path, base = ctx.link(ctx.run.manifest_dir / "manifest.json"), ctx.link(ctx.run.manifest_dir)
         for split, flag in (("train", "--train-data-path"), ("valid", "--valid-data-path")):
-            args.append(f"    {flag} $(python -c 'import json; m = json.load(open(\"{manifest_path}\")); "
-                        f"print(\" \".join(\"%d {base}/%s\" % (s[\"tokens\"], s[\"path\"]) for s in m[\"shards\"] "
-                        f"if s[\"split\"] == \"{split}\"))') \\")
+            args.append(
+                f'    {flag} $(python -c \'import json; m = json.load(open("{manifest_path}")); '
+                f'print(" ".join("%d {base}/%s" % (s["tokens"], s["path"]) for s in m["shards"] '
+                f'if s["split"] == "{split}"))\') \\'
+            )
     args.append(f"    --tokenizer-type HuggingFaceTokenizer --tokenizer-model {tokenizer_dir}")
-    lines += ["**Megatron-LM**: each shard prefix with its token count as weight (Megatron normalises the weights, "
-              "so shards are read in proportion to their size; the mixture is already applied):", ""]
-    lines += fenced("\n".join(args), "bash")
-    example = (train or valid)[0][1]
-    lines += ["**Plain NumPy** (the index layout is documented in `pipeline/indexed_dataset.py`):", ""]
+    lines = [
+        "**Megatron-LM**: each shard prefix with its token count as weight (Megatron normalises the weights, "
+        "so shards are read in proportion to their size; the mixture is already applied):",
+        "",
+    ]
+    return lines + fenced("\n".join(args), "bash")
+
+
+def _loading_numpy(ctx: CardContext, example: str) -> list[str]:
+    """Reading one document of a shard with NumPy and the run's tokenizer, no Megatron needed."""
+    tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
+    lines = ["**Plain NumPy** (the index layout is documented in `trainer_output/indexed_dataset.py`):", ""]
     lines += fenced(
         "import numpy as np\n"
         "from tokenizers import Tokenizer\n\n"
-        f"prefix = \"{example}\"\n"
-        "index = open(prefix + \".idx\", \"rb\").read()\n"
-        "assert index[:9] == b\"MMIDIDX\\x00\\x00\"\n"
-        "dtype = {1: \"<u1\", 2: \"<i1\", 3: \"<i2\", 4: \"<i4\", 5: \"<i8\", 6: \"<f8\", 7: \"<f4\", 8: \"<u2\"}[index[17]]\n"
-        "count = int(np.frombuffer(index, \"<u8\", 1, 18)[0])\n"
-        "lengths = np.frombuffer(index, \"<i4\", count, 34)\n"
-        "pointers = np.frombuffer(index, \"<i8\", count, 34 + 4 * count)  # byte offsets into .bin\n"
-        "tokens = np.memmap(prefix + \".bin\", dtype=dtype, mode=\"r\")\n"
+        f'prefix = "{example}"\n'
+        'index = open(prefix + ".idx", "rb").read()\n'
+        'assert index[:9] == b"MMIDIDX\\x00\\x00"\n'
+        'dtype = {1: "<u1", 2: "<i1", 3: "<i2", 4: "<i4", 5: "<i8", 6: "<f8", 7: "<f4", 8: "<u2"}[index[17]]\n'
+        'count = int(np.frombuffer(index, "<u8", 1, 18)[0])\n'
+        'lengths = np.frombuffer(index, "<i4", count, 34)\n'
+        'pointers = np.frombuffer(index, "<i8", count, 34 + 4 * count)  # byte offsets into .bin\n'
+        'tokens = np.memmap(prefix + ".bin", dtype=dtype, mode="r")\n'
         "first = tokens[pointers[0] // tokens.itemsize:][:lengths[0]]\n"
-        f"print(Tokenizer.from_file(\"{tokenizer_dir}/tokenizer.json\").decode(first.tolist())[:200])", "python")
+        f'print(Tokenizer.from_file("{tokenizer_dir}/tokenizer.json").decode(first.tolist())[:200])',
+        "python",
+    )
     return lines
 
 
@@ -693,12 +943,16 @@ def section_limitations(ctx: CardContext) -> list[str]:
     for stage in run.stages:
         if stage.status != DONE:
             what = f" ({plain(stage.summary)})" if stage.summary else ""
-            items.append(f"Stage `{stage.name}`{what} is {stage.status}: {stage.note}; its filtering is "
-                         "not applied to this corpus.")
+            items.append(
+                f"Stage `{stage.name}`{what} is {stage.status}: {stage.note}; its filtering is "
+                "not applied to this corpus."
+            )
     ingest = run.stage("ingest")
     if ingest and ingest.stats["rows_rejected"]:
-        items.append(f"{plural(ingest.stats['rows_rejected'], 'malformed input record')} quarantined "
-                     "(`quarantine/`), not repaired.")
+        items.append(
+            f"{plural(ingest.stats['rows_rejected'], 'malformed input record')} quarantined "
+            "(`quarantine/`), not repaired."
+        )
     read = ((ingest.stats.get("extra") or {}).get("sources") or {}) if ingest else {}
     final_docs: dict[str, int] = {}
     for row in ctx.composition:
@@ -706,46 +960,59 @@ def section_limitations(ctx: CardContext) -> list[str]:
     for name, got in sorted(read.items()):
         kept = final_docs.get(name, 0)
         if got.get("documents") and kept < 0.1 * got["documents"]:
-            items.append(f"Source `{name}` keeps {kept:,} of {got['documents']:,} documents read "
-                         f"({pct(kept, got['documents'])}): it is nearly absent from the corpus.")
+            items.append(
+                f"Source `{name}` keeps {kept:,} of {got['documents']:,} documents read "
+                f"({pct(kept, got['documents'])}): it is nearly absent from the corpus."
+            )
     if ctx.lang_origin != "lang":
-        items.append("Languages are not identified from the text: the language figures come from source metadata "
-                     "where there is any.")
+        items.append(
+            "Languages are not identified from the text: the language figures come from source metadata "
+            "where there is any."
+        )
     few = [lang for lang, d, _ in languages(ctx) if lang != UNKNOWN and d < 10]
     if few:
-        items.append(f"{len(few)} languages have fewer than 10 documents ({', '.join(few[:10])}); "
-                     "their statistics say little.")
-    if run.stage("pii") is not None:
-        items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data "
-                     "remains.")
-    if any(run.stage(s.name) for s in run.stages if s.name.startswith("dedup")):
+        items.append(
+            f"{len(few)} languages have fewer than 10 documents ({', '.join(few[:10])}); their statistics say little."
+        )
+    if any(s.status == DONE and s.card.pii_counts_column for s in run.stages):
+        items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data remains.")
+    if any(s.status == DONE and s.card.removes_duplicates for s in run.stages):
         items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
     for row in (run.manifest or {}).get("mixture") or []:
         if isinstance(row, dict) and row.get("capped"):
-            items.append(f"Source `{row.get('source')}` is capped at the configured maximum epochs, so its share is "
-                         "below its target.")
+            items.append(
+                f"Source `{row.get('source')}` is capped at the configured maximum epochs, so its share is "
+                "below its target."
+            )
     _, note = license_info(run.config)
     if note:
         items.append(f"Licence: {note}.")
-    items.append(f"Sample documents in this card are scrubbed with simple patterns and cut to {SAMPLE_CHARS} "
-                 "characters; they illustrate the stages and are not a random sample.")
+    items.append(
+        f"Sample documents in this card are scrubbed with simple patterns and cut to {SAMPLE_CHARS} "
+        "characters; they illustrate the stages and are not a random sample."
+    )
     return ["## Known limitations", ""] + [f"- {item}" for item in items] + [""]
 
 
 def section_files(ctx: CardContext) -> list[str]:
     run_dir = ctx.run.run_dir
-    entries = [("config.resolved.yaml", "the exact config with every default"),
-               ("summary.json", "the funnel: rows in, kept and rejected per stage"),
-               ("stages", "per stage: `data/` (kept documents, Parquet), `stats.json`, `_SUCCESS`"),
-               ("rejects", "per stage: rejected documents with `reason` (text truncated)"),
-               ("quarantine", "malformed input records with file, line and reason"),
-               ("tokenizer", "`tokenizer.json` and its stats"),
-               ("shards", "Megatron `.bin`/`.idx` shards and `manifest.json`"),
-               (PLOTS_DIR, "the figures of this card")]
+    entries = [
+        ("config.resolved.yaml", "the exact config with every default"),
+        ("summary.json", "the funnel: rows in, kept and rejected per stage"),
+        ("stages", "per stage: `data/` (kept documents, Parquet), `stats.json`, `_SUCCESS`"),
+        ("rejects", "per stage: rejected documents with `reason` (text truncated)"),
+        ("quarantine", "malformed input records with file, line and reason"),
+        ("tokenizer", "`tokenizer.json` and its stats"),
+        ("shards", "Megatron `.bin`/`.idx` shards and `manifest.json`"),
+        (PLOTS_DIR, "the figures of this card"),
+    ]
     rows = [[f"[`{name}`]({name})", what] for name, what in entries if (run_dir / name).exists()]
     config_hash = (run_dir / "config.hash").read_text().strip() if (run_dir / "config.hash").is_file() else None
     lines = ["## Files of this run", ""] + table(["path", "content"], rows)
     if config_hash:
-        lines += [f"Config hash `{config_hash}`. Rerun with `corpus run --config config.resolved.yaml`; "
-                  "finished stages with the same config are skipped.", ""]
+        lines += [
+            f"Config hash `{config_hash}`. Rerun with `corpus run --config config.resolved.yaml`; "
+            "finished stages with the same config are skipped.",
+            "",
+        ]
     return lines

@@ -18,6 +18,7 @@ only when all are written, replacing the previous run's (a rerun never leaves ol
 shards behind); ``manifest.json`` is written last, so its presence marks a complete output.
 The same input and config give byte-identical shards, whatever the partitioning.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,14 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from pyspark.accumulators import Accumulator, AccumulatorParam
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-from pipeline.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
-from pipeline.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
-from stages.base import worker_cached
+from core.spark_batches import worker_cached
+from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
+from trainer_output.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
 
 SPLITS = ("train", "valid")
 _OPEN_SEGMENTS = 64
@@ -57,16 +59,28 @@ class ShardsConfig(BaseModel):
     eos_token: str = Field("<|endoftext|>", description="token appended to every document")
 
 
-_TOKENIZED = StructType([
-    StructField("id", StringType()), StructField("source", StringType()), StructField("split", StringType()),
-    StructField("segment", StringType()), StructField("offset", LongType()), StructField("n_tokens", IntegerType()),
-])
-_WRITTEN = StructType([
-    StructField("split", StringType()), StructField("shard", LongType()), StructField("path", StringType()),
-    StructField("bin_sha256", StringType()), StructField("idx_sha256", StringType()),
-    StructField("documents", LongType()), StructField("tokens", LongType()),
-    StructField("per_source", StringType()),
-])
+_TOKENIZED = StructType(
+    [
+        StructField("id", StringType()),
+        StructField("source", StringType()),
+        StructField("split", StringType()),
+        StructField("segment", StringType()),
+        StructField("offset", LongType()),
+        StructField("n_tokens", IntegerType()),
+    ]
+)
+_WRITTEN = StructType(
+    [
+        StructField("split", StringType()),
+        StructField("shard", LongType()),
+        StructField("path", StringType()),
+        StructField("bin_sha256", StringType()),
+        StructField("idx_sha256", StringType()),
+        StructField("documents", LongType()),
+        StructField("tokens", LongType()),
+        StructField("per_source", StringType()),
+    ]
+)
 
 
 class _CountsParam(AccumulatorParam):
@@ -82,9 +96,16 @@ class _CountsParam(AccumulatorParam):
         return total
 
 
-def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: str, eos_id: int,
-                       dtype: np.dtype, seed: int, valid_fraction: float,
-                       segments_dir: Path) -> tuple[DataFrame, Accumulator]:
+def tokenize_documents(
+    docs: DataFrame,
+    tokenizer_path: Path,
+    tokenizer_sha256: str,
+    eos_id: int,
+    dtype: np.dtype,
+    seed: int,
+    valid_fraction: float,
+    segments_dir: Path,
+) -> tuple[DataFrame, Accumulator]:
     """Tokenize into segment files; ``id, source, split, segment, offset, n_tokens`` rows point into them.
 
     A document's tokens (its ids plus ``eos_id``, as ``dtype``) are ``n_tokens`` items at byte ``offset``
@@ -111,23 +132,30 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
                 if batch.num_rows == 0:
                     continue
                 ids = []
-                for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(),
-                                                            add_special_tokens=False):
+                for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
                     doc_ids = encoding.ids
                     doc_ids.append(eos_id)
                     ids.append(doc_ids)
                 lists = pa.array(ids, type=pa.list_(token_type))
                 offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1).astype(np.int64)
-                out.write(memoryview(lists.buffers()[3])[:offsets[-1] * dtype.itemsize])
+                out.write(memoryview(lists.buffers()[3])[: offsets[-1] * dtype.itemsize])
                 lengths = np.diff(offsets)
-                for source, split, n in zip(batch.column("source").to_pylist(), batch.column("split").to_pylist(),
-                                            lengths.tolist()):
+                for source, split, n in zip(
+                    batch.column("source").to_pylist(), batch.column("split").to_pylist(), lengths.tolist()
+                ):
                     before = local.get((source, split), (0, 0))
                     local[(source, split)] = (before[0] + 1, before[1] + n)
                 yield pa.RecordBatch.from_arrays(
-                    [batch.column("id"), batch.column("source"), batch.column("split"),
-                     pa.array([segment] * len(ids), pa.string()), pa.array(position + offsets[:-1] * dtype.itemsize),
-                     pa.array(lengths, pa.int32())], schema=arrow_schema)
+                    [
+                        batch.column("id"),
+                        batch.column("source"),
+                        batch.column("split"),
+                        pa.array([segment] * len(ids), pa.string()),
+                        pa.array(position + offsets[:-1] * dtype.itemsize),
+                        pa.array(lengths, pa.int32()),
+                    ],
+                    schema=arrow_schema,
+                )
                 position += int(offsets[-1]) * dtype.itemsize
         counts.add(local)
 
@@ -135,8 +163,9 @@ def tokenize_documents(docs: DataFrame, tokenizer_path: Path, tokenizer_sha256: 
     if "minhash_cluster" in docs.columns:
         cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id"))
     split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
-    tokenized = docs.select("id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")) \
-        .mapInArrow(tokenize, _TOKENIZED)
+    tokenized = docs.select(
+        "id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")
+    ).mapInArrow(tokenize, _TOKENIZED)
     return tokenized, counts
 
 
@@ -192,9 +221,16 @@ class _ShardFiles:
         done = self.writer.finalize()
         self.writer = None
         split, shard = self.key
-        return {"split": split, "shard": shard, "path": f"{split}/{done.prefix.name}",
-                "bin_sha256": done.bin_sha256, "idx_sha256": done.idx_sha256, "documents": done.documents,
-                "tokens": done.tokens, "per_source": json.dumps(dict(sorted(self.per_source.items())))}
+        return {
+            "split": split,
+            "shard": shard,
+            "path": f"{split}/{done.prefix.name}",
+            "bin_sha256": done.bin_sha256,
+            "idx_sha256": done.idx_sha256,
+            "documents": done.documents,
+            "tokens": done.tokens,
+            "per_source": json.dumps(dict(sorted(self.per_source.items()))),
+        }
 
 
 def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
@@ -212,8 +248,12 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
                 keys = list(zip(batch.column("split").to_pylist(), batch.column("shard").to_pylist()))
                 sources = batch.column("source").to_pylist()
                 lengths = batch.column("n_tokens").to_numpy()
-                pieces = [segments.read(segment, offset, n * dtype.itemsize) for segment, offset, n in zip(
-                    batch.column("segment").to_pylist(), batch.column("offset").to_pylist(), lengths.tolist())]
+                pieces = [
+                    segments.read(segment, offset, n * dtype.itemsize)
+                    for segment, offset, n in zip(
+                        batch.column("segment").to_pylist(), batch.column("offset").to_pylist(), lengths.tolist()
+                    )
+                ]
                 start = 0
                 for end in range(1, len(keys) + 1):
                     if end < len(keys) and keys[end] == keys[start]:
@@ -236,12 +276,13 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
     return write
 
 
-def _shard_counts(counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float],
-                  cfg: ShardsConfig) -> dict[str, int]:
+def _shard_counts(
+    counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float], cfg: ShardsConfig
+) -> dict[str, int]:
     """Shards per split: expected (documents or tokens) after sampling (valid: never repeated) / shard size,
     at least 1 if non-empty."""
     unit = 0 if cfg.shard_unit == "documents" else 1
-    expected = {split: 0.0 for split in SPLITS}
+    expected = dict.fromkeys(SPLITS, 0.0)
     for (source, split), values in counts.items():
         expected[split] += (rates[source] if split == "train" else min(rates[source], 1.0)) * values[unit]
     return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
@@ -281,8 +322,15 @@ def _removed_on_failure(path: Path):
         raise
 
 
-def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: ShardsConfig,
-                 mixture_cfg: MixtureConfig, seed: int, config_hash: str) -> dict:
+def write_shards(
+    docs: DataFrame,
+    tokenizer_path: Path,
+    out_dir: Path,
+    cfg: ShardsConfig,
+    mixture_cfg: MixtureConfig,
+    seed: int,
+    config_hash: str,
+) -> dict:
     """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the manifest."""
     from tokenizers import Tokenizer
 
@@ -303,8 +351,9 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
         segments_dir = staging / "segments"
         segments_dir.mkdir(parents=True)
         rows_path = str(staging / "documents")
-        tokenized, counted = tokenize_documents(docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed,
-                                                cfg.valid_fraction, segments_dir)
+        tokenized, counted = tokenize_documents(
+            docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
+        )
         tokenized.write.parquet(rows_path)
         counts = counted.value
         available = _sum_by_source((source, values) for (source, _), values in counts.items())
@@ -312,38 +361,68 @@ def write_shards(docs: DataFrame, tokenizer_path: Path, out_dir: Path, cfg: Shar
         rates = {row.source: row.epochs for row in plan}
         n_shards = _shard_counts(counts, rates, cfg)
 
-        sampled = apply_mixture(spark.read.parquet(rows_path), plan, seed)
-        shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
-        order = F.xxhash64("id", F.lit(seed), F.lit("order"))
-        arranged = sampled.select("split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment",
-                                  "offset", "n_tokens") \
-            .repartition(max(1, sum(n_shards.values())), "split", "shard") \
-            .sortWithinPartitions("split", "shard", "_order", "id")
-        rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()
-        written = sorted((dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
-                         key=lambda r: (r["split"], r["shard"]))
-
-        shards = [{
-            "split": row["split"], "path": row["path"],
-            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
-            "documents": row["documents"], "tokens": row["tokens"],
-            "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
-            "tokens_per_source": {s: v[1] for s, v in row["per_source"].items()},
-            "tokenizer_sha256": tokenizer_sha256, "config_hash": config_hash,
-        } for row in written]
-        used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
-        manifest = {
-            "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
-            "tokenizer": {"path": str(tokenizer_path), "sha256": tokenizer_sha256, "vocab_size": vocab_size,
-                          "eos_token": cfg.eos_token, "eos_id": eos_id},
-            "dtype": dtype.name,
-            "config_hash": config_hash,
-            "seed": seed,
-            "splits": {split: {"shards": sum(1 for s in shards if s["split"] == split),
-                               "documents": sum(s["documents"] for s in shards if s["split"] == split),
-                               "tokens": sum(s["tokens"] for s in shards if s["split"] == split)} for split in SPLITS},
-            "mixture": mixture_table(plan, used),
-            "shards": shards,
+        arranged = _arrange(apply_mixture(spark.read.parquet(rows_path), plan, seed), n_shards, seed)
+        rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()  # one per shard
+        written = sorted(
+            (dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
+            key=lambda r: (r["split"], r["shard"]),
+        )
+        tokenizer_info = {
+            "path": str(tokenizer_path),
+            "sha256": tokenizer_sha256,
+            "vocab_size": vocab_size,
+            "eos_token": cfg.eos_token,
+            "eos_id": eos_id,
         }
+        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed)
         _install(staging, out_dir, manifest)
     return manifest
+
+
+def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFrame:
+    """One partition per shard, documents in a seeded order: each shard is written by one task."""
+    shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
+    order = F.xxhash64("id", F.lit(seed), F.lit("order"))
+    return (
+        sampled.select(
+            "split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment", "offset", "n_tokens"
+        )
+        .repartition(max(1, sum(n_shards.values())), "split", "shard")
+        .sortWithinPartitions("split", "shard", "_order", "id")
+    )
+
+
+def _manifest(written: list[dict], plan, tokenizer: dict, dtype: np.dtype, config_hash: str, seed: int) -> dict:
+    """Every shard with its sha256, documents and tokens per source; the splits and the mixture as applied."""
+    shards = [
+        {
+            "split": row["split"],
+            "path": row["path"],
+            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
+            "documents": row["documents"],
+            "tokens": row["tokens"],
+            "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
+            "tokens_per_source": {s: v[1] for s, v in row["per_source"].items()},
+            "tokenizer_sha256": tokenizer["sha256"],
+            "config_hash": config_hash,
+        }
+        for row in written
+    ]
+    used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
+    return {
+        "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
+        "tokenizer": tokenizer,
+        "dtype": dtype.name,
+        "config_hash": config_hash,
+        "seed": seed,
+        "splits": {
+            split: {
+                "shards": sum(1 for s in shards if s["split"] == split),
+                "documents": sum(s["documents"] for s in shards if s["split"] == split),
+                "tokens": sum(s["tokens"] for s in shards if s["split"] == split),
+            }
+            for split in SPLITS
+        },
+        "mixture": mixture_table(plan, used),
+        "shards": shards,
+    }

@@ -1,8 +1,9 @@
 """The dataset card's plots: matplotlib (Agg backend), one PNG per figure, no timestamps in the files."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -40,8 +41,9 @@ def plot_funnel(stages: Sequence[str], kept: Sequence[int], rejected: Sequence[i
     return _save(fig, path)
 
 
-def plot_bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str, path: Path,
-              value_format: str = "{:,.0f}") -> Path:
+def plot_bars(
+    labels: Sequence[str], values: Sequence[float], title: str, xlabel: str, path: Path, value_format: str = "{:,.0f}"
+) -> Path:
     """Horizontal bars, first label on top, each with its value printed."""
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.4))
     positions = list(range(len(labels)))[::-1]
@@ -56,21 +58,44 @@ def plot_bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel
     return _save(fig, path)
 
 
-def plot_histogram(edges: Sequence[float], counts: dict[str, Sequence[int]], cutoffs: Sequence[tuple[str, float]],
-                   title: str, xlabel: str, path: Path, log_x: bool = False) -> Path:
+def plot_histogram(
+    edges: Sequence[float],
+    counts: dict[str, Sequence[int]],
+    cutoffs: Sequence[tuple[str, float]],
+    title: str,
+    xlabel: str,
+    path: Path,
+    log_x: bool = False,
+) -> Path:
     """A histogram from precomputed bins (``counts``: part -> counts per bin, stacked), with cut-off lines."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
     lefts, widths = list(edges[:-1]), [b - a for a, b in zip(edges[:-1], edges[1:])]
     bottom = [0] * len(lefts)
     colors = {"kept": KEPT_COLOR, "rejected": REJECTED_COLOR}
     for part, values in counts.items():
-        ax.bar(lefts, values, width=widths, bottom=bottom, align="edge", color=colors.get(part, KEPT_COLOR),
-               edgecolor="white", linewidth=0.4, label=part)
+        ax.bar(
+            lefts,
+            values,
+            width=widths,
+            bottom=bottom,
+            align="edge",
+            color=colors.get(part, KEPT_COLOR),
+            edgecolor="white",
+            linewidth=0.4,
+            label=part,
+        )
         bottom = [b + v for b, v in zip(bottom, values)]
     for label, value in cutoffs:
         ax.axvline(value, color=CUTOFF_COLOR, linestyle="--", linewidth=1.2)
-        ax.annotate(f"{label} = {value:g}", xy=(value, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                    textcoords="offset points", color=CUTOFF_COLOR, fontsize=8)
+        ax.annotate(
+            f"{label} = {value:g}",
+            xy=(value, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            color=CUTOFF_COLOR,
+            fontsize=8,
+        )
     ax.set_ylim(0, max(bottom + [1]) * 1.12)
     if log_x:
         ax.set_xscale("log")

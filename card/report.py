@@ -1,21 +1,24 @@
 """The dataset card as one self-contained HTML page (``report.html``): same content, plots embedded.
 
-The card is rebuilt first (:func:`pipeline.card.build_card`), then its Markdown is rendered with
+The card is rebuilt first (:func:`card.build.build_card`), then its Markdown is rendered with
 markdown-it-py (CommonMark + tables, raw HTML disabled, so text from the data cannot inject markup)
 and every ``plots/*.png`` image becomes a ``data:image/png;base64`` URI. No scripts, no external
 resources: the page opens offline.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
 
-from pipeline.card import build_card
+from card.build import build_card
 
 REPORT_FILE = "report.html"
 
@@ -41,7 +44,7 @@ def split_front_matter(text: str) -> tuple[str, str]:
     if text.startswith("---\n"):
         end = text.find("\n---\n", 4)
         if end >= 0:
-            return text[4:end + 1], text[end + 5:]
+            return text[4 : end + 1], text[end + 5 :]
     return "", text
 
 
@@ -67,18 +70,29 @@ def render_html(card_text: str, run_dir: Path) -> str:
     tokens = md.parse(body)
     _embed_images(tokens, run_dir)
     content = md.renderer.render(tokens, md.options, {})
-    header_html = (f'<details class="metadata"><summary>Dataset-card metadata (YAML header)</summary>'
-                   f"<pre><code>{html.escape(header)}</code></pre></details>\n") if header else ""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-            f"<body>\n<main>\n{header_html}{content}</main>\n</body>\n</html>\n")
+    header_html = (
+        (
+            f'<details class="metadata"><summary>Dataset-card metadata (YAML header)</summary>'
+            f"<pre><code>{html.escape(header)}</code></pre></details>\n"
+        )
+        if header
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<body>\n<main>\n{header_html}{content}</main>\n</body>\n</html>\n"
+    )
 
 
-def build_html_report(run_dir: str | Path, spark=None) -> Path:
-    """Rebuild the card, then write ``report.html`` beside it; return the page's path."""
+def build_html_report(
+    run_dir: str | Path, spark: Any | Callable[[], Any], ingest_descriptions: dict[str, str] | None = None
+) -> Path:
+    """Rebuild the card (same arguments as :func:`card.build.build_card`), then write ``report.html`` beside it;
+    return the page's path."""
     run_dir = Path(run_dir)
-    card = build_card(run_dir, spark)
+    card = build_card(run_dir, spark, ingest_descriptions)
     page = render_html(card.read_text(encoding="utf-8"), run_dir)
     path = run_dir / REPORT_FILE
     tmp = path.with_name(path.name + ".tmp")

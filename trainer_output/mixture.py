@@ -7,13 +7,17 @@ times and 40% of them a fourth time; 0.44 means 44% of the documents), capped at
 Sampling is deterministic: whole repeats plus a fractional sample decided by hashing the
 document id with the seed; repeated copies get the ids ``<id>#r1``, ``<id>#r2``, ...
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pyspark.sql import Column, DataFrame, functions as F
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from core.errors import CorpusError
 
 SHARE_TOLERANCE = 1e-6
 _UNIT_BITS = 53
@@ -40,11 +44,16 @@ class MixtureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: dict[str, SourceTarget] = Field(
-        default_factory=dict, description="per-source target; unnamed sources get default_epochs")
+        default_factory=dict, description="per-source target; unnamed sources get default_epochs"
+    )
     total_tokens: int | None = Field(
-        None, gt=0, description="token budget; default: all available tokens at the given shares/epochs")
+        None, gt=0, description="token budget; default: all available tokens at the given shares/epochs"
+    )
     max_epochs: float = Field(
-        4.0, gt=0, description="cap on passes over one source (Muennighoff et al. 2023: up to ~4 is nearly as good as new data)")
+        4.0,
+        gt=0,
+        description="cap on passes over one source (Muennighoff et al. 2023: up to ~4 is nearly as good as new data)",
+    )
     default_epochs: float = Field(1.0, ge=0, description="epochs of sources not named in `sources`")
 
 
@@ -62,7 +71,7 @@ class SourcePlan:
     share_planned: float
 
 
-class MixtureError(ValueError):
+class MixtureError(CorpusError, ValueError):
     """The mixture cannot be planned from the documents that are left."""
 
 
@@ -74,10 +83,14 @@ def check_targets(sources: list[str], cfg: MixtureConfig) -> dict[str, SourceTar
     if share_sum > 1 + SHARE_TOLERANCE:
         raise MixtureError(f"mixture.sources: shares sum to {share_sum:g} > 1")
     if not epoch_sources and abs(share_sum - 1) > SHARE_TOLERANCE:
-        raise MixtureError(f"mixture.sources: shares sum to {share_sum:g}; they must sum to 1 when no source has epochs")
+        raise MixtureError(
+            f"mixture.sources: shares sum to {share_sum:g}; they must sum to 1 when no source has epochs"
+        )
     if epoch_sources and share_sum >= 1 - SHARE_TOLERANCE:
-        raise MixtureError(f"mixture.sources: shares sum to 1, leaving nothing for {epoch_sources} "
-                           f"(sources not named in mixture.sources get default_epochs)")
+        raise MixtureError(
+            f"mixture.sources: shares sum to 1, leaving nothing for {epoch_sources} "
+            f"(sources not named in mixture.sources get default_epochs)"
+        )
     return targets
 
 
@@ -92,10 +105,12 @@ def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> l
     """
     unknown = sorted(set(cfg.sources) - set(available))
     if unknown:
-        raise MixtureError(f"mixture.sources names {unknown}: no documents of these sources are left after the "
-                           f"stages (sources with documents: {sorted(available)}); drop them from mixture.sources "
-                           f"or loosen the stages that removed them (see summary.json), then rerun: complete "
-                           f"stages are skipped")
+        raise MixtureError(
+            f"mixture.sources names {unknown}: no documents of these sources are left after the "
+            f"stages (sources with documents: {sorted(available)}); drop them from mixture.sources "
+            f"or loosen the stages that removed them (see summary.json), then rerun: complete "
+            f"stages are skipped"
+        )
     if not available:
         return []
     targets = check_targets(list(available), cfg)
@@ -142,8 +157,14 @@ def mixture_table(plan: list[SourcePlan], used: dict[str, tuple[int, int]]) -> l
     rows = []
     for row in plan:
         documents_used, tokens_used = used.get(row.source, (0, 0))
-        rows.append({**asdict(row), "documents_used": documents_used, "tokens_used": tokens_used,
-                     "share": tokens_used / total_used if total_used else 0.0})
+        rows.append(
+            {
+                **asdict(row),
+                "documents_used": documents_used,
+                "tokens_used": tokens_used,
+                "share": tokens_used / total_used if total_used else 0.0,
+            }
+        )
     return rows
 
 
@@ -168,14 +189,17 @@ def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str, max_rate: f
     largest rate) lets the common case without repeats skip the row multiplication.
     """
     whole = F.floor(rate)
-    copies = F.coalesce(whole + F.when(unit_hash(F.col("id"), seed=seed, salt=salt) < rate - whole, 1).otherwise(0),
-                        F.lit(0))
+    copies = F.coalesce(
+        whole + F.when(unit_hash(F.col("id"), seed=seed, salt=salt) < rate - whole, 1).otherwise(0), F.lit(0)
+    )
     if max_rate <= 1:
         return df.where(copies > 0)
     kept = df.withColumn("_copies", copies.cast("int")).where(F.col("_copies") > 0)
     copy = F.explode(F.sequence(F.lit(0), F.col("_copies") - 1))
     repeated = kept.select("*", copy.alias("_copy"))
-    copy_id = F.when(F.col("_copy") == 0, F.col("id")).otherwise(F.concat(F.col("id"), F.lit("#r"), F.col("_copy").cast("string")))
+    copy_id = F.when(F.col("_copy") == 0, F.col("id")).otherwise(
+        F.concat(F.col("id"), F.lit("#r"), F.col("_copy").cast("string"))
+    )
     return repeated.withColumn("id", copy_id).drop("_copies", "_copy")
 
 

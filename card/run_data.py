@@ -6,11 +6,14 @@ Read: ``config.resolved.yaml``, ``stages/NN_<name>/stats.json`` (+ ``_SUCCESS``)
 config equals the run's resolved config section and its input equals the previous done stage's
 output; otherwise it is ``incomplete``, ``stale`` (left from an earlier run) or ``not run``.
 
-What the stats do not hold is aggregated with Spark, never collected: the source and language
-make-up of the final documents, rejects per source, histograms of a score column and PII counts by
-type. Sample documents are read with pyarrow (a few rows), scrubbed of e-mail addresses, IP
+Each stage's ``card`` declaration (``stages.base.CardSpec``, read through the stage registry) says
+which of its columns are histogrammed, which config keys are cut-offs, whether it removes duplicates
+and where its PII counts are. What the stats do not hold is aggregated with Spark, never collected:
+the source and language make-up of the final documents, rejects per source and the histograms of
+the declared score columns. Sample documents are read with pyarrow (a few rows), scrubbed of e-mail addresses, IP
 addresses and long digit runs (phones, cards), and truncated.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,23 +26,32 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from core.errors import InputError
+from stages.base import CardSpec
+
 SAMPLE_CHARS = 300
 SAMPLE_SCAN_ROWS = 20_000
 HISTOGRAM_BINS = 30
 UNKNOWN = "unknown"
-LOCAL_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.showConsoleProgress": "false"}  # the card's own session
 
 DONE, INCOMPLETE, STALE, NOT_RUN = "done", "incomplete", "stale", "not run"
 INGEST_SUMMARY = "Read every source into documents; malformed records go to quarantine/."
 
 _STAGE_DIR = re.compile(r"^(\d{2})_(\w+)$")
 _ID_PART = re.compile(r"^[0-9a-f]{12,}(#r\d+)?$")
-_CUTOFF_KEY = re.compile(r"threshold|cutoff|score|perplexity|percentile|^(min|max)_")
-_NOT_CUTOFF_KEY = re.compile(r"chars|words|lines|length|tokens|docs|documents|batch|size|iterations|ngram")
 
-SIZE_CATEGORIES = [(10 ** 3, "n<1K"), (10 ** 4, "1K<n<10K"), (10 ** 5, "10K<n<100K"), (10 ** 6, "100K<n<1M"),
-                   (10 ** 7, "1M<n<10M"), (10 ** 8, "10M<n<100M"), (10 ** 9, "100M<n<1B"), (10 ** 10, "1B<n<10B"),
-                   (10 ** 11, "10B<n<100B"), (10 ** 12, "100B<n<1T")]
+SIZE_CATEGORIES = [
+    (10**3, "n<1K"),
+    (10**4, "1K<n<10K"),
+    (10**5, "10K<n<100K"),
+    (10**6, "100K<n<1M"),
+    (10**7, "1M<n<10M"),
+    (10**8, "10M<n<100M"),
+    (10**9, "100M<n<1B"),
+    (10**10, "1B<n<10B"),
+    (10**11, "10B<n<100B"),
+    (10**12, "100B<n<1T"),
+]
 
 # Pattern-only PII scrubbing for the card's sample documents: order matters (e-mails before digits).
 _PII_PATTERNS = (
@@ -52,6 +64,7 @@ _PII_PATTERNS = (
 # ---------------------------------------------------------------------------------------------
 # The run's files
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class StageInfo:
@@ -66,6 +79,7 @@ class StageInfo:
     directory: Path | None = None
     rejects_dir: Path | None = None
     field_descriptions: dict[str, str] = field(default_factory=dict)
+    card: CardSpec = CardSpec()  # what the stage declares for the card; ingest and unknown stages declare nothing
 
     @property
     def data_dir(self) -> Path | None:
@@ -108,11 +122,15 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
 
 
-def load_run(run_dir: str | Path) -> RunFiles:
-    """Read the run directory's config, stats, tokenizer stats and shard manifest."""
+def load_run(run_dir: str | Path, ingest_descriptions: dict[str, str] | None = None) -> RunFiles:
+    """Read the run directory's config, stats, tokenizer stats and shard manifest.
+
+    ``ingest_descriptions`` (parameter -> meaning) come from the caller: ingest's settings live in the
+    pipeline's config schema, which the card may not import.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "stages").is_dir():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no stages/ folder)")
+        raise InputError(f"{run_dir} is not a run directory (no stages/ folder)")
     config_path = run_dir / "config.resolved.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
 
@@ -124,23 +142,44 @@ def load_run(run_dir: str | Path) -> RunFiles:
 
     from stages.registry import STAGES
 
-    known: list[tuple[int, str, str, dict]] = [(0, "ingest", INGEST_SUMMARY, {})]
+    known: list[tuple[int, str, str, dict, CardSpec]] = [
+        (0, "ingest", INGEST_SUMMARY, ingest_descriptions or {}, CardSpec())
+    ]
     for position, stage in enumerate(STAGES, start=1):
-        known.append((position, stage.name, stage.summary, {"enabled": "run this stage", **field_descriptions(stage.Config)}))
-    names = {name for _, name, _, _ in known}
-    known += [(position, name, "", {}) for name, (position, _) in found.items() if name not in names]
+        known.append(
+            (
+                position,
+                stage.name,
+                stage.summary,
+                {"enabled": "run this stage", **field_descriptions(stage.Config)},
+                stage.card,
+            )
+        )
+    names = {k[1] for k in known}
+    known += [(position, name, "", {}, CardSpec()) for name, (position, _) in found.items() if name not in names]
 
     stages, previous_kept = [], None
-    for position, name, summary, descriptions in sorted(known, key=lambda k: (k[0], k[1])):
+    for position, name, summary, descriptions, card in sorted(known, key=lambda k: (k[0], k[1])):
         directory = found[name][1] if name in found else None
         stats = _read_json(directory / "stats.json") if directory else None
         status, note = _stage_status(name, directory, stats, config, previous_kept)
         if status == DONE:
             previous_kept = stats["rows_kept"]
         rejects = run_dir / "rejects" / directory.name if directory else None
-        stages.append(StageInfo(position, name, summary, status, note, stats if status == DONE else None,
-                                directory, rejects if rejects is not None and rejects.is_dir() else None,
-                                descriptions))
+        stages.append(
+            StageInfo(
+                position,
+                name,
+                summary,
+                status,
+                note,
+                stats if status == DONE else None,
+                directory,
+                rejects if rejects is not None and rejects.is_dir() else None,
+                descriptions,
+                card,
+            )
+        )
 
     tokenizer = _read_json(run_dir / "tokenizer" / "stats.json")
     if isinstance(tokenizer, dict) and "vocab_size" not in tokenizer and isinstance(tokenizer.get("extra"), dict):
@@ -150,9 +189,15 @@ def load_run(run_dir: str | Path) -> RunFiles:
         if path.is_file():
             manifest, manifest_dir = _read_json(path), path.parent
             break
-    return RunFiles(run_dir, config, _read_json(run_dir / "summary.json"), stages,
-                    tokenizer if isinstance(tokenizer, dict) else None,
-                    manifest if isinstance(manifest, dict) else None, manifest_dir)
+    return RunFiles(
+        run_dir,
+        config,
+        _read_json(run_dir / "summary.json"),
+        stages,
+        tokenizer if isinstance(tokenizer, dict) else None,
+        manifest if isinstance(manifest, dict) else None,
+        manifest_dir,
+    )
 
 
 def field_descriptions(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
@@ -167,8 +212,9 @@ def field_descriptions(model: type[BaseModel], prefix: str = "") -> dict[str, st
     return out
 
 
-def _stage_status(name: str, directory: Path | None, stats: dict | None, config: dict | None,
-                  previous_kept: int | None) -> tuple[str, str]:
+def _stage_status(
+    name: str, directory: Path | None, stats: dict | None, config: dict | None, previous_kept: int | None
+) -> tuple[str, str]:
     section = ((config or {}).get("stages") or {}).get(name)
     if directory is None:
         if name == "ingest":
@@ -180,12 +226,17 @@ def _stage_status(name: str, directory: Path | None, stats: dict | None, config:
         return NOT_RUN, "configured but not reached (the run stopped earlier)"
     if stats is None or not (directory / "_SUCCESS").exists():
         return INCOMPLETE, "started but not finished (no _SUCCESS marker)"
-    if name != "ingest" and config is not None and (
-            section is None or not section.get("enabled", True) or stats.get("config") != section):
+    if (
+        name != "ingest"
+        and config is not None
+        and (section is None or not section.get("enabled", True) or stats.get("config") != section)
+    ):
         return STALE, "left from an earlier run with another config"
     if name != "ingest" and previous_kept is not None and stats["rows_in"] != previous_kept:
-        return STALE, (f"its input ({stats['rows_in']:,} rows) is not the previous stage's output "
-                       f"({previous_kept:,} rows): left from an earlier run")
+        return STALE, (
+            f"its input ({stats['rows_in']:,} rows) is not the previous stage's output "
+            f"({previous_kept:,} rows): left from an earlier run"
+        )
     return DONE, ""
 
 
@@ -193,17 +244,17 @@ def _stage_status(name: str, directory: Path | None, stats: dict | None, config:
 # Aggregations (Spark)
 # ---------------------------------------------------------------------------------------------
 
-class LazySpark:
-    """The caller's SparkSession, or a local one created on first use."""
 
-    def __init__(self, spark=None):
-        self._spark = spark
+class LazySpark:
+    """The caller's SparkSession, or one made by the caller's zero-argument factory on first use, so a card
+    that needs no aggregation starts no Spark (and the card never imports the pipeline's session code)."""
+
+    def __init__(self, spark):
+        self._spark, self._factory = (None, spark) if callable(spark) else (spark, None)
 
     def __call__(self):
         if self._spark is None:
-            from pipeline.spark import get_spark
-
-            self._spark = get_spark("corpus-card", conf=LOCAL_CONF)
+            self._spark = self._factory()
         return self._spark
 
 
@@ -233,10 +284,20 @@ def final_composition(spark, data_dir: Path) -> tuple[list[dict], str | None]:
         origin = "meta"
     else:
         lang, origin = F.lit(None).cast("string"), None
-    rows = df.groupBy("source", lang.alias("lang")).agg(
-        F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
-    table = [{"source": r["source"], "lang": r["lang"] or UNKNOWN, "documents": int(r["documents"]),
-              "chars": int(r["chars"] or 0)} for r in rows]
+    rows = (
+        df.groupBy("source", lang.alias("lang"))
+        .agg(F.count(F.lit(1)).alias("documents"), F.sum(F.length("text")).alias("chars"))
+        .collect()
+    )
+    table = [
+        {
+            "source": r["source"],
+            "lang": r["lang"] or UNKNOWN,
+            "documents": int(r["documents"]),
+            "chars": int(r["chars"] or 0),
+        }
+        for r in rows
+    ]
     return sorted(table, key=lambda r: (r["source"], r["lang"])), origin
 
 
@@ -248,7 +309,9 @@ def rejects_by_source(spark, rejects: dict[str, Path]) -> dict[str, dict[str, in
 
     if not rejects:
         return {}
-    frames = [spark.read.parquet(str(path)).select(F.lit(stage).alias("stage"), "source") for stage, path in rejects.items()]
+    frames = [
+        spark.read.parquet(str(path)).select(F.lit(stage).alias("stage"), "source") for stage, path in rejects.items()
+    ]
     rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("stage", "source").count().collect()
     out: dict[str, dict[str, int]] = {}
     for r in rows:
@@ -256,8 +319,9 @@ def rejects_by_source(spark, rejects: dict[str, Path]) -> dict[str, dict[str, in
     return out
 
 
-def spark_histogram(spark, parts: dict[str, Path], column: str, bins: int = HISTOGRAM_BINS,
-                    log_x: bool = False) -> dict | None:
+def spark_histogram(
+    spark, parts: dict[str, Path], column: str, bins: int = HISTOGRAM_BINS, log_x: bool = False
+) -> dict | None:
     """Equal-width histogram (of log10 values when ``log_x``) of ``column`` over the Parquet folders in ``parts``.
 
     Returns ``{"edges": [...], "counts": {part: [...]}, "missing": n}``; ``missing`` counts null (and,
@@ -267,16 +331,22 @@ def spark_histogram(spark, parts: dict[str, Path], column: str, bins: int = HIST
 
     from pyspark.sql import functions as F
 
-    frames = [spark.read.parquet(str(path)).select(F.col(column).cast("double").alias("v"), F.lit(part).alias("part"))
-              for part, path in parts.items() if column in parquet_columns(path)]
+    frames = [
+        spark.read.parquet(str(path)).select(F.col(column).cast("double").alias("v"), F.lit(part).alias("part"))
+        for part, path in parts.items()
+        if column in parquet_columns(path)
+    ]
     if not frames:
         return None
     df = reduce(lambda a, b: a.unionByName(b), frames)
     value = F.log10("v") if log_x else F.col("v")
     usable = F.col("v").isNotNull() & (F.col("v") > 0 if log_x else F.lit(True)) & ~F.isnan("v")
     df = df.withColumn("x", F.when(usable, value))
-    bounds = df.agg(F.min("x").alias("lo"), F.max("x").alias("hi"),
-                    F.sum(F.when(F.col("x").isNull(), 1).otherwise(0)).alias("missing")).first()
+    bounds = df.agg(
+        F.min("x").alias("lo"),
+        F.max("x").alias("hi"),
+        F.sum(F.when(F.col("x").isNull(), 1).otherwise(0)).alias("missing"),
+    ).first()
     if bounds["lo"] is None:
         return None
     lo, hi = float(bounds["lo"]), float(bounds["hi"])
@@ -288,86 +358,26 @@ def spark_histogram(spark, parts: dict[str, Path], column: str, bins: int = HIST
         counts[r["part"]][r["bucket"]] += int(r["count"])
     edges = [lo + i * width for i in range(bins + 1)]
     if log_x:
-        edges = [10 ** e for e in edges]
+        edges = [10**e for e in edges]
     return {"edges": edges, "counts": {p: c for p, c in counts.items() if any(c)}, "missing": int(bounds["missing"])}
 
 
-def pii_counts_from_column(spark, directories: list[Path], column: str = "pii_counts") -> dict[str, int]:
-    """Sum a per-document PII-count column (map, struct or JSON string of type -> count) by type."""
-    from functools import reduce
-
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, MapType, StringType, StructType
-
-    def as_map(df):
-        dtype = df.schema[column].dataType
-        if isinstance(dtype, StringType):
-            return F.from_json(column, MapType(StringType(), LongType()))
-        if isinstance(dtype, MapType):
-            return F.col(column).cast(MapType(StringType(), LongType()))
-        if isinstance(dtype, StructType):
-            return F.create_map(*[p for f in dtype.fields for p in (F.lit(f.name), F.col(column)[f.name].cast("long"))])
-        return None
-
-    frames = []
-    for directory in directories:
-        if column in parquet_columns(directory):
-            df = spark.read.parquet(str(directory))
-            counts = as_map(df)
-            if counts is not None:
-                frames.append(df.select(F.explode(counts).alias("type", "n")))
-    if not frames:
-        return {}
-    rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("type").agg(F.sum("n").alias("n")).collect()
-    return {r["type"]: int(r["n"]) for r in rows if r["n"]}
-
-
 # ---------------------------------------------------------------------------------------------
-# Reading stage stats defensively
+# Cut-offs
 # ---------------------------------------------------------------------------------------------
 
-def find_histogram(extra: dict, column: str) -> dict | None:
-    """A histogram of ``column`` in a stage's ``extra``, normalised to ``{"edges", "counts": {part: [...]}}``.
 
-    Accepted: ``extra.histograms.<column>``, ``extra.<column>_histogram`` or ``extra.histogram``, each a
-    mapping with ``edges`` (or ``bin_edges``/``bins``) and ``counts`` (a list, or part -> list), or
-    ``kept``/``rejected`` lists.
+def cutoff_values(config: dict, keys: tuple[str, ...]) -> tuple[list[tuple[str, float]], list[tuple[str, dict]]]:
+    """A stage config's values of its declared cut-off keys: (numbers to draw as lines, mappings to list).
+
+    Unset (null) and empty values are left out: a cut-off that is not applied is not drawn.
     """
-    candidates = [((extra.get("histograms") or {}) if isinstance(extra.get("histograms"), dict) else {}).get(column),
-                  extra.get(f"{column}_histogram"), extra.get("histogram")]
-    for found in candidates:
-        if not isinstance(found, dict):
-            continue
-        edges = next((found[k] for k in ("edges", "bin_edges", "bins") if isinstance(found.get(k), list)), None)
-        counts = found.get("counts")
-        if isinstance(counts, list):
-            counts = {"all": counts}
-        elif not isinstance(counts, dict):
-            counts = {k: found[k] for k in ("kept", "rejected") if isinstance(found.get(k), list)}
-        if edges and counts and all(len(c) == len(edges) - 1 for c in counts.values()):
-            return {"edges": [float(e) for e in edges], "counts": {k: [int(x) for x in v] for k, v in counts.items()},
-                    "missing": found.get("missing")}
-    return None
-
-
-def find_pii_counts(extra: dict) -> dict[str, int] | None:
-    """PII counts by type in a stage's ``extra``: the first mapping of type -> integer under a PII-like key."""
-    for key in ("pii_counts", "counts_by_type", "by_type", "entities", "counts", "found", "replaced"):
-        value = extra.get(key)
-        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
-            return {str(k): int(v) for k, v in value.items()}
-    return None
-
-
-def cutoffs(config: dict) -> tuple[list[tuple[str, float]], list[tuple[str, dict]]]:
-    """Cut-off parameters of a stage config: (single values to draw, per-key mappings to list)."""
     lines, mappings = [], []
-    for key, value in config.items():
-        if not _CUTOFF_KEY.search(key) or _NOT_CUTOFF_KEY.search(key):
-            continue
+    for key in keys:
+        value = config.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             lines.append((key, float(value)))
-        elif isinstance(value, dict) and value and all(isinstance(v, (int, float)) for v in value.values()):
+        elif isinstance(value, dict) and value:
             mappings.append((key, dict(value)))
     return lines, mappings
 
@@ -375,6 +385,7 @@ def cutoffs(config: dict) -> tuple[list[tuple[str, float]], list[tuple[str, dict
 # ---------------------------------------------------------------------------------------------
 # Samples (pyarrow) and labels
 # ---------------------------------------------------------------------------------------------
+
 
 def scrub_pii(text: str) -> str:
     """Replace e-mail addresses, IP addresses and runs of 9+ digits (phones, cards) by ``<TYPE>``."""
@@ -448,8 +459,10 @@ def license_info(config: dict | None) -> tuple[str, str | None]:
     if given:
         listed = ", ".join(f"{name}: {lic or 'not given'}" for name, lic in per_source.items())
         return "other", f"the sources carry different licences ({listed}); each document keeps its source's terms"
-    return "other", ("the config names no licence (`card.license` or a source's `license`); "
-                     "check every source's terms before using or sharing this data")
+    return "other", (
+        "the config names no licence (`card.license` or a source's `license`); "
+        "check every source's terms before using or sharing this data"
+    )
 
 
 def size_category(documents: int) -> str:

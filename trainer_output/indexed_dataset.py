@@ -13,6 +13,7 @@ with one sequence per document (GPT pretraining) they are ``0, 1, ..., n`` and t
 count is ``n + 1``. Token dtype: ``uint16`` when the vocabulary has fewer than 65,500 entries,
 otherwise ``int32`` (Megatron's ``DType.optimal_dtype``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,16 @@ import numpy as np
 INDEX_MAGIC = b"MMIDIDX\x00\x00"
 INDEX_VERSION = 1
 UINT16_VOCAB_LIMIT = 65_500
-DTYPE_CODES = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3, np.dtype(np.int32): 4,
-               np.dtype(np.int64): 5, np.dtype(np.float64): 6, np.dtype(np.float32): 7, np.dtype(np.uint16): 8}
+DTYPE_CODES = {
+    np.dtype(np.uint8): 1,
+    np.dtype(np.int8): 2,
+    np.dtype(np.int16): 3,
+    np.dtype(np.int32): 4,
+    np.dtype(np.int64): 5,
+    np.dtype(np.float64): 6,
+    np.dtype(np.float32): 7,
+    np.dtype(np.uint16): 8,
+}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -95,22 +104,29 @@ class IndexedDatasetWriter:
         np.cumsum(lengths[:-1], dtype=np.int64, out=pointers[1:])
         pointers *= self.dtype.itemsize
         document_indices = np.arange(lengths.size + 1, dtype=np.int64)
-        index = b"".join([
-            INDEX_MAGIC,
-            struct.pack("<Q", INDEX_VERSION),
-            struct.pack("<B", DTYPE_CODES[self.dtype]),
-            struct.pack("<Q", lengths.size),
-            struct.pack("<Q", document_indices.size),
-            lengths.astype("<i4").tobytes(),
-            pointers.astype("<i8").tobytes(),
-            document_indices.astype("<i8").tobytes(),
-        ])
+        index = b"".join(
+            [
+                INDEX_MAGIC,
+                struct.pack("<Q", INDEX_VERSION),
+                struct.pack("<B", DTYPE_CODES[self.dtype]),
+                struct.pack("<Q", lengths.size),
+                struct.pack("<Q", document_indices.size),
+                lengths.astype("<i4").tobytes(),
+                pointers.astype("<i8").tobytes(),
+                document_indices.astype("<i8").tobytes(),
+            ]
+        )
         with open(self._idx_tmp, "wb") as handle:
             handle.write(index)
         os.replace(self._bin_tmp, f"{self.prefix}.bin")
         os.replace(self._idx_tmp, f"{self.prefix}.idx")
-        return WrittenShard(self.prefix, int(lengths.size), int(lengths.sum(dtype=np.int64)),
-                            self._bin_hash.hexdigest(), hashlib.sha256(index).hexdigest())
+        return WrittenShard(
+            self.prefix,
+            int(lengths.size),
+            int(lengths.sum(dtype=np.int64)),
+            self._bin_hash.hexdigest(),
+            hashlib.sha256(index).hexdigest(),
+        )
 
     def abort(self) -> None:
         """Drop the temporary files of an unfinished shard."""

@@ -1,33 +1,14 @@
-"""Shared by the model-training jobs: config section, training inputs, model cards."""
+"""Shared by the model trainers: training inputs and model cards."""
+
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TypeVar
-
-from pydantic import BaseModel
-
-ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u3000]*\n")
-
-
-def load_train_section(argv: list[str] | None, section: str, model: type[ConfigModel], description: str) -> ConfigModel:
-    """Parse ``--config YAML`` and validate its ``train.<section>`` (defaults when absent)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", type=Path, help=f"pipeline YAML; its train.{section} section is used")
-    args = parser.parse_args(argv)
-    if args.config is None:
-        return model()
-    from pipeline.config import ConfigError, load_train_config
-
-    try:
-        return getattr(load_train_config(args.config), section)
-    except ConfigError as exc:
-        raise SystemExit(f"error: {exc}") from None
 
 
 def read_texts(path: str | Path) -> Iterator[str]:
@@ -66,7 +47,7 @@ def split_document(text: str, max_chars: int) -> list[str]:
         if not line.strip():
             continue
         for start in range(0, len(line), max_chars):
-            piece = line[start:start + max_chars]
+            piece = line[start : start + max_chars]
             if current and size + len(piece) > max_chars:
                 chunks.append("\n".join(current))
                 current, size = [], 0
