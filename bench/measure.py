@@ -36,14 +36,15 @@ def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 def time_spark_stage(stage: Any, texts: list[str], app_name: str, warmup_docs: int) -> tuple[float, float]:
     """(wall, CPU) seconds of ``stage`` over ``texts`` on local[2], after a warm-up on a few documents.
 
-    The stage's plan is built before timing (``apply`` may check model files), then the output is
-    written to Spark's ``noop`` sink so only the work itself is measured.
+    The stage's plan is built before timing (``apply`` or ``score`` may check model files), then the
+    output is written to Spark's ``noop`` sink so only the work itself is measured; a scored stage's
+    time includes writing its scores once, as in a run.
     """
     import tempfile
     from pathlib import Path
 
     from pipeline.spark import get_spark
-    from stages.base import StageContext
+    from stages.base import ScoredStage, StageContext
 
     spark = get_spark(
         app_name,
@@ -62,7 +63,12 @@ def time_spark_stage(stage: Any, texts: list[str], app_name: str, warmup_docs: i
         df = spark.read.parquet(source)
         ctx = StageContext(spark=spark, seed=0, partitions=4, scratch_dir=Path(scratch) / "scratch")
         stage.apply(df.limit(warmup_docs), ctx).write.format("noop").mode("overwrite").save()
-        out = stage.apply(df, ctx)
-        wall, cpu, _ = measure(lambda: out.write.format("noop").mode("overwrite").save())
+        if isinstance(stage, ScoredStage):  # scored rows are written once, then decided (as the runner does)
+            scored = stage.score(df, ctx)
+            run = lambda: stage.decide(ctx.checkpoint(scored, "timed_scores"), ctx)  # noqa: E731
+        else:
+            out = stage.apply(df, ctx)
+            run = lambda: out  # noqa: E731
+        wall, cpu, _ = measure(lambda: run().write.format("noop").mode("overwrite").save())
     spark.stop()
     return wall, cpu

@@ -1,55 +1,116 @@
 """Gopher quality and repetition rules (Rae et al. 2021, appendix A, table A1). Pure functions.
 
-Each rule takes the document's ``TextUnits`` and its family config and returns None (keep)
-or its reason. A threshold set to None switches its rule off. Definitions: docs/filters.md.
+Signals, then decisions (Dolma's split): ``*_signals(units, cfg)`` measures every rule of the family
+on a document, ``*_checks(cfg)`` turns the thresholds into checks that the decision applies to the
+signals. Definitions follow datatrove 0.10.1's GopherQualityFilter and GopherRepetitionFilter, the
+implementation FineWeb and FineWeb-2 calibrated their thresholds with (docs/filters.md).
+A threshold set to None switches its check off.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import math
+from dataclasses import dataclass
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from filters.text_units import TextUnits
+from filters.text_units import TextUnits, duplicates
 
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
-_HAS_LETTER = re.compile(r"[^\W\d_]").search
+
+Signals = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule's decision: reject when the signal is below ``low`` or above ``high``; ``name`` is
+    the reason after the family (``gopher_quality:<name>``)."""
+
+    name: str
+    signal: str
+    low: float | None = None
+    high: float | None = None
+
+    def failure(self, value: float | None) -> str | None:
+        """``"<signal> <value> < <low>"`` (or ``>`` ``high``) when the value fails, else None."""
+        if value is None:
+            return None
+        if self.low is not None and value < self.low:
+            return f"{self.signal} {value:.4g} < {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"{self.signal} {value:.4g} > {self.high:g}"
+        return None
+
+
+def check(signal: str, low: float | None = None, high: float | None = None) -> Check:
+    """A check named after its signal."""
+    return Check(signal, signal, low, high)
 
 
 class RuleFamilyConfig(BaseModel):
-    """Base of a rule family's config: unknown keys are errors; ``enabled`` switches the family."""
+    """Base of a rule family's config: unknown keys are errors; ``enabled`` switches the family.
+
+    ``THRESHOLDS`` names the fields that only decide; every other field changes the signals."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    THRESHOLDS: ClassVar[tuple[str, ...]] = ()
 
     enabled: bool = Field(True, description="apply this rule family")
 
+    def scoring_settings(self) -> dict:
+        """The settings the signals depend on: thresholds left out (an n-gram map keeps its sizes)."""
+        settings = {}
+        for name, value in self.model_dump(mode="json").items():
+            if name not in self.THRESHOLDS:
+                settings[name] = value
+            elif isinstance(value, dict):
+                settings[name] = sorted(value)
+        return settings
+
 
 class GopherQualityConfig(RuleFamilyConfig):
+    THRESHOLDS = (
+        "min_words",
+        "max_words",
+        "min_mean_word_length",
+        "max_mean_word_length",
+        "max_hash_word_ratio",
+        "max_ellipsis_word_ratio",
+        "max_bullet_lines_ratio",
+        "max_ellipsis_lines_ratio",
+        "min_alpha_words_ratio",
+        "min_stop_words",
+    )
+
     min_words: int | None = Field(50, ge=0, description="fewer words: gopher_quality:word_count (Gopher A.1.1)")
     max_words: int | None = Field(100_000, ge=0, description="more words: gopher_quality:word_count (Gopher)")
     min_mean_word_length: float | None = Field(3, ge=0, description="shorter mean word length is rejected (Gopher)")
     max_mean_word_length: float | None = Field(10, ge=0, description="longer mean word length is rejected (Gopher)")
-    max_hash_word_ratio: float | None = Field(0.1, ge=0, description="'#' per word above this is rejected (Gopher)")
-    max_ellipsis_word_ratio: float | None = Field(0.1, ge=0, description="'...'/'…' per word above this (Gopher)")
+    max_hash_word_ratio: float | None = Field(0.1, ge=0, description="'#' per token above this is rejected (Gopher)")
+    max_ellipsis_word_ratio: float | None = Field(0.1, ge=0, description="'...'/'…' per token above this (Gopher)")
     max_bullet_lines_ratio: float | None = Field(0.9, ge=0, le=1, description="lines starting with a bullet (Gopher)")
     max_ellipsis_lines_ratio: float | None = Field(
         0.3, ge=0, le=1, description="lines ending with an ellipsis (Gopher)"
     )
-    min_alpha_words_ratio: float | None = Field(0.8, ge=0, le=1, description="tokens with a letter, at least (Gopher)")
+    min_alpha_words_ratio: float | None = Field(
+        0.8, ge=0, le=1, description="tokens with a letter / tokens, at least (Gopher)"
+    )
     min_stop_words: int | None = Field(2, ge=0, description="distinct stop words the document must contain (Gopher)")
-    stop_words: tuple[str, ...] = Field(GOPHER_STOP_WORDS, description="stop words, matched lower-cased (Gopher)")
-    bullets: str = Field("•‣⁃◦▪▫●○►-*", min_length=1, description="characters that start a bullet line")
-
-    _stop_words: frozenset[str] = PrivateAttr(frozenset())
-
-    @model_validator(mode="after")
-    def _prepare(self) -> GopherQualityConfig:
-        self._stop_words = frozenset(word.lower() for word in self.stop_words)
-        return self
+    stop_words: tuple[str, ...] = Field(GOPHER_STOP_WORDS, description="stop words, matched as tokens, case-sensitive")
+    bullets: str = Field("•-", min_length=1, description="characters that start a bullet line (datatrove: • and -)")
 
 
 class GopherRepetitionConfig(RuleFamilyConfig):
+    THRESHOLDS = (
+        "max_dup_line_frac",
+        "max_dup_para_frac",
+        "max_dup_line_char_frac",
+        "max_dup_para_char_frac",
+        "max_top_ngram_char_frac",
+        "max_dup_ngram_char_frac",
+    )
+
     max_dup_line_frac: float | None = Field(0.30, ge=0, le=1, description="duplicate lines / lines (Gopher table A1)")
     max_dup_para_frac: float | None = Field(0.30, ge=0, le=1, description="duplicate paragraphs / paragraphs (A1)")
     max_dup_line_char_frac: float | None = Field(0.20, ge=0, le=1, description="chars in duplicate lines / chars (A1)")
@@ -70,172 +131,81 @@ class GopherRepetitionConfig(RuleFamilyConfig):
         return dict(sorted(value.items()))
 
 
-Rule = Callable[[TextUnits, BaseModel], str | None]
+def ratio(count: float, total: float) -> float:
+    """count / total, with 0/0 = 0 and x/0 = inf."""
+    if total:
+        return count / total
+    return math.inf if count else 0.0
 
 
 # --- Gopher quality -----------------------------------------------------------------------
 
 
-def word_count(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    n = len(units.words)
-    if (cfg.min_words is not None and n < cfg.min_words) or (cfg.max_words is not None and n > cfg.max_words):
-        return "gopher_quality:word_count"
-    return None
-
-
-def mean_word_length(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.min_mean_word_length is None and cfg.max_mean_word_length is None:
-        return None
-    mean = units.word_chars / len(units.words) if units.words else 0.0
-    if (cfg.min_mean_word_length is not None and mean < cfg.min_mean_word_length) or (
-        cfg.max_mean_word_length is not None and mean > cfg.max_mean_word_length
-    ):
-        return "gopher_quality:mean_word_length"
-    return None
-
-
-def hash_word_ratio(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.max_hash_word_ratio is None:
-        return None
-    if ratio(units.text.count("#"), len(units.words)) > cfg.max_hash_word_ratio:
-        return "gopher_quality:hash_word_ratio"
-    return None
-
-
-def ellipsis_word_ratio(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.max_ellipsis_word_ratio is None:
-        return None
-    ellipses = units.text.count("...") + units.text.count("…")
-    if ratio(ellipses, len(units.words)) > cfg.max_ellipsis_word_ratio:
-        return "gopher_quality:ellipsis_word_ratio"
-    return None
-
-
-def bullet_lines(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.max_bullet_lines_ratio is None or not units.lines:
-        return None
+def gopher_quality_signals(units: TextUnits, cfg: GopherQualityConfig) -> Signals:
+    """Words are tokens with a non-punctuation character; the per-token ratios divide by all tokens;
+    the line ratios count the lines of ``splitlines()``, blank ones included (datatrove)."""
+    text, tokens, words, lines = units.text, units.tokens, units.words, units.physical_lines
     bullets = tuple(cfg.bullets)
-    starting = sum(1 for line in units.lines if line.startswith(bullets))
-    if starting / len(units.lines) > cfg.max_bullet_lines_ratio:
-        return "gopher_quality:bullet_lines"
-    return None
+    return {
+        "word_count": len(words),
+        "mean_word_length": ratio(sum(map(len, words)), len(words)),
+        "hash_word_ratio": ratio(text.count("#"), len(tokens)),
+        "ellipsis_word_ratio": ratio(text.count("...") + text.count("…"), len(tokens)),
+        "bullet_lines_ratio": ratio(sum(1 for line in lines if line.lstrip().startswith(bullets)), len(lines)),
+        "ellipsis_lines_ratio": ratio(sum(1 for line in lines if line.rstrip().endswith(("...", "…"))), len(lines)),
+        "alpha_words_ratio": ratio(sum(1 for token in tokens if any(c.isalpha() for c in token)), len(tokens)),
+        "stop_words": len(set(cfg.stop_words).intersection(tokens)),
+    }
 
 
-def ellipsis_lines(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.max_ellipsis_lines_ratio is None or not units.lines:
-        return None
-    ending = sum(1 for line in units.lines if line.endswith(("...", "…")))
-    if ending / len(units.lines) > cfg.max_ellipsis_lines_ratio:
-        return "gopher_quality:ellipsis_lines"
-    return None
-
-
-def alpha_words(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if cfg.min_alpha_words_ratio is None:
-        return None
-    tokens = units.tokens
-    with_letter = len(list(filter(_HAS_LETTER, tokens)))
-    if (with_letter / len(tokens) if tokens else 0.0) < cfg.min_alpha_words_ratio:
-        return "gopher_quality:alpha_words"
-    return None
-
-
-def stop_words(units: TextUnits, cfg: GopherQualityConfig) -> str | None:
-    if not cfg.min_stop_words:
-        return None
-    found = cfg._stop_words.intersection(map(str.lower, units.words))
-    if len(found) < cfg.min_stop_words:
-        return "gopher_quality:stop_words"
-    return None
-
-
-GOPHER_QUALITY_RULES: tuple[Rule, ...] = (
-    word_count,
-    mean_word_length,
-    hash_word_ratio,
-    ellipsis_word_ratio,
-    bullet_lines,
-    ellipsis_lines,
-    alpha_words,
-    stop_words,
-)
+def gopher_quality_checks(cfg: GopherQualityConfig) -> list[Check]:
+    return [
+        check("word_count", cfg.min_words, cfg.max_words),
+        check("mean_word_length", cfg.min_mean_word_length, cfg.max_mean_word_length),
+        check("hash_word_ratio", high=cfg.max_hash_word_ratio),
+        check("ellipsis_word_ratio", high=cfg.max_ellipsis_word_ratio),
+        Check("bullet_lines", "bullet_lines_ratio", high=cfg.max_bullet_lines_ratio),
+        Check("ellipsis_lines", "ellipsis_lines_ratio", high=cfg.max_ellipsis_lines_ratio),
+        Check("alpha_words", "alpha_words_ratio", low=cfg.min_alpha_words_ratio),
+        check("stop_words", low=cfg.min_stop_words),
+    ]
 
 
 # --- Gopher repetition --------------------------------------------------------------------
 
 
-def dup_para_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    if cfg.max_dup_para_frac is None or not units.paragraphs:
-        return None
-    if units.duplicate_paragraphs[0] / len(units.paragraphs) > cfg.max_dup_para_frac:
-        return "gopher_repetition:dup_para_frac"
-    return None
+def gopher_repetition_signals(units: TextUnits, cfg: GopherRepetitionConfig) -> Signals:
+    """Duplicates are items equal to an earlier item; character fractions divide by the length of
+    the text. The top n-gram counts its tokens joined by spaces times its count; repeated n-grams
+    are found by datatrove's scan (``TokenNgrams.repeated_chars``)."""
+    length = len(units.text)
+    para_dups, para_chars = duplicates(units.paragraphs)
+    line_dups, line_chars = duplicates(units.line_runs)
+    signals = {
+        "dup_para_frac": ratio(para_dups, len(units.paragraphs)),
+        "dup_para_char_frac": ratio(para_chars, length),
+        "dup_line_frac": ratio(line_dups, len(units.line_runs)),
+        "dup_line_char_frac": ratio(line_chars, length),
+    }
+    n_tokens = len(units.tokens)
+    for n in cfg.max_top_ngram_char_frac:
+        top = 0.0
+        if n_tokens >= n:
+            occurrences, chars = units.ngrams.top(n)
+            top = ratio(occurrences * (chars + n - 1), length)
+        signals[f"top_{n}gram_char_frac"] = top
+    for n in cfg.max_dup_ngram_char_frac:
+        repeated = units.ngrams.repeated_chars(n) if n_tokens >= n else 0
+        signals[f"dup_{n}gram_char_frac"] = ratio(repeated, length)
+    return signals
 
 
-def dup_para_char_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    if cfg.max_dup_para_char_frac is None:
-        return None
-    if ratio(units.duplicate_paragraphs[1], len(units.text)) > cfg.max_dup_para_char_frac:
-        return "gopher_repetition:dup_para_char_frac"
-    return None
-
-
-def dup_line_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    if cfg.max_dup_line_frac is None or not units.lines:
-        return None
-    if units.duplicate_lines[0] / len(units.lines) > cfg.max_dup_line_frac:
-        return "gopher_repetition:dup_line_frac"
-    return None
-
-
-def dup_line_char_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    if cfg.max_dup_line_char_frac is None:
-        return None
-    if ratio(units.duplicate_lines[1], len(units.text)) > cfg.max_dup_line_char_frac:
-        return "gopher_repetition:dup_line_char_frac"
-    return None
-
-
-def top_ngram_char_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    """Characters of the most frequent word n-gram (times its count) / characters of all words."""
-    for n, limit in cfg.max_top_ngram_char_frac.items():
-        if len(units.words) < n:
-            continue
-        occurrences, chars = units.ngrams.top(n)
-        if occurrences > 1 and occurrences * chars / units.word_chars > limit:
-            return f"gopher_repetition:top_{n}gram_char_frac"
-    return None
-
-
-def dup_ngram_char_frac(units: TextUnits, cfg: GopherRepetitionConfig) -> str | None:
-    """Characters of words covered by repeated n-grams / characters of all words.
-
-    The fraction can only fall as n grows (a repeated (n+1)-gram is made of two repeated
-    n-grams), so once it is at or below every remaining limit the larger n are skipped.
-    """
-    limits = cfg.max_dup_ngram_char_frac
-    sizes = [n for n in limits if n <= len(units.words)]
-    for i, n in enumerate(sizes):
-        fraction = units.ngrams.repeated_chars(n) / units.word_chars
-        if fraction > limits[n]:
-            return f"gopher_repetition:dup_{n}gram_char_frac"
-        if all(fraction <= limits[m] for m in sizes[i + 1 :]):
-            return None
-    return None
-
-
-GOPHER_REPETITION_RULES: tuple[Rule, ...] = (
-    dup_para_frac,
-    dup_para_char_frac,
-    dup_line_frac,
-    dup_line_char_frac,
-    top_ngram_char_frac,
-    dup_ngram_char_frac,
-)
-
-
-def ratio(count: int, total: int) -> float:
-    """count / total, with 0/0 = 0 and x/0 = inf."""
-    if total:
-        return count / total
-    return float("inf") if count else 0.0
+def gopher_repetition_checks(cfg: GopherRepetitionConfig) -> list[Check]:
+    return [
+        check("dup_para_frac", high=cfg.max_dup_para_frac),
+        check("dup_para_char_frac", high=cfg.max_dup_para_char_frac),
+        check("dup_line_frac", high=cfg.max_dup_line_frac),
+        check("dup_line_char_frac", high=cfg.max_dup_line_char_frac),
+        *(check(f"top_{n}gram_char_frac", high=limit) for n, limit in cfg.max_top_ngram_char_frac.items()),
+        *(check(f"dup_{n}gram_char_frac", high=limit) for n, limit in cfg.max_dup_ngram_char_frac.items()),
+    ]

@@ -1,50 +1,138 @@
-"""The heuristic rule families together, per language. Pure functions.
+"""The heuristic rule families composed into published recipes, per language. Pure functions.
 
-The top-level rules are the published English ones (Gopher, C4, FineWeb). A language gets
-them with its entry in ``languages`` applied on top; the default entries for zh, ja, de, fr,
-es and ru carry FineWeb-2's published per-language thresholds and stop words
-(github.com/huggingface/fineweb-2, configs/<lang>_<script>.yml, and its pipeline's global
-changes for non-English text). A language without an entry gets the top-level thresholds
-but not the English word lists (stop words, bad words), which say nothing about it.
+A recipe is the order and settings of the rule families as a published dataset ran them
+(``RECIPES``); every language has one (``fineweb`` for English, FineWeb-2's per-language variant for
+the languages it published thresholds for, github.com/huggingface/fineweb-2 configs/<lang>_<script>.yml).
+A language gets the family defaults, its recipe's changes, the top-level settings the config gives,
+then its own entry in ``languages``. A language without an entry gets the top-level recipe and
+settings but not the English word lists (stop words, bad words), which say nothing about it.
+
+Signals, then decisions (Dolma's split): ``score`` measures every rule of the recipe on a document
+(and cleans it when the recipe has C4), ``decide`` applies the thresholds to those signals, so a
+threshold change needs no rescoring.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from filters.c4 import C4Config, c4_clean
-from filters.fineweb import FINEWEB_RULES, FineWebConfig
-from filters.gopher import GOPHER_QUALITY_RULES, GOPHER_REPETITION_RULES, GopherQualityConfig, GopherRepetitionConfig
+from filters.c4 import C4Config, c4_checks, c4_scores
+from filters.fineweb import FineWebConfig, fineweb_checks, fineweb_signals
+from filters.gopher import (
+    Check,
+    GopherQualityConfig,
+    GopherRepetitionConfig,
+    Signals,
+    gopher_quality_checks,
+    gopher_quality_signals,
+    gopher_repetition_checks,
+    gopher_repetition_signals,
+)
 from filters.text_units import Segmenter, SegmenterName, TextUnits
 
 FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
-_RULES = {
-    "gopher_quality": GOPHER_QUALITY_RULES,
-    "gopher_repetition": GOPHER_REPETITION_RULES,
-    "fineweb": FINEWEB_RULES,
+RecipeName = Literal["fineweb", "fineweb2", "c4", "gopher"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The families a published pipeline ran, in its order, and its changes to their defaults."""
+
+    steps: tuple[str, ...]
+    changes: dict[str, dict[str, Any]]
+    source: str
+
+
+RECIPES: dict[str, Recipe] = {
+    "fineweb": Recipe(
+        ("gopher_repetition", "gopher_quality", "c4", "fineweb"),
+        {"c4": {"drop_unterminated_lines": False}},
+        "FineWeb (Penedo et al. 2024): datatrove examples/fineweb.py, C4QualityFilter(filter_no_terminal_punct=False)",
+    ),
+    "fineweb2": Recipe(
+        ("gopher_repetition", "fineweb", "gopher_quality"),
+        {
+            "gopher_repetition": {
+                "max_dup_para_frac": None,
+                "max_dup_para_char_frac": None,
+                "max_dup_line_char_frac": None,
+            },
+            "fineweb": {"max_short_line_ratio": None, "max_char_dup_ratio": 0.1},
+        },
+        "FineWeb-2 (Penedo et al. 2025): fineweb-2-pipeline.py, no C4; thresholds per language",
+    ),
+    "c4": Recipe(("c4",), {}, "C4 (Raffel et al. 2020, section 2.2): TFDS c4_utils.clean_page"),
+    "gopher": Recipe(
+        ("gopher_quality", "gopher_repetition"), {}, "MassiveText (Rae et al. 2021, appendix A.1.1 and table A1)"
+    ),
+}
+
+_SIGNALS = {
+    "gopher_quality": gopher_quality_signals,
+    "gopher_repetition": gopher_repetition_signals,
+    "fineweb": fineweb_signals,
+}
+_CHECKS = {
+    "gopher_quality": gopher_quality_checks,
+    "gopher_repetition": gopher_repetition_checks,
+    "c4": c4_checks,
+    "fineweb": fineweb_checks,
 }
 
 
 class LanguageRules(BaseModel):
-    """Everything the heuristics need for one language: its segmenter and the four families."""
+    """Everything the heuristics need for one language: recipe, segmenter and the four families."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    segmenter: SegmenterName = Field("whitespace", description="word segmentation (see filters/text_units.py)")
+    recipe: RecipeName = Field(
+        "fineweb", description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4 or gopher"
+    )
+    segmenter: SegmenterName = Field("whitespace", description="word tokens (docs/filters.md): whitespace or spacy")
     gopher_quality: GopherQualityConfig = GopherQualityConfig()
     gopher_repetition: GopherRepetitionConfig = GopherRepetitionConfig()
     c4: C4Config = C4Config()
     fineweb: FineWebConfig = FineWebConfig()
 
+    _checks: tuple[tuple[str, Check], ...] = PrivateAttr(())
+
+    @model_validator(mode="after")
+    def _prepare_checks(self) -> LanguageRules:
+        self._checks = tuple(
+            (family, rule) for family in self.steps() for rule in _CHECKS[family](getattr(self, family))
+        )
+        return self
+
+    def steps(self) -> tuple[str, ...]:
+        """The recipe's families in order, without those switched off (``enabled: false``)."""
+        return tuple(family for family in RECIPES[self.recipe].steps if getattr(self, family).enabled)
+
+    def checks(self) -> tuple[tuple[str, Check], ...]:
+        """(family, check) for every rule of the recipe, in the order the recipe applies them."""
+        return self._checks
+
+    def signal_names(self) -> dict[str, list[str]]:
+        """family -> the signals ``score`` computes for it."""
+        names: dict[str, list[str]] = {}
+        for family, rule in self._checks:
+            names.setdefault(family, []).append(rule.signal)
+        return names
+
+    def scoring_settings(self) -> dict[str, Any]:
+        """What the signals depend on (thresholds left out): a change here means rescoring."""
+        settings = {"segmenter": self.segmenter, "steps": self.steps()}
+        return settings | {family: getattr(self, family).scoring_settings() for family in self.steps()}
+
 
 class LanguageOverride(BaseModel):
-    """Per-language changes on top of the top-level rules; each family maps field -> value."""
+    """Per-language changes: a recipe, a segmenter, and per family field -> value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    recipe: RecipeName | None = None
     segmenter: SegmenterName | None = None
     gopher_quality: dict[str, Any] = {}
     gopher_repetition: dict[str, Any] = {}
@@ -52,25 +140,27 @@ class LanguageOverride(BaseModel):
     fineweb: dict[str, Any] = {}
 
 
-def apply_override(base: LanguageRules, override: LanguageOverride, where: str) -> LanguageRules:
-    """``base`` with ``override`` applied; invalid keys or values raise ValueError naming ``where``."""
-    changes: dict[str, Any] = {"segmenter": override.segmenter or base.segmenter}
+_WITHOUT_WORD_LISTS = LanguageOverride(gopher_quality={"min_stop_words": None}, c4={"bad_words": ()})
+
+
+def compose(top: LanguageRules, override: LanguageOverride, where: str) -> LanguageRules:
+    """One language's rules: family defaults, the recipe's changes, the settings given at the top
+    level (``top``'s explicitly set fields), then ``override``. Bad keys or values raise ValueError
+    naming ``where``."""
+    recipe = override.recipe or top.recipe
+    families = {}
     for family in FAMILIES:
-        family_config = getattr(base, family)
+        given = getattr(top, family)
+        settings = {
+            **RECIPES[recipe].changes.get(family, {}),
+            **given.model_dump(include=given.model_fields_set),
+            **getattr(override, family),
+        }
         try:
-            changes[family] = type(family_config).model_validate(
-                {**family_config.model_dump(), **getattr(override, family)}
-            )
+            families[family] = type(given).model_validate(settings)
         except ValidationError as error:
             raise ValueError(f"{where}.{family}: {error}") from None
-    return LanguageRules(**changes)
-
-
-def without_word_lists(base: LanguageRules) -> LanguageRules:
-    """``base`` without its language-specific word lists (stop-word rule off, no bad words)."""
-    return apply_override(
-        base, LanguageOverride(gopher_quality={"min_stop_words": None}, c4={"bad_words": ()}), "without_word_lists"
-    )
+    return LanguageRules(recipe=recipe, segmenter=override.segmenter or top.segmenter, **families)
 
 
 @dataclass(frozen=True)
@@ -82,48 +172,73 @@ class RuleBook:
 
     @classmethod
     def build(
-        cls, base: LanguageRules, base_language: str, overrides: dict[str, LanguageOverride], where: str = "languages"
+        cls, top: LanguageRules, base_language: str, overrides: dict[str, LanguageOverride], where: str = "languages"
     ) -> RuleBook:
-        by_language = {lang: apply_override(base, override, f"{where}.{lang}") for lang, override in overrides.items()}
-        by_language.setdefault(base_language, base)
-        return cls(by_language, without_word_lists(base))
+        by_language = {lang: compose(top, override, f"{where}.{lang}") for lang, override in overrides.items()}
+        by_language.setdefault(base_language, compose(top, LanguageOverride(), where))
+        return cls(by_language, compose(top, _WITHOUT_WORD_LISTS, where))
 
     def for_language(self, lang: str) -> LanguageRules:
         """Rules for ``lang`` (``zh``, ``zh-Hans`` and ``zh_CN`` all use the ``zh`` entry)."""
         rules = self.by_language.get(lang)
         if rules is None:
-            rules = self.by_language.get(lang.replace("_", "-").split("-")[0].lower(), self.other)
+            rules = self.by_language.get(primary_language(lang), self.other)
         return rules
+
+    def all_rules(self) -> dict[str, LanguageRules]:
+        """Every rule set by its language, ``*`` for the languages without an entry."""
+        return {**self.by_language, "*": self.other}
+
+
+def primary_language(lang: str) -> str:
+    """``zh`` for ``zh-Hans``, ``zh_CN`` or ``ZH``."""
+    return lang.replace("_", "-").split("-")[0].lower()
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A document's signals per family, and its text after C4 line cleaning (None: unchanged)."""
+
+    signals: dict[str, Signals]
+    cleaned: str | None
+
+
+def score(text: str, rules: LanguageRules, segmenter: Segmenter) -> Scores:
+    """Every signal of the recipe's families, in order; the families after C4 see the cleaned text.
+
+    C4's page rules are measured, not applied, so the cleaned text is the one a kept page gets."""
+    units = TextUnits(text, segmenter)
+    signals: dict[str, Signals] = {}
+    for family in rules.steps():
+        if family == "c4":
+            signals["c4"], cleaned = c4_scores(units.text, rules.c4, segmenter)
+            if cleaned != units.text:
+                units = TextUnits(cleaned, segmenter)
+        else:
+            signals[family] = _SIGNALS[family](units, getattr(rules, family))
+    return Scores(signals, units.text if units.text != text else None)
+
+
+def decide(signals: dict[str, Signals], rules: LanguageRules) -> tuple[str, str] | None:
+    """``(reason, detail)`` of the first check that fails, in the recipe's order, else None.
+
+    ``reason`` is ``<family>:<rule>``; ``detail`` the signal against its threshold
+    (``line_punct_ratio 0.08 < 0.12``)."""
+    for family, rule in rules.checks():
+        detail = rule.failure((signals.get(family) or {}).get(rule.signal))
+        if detail is not None:
+            return f"{family}:{rule.name}", detail
+    return None
 
 
 def run_heuristics(text: str, rules: LanguageRules, segmenter: Segmenter) -> tuple[str | None, str]:
-    """Apply the enabled families in order (Gopher quality, Gopher repetition, C4, FineWeb).
-
-    Returns ``(reason, text)``: the first failing rule's reason and the input text, or
-    ``(None, cleaned)`` where ``cleaned`` is the text after C4 line cleaning (or the input).
-    """
-    units = TextUnits(text, segmenter)
-    for family in FAMILIES:
-        config = getattr(rules, family)
-        if not config.enabled:
-            continue
-        if family == "c4":
-            reason, cleaned = c4_clean(units.text, config, segmenter)
-            if reason is not None:
-                return reason, text
-            if cleaned != units.text:
-                units = TextUnits(cleaned, segmenter)
-            continue
-        for rule in _RULES[family]:
-            reason = rule(units, config)
-            if reason is not None:
-                return reason, text
-    return None, units.text
-
-
-# FineWeb-2's global changes for non-English text: FineWeb's duplicate-character ratio 0.01 -> 0.1
-# and the short-line rule off.
-_FINEWEB2_FINEWEB = {"max_char_dup_ratio": 0.1, "max_short_line_ratio": None}
+    """Score and decide one document: ``(reason, text)`` when rejected, ``(None, kept_text)`` when kept
+    (the text after C4 line cleaning when the recipe has C4)."""
+    scores = score(text, rules, segmenter)
+    failed = decide(scores.signals, rules)
+    if failed is not None:
+        return failed[0], text
+    return None, text if scores.cleaned is None else scores.cleaned
 
 
 def _fineweb2(
@@ -139,8 +254,11 @@ def _fineweb2(
     segmenter: SegmenterName | None = None,
     c4: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A language entry from one FineWeb-2 config file (configs/<lang>_<script>.yml)."""
+    """A language entry from one FineWeb-2 config file (configs/<lang>_<script>.yml): its thresholds
+    and stop words, with the ``fineweb2`` recipe. ``c4`` (CJK line and sentence marks) is our
+    adaptation, used only if the language is given a recipe with C4."""
     entry: dict[str, Any] = {
+        "recipe": "fineweb2",
         "gopher_quality": {
             "stop_words": stop_words,
             "min_mean_word_length": min_len,
@@ -152,7 +270,7 @@ def _fineweb2(
             "max_top_ngram_char_frac": dict(zip((2, 3, 4), top)),
             "max_dup_ngram_char_frac": dict(zip(range(5, 11), dup)),
         },
-        "fineweb": {"min_line_punct_ratio": line_punct, "max_newline_ratio": newline, **_FINEWEB2_FINEWEB},
+        "fineweb": {"min_line_punct_ratio": line_punct, "max_newline_ratio": newline},
     }
     if segmenter is not None:
         entry["segmenter"] = segmenter

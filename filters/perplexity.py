@@ -20,45 +20,10 @@ import re
 import unicodedata
 
 from filters.model_files import load_model_file
+from filters.text_units import UNICODE_PUNCT
 
 KENLM_JOB = "jobs/train_kenlm.py"
 
-# cc_net's UNICODE_PUNCT table (its "１" entry is left out: digits become 0 before this step).
-UNICODE_PUNCT = {
-    "，": ",",
-    "。": ".",
-    "、": ",",
-    "„": '"',
-    "”": '"',
-    "“": '"',
-    "«": '"',
-    "»": '"',
-    "」": '"',
-    "「": '"',
-    "《": '"',
-    "》": '"',
-    "´": "'",
-    "∶": ":",
-    "：": ":",
-    "？": "?",
-    "！": "!",
-    "（": "(",
-    "）": ")",
-    "；": ";",
-    "–": "-",
-    "—": " - ",
-    "．": ". ",
-    "～": "~",
-    "’": "'",
-    "…": "...",
-    "━": "-",
-    "〈": "<",
-    "〉": ">",
-    "【": "[",
-    "】": "]",
-    "％": "%",
-    "►": "-",
-}
 _PUNCT_TABLE = str.maketrans(UNICODE_PUNCT)
 # Control characters (C0 except the newline, DEL, C1), removed like cc_net's non-printing chars.
 _NON_PRINTING = re.compile("[" + "".join(map(chr, [*range(0, 10), *range(11, 32), *range(127, 160)])) + "]")

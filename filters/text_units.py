@@ -1,42 +1,104 @@
-"""Lines, paragraphs, words and sentences of a document, per language. Pure functions.
+"""Lines, paragraphs, tokens and sentences of a document, per language. Pure functions.
 
-Word segmentation depends on the writing system (see docs/filters.md):
+Each rule family reads the units its reference implementation (datatrove 0.10.1) defines, so a
+threshold means what it meant where it was published (docs/filters.md):
 
-- ``whitespace``: words are the white-space separated tokens (English, German, Russian, ...).
-- ``jieba``: Chinese, segmented with jieba's default dictionary (the same segmenter spaCy's
-  Chinese tokenizer uses, so FineWeb-2's Chinese thresholds apply as published).
-- ``script_runs``: Japanese, a character-based rule: a token is a maximal run of one script
-  (kanji, hiragana, katakana, or Latin letters/digits); every other symbol is its own token.
-  Particles written in hiragana between kanji come out as their own tokens.
+- Gopher quality: the lines of ``str.splitlines()``, blank lines included;
+- Gopher repetition: lines split on runs of ``\\n``, paragraphs on ``\\n\\n+`` of the stripped text;
+- FineWeb: the non-blank lines of ``text.split("\\n")``, not stripped;
+- C4: each line of ``str.splitlines()`` stripped, its words ``line.split()``.
 
-``TextUnits`` computes each unit once, on first use, so the rules of all rule families share
-one split of the document.
+Tokens come from the language's segmenter (see docs/filters.md):
+
+- ``whitespace``: ``str.split()``, punctuation stays on its word (``world.`` is one token). Fast.
+- ``spacy``: spaCy's rule-based tokenizer for the language (``spacy.blank(lang)``, no model file),
+  the tokens datatrove's filters count, and its sentencizer for C4's sentences.
+- ``jieba``: Chinese, jieba's default dictionary (the segmenter of spaCy's Chinese tokenizer).
+- ``script_runs``: Japanese, a token is a maximal run of one script (kanji, hiragana, katakana,
+  Latin letters/digits); every other symbol is its own token.
+
+``TextUnits`` computes each unit once, on first use, so the rules of all families share one split.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import string
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import count
 from typing import Literal
 
 import numpy as np
 
-Segmenter = Callable[[str], list[str]]
-SegmenterName = Literal["whitespace", "jieba", "script_runs"]
+SegmenterName = Literal["whitespace", "spacy", "jieba", "script_runs"]
 
-# Characters stripped from both ends of a token to get the word (ASCII and common
-# Unicode punctuation, quotes, brackets and CJK full-width punctuation).
-EDGE_PUNCTUATION = (
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-    "\u00a1\u00a7\u00ab\u00b6\u00b7\u00bb\u00bf"
-    "\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030"
-    "\u2039\u203a\u203b\u2e3a\u3001\u3002\u3003\u3008\u3009\u300a\u300b\u300c\u300d\u300e\u300f\u3010\u3011"
-    "\u3014\u3015\u301c\u301d\u301e\u30fb\uff01\uff02\uff08\uff09\uff0c\uff0e\uff1a\uff1b\uff1f\uff3b\uff3d"
-    "\uff5b\uff5d\uff5e\uff61\uff62\uff63\uff64\u00a9\u00ae\u2122\u25ba\u25cf\u25cb\u25aa\u25ab\u2023\u2043"
+# The Unicode property Sentence_Terminal (Unicode 16, all planes), from regex's \p{STerm}.
+SENTENCE_TERMINALS = (
+    "!.?\u0589\u061d\u061e\u061f\u06d4\u0700\u0701\u0702\u07f9\u0837\u0839\u083d\u083e\u0964\u0965\u104a\u104b"
+    "\u1362\u1367\u1368\u166e\u1735\u1736\u17d4\u17d5\u1803\u1809\u1944\u1945\u1aa8\u1aa9\u1aaa\u1aab\u1b4e\u1b4f"
+    "\u1b5a\u1b5b\u1b5e\u1b5f\u1b7d\u1b7e\u1b7f\u1c3b\u1c3c\u1c7e\u1c7f\u2024\u203c\u203d\u2047\u2048\u2049\u2cf9"
+    "\u2cfa\u2cfb\u2e2e\u2e3c\u2e53\u2e54\u2e60\u2e61\u3002\ua4ff\ua60e\ua60f\ua6f3\ua6f7\ua876\ua877\ua8ce\ua8cf"
+    "\ua92f\ua9c8\ua9c9\uaa5d\uaa5e\uaa5f\uaaf0\uaaf1\uabeb\ufe12\ufe15\ufe16\ufe52\ufe56\ufe57\uff01\uff0e\uff1f"
+    "\uff61\U00010a56\U00010a57\U00010f55\U00010f56\U00010f57\U00010f58\U00010f59\U00010f86\U00010f87\U00010f88"
+    "\U00010f89\U00011047\U00011048\U000110be\U000110bf\U000110c0\U000110c1\U00011141\U00011142\U00011143\U000111c5"
+    "\U000111c6\U000111cd\U000111de\U000111df\U00011238\U00011239\U0001123b\U0001123c\U000112a9\U000113d4\U000113d5"
+    "\U0001144b\U0001144c\U000115c2\U000115c3\U000115c9\U000115ca\U000115cb\U000115cc\U000115cd\U000115ce\U000115cf"
+    "\U000115d0\U000115d1\U000115d2\U000115d3\U000115d4\U000115d5\U000115d6\U000115d7\U00011641\U00011642\U0001173c"
+    "\U0001173d\U0001173e\U00011944\U00011946\U00011a42\U00011a43\U00011a9b\U00011a9c\U00011c41\U00011c42\U00011ef7"
+    "\U00011ef8\U00011f43\U00011f44\U00016a6e\U00016a6f\U00016af5\U00016b37\U00016b38\U00016b44\U00016d6e\U00016d6f"
+    "\U00016e98\U0001bc9f\U0001da88"
 )
+# FineWeb's line-final marks as datatrove 0.10.1 lists them (TERMINAL_PUNCTUATION): Sentence_Terminal
+# without ONE DOT LEADER, the Coptic and vertical-form marks and nine marks new in Unicode 15.1/16,
+# with three Khmer signs that Unicode does not count as terminals.
+_NOT_IN_DATATROVE = "\u2024\u2cf9\u2cfa\u2cfb\ufe12\ufe15\ufe16\u1b4e\u1b4f\u1b7f\u2e60\u2e61"
+_NOT_IN_DATATROVE += "\U000113d4\U000113d5\U00016d6e\U00016d6f"
+TERMINAL_PUNCTUATION = "".join(c for c in SENTENCE_TERMINALS if c not in _NOT_IN_DATATROVE) + "\u17d6\u17d9\u17da"
+
+# cc_net's table of Unicode punctuation and its ASCII replacement (text_normalizer.UNICODE_PUNCT).
+UNICODE_PUNCT = {
+    "，": ",",
+    "。": ".",
+    "、": ",",
+    "„": '"',
+    "”": '"',
+    "“": '"',
+    "«": '"',
+    "»": '"',
+    "１": '"',
+    "」": '"',
+    "「": '"',
+    "《": '"',
+    "》": '"',
+    "´": "'",
+    "∶": ":",
+    "：": ":",
+    "？": "?",
+    "！": "!",
+    "（": "(",
+    "）": ")",
+    "；": ";",
+    "–": "-",
+    "—": " - ",
+    "．": ". ",
+    "～": "~",
+    "’": "'",
+    "…": "...",
+    "━": "-",
+    "〈": "<",
+    "〉": ">",
+    "【": "[",
+    "】": "]",
+    "％": "%",
+    "►": "-",
+}
+_CONTROL = "".join(chr(c) for c in (*range(0, 9), 11, 12, *range(13, 32), *range(127, 160)))
+# A token made only of these is a symbol, not a word (datatrove's PUNCTUATION_SET: ASCII punctuation,
+# cc_net's Unicode punctuation, control characters and the terminal punctuation).
+PUNCTUATION = frozenset(string.punctuation + "".join(UNICODE_PUNCT) + _CONTROL + TERMINAL_PUNCTUATION)
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
@@ -47,7 +109,28 @@ _SCRIPT_RUN = re.compile(
     rf"|[^\W{_CJK}{_KANA}]+"  # Latin, Cyrillic, ... letters and digits
     r"|[^\w\s]"  # any other symbol, one per token
 )
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_LINE_RUN = re.compile("\n+")
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    """A language's tokenizer; a library's sentence count of one line when it has one (else C4
+    counts sentences by its marks); and the words C4 counts on a line: ``line.split()`` as in C4,
+    the segmenter's words for languages written without spaces."""
+
+    tokens: Callable[[str], list[str]]
+    sentences: Callable[[str], int] | None = None
+    line_words: Callable[[str], list[str]] = str.split
+
+
+def words_of(tokens: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """The words (non-punctuation tokens) of a line, for languages written without spaces."""
+
+    def line_words(line: str) -> list[str]:
+        return [token for token in tokens(line) if is_word(token)]
+
+    return line_words
 
 
 def script_run_tokens(text: str) -> list[str]:
@@ -56,11 +139,10 @@ def script_run_tokens(text: str) -> list[str]:
 
 
 def load_jieba_segmenter(cached_lines: int = 16384) -> Segmenter:
-    """A jieba tokenizer with its dictionary loaded (about 2 s: load once per process).
+    """jieba with its dictionary loaded (about 2 s: load once per process).
 
-    jieba never joins characters across a line break, so the text is cut line by line with
-    the last ``cached_lines`` lines memoised: the rules segment a document, then its lines
-    (C4), then the cleaned text, and boilerplate lines repeat across documents.
+    jieba never joins characters across a line break, so the text is cut line by line with the
+    last ``cached_lines`` lines memoised (boilerplate lines repeat across documents).
     """
     import jieba
 
@@ -75,33 +157,56 @@ def load_jieba_segmenter(cached_lines: int = 16384) -> Segmenter:
     def jieba_tokens(text: str) -> list[str]:
         return [token for line in text.split("\n") for token in line_tokens(line)]
 
-    return jieba_tokens
+    return Segmenter(jieba_tokens, line_words=words_of(jieba_tokens))
 
 
-def make_segmenter(name: SegmenterName) -> Segmenter:
-    """The word segmenter called ``name`` (jieba loads its dictionary here)."""
+def load_spacy_segmenter(language: str, refresh_after: int = 5000) -> Segmenter:
+    """spaCy's tokenizer and sentencizer for ``language`` (``spacy.blank``: rules only, nothing to
+    download; a language spaCy lacks gets its multi-language ``xx``), as datatrove's SpaCyTokenizer.
+
+    Tokens are stripped and blank ones dropped. spaCy keeps every string it has met (its vocabulary
+    cache, which makes tokenising fast), so the pipeline is rebuilt after ``refresh_after``
+    documents: a long-running worker's memory stays bounded and the tokens do not change.
+    """
+    import spacy
+
+    def load():
+        try:
+            nlp = spacy.blank(language)
+        except ImportError:  # spaCy has no such language (ImportError subclass from spacy.util)
+            nlp = spacy.blank("xx")
+        nlp.add_pipe("sentencizer")
+        return nlp
+
+    state = {"nlp": load(), "documents": 0}
+
+    def spacy_tokens(text: str) -> list[str]:
+        state["documents"] += 1
+        if state["documents"] > refresh_after:
+            state.update(nlp=load(), documents=1)
+        nlp = state["nlp"]
+        nlp.max_length = max(nlp.max_length, len(text) + 10)
+        return [token for token in (t.text.strip() for t in nlp.tokenizer(text)) if token]
+
+    def spacy_sentences(line: str) -> int:
+        nlp = state["nlp"]
+        nlp.max_length = max(nlp.max_length, len(line) + 10)
+        return sum(1 for sentence in nlp(line).sents if sentence.text.strip())
+
+    return Segmenter(spacy_tokens, spacy_sentences)
+
+
+def make_segmenter(name: SegmenterName, language: str = "xx") -> Segmenter:
+    """The segmenter called ``name`` for ``language`` (jieba and spaCy load here)."""
     if name == "whitespace":
-        return str.split
+        return Segmenter(str.split)
+    if name == "spacy":
+        return load_spacy_segmenter(language)
     if name == "jieba":
         return load_jieba_segmenter()
     if name == "script_runs":
-        return script_run_tokens
-    raise ValueError(f"unknown segmenter {name!r}; expected whitespace, jieba or script_runs")
-
-
-def split_lines(text: str) -> list[str]:
-    """Non-blank lines, stripped of surrounding white space."""
-    return [line for line in (raw.strip() for raw in text.split("\n")) if line]
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """Non-blank paragraphs (separated by a blank line), stripped."""
-    return [para for para in (raw.strip() for raw in _PARAGRAPH_BREAK.split(text)) if para]
-
-
-def words_of(tokens: list[str]) -> list[str]:
-    """Tokens without surrounding punctuation; tokens made only of punctuation are dropped."""
-    return [word for word in (token.strip(EDGE_PUNCTUATION) for token in tokens) if word]
+        return Segmenter(script_run_tokens, line_words=words_of(script_run_tokens))
+    raise ValueError(f"unknown segmenter {name!r}; expected whitespace, spacy, jieba or script_runs")
 
 
 def sentence_end_pattern(marks: str) -> re.Pattern[str]:
@@ -122,6 +227,11 @@ def count_sentences(line: str, sentence_end: re.Pattern[str]) -> int:
     return max(1, len(sentence_end.findall(line)))
 
 
+def is_word(token: str) -> bool:
+    """A token with a character that is not punctuation (datatrove's non-symbol word)."""
+    return not PUNCTUATION.issuperset(token)
+
+
 class TextUnits:
     """The units of one document, each computed on first use and then reused by every rule."""
 
@@ -130,98 +240,111 @@ class TextUnits:
         self._segmenter = segmenter
 
     @cached_property
-    def lines(self) -> list[str]:
-        return split_lines(self.text)
+    def physical_lines(self) -> list[str]:
+        """``str.splitlines()``: blank lines included (Gopher quality's lines)."""
+        return self.text.splitlines()
+
+    @cached_property
+    def line_runs(self) -> list[str]:
+        """The text split on runs of ``\\n``, not stripped (Gopher repetition's lines)."""
+        return _LINE_RUN.split(self.text)
 
     @cached_property
     def paragraphs(self) -> list[str]:
-        return split_paragraphs(self.text)
+        """The stripped text split on two or more ``\\n`` (Gopher repetition's paragraphs)."""
+        return _PARAGRAPH_BREAK.split(self.text.strip())
+
+    @cached_property
+    def nonblank_lines(self) -> list[str]:
+        """The lines of ``text.split("\\n")`` with a non-space character, not stripped (FineWeb's lines)."""
+        return [line for line in self.text.split("\n") if line.strip()]
 
     @cached_property
     def tokens(self) -> list[str]:
-        """Segmenter output: white-space tokens, or CJK words and punctuation tokens."""
-        return self._segmenter(self.text)
+        """Segmenter output, white space never a token: datatrove's "words" in every ratio."""
+        return self._segmenter.tokens(self.text)
 
     @cached_property
     def words(self) -> list[str]:
-        """Tokens stripped of surrounding punctuation, punctuation-only tokens left out."""
-        return words_of(self.tokens)
+        """Tokens with a character that is not punctuation: the words counted and measured."""
+        return [token for token in self.tokens if is_word(token)]
 
     @cached_property
-    def word_chars(self) -> int:
-        """Characters in all words (the denominator of the n-gram character fractions)."""
-        return sum(map(len, self.words))
-
-    @cached_property
-    def ngrams(self) -> WordNgrams:
-        return WordNgrams(self.words)
-
-    @cached_property
-    def duplicate_lines(self) -> tuple[int, int]:
-        """(count, characters) of lines identical to an earlier line."""
-        return duplicates(self.lines)
-
-    @cached_property
-    def duplicate_paragraphs(self) -> tuple[int, int]:
-        """(count, characters) of paragraphs identical to an earlier paragraph."""
-        return duplicates(self.paragraphs)
+    def ngrams(self) -> TokenNgrams:
+        return TokenNgrams(self.tokens)
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
     """(count, characters) of the items equal to an earlier item (the first occurrence is not counted)."""
     seen: set[str] = set()
-    count = chars = 0
+    repeats = chars = 0
     for item in items:
         if item in seen:
-            count += 1
+            repeats += 1
             chars += len(item)
         else:
             seen.add(item)
-    return count, chars
+    return repeats, chars
 
 
-class WordNgrams:
-    """Word n-grams of a document as dense integer ids, built for n = 2, 3, ... from n - 1.
+class TokenNgrams:
+    """Token n-grams of a document as dense integer ids, built for n = 2, 3, ... from n - 1.
 
-    Two n-grams get the same id exactly when they are the same words in the same order,
-    so counting and finding repeats are NumPy operations on integer arrays.
+    Two n-grams get the same id exactly when they are the same tokens in the same order, so
+    counting and finding repeats are NumPy operations on integer arrays.
     """
 
-    def __init__(self, words: list[str]):
-        self.n_words = len(words)
-        self.lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        self.cumulative = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(self.lengths, out=self.cumulative[1:])
-        vocabulary = dict(zip(dict.fromkeys(words), count()))
+    def __init__(self, tokens: list[str]):
+        self.n_tokens = len(tokens)
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        self.cumulative = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.cumulative[1:])
+        vocabulary = dict(zip(dict.fromkeys(tokens), count()))
         self._vocabulary_size = len(vocabulary)
-        self._word_ids = np.fromiter(map(vocabulary.__getitem__, words), dtype=np.int64, count=len(words))
+        self._token_ids = np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         self._groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def groups(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For the n-grams starting at 0, 1, ...: (id of each, first start of each id, count of each id)."""
         if n not in self._groups:
             if n == 1:
-                keys = self._word_ids
-            else:  # (id of the (n-1)-gram at i, word at i + n - 1) -> one integer, exactly
-                keys = self.groups(n - 1)[0][: self.n_words - n + 1] * self._vocabulary_size + self._word_ids[n - 1 :]
+                keys = self._token_ids
+            else:  # (id of the (n-1)-gram at i, token at i + n - 1) -> one integer, exactly
+                keys = self.groups(n - 1)[0][: self.n_tokens - n + 1] * self._vocabulary_size + self._token_ids[n - 1 :]
             _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
             self._groups[n] = (ids, first, counts)
         return self._groups[n]
 
+    def chars(self, n: int) -> np.ndarray:
+        """Characters of the tokens of the n-gram starting at each position (no separators)."""
+        return self.cumulative[n:] - self.cumulative[:-n]
+
     def top(self, n: int) -> tuple[int, int]:
-        """(count, characters) of the most frequent n-gram; ties go to the one with more characters."""
-        ids, _, counts = self.groups(n)
-        occurrences = counts[ids]
-        chars = self.cumulative[n:] - self.cumulative[:-n]
-        best = int(np.argmax(occurrences * (int(chars.max()) + 1) + chars))
-        return int(occurrences[best]), int(chars[best])
+        """(count, characters) of the most frequent n-gram; of equally frequent ones, the first seen."""
+        ids, first, counts = self.groups(n)
+        best = int(np.flatnonzero(counts == counts.max())[np.argmin(first[counts == counts.max()])])
+        return int(counts[best]), int(self.chars(n)[first[best]])
 
     def repeated_chars(self, n: int) -> int:
-        """Characters of the words covered by n-grams that occurred earlier, each word counted once."""
-        ids, first, counts = self.groups(n)
-        if len(counts) == len(ids):
+        """Characters of the n-grams that repeat one seen before, scanning as datatrove does: after a
+        repeat the scan jumps n tokens, and only the n-grams it stops at count as seen.
+
+        Only n-grams that occur more than once can change the outcome, so the scan visits those
+        alone (in a typical page a small share of the positions).
+        """
+        ids, _, counts = self.groups(n)
+        candidates = np.flatnonzero(counts[ids] > 1)
+        if not len(candidates):
             return 0
-        starts = np.flatnonzero(first[ids] != np.arange(len(ids)))
-        size = self.n_words + 1
-        depth = np.cumsum(np.bincount(starts, minlength=size) - np.bincount(starts + n, minlength=size))
-        return int(self.lengths[depth[:-1] > 0].sum())
+        chars = self.chars(n)
+        seen: set[int] = set()
+        repeated = next_start = 0
+        for position, ngram in zip(candidates.tolist(), ids[candidates].tolist()):
+            if position < next_start:
+                continue
+            if ngram in seen:
+                repeated += int(chars[position])
+                next_start = position + n
+            else:
+                seen.add(ngram)
+        return repeated

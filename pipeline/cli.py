@@ -110,7 +110,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.config import digest
     from pipeline.readers import read_sources
-    from pipeline.resume import ingest_hash, run_settings_hash, stage_hash
+    from pipeline.resume import ingest_hash, run_settings_hash, scoring_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.base import StageContext
     from stages.registry import STAGES_BY_NAME
@@ -136,7 +136,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
     stage = stage_cls(section)
     upstream = digest(ingest_hash([source], config.ingest, config.run.partitions), "limit", args.limit)
-    config_hash = stage_hash(run_settings_hash(upstream, config), stage)
+    upstream = run_settings_hash(upstream, config)
+    config_hash = stage_hash(upstream, stage)
     ctx = StageContext(
         spark=spark,
         seed=config.run.seed,
@@ -154,6 +155,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
             config_hash=config_hash,
             reject_text_chars=config.run.reject_text_chars,
             label=f"[{args.name}]",
+            scores_hash=scoring_hash(upstream, stage),
         )
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
@@ -162,9 +164,11 @@ def cmd_stage(args: argparse.Namespace) -> int:
     if args.show_rejects and (out / "rejects").exists():
         print(f"\nexample rejects (up to {args.show_rejects}):")
         rejected = spark.read.parquet(str(out / "rejects")).orderBy("reason", "id").limit(args.show_rejects)
-        for row in rejected.select("id", "reason", "text").collect():
+        has_detail = "detail" in rejected.columns  # a scored stage's signal against the threshold
+        for row in rejected.select("id", "reason", "text", *(["detail"] if has_detail else [])).collect():
             snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
-            print(f"  {row['id']}  {row['reason']}\n      {snippet}")
+            detail = f"  ({row['detail']})" if has_detail and row["detail"] else ""
+            print(f"  {row['id']}  {row['reason']}{detail}\n      {snippet}")
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.readers import input_fingerprint
-from stages.base import Stage
+from stages.base import ScoredStage, Stage
 
 log = logging.getLogger("corpus")
 
@@ -101,6 +101,14 @@ def run_settings_hash(upstream: str, config: PipelineConfig) -> str:
 def stage_hash(upstream: str, stage: Stage) -> str:
     """A stage's config section and its model files and evaluation sets, on top of ``upstream``."""
     return digest(upstream, stage.name, stage.config.model_dump(mode="json"), stage.inputs_fingerprint())
+
+
+def scoring_hash(upstream: str, stage: Stage) -> str | None:
+    """A scored stage's signals: its scoring settings and model files on top of ``upstream``, not its
+    thresholds, so a threshold change keeps the scores (None for a stage that is not scored)."""
+    if not isinstance(stage, ScoredStage):
+        return None
+    return digest(upstream, stage.name, "scores", stage.scoring_config(), stage.inputs_fingerprint())
 
 
 def tokenizer_hash(upstream: str, config: PipelineConfig) -> str:

@@ -43,18 +43,20 @@ from pipeline.resume import (
     ingest_hash,
     run_settings_hash,
     run_step,
+    scoring_hash,
     shards_hash,
     stage_hash,
     temp_dir,
     tokenizer_hash,
 )
-from stages.base import REASON, Stage, StageContext
+from stages.base import REASON, ScoredStage, Stage, StageContext
 
 log = logging.getLogger("corpus")
 
 OUTPUT_MARKER = ".corpus-output"  # in every run directory and `corpus stage` output folder
 KEPT_FLAG = "kept"
 DATA = "data"
+SCORES = "scores"  # a scored stage's rows with their signals, before the decision (stages/NN_name/scores/)
 
 
 class AccountingError(RuntimeError):
@@ -104,7 +106,11 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     run_dir = Path(config.run.output_dir)
     prepare_output_dir(run_dir, "the run directory")
     with writing(run_dir, "the run directory"):
-        for stale in [*run_dir.glob(".tmp-*"), *run_dir.glob("stages/*/.tmp-*")]:  # left by a killed run
+        for stale in [
+            *run_dir.glob(".tmp-*"),
+            *run_dir.glob("stages/*/.tmp-*"),
+            *run_dir.glob("stages/*/scores/.tmp-*"),
+        ]:
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
@@ -123,6 +129,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
         stage = stage_cls(section)
+        scores_hash = scoring_hash(chain_hash, stage)
         chain_hash = stage_hash(chain_hash, stage)
         name = stage_dir_name(position, stage_cls.name)
         with writing(run_dir, f"stage {stage_cls.name}"):
@@ -136,6 +143,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
                 reject_text_chars=config.run.reject_text_chars,
                 label=f"[{step}/{len(planned)} {stage_cls.name}]",
                 position=position,
+                scores_hash=scores_hash,
             )
         outcomes.append(outcome)
         previous = run_dir / "stages" / name
@@ -405,15 +413,27 @@ def run_stage(
     reject_text_chars: int,
     label: str,
     position: int = 0,
+    scores_hash: str | None = None,
 ) -> StageOutcome:
-    """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting."""
+    """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting.
+
+    A scored stage first writes its scored rows to ``out_dir/scores`` as a step of their own, skipped
+    when ``scores_hash`` (its scoring settings, not its thresholds) matches; then it decides on them."""
 
     def work() -> dict[str, Any]:
         rows_in = df.count()
         log.info("%s start: %d rows", label, rows_in)
         started = time.time()
-        _write_stage(stage, df, ctx, out_dir, rejects_dir, reject_text_chars)
+        scores = None
+        if isinstance(stage, ScoredStage):
+            scores = run_scoring(stage, df, ctx, out_dir / SCORES, scores_hash or config_hash, label)
+            result = stage.decide(ctx.spark.read.parquet(str(out_dir / SCORES / DATA)), ctx)
+        else:
+            result = stage.apply(df, ctx)
+        _write_stage(stage, result, ctx, out_dir, rejects_dir, reject_text_chars)
         stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, config_hash, started, position)
+        if scores is not None:
+            stats["scores"] = {"skipped": scores.skipped, "elapsed_s": scores.stats["elapsed_s"]}
         log.info(
             "%s done: kept %d, rejected %d (%.1f%%), %.1fs",
             label,
@@ -428,12 +448,27 @@ def run_stage(
     return StageOutcome(stage.name, result.stats, result.skipped)
 
 
+def run_scoring(stage: ScoredStage, df: DataFrame, ctx: StageContext, folder: Path, scores_hash: str, label: str):
+    """Write ``stage.score(df)`` to ``folder/data`` once per ``scores_hash`` (a resumable step)."""
+
+    def work() -> dict[str, Any]:
+        started = time.time()
+        tmp = temp_dir(folder)
+        try:
+            stage.score(df, ctx).sortWithinPartitions("id").write.parquet(str(tmp))
+            _replace_dir(tmp, folder / DATA)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return {"config_hash": scores_hash, "elapsed_s": round(time.time() - started, 3)}
+
+    return run_step(folder, scores_hash, f"{label} scores", work)
+
+
 def _write_stage(
-    stage: Stage, df: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path, reject_text_chars: int
+    stage: Stage, result: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path, reject_text_chars: int
 ) -> None:
-    """Apply the stage and write its kept rows to ``out_dir/data`` and its rejects to ``rejects_dir``."""
+    """Write the stage's kept rows to ``out_dir/data`` and its rejects to ``rejects_dir``."""
     ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
-    result = stage.apply(df, ctx)
     if REASON not in result.columns:
         raise AccountingError(f"stage {stage.name!r} returned no {REASON!r} column")
     flagged = result.withColumn(KEPT_FLAG, F.col(REASON).isNull())

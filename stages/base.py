@@ -22,6 +22,8 @@ from core.errors import CorpusError
 
 REASON = "reason"
 REASON_FIELD = StructField(REASON, StringType(), True)
+DETAIL = "detail"  # on a rejected row: the signal against the threshold that rejected it
+DETAIL_FIELD = StructField(DETAIL, StringType(), True)
 
 
 class StageConfig(BaseModel):
@@ -107,6 +109,33 @@ class Stage:
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict[str, Any]:
         """Extra stats computed from the stage's written output (override when useful)."""
         return {}
+
+
+class ScoredStage(Stage):
+    """A stage in two steps, Dolma's tagging and mixing: ``score`` adds signal columns (the costly
+    part: models, text statistics), ``decide`` applies the thresholds to them (cheap) and may add a
+    ``detail`` column saying which signal failed which threshold.
+
+    The runner writes the scored rows once, under the stage's ``scores/``, with a hash of
+    ``scoring_config()`` alone: a changed threshold reruns ``decide`` on them, not ``score``."""
+
+    DECISION_KEYS: ClassVar[tuple[str, ...]] = ()  # config fields that only decide
+
+    def scoring_config(self) -> Any:
+        """The part of the config the signals depend on (the config without ``DECISION_KEYS``)."""
+        return self.config.model_dump(mode="json", exclude={"enabled", *self.DECISION_KEYS})
+
+    def score(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """Every input row with the stage's signal columns added."""
+        raise NotImplementedError
+
+    def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
+        """The scored rows with ``reason`` (null = kept), from the signals and the thresholds."""
+        raise NotImplementedError
+
+    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """Score (computed once, through scratch Parquet) and decide, as the runner does."""
+        return self.decide(ctx.checkpoint(self.score(df, ctx), f"{self.name}_scores"), ctx)
 
 
 class MissingColumnError(CorpusError, ValueError):

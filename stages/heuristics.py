@@ -1,33 +1,50 @@
-"""Stage: Gopher quality, Gopher repetition, C4 and FineWeb heuristic filters, per language."""
+"""Stage: heuristic filters as published recipes (FineWeb, FineWeb-2, C4, Gopher), per language.
+
+Scored in two steps (``ScoredStage``): ``score`` writes every rule's signal into the struct column
+``heuristics`` (family -> signal -> value) and the C4-cleaned text; ``decide`` applies the
+thresholds, so a changed threshold is applied without recomputing a signal.
+"""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import pyarrow as pa
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import IntegerType, StructField
+from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
 from core.spark_batches import map_batches, worker_cached
-from filters.heuristics import DEFAULT_LANGUAGES, LanguageOverride, LanguageRules, RuleBook, run_heuristics
-from filters.text_units import Segmenter, SegmenterName, make_segmenter
-from stages.base import REASON, REASON_FIELD, Stage, StageConfig, StageContext
+from filters.heuristics import (
+    DEFAULT_LANGUAGES,
+    FAMILIES,
+    LanguageOverride,
+    LanguageRules,
+    RuleBook,
+    decide,
+    primary_language,
+    score,
+)
+from filters.text_units import Segmenter, make_segmenter
+from stages.base import DETAIL, DETAIL_FIELD, REASON, REASON_FIELD, ScoredStage, StageConfig, StageContext
 
+SIGNALS = "heuristics"  # struct: family -> signal -> value
+CLEANED = "heuristics_cleaned_text"  # in the scores only: the text after C4 line cleaning, null when unchanged
 CHARS_REMOVED = "c4_chars_removed"
 
 
 class HeuristicsConfig(StageConfig, LanguageRules):
-    """The four rule families (top level: the published English rules) plus per-language entries."""
+    """A recipe with its family settings (top level), plus per-language entries."""
 
     default_language: str = Field("en", description="language of rows without a `lang` value")
     base_language: str = Field("en", description="language the top-level rules and word lists are for")
     languages: dict[str, LanguageOverride] = Field(
         default_factory=dict,
         validate_default=True,
-        description="per-language changes to the top-level rules; an entry replaces the built-in entry of its "
-        "language (built in: FineWeb-2's zh, ja, de, fr, es, ru), the other built-in entries stay",
+        description="per-language recipe and changes on top of the top-level settings; an entry replaces the "
+        "built-in entry of its language (built in: FineWeb-2's zh, ja, de, fr, es, ru), the others stay",
     )
 
     _rule_book: RuleBook = PrivateAttr()
@@ -39,47 +56,99 @@ class HeuristicsConfig(StageConfig, LanguageRules):
 
     @model_validator(mode="after")
     def _resolve_languages(self) -> HeuristicsConfig:
-        base = LanguageRules(**{name: getattr(self, name) for name in LanguageRules.model_fields})
-        self._rule_book = RuleBook.build(base, self.base_language, self.languages, "stages.heuristics.languages")
+        self._rule_book = RuleBook.build(self, self.base_language, self.languages, "stages.heuristics.languages")
         return self
 
     def rules_for(self, lang: str | None) -> LanguageRules:
         return self._rule_book.for_language(lang or self.default_language)
 
+    @property
+    def rule_book(self) -> RuleBook:
+        return self._rule_book
 
-def _segmenter(name: SegmenterName) -> Segmenter:
-    return worker_cached(f"segmenter:{name}", partial(make_segmenter, name))
+
+def signals_type(rule_book: RuleBook) -> StructType:
+    """The ``heuristics`` column: per family, every signal any language's recipe computes (double)."""
+    names: dict[str, dict[str, None]] = {family: {} for family in FAMILIES}
+    for rules in rule_book.all_rules().values():
+        for family, signals in rules.signal_names().items():
+            names[family].update(dict.fromkeys(signals))
+    return StructType(
+        [
+            StructField(family, StructType([StructField(name, DoubleType(), True) for name in signals]), True)
+            for family, signals in names.items()
+            if signals
+        ]
+    )
 
 
-class HeuristicsStage(Stage):
+def _segmenter(rules: LanguageRules, lang: str) -> Segmenter:
+    """The language's segmenter, loaded once per worker (spaCy's tokenizer is per language)."""
+    language = primary_language(lang) if rules.segmenter == "spacy" else ""
+    return worker_cached(f"segmenter:{rules.segmenter}:{language}", partial(make_segmenter, rules.segmenter, language))
+
+
+class HeuristicsStage(ScoredStage):
     name = "heuristics"
     Config = HeuristicsConfig
-    summary = "Gopher quality + repetition, C4 line cleaning and page filters, FineWeb rules; per-language."
+    summary = (
+        "Published heuristic recipes per language: FineWeb (default), FineWeb-2, C4, Gopher; signals then decisions."
+    )
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+    def scoring_config(self) -> dict[str, Any]:
+        """Per language, the recipe's steps, segmenter and every setting but the thresholds."""
+        cfg = self.config
+        rules = {lang: rules.scoring_settings() for lang, rules in cfg.rule_book.all_rules().items()}
+        return {"default_language": cfg.default_language, "rules": rules}
+
+    def score(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
         has_lang = "lang" in df.columns
 
-        def heuristics_batch(batch: pa.RecordBatch) -> dict:
+        def score_batch(batch: pa.RecordBatch) -> dict:
             texts = batch.column("text").to_pylist()
             langs = batch.column("lang").to_pylist() if has_lang else [None] * len(texts)
-            out_texts, removed, reasons = [], [], []
-            by_language: dict[str | None, tuple[LanguageRules, Segmenter]] = {}
+            signals, cleaned = [], []
             for text, lang in zip(texts, langs):
-                if lang not in by_language:
-                    rules = cfg.rules_for(lang)
-                    by_language[lang] = rules, _segmenter(rules.segmenter)
-                reason, kept_text = run_heuristics(text or "", *by_language[lang])
-                out_texts.append(text if reason else kept_text)
-                removed.append(0 if reason else len(text or "") - len(kept_text))
-                reasons.append(reason)
-            return {"text": out_texts, CHARS_REMOVED: removed, REASON: reasons}
+                lang = lang or cfg.default_language
+                rules = cfg.rules_for(lang)
+                scores = score(text or "", rules, _segmenter(rules, lang))
+                signals.append(scores.signals)
+                cleaned.append(scores.cleaned)
+            return {SIGNALS: signals, CLEANED: cleaned}
 
-        new_fields = [StructField(CHARS_REMOVED, IntegerType(), False), REASON_FIELD]
-        return map_batches(df, heuristics_batch, new_fields)
+        new_fields = [StructField(SIGNALS, signals_type(cfg.rule_book), False), StructField(CLEANED, StringType())]
+        return map_batches(df, score_batch, new_fields)
+
+    def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
+        cfg = self.config
+        has_lang = "lang" in scored.columns
+
+        def decide_batch(batch: pa.RecordBatch) -> dict:
+            texts = batch.column("text").to_pylist()
+            langs = batch.column("lang").to_pylist() if has_lang else [None] * len(texts)
+            out = {"text": [], CHARS_REMOVED: [], REASON: [], DETAIL: []}
+            for text, lang, signals, cleaned in zip(
+                texts, langs, batch.column(SIGNALS).to_pylist(), batch.column(CLEANED).to_pylist()
+            ):
+                failed = decide(signals, cfg.rules_for(lang))
+                kept_text = text if failed is not None or cleaned is None else cleaned
+                out["text"].append(kept_text)
+                out[CHARS_REMOVED].append(len(text or "") - len(kept_text or ""))
+                out[REASON].append(failed and failed[0])
+                out[DETAIL].append(failed and failed[1])
+            return out
+
+        new_fields = [StructField(CHARS_REMOVED, IntegerType(), False), REASON_FIELD, DETAIL_FIELD]
+        return map_batches(scored, decide_batch, new_fields).drop(CLEANED)
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         row = kept.agg(
             F.sum(CHARS_REMOVED).alias("c4_chars_removed"), F.sum(F.length("text")).alias("chars_out")
         ).first()
-        return {"c4_chars_removed": int(row["c4_chars_removed"] or 0), "chars_out": int(row["chars_out"] or 0)}
+        recipes = {lang: rules.recipe for lang, rules in self.config.rule_book.all_rules().items()}
+        return {
+            "c4_chars_removed": int(row["c4_chars_removed"] or 0),
+            "chars_out": int(row["chars_out"] or 0),
+            "recipes": recipes,
+        }

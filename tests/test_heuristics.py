@@ -1,22 +1,44 @@
-"""Heuristic rules (Gopher quality/repetition, C4, FineWeb), per language, and the Spark stage.
+"""Heuristic rules (Gopher quality/repetition, C4, FineWeb) as signals and checks, the published
+recipes per language, and the stage (scores once, decides again on a threshold change).
 
-Each rule is checked at its threshold (kept) and just past it (rejected)."""
+Each rule is checked at its threshold (kept) and just past it (rejected), on the definitions of
+datatrove 0.10.1 (bench/bench_heuristics.py compares the two on real pages)."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import random
 import string
 
 import pytest
+import yaml
 
-from filters import fineweb, gopher
-from filters.c4 import C4Config, c4_clean
-from filters.fineweb import FineWebConfig
-from filters.gopher import GopherQualityConfig, GopherRepetitionConfig
-from filters.heuristics import LanguageRules, RuleBook, run_heuristics
-from filters.text_units import TextUnits, count_sentences, make_segmenter, script_run_tokens, sentence_end_pattern
-from stages.heuristics import HeuristicsConfig, HeuristicsStage
+from filters.c4 import C4Config, c4_checks, c4_scores
+from filters.fineweb import FineWebConfig, fineweb_checks, fineweb_signals
+from filters.gopher import (
+    GopherQualityConfig,
+    GopherRepetitionConfig,
+    gopher_quality_checks,
+    gopher_quality_signals,
+    gopher_repetition_checks,
+    gopher_repetition_signals,
+)
+from filters.heuristics import RECIPES, LanguageRules, decide, run_heuristics, score
+from filters.text_units import (
+    PUNCTUATION,
+    TERMINAL_PUNCTUATION,
+    Segmenter,
+    TextUnits,
+    count_sentences,
+    make_segmenter,
+    sentence_end_pattern,
+)
+from stages.heuristics import SIGNALS, HeuristicsConfig, HeuristicsStage
+from tests.conftest import shared_data
 
 GQ, GR, FW, C4 = GopherQualityConfig(), GopherRepetitionConfig(), FineWebConfig(), C4Config()
+WS = make_segmenter("whitespace")
 DISTINCT = list(string.ascii_lowercase + string.digits)  # 36 distinct one-character words
 
 GOOD_EN = (
@@ -47,11 +69,16 @@ def jieba_segmenter():
 
 
 @pytest.fixture(scope="module")
+def spacy_en():
+    return make_segmenter("spacy", "en")
+
+
+@pytest.fixture(scope="module")
 def rule_book():
     return HeuristicsConfig()
 
 
-def units(text: str, segmenter=str.split) -> TextUnits:
+def units(text: str, segmenter: Segmenter = WS) -> TextUnits:
     return TextUnits(text, segmenter)
 
 
@@ -59,19 +86,51 @@ def words(n: int, word: str = "word") -> str:
     return " ".join([word] * n)
 
 
+def failing(signals: dict, checks) -> list[str]:
+    """Names of the checks that fail on these signals."""
+    return [check.name for check in checks if check.failure(signals[check.signal]) is not None]
+
+
+def quality(text: str, cfg: GopherQualityConfig = GQ, segmenter: Segmenter = WS) -> list[str]:
+    return failing(gopher_quality_signals(units(text, segmenter), cfg), gopher_quality_checks(cfg))
+
+
+def repetition(text: str, cfg: GopherRepetitionConfig = GR, segmenter: Segmenter = WS) -> list[str]:
+    return failing(gopher_repetition_signals(units(text, segmenter), cfg), gopher_repetition_checks(cfg))
+
+
+def fineweb(text: str, cfg: FineWebConfig = FW) -> list[str]:
+    return failing(fineweb_signals(units(text), cfg), fineweb_checks(cfg))
+
+
+def c4(text: str, cfg: C4Config = C4, segmenter: Segmenter = WS) -> tuple[list[str], str]:
+    signals, cleaned = c4_scores(text, cfg, segmenter)
+    return failing(signals, c4_checks(cfg)), cleaned
+
+
 # --- text units ---------------------------------------------------------------------------
 
 
-def test_units_lines_paragraphs_words():
-    u = units("  First line, here.  \n\n\n- second (line)\n \nthird -- «word»")
-    assert u.lines == ["First line, here.", "- second (line)", "third -- «word»"]
-    assert u.paragraphs == ["First line, here.", "- second (line)", "third -- «word»"]
+def test_units_follow_each_family_definition():
+    u = units("  First line, here.  \n\n\n- second (line)\n \nthird -- «word»\n")
+    assert u.physical_lines == ["  First line, here.  ", "", "", "- second (line)", " ", "third -- «word»"]
+    assert u.line_runs == ["  First line, here.  ", "- second (line)", " ", "third -- «word»", ""]
+    assert u.paragraphs == ["First line, here.  ", "- second (line)\n \nthird -- «word»"]  # the text is stripped
+    assert u.nonblank_lines == ["  First line, here.  ", "- second (line)", "third -- «word»"]
     assert u.tokens == ["First", "line,", "here.", "-", "second", "(line)", "third", "--", "«word»"]
-    assert u.words == ["First", "line", "here", "second", "line", "third", "word"]
+    assert u.words == ["First", "line,", "here.", "second", "(line)", "third", "«word»"]  # "-", "--": symbols
 
 
-def test_chinese_segmentation_and_japanese_script_runs(jieba_segmenter):
-    assert jieba_segmenter("我们在2020年使用了 Python 和 Spark。") == [
+def test_punctuation_sets_are_datatroves():
+    assert len(TERMINAL_PUNCTUATION) == 159 and {".", "!", "?", "。", "！", "？", "।", "؟", "\u17d6"} <= set(
+        TERMINAL_PUNCTUATION
+    )
+    assert "\u2024" not in TERMINAL_PUNCTUATION and "\U00011f43" in TERMINAL_PUNCTUATION
+    assert {"«", "»", "—", "…", "１", "\x01", "#"} <= PUNCTUATION and not {"\t", "\n", "a", "1", "•"} & PUNCTUATION
+
+
+def test_segmenters(jieba_segmenter, spacy_en):
+    assert jieba_segmenter.tokens("我们在2020年使用了 Python 和 Spark。") == [
         "我们",
         "在",
         "2020",
@@ -83,7 +142,9 @@ def test_chinese_segmentation_and_japanese_script_runs(jieba_segmenter):
         "Spark",
         "。",
     ]
-    assert script_run_tokens("私は日本語を勉強しています。Sparkを使う") == [
+    assert jieba_segmenter.line_words("我们使用了 Spark。") == ["我们", "使用", "了", "Spark"]
+    script_runs = make_segmenter("script_runs")
+    assert script_runs.tokens("私は日本語を勉強しています。Sparkを使う") == [
         "私",
         "は",
         "日本語",
@@ -96,6 +157,29 @@ def test_chinese_segmentation_and_japanese_script_runs(jieba_segmenter):
         "使",
         "う",
     ]
+    # spaCy's English rules split punctuation and contractions off, as datatrove's tokens
+    assert spacy_en.tokens("Hello, world.\n\nWe don't stop.") == [
+        "Hello",
+        ",",
+        "world",
+        ".",
+        "We",
+        "do",
+        "n't",
+        "stop",
+        ".",
+    ]
+    assert spacy_en.sentences("One here. Two here! e.g. this") == 3
+    assert make_segmenter("spacy", "zz").tokens("a b") == ["a", "b"]  # a language spaCy lacks: its xx rules
+
+
+def test_spacy_segmenter_refreshes_its_pipeline_without_changing_tokens():
+    segmenter = make_segmenter("spacy", "en")
+    from filters.text_units import load_spacy_segmenter
+
+    small = load_spacy_segmenter("en", refresh_after=2)
+    texts = [GOOD_EN, BOILERPLATE, GOOD_EN, "Don't stop.", GOOD_EN]
+    assert [small.tokens(text) for text in texts] == [segmenter.tokens(text) for text in texts]
 
 
 def test_sentence_counting_latin_and_cjk():
@@ -111,77 +195,62 @@ def test_sentence_counting_latin_and_cjk():
 
 
 def test_word_count_bounds():
-    assert gopher.word_count(units(words(50)), GQ) is None
-    assert gopher.word_count(units(words(49)), GQ) == "gopher_quality:word_count"
-    assert gopher.word_count(units(words(100_000, "a")), GQ) is None
-    assert gopher.word_count(units(words(100_001, "a")), GQ) == "gopher_quality:word_count"
-    # punctuation-only tokens are not words
-    assert gopher.word_count(units(words(49) + " - | ..."), GQ) == "gopher_quality:word_count"
+    assert "word_count" not in quality(words(50))
+    assert "word_count" in quality(words(49))
+    assert "word_count" not in quality(words(100_000, "abc"))
+    assert "word_count" in quality(words(100_001, "abc"))
+    # tokens made only of punctuation are not words
+    assert "word_count" in quality(words(49) + " - | ...")
 
 
 def test_mean_word_length_bounds():
-    assert gopher.mean_word_length(units(words(50, "abc")), GQ) is None
-    assert gopher.mean_word_length(units(words(49, "abc") + " ab"), GQ) == "gopher_quality:mean_word_length"
-    assert gopher.mean_word_length(units(words(50, "abcdefghij")), GQ) is None
-    assert (
-        gopher.mean_word_length(units(words(49, "abcdefghij") + " abcdefghijk"), GQ)
-        == "gopher_quality:mean_word_length"
-    )
-    # surrounding punctuation does not count towards the length
-    assert gopher.mean_word_length(units(words(50, "(abc),")), GQ) is None
+    assert "mean_word_length" not in quality(words(50, "abc"))
+    assert "mean_word_length" in quality(words(49, "abc") + " ab")
+    assert "mean_word_length" not in quality(words(50, "abcdefghij"))
+    assert "mean_word_length" in quality(words(49, "abcdefghij") + " abcdefghijk")
+    # a white-space token keeps its punctuation, as the word it is (spaCy would split it off)
+    assert gopher_quality_signals(units("(abc), (abc),"), GQ)["mean_word_length"] == 6
 
 
-def test_hash_and_ellipsis_word_ratios():
-    assert gopher.hash_word_ratio(units(words(90, "alpha") + " " + words(10, "alpha#")), GQ) is None
-    assert (
-        gopher.hash_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha#")), GQ)
-        == "gopher_quality:hash_word_ratio"
-    )
-    assert gopher.ellipsis_word_ratio(units(words(90, "alpha") + " " + words(10, "alpha...")), GQ) is None
-    assert (
-        gopher.ellipsis_word_ratio(units(words(89, "alpha") + " " + words(11, "alpha…")), GQ)
-        == "gopher_quality:ellipsis_word_ratio"
-    )
+def test_hash_and_ellipsis_ratios_per_token():
+    assert "hash_word_ratio" not in quality(words(90, "alpha") + " " + words(10, "alpha#"))
+    assert "hash_word_ratio" in quality(words(89, "alpha") + " " + words(11, "alpha#"))
+    assert "ellipsis_word_ratio" not in quality(words(90, "alpha") + " " + words(10, "alpha..."))
+    assert "ellipsis_word_ratio" in quality(words(89, "alpha") + " " + words(11, "alpha…"))
 
 
-def test_bullet_and_ellipsis_lines():
-    bullets = ["• item one", "- item two", "* item three"] * 3
-    assert gopher.bullet_lines(units("\n".join(bullets + ["plain line"])), GQ) is None  # 9/10
-    assert (
-        gopher.bullet_lines(units("\n".join(bullets + ["• more", "plain line"])), GQ) == "gopher_quality:bullet_lines"
-    )  # 10/11
-    ending = ["it goes on...", "and on…", "and on..."]
-    assert gopher.ellipsis_lines(units("\n".join(ending + ["done."] * 7)), GQ) is None  # 3/10
-    assert (
-        gopher.ellipsis_lines(units("\n".join(ending + ["more..."] + ["done."] * 9)), GQ)
-        == "gopher_quality:ellipsis_lines"
-    )  # 4/13
+def test_bullet_and_ellipsis_lines_count_blank_lines():
+    bullets = ["• item one", "- item two", "  - item three"] * 3
+    assert "bullet_lines" not in quality("\n".join(bullets + ["plain line"]))  # 9/10
+    assert "bullet_lines" in quality("\n".join(bullets + ["- more", "plain line"]))  # 10/11
+    assert "bullet_lines" not in quality("\n".join(["* star", "► arrow"] * 5))  # datatrove's bullets: • and -
+    assert "bullet_lines" not in quality("\n\n".join(bullets))  # the 8 blank lines count: 9/17
+    ending = ["it goes on...", "and on…", "and on...  "]
+    assert "ellipsis_lines" not in quality("\n".join(ending + ["done."] * 7))  # 3/10
+    assert "ellipsis_lines" in quality("\n".join(ending + ["more..."] + ["done."] * 9))  # 4/13
 
 
-def test_alpha_words_ratio():
-    assert gopher.alpha_words(units(words(8) + " 123 |"), GQ) is None  # 8/10
-    assert gopher.alpha_words(units(words(79) + " " + words(21, "2024")), GQ) == "gopher_quality:alpha_words"
+def test_alpha_ratio_counts_every_token():
+    assert "alpha_words" not in quality(words(8) + " 123 |")  # 8/10
+    assert "alpha_words" in quality(words(79) + " " + words(21, "2024"))
+    signals = gopher_quality_signals(units("Hello, world.", make_segmenter("spacy", "en")), GQ)
+    assert signals["alpha_words_ratio"] == 0.5  # spaCy: Hello , world . -> 2 of 4
 
 
-def test_stop_words_case_insensitive_with_punctuation():
-    assert gopher.stop_words(units("The cat, and the dog."), GQ) is None
-    assert gopher.stop_words(units("The cat, the dog. THE END"), GQ) == "gopher_quality:stop_words"
+def test_stop_words_are_tokens_matched_case_sensitively():
+    assert gopher_quality_signals(units("The cat and the dog."), GQ)["stop_words"] == 2
+    assert gopher_quality_signals(units("The cat, the dog. THE END"), GQ)["stop_words"] == 1
+    assert gopher_quality_signals(units("to the, end"), GQ)["stop_words"] == 1  # "the," is not "the"
 
 
 def test_gopher_quality_chinese_rules(rule_book, jieba_segmenter):
     zh = rule_book.rules_for("zh").gopher_quality
-    assert gopher.word_count(units("北京，" * 50, jieba_segmenter), zh) is None
-    assert gopher.word_count(units("北京，" * 49, jieba_segmenter), zh) == "gopher_quality:word_count"
-    assert (
-        gopher.mean_word_length(units("中华人民共和国。" * 60, jieba_segmenter), zh)
-        == "gopher_quality:mean_word_length"
-    )  # 7 > 5 characters per word
-    assert gopher.stop_words(units("北京的天气在变化。", jieba_segmenter), zh) is None  # 的, 在
-    assert gopher.stop_words(units("北京的天气。", jieba_segmenter), zh) == "gopher_quality:stop_words"
-    good = units(GOOD_ZH, jieba_segmenter)
-    assert [rule(good, zh) for rule in gopher.GOPHER_QUALITY_RULES] == [None] * 8
-    # the English rules would reject the same Chinese text: no spaces, so only a few "words"
-    assert gopher.word_count(units(GOOD_ZH), GQ) == "gopher_quality:word_count"
+    assert "word_count" not in quality("北京，" * 50, zh, jieba_segmenter)
+    assert "word_count" in quality("北京，" * 49, zh, jieba_segmenter)
+    assert "mean_word_length" in quality("中华人民共和国。" * 60, zh, jieba_segmenter)  # 7 > 5 characters
+    assert gopher_quality_signals(units("北京的天气在变化。", jieba_segmenter), zh)["stop_words"] == 2  # 的, 在
+    assert quality(GOOD_ZH * 2, zh, jieba_segmenter) == []
+    assert "word_count" in quality(GOOD_ZH)  # English rules: no spaces, a handful of "words"
 
 
 # --- Gopher repetition ----------------------------------------------------------------------
@@ -191,65 +260,67 @@ def test_duplicate_line_and_paragraph_fractions():
     unique = [f"line number {i}" for i in range(8)]
     at = unique[:6] + ["dup"] * 4  # 10 lines, 3 repeat an earlier line: 0.3
     past = unique + ["dup"] * 5  # 13 lines, 4 repeats: 0.31
-    assert units("\n".join(at)).duplicate_lines == (3, 9)
-    assert gopher.dup_line_frac(units("\n".join(at)), GR) is None
-    assert gopher.dup_line_frac(units("\n".join(past)), GR) == "gopher_repetition:dup_line_frac"
-    assert gopher.dup_para_frac(units("\n\n".join(at)), GR) is None
-    assert gopher.dup_para_frac(units("\n\n".join(past)), GR) == "gopher_repetition:dup_para_frac"
-    # single newlines do not separate paragraphs
-    assert units("\n".join(past)).duplicate_paragraphs == (0, 0)
+    assert "dup_line_frac" not in repetition("\n".join(at))
+    assert "dup_line_frac" in repetition("\n".join(past))
+    assert "dup_para_frac" not in repetition("\n\n".join(at))
+    assert "dup_para_frac" in repetition("\n\n".join(past))
+    assert gopher_repetition_signals(units("\n".join(past)), GR)["dup_para_frac"] == 0  # one paragraph
+    # lines are runs between newlines, not stripped: a trailing newline adds an empty line
+    assert units("a\nb\n").line_runs == ["a", "b", ""]
 
 
-def test_duplicate_line_and_paragraph_char_fractions():
+def test_duplicate_char_fractions_divide_by_the_text():
     repeated = "x" * 20
     at = "\n".join([repeated, repeated, "y" * 58])  # 100 chars, 20 in the repeat
-    past = "\n".join([repeated, repeated, "y" * 57])  # 99 chars
     assert len(at) == 100
-    assert gopher.dup_line_char_frac(units(at), GR) is None
-    assert gopher.dup_line_char_frac(units(past), GR) == "gopher_repetition:dup_line_char_frac"
+    assert "dup_line_char_frac" not in repetition(at)
+    assert "dup_line_char_frac" in repetition(at[:-1])
     at_para = "\n\n".join([repeated, repeated, "y" * 56])
     assert len(at_para) == 100
-    assert gopher.dup_para_char_frac(units(at_para), GR) is None
-    assert gopher.dup_para_char_frac(units(at_para[:-1]), GR) == "gopher_repetition:dup_para_char_frac"
+    assert "dup_para_char_frac" not in repetition(at_para)
+    assert "dup_para_char_frac" in repetition(at_para[:-1])
 
 
-def test_top_ngram_char_fraction():
-    # "a b" twice: 2 * 2 characters; 16 or 15 more one-character words
-    at = " ".join(["a", "b", "a", "b"] + DISTINCT[2:18])  # 4 / 20 = 0.2
-    past = " ".join(["a", "b", "a", "b"] + DISTINCT[2:17])  # 4 / 19
-    assert gopher.top_ngram_char_frac(units(at), GR) is None
-    assert gopher.top_ngram_char_frac(units(past), GR) == "gopher_repetition:top_2gram_char_frac"
-    only3 = GopherRepetitionConfig(max_top_ngram_char_frac={3: 0.2})
-    at3 = " ".join(["a", "b", "c", "a", "b", "c"] + DISTINCT[3:27])  # 6 / 30
-    assert gopher.top_ngram_char_frac(units(at3), only3) is None
-    assert gopher.top_ngram_char_frac(units(at3.rsplit(" ", 1)[0]), only3) == "gopher_repetition:top_3gram_char_frac"
-    # an n-gram seen once is not repetition, however short the text
-    assert gopher.top_ngram_char_frac(units("just three words"), GR) is None
+def test_top_ngram_counts_its_spaces_and_the_whole_text():
+    # "a b" twice: 2 x len("a b") = 6 characters of the text
+    at = " ".join(["a", "b", "a", "b"] + DISTINCT[2:14])  # 31 chars: 0.194
+    assert len(at) == 31 and "top_2gram_char_frac" not in repetition(at)
+    assert "top_2gram_char_frac" in repetition(" ".join(["a", "b", "a", "b"] + DISTINCT[2:13]))  # 6/29
+    # as datatrove: of equally frequent n-grams the first seen counts, even when it occurs once
+    assert gopher_repetition_signals(units("ab cd ef"), GR)["top_2gram_char_frac"] == 5 / 8
 
 
-def test_duplicated_ngram_char_fraction():
-    only5 = GopherRepetitionConfig(max_dup_ngram_char_frac={5: 0.25})
+def datatrove_repeated_chars(tokens: list[str], n: int) -> int:
+    """datatrove 0.10.1's find_all_duplicate, transcribed as the oracle."""
+    unique, repeated, idx = set(), 0, 0
+    while idx < len(tokens) - n + 1:
+        ngram = tuple(tokens[idx : idx + n])
+        if ngram in unique:
+            repeated += sum(map(len, ngram))
+            idx += n
+        else:
+            unique.add(ngram)
+            idx += 1
+    return repeated
+
+
+def test_duplicated_ngrams_follow_datatroves_scan():
+    rng = random.Random(7)
+    for _ in range(300):
+        tokens = [rng.choice("abcde") * rng.randint(1, 3) for _ in range(rng.randint(0, 60))]
+        for n in (1, 2, 3, 5, 7):
+            assert units(" ".join(tokens)).ngrams.repeated_chars(n) == datatrove_repeated_chars(tokens, n)
     five = ["a", "b", "c", "d", "e"]
-    at = " ".join(five + DISTINCT[5:15] + five)  # 5 repeated characters / 20
-    past = " ".join(five + DISTINCT[5:14] + five)  # 5 / 19
-    assert gopher.dup_ngram_char_frac(units(at), only5) is None
-    assert gopher.dup_ngram_char_frac(units(past), only5) == "gopher_repetition:dup_5gram_char_frac"
-    # overlapping repeats count each word once: 7 x "x" -> the last 6 words are covered
-    assert units(words(7, "x")).ngrams.repeated_chars(5) == 6
-    # a repeated 6-gram covering 6/41 = 0.146 of the characters: under the 5-gram limit (0.15),
-    # over the 6-gram limit (0.14)
-    six = DISTINCT[:6]
-    text = " ".join(six + DISTINCT[6:35] + six)
-    assert gopher.dup_ngram_char_frac(units(text), GR) == "gopher_repetition:dup_6gram_char_frac"
-    assert gopher.dup_ngram_char_frac(units(" ".join(DISTINCT)), GR) is None
+    only5 = GopherRepetitionConfig(max_dup_ngram_char_frac={5: 0.1})
+    at = " ".join(five + DISTINCT[5:19] + ["tt"] + five)  # 5 repeated characters of 50
+    assert len(at) == 50 and "dup_5gram_char_frac" not in repetition(at, only5)
+    assert "dup_5gram_char_frac" in repetition(" ".join(five + DISTINCT[5:19] + five), only5)  # 5/47
 
 
 def test_repetition_chinese_words(rule_book, jieba_segmenter):
     zh = rule_book.rules_for("zh").gopher_repetition
-    good = units(GOOD_ZH, jieba_segmenter)
-    assert [rule(good, zh) for rule in gopher.GOPHER_REPETITION_RULES] == [None] * 6
-    spam = units("欢迎光临本店，" * 30, jieba_segmenter)
-    assert gopher.top_ngram_char_frac(spam, zh) == "gopher_repetition:top_2gram_char_frac"
+    assert repetition(GOOD_ZH, zh, jieba_segmenter) == []
+    assert "top_2gram_char_frac" in repetition("欢迎光临本店，" * 30, zh, jieba_segmenter)
 
 
 # --- C4 -----------------------------------------------------------------------------------
@@ -257,14 +328,14 @@ def test_repetition_chinese_words(rule_book, jieba_segmenter):
 SENTENCE = "This is a complete sentence."
 
 
-def test_c4_keeps_five_sentences_and_drops_the_fifth_missing():
-    assert c4_clean("\n".join([SENTENCE] * 5), C4, str.split) == (None, "\n".join([SENTENCE] * 5))
-    assert c4_clean("\n".join([SENTENCE] * 4), C4, str.split)[0] == "c4:too_few_sentences"
+def test_c4_sentences_and_cleaning():
+    assert c4("\n".join([SENTENCE] * 5)) == ([], "\n".join([SENTENCE] * 5))
+    assert c4("\n".join([SENTENCE] * 4))[0] == ["too_few_sentences"]
     one_line = "One is here. Two is here. Three is here. Four is here. Five is here."
-    assert c4_clean(one_line, C4, str.split) == (None, one_line)
+    assert c4(one_line) == ([], one_line)
 
 
-def test_c4_line_filters():
+def test_c4_line_rules():
     body = [SENTENCE] * 5
     dropped = [
         "Home | About us",  # no terminal punctuation
@@ -275,84 +346,96 @@ def test_c4_line_filters():
         "Read our Privacy Policy for details.",
         "A word " + "w" * 1001 + " is too long.",
     ]
-    reason, cleaned = c4_clean("\n".join(dropped + body), C4, str.split)
-    assert reason is None and cleaned == "\n".join(body)
+    assert c4("\n".join(dropped + body)) == ([], "\n".join(body))
     kept = ["Click here now.", 'He said "yes."', "A word " + "w" * 1000 + " is fine."]
-    assert c4_clean("\n".join(kept + body), C4, str.split) == (None, "\n".join(kept + body))
+    assert c4("\n".join(kept + body)) == ([], "\n".join(kept + body))
+    # FineWeb's C4 keeps lines without terminal punctuation (datatrove's filter_no_terminal_punct=False)
+    fineweb_c4 = C4Config(drop_unterminated_lines=False)
+    assert c4("\n".join(dropped[:1] + dropped[2:3] + body), fineweb_c4)[1] == "\n".join(
+        dropped[:1] + dropped[2:3] + body
+    )
 
 
-def test_c4_citations_are_stripped():
-    reason, cleaned = c4_clean("\n".join(["Paris is the capital of France.[1]"] + [SENTENCE] * 4), C4, str.split)
-    assert reason is None and cleaned.split("\n")[0] == "Paris is the capital of France."
+def test_c4_citations_are_removed_and_words_counted_before():
+    assert c4("\n".join(["Paris is the capital of France.[1]"] + [SENTENCE] * 4))[1].split("\n")[0] == (
+        "Paris is the capital of France."
+    )
+    assert c4("\n".join(["See [1] [2]."] + [SENTENCE] * 5))[1].split("\n")[0] == "See  ."  # 3 words before
 
 
-def test_c4_page_filters():
+def test_c4_page_rules_are_signals():
     body = "\n".join([SENTENCE] * 5)
-    assert c4_clean("Lorem ipsum dolor sit amet.\n" + body, C4, str.split)[0] == "c4:lorem_ipsum"
-    assert c4_clean("Use the {braces} with care.\n" + body, C4, str.split)[0] == "c4:curly_bracket"
-    # as in C4's code, the page filters look at lines that survived the line filters
-    assert c4_clean("var x = {a: 1}\n" + body, C4, str.split)[0] is None
-    no_c4_page_filters = C4Config(drop_lorem_ipsum=False, drop_curly_bracket=False)
-    assert c4_clean("Lorem ipsum dolor sit amet.\n" + body, no_c4_page_filters, str.split)[0] is None
+    signals, cleaned = c4_scores("Lorem ipsum dolor sit amet.\n" + body, C4, WS)
+    assert signals["lorem_ipsum"] == 1 and cleaned.startswith("Lorem ipsum")  # cleaned as if the rule were off
+    assert c4("Lorem ipsum dolor sit amet.\n" + body)[0] == ["lorem_ipsum"]
+    assert c4("Use the {braces} with care.\n" + body)[0] == ["curly_bracket"]
+    # as in C4's code, the page rules look at lines that survived the line rules
+    assert c4("var x = {a: 1}\n" + body)[0] == []
+    assert c4("Enable javascript {now} please.\n" + body)[0] == []  # a javascript line goes before its bracket
+    off = C4Config(drop_lorem_ipsum=False, drop_curly_bracket=False)
+    assert c4("Lorem ipsum dolor sit amet.\n" + body, off)[0] == []
 
 
 def test_c4_bad_words():
     cfg = C4Config(bad_words=("badword",))
     body = [SENTENCE] * 4
-    assert c4_clean("\n".join(body + ["This has a BadWord in it."]), cfg, str.split)[0] == "c4:bad_words"
-    assert c4_clean("\n".join(body + ["This has badwords in it."]), cfg, str.split)[0] is None
-    assert c4_clean("\n".join(body + ["This has a badword in it."]), C4, str.split)[0] is None
+    assert c4("\n".join(body + ["This has a BadWord in it."]), cfg)[0] == ["bad_words"]
+    assert c4("\n".join(body + ["This has badwords in it."]), cfg)[0] == []
+    assert c4("\n".join(body + ["This has a badword in it."]))[0] == []
 
 
-def test_c4_chinese(rule_book, jieba_segmenter):
+def test_c4_chinese_adaptation(rule_book, jieba_segmenter):
     zh = rule_book.rules_for("zh").c4
     five = "第一句话很短。第二句话也短！第三句话呢？第四句话在这；第五句话完了。"
-    assert c4_clean(five, zh, jieba_segmenter) == (None, five)
-    assert c4_clean(five[: five.index("第五")], zh, jieba_segmenter)[0] == "c4:too_few_sentences"
-    reason, cleaned = c4_clean("首页 | 关于我们\n" + five, zh, jieba_segmenter)
-    assert reason is None and cleaned == five
-    # English C4 rules would keep no line of it
-    assert c4_clean(five, C4, str.split)[0] == "c4:too_few_sentences"
-    bad = C4Config(**{**zh.model_dump(), "bad_words": ("坏词",)})
-    assert c4_clean(five + "这里有坏词语。", bad, jieba_segmenter)[0] == "c4:bad_words"
+    assert c4(five, zh, jieba_segmenter) == ([], five)
+    assert c4(five[: five.index("第五")], zh, jieba_segmenter)[0] == ["too_few_sentences"]
+    assert c4("首页 | 关于我们\n" + five, zh, jieba_segmenter) == ([], five)
+    assert c4(five)[0] == ["too_few_sentences"]  # English C4 keeps no line of it
+
+
+def test_c4_sentences_with_spacy_sentencizer(spacy_en):
+    line = "It costs 3.5 dollars, e.g. in Paris. Really!"
+    assert c4_scores(line, C4Config(min_words_per_line=1), spacy_en)[0]["sentences"] == 2
+    assert c4_scores(line, C4Config(min_words_per_line=1), WS)[0]["sentences"] == 3  # the regex: "e.g." ends one
 
 
 # --- FineWeb ------------------------------------------------------------------------------
 
 
-def test_fineweb_line_punct_ratio():
+def test_fineweb_line_punct_ratio_on_unstripped_lines():
     at = ["Ends with a stop."] * 3 + ["no stop here"] * 22  # 3/25 = 0.12
     past = ["Ends with a stop."] * 2 + ["no stop here"] * 15  # 2/17
-    assert fineweb.line_punct_ratio(units("\n".join(at)), FW) is None
-    assert fineweb.line_punct_ratio(units("\n".join(past)), FW) == "fineweb:line_punct_ratio"
-    assert fineweb.line_punct_ratio(units("\n".join(["中文句子。"] * 2 + ["没有句号"] * 14)), FW) is None  # 2/16
+    assert "line_punct_ratio" not in fineweb("\n".join(at))
+    assert "line_punct_ratio" in fineweb("\n".join(past))
+    assert "line_punct_ratio" not in fineweb("\n".join(["中文句子。"] * 2 + ["没有句号"] * 14))  # 2/16
+    assert fineweb_signals(units("Ends here. \nno"), FW)["line_punct_ratio"] == 0  # a trailing space hides the stop
 
 
 def test_fineweb_short_line_ratio():
     short, long = "s" * 30, "l" * 31
-    assert fineweb.short_line_ratio(units("\n".join([short] * 67 + [long] * 33)), FW) is None
-    assert fineweb.short_line_ratio(units("\n".join([short] * 68 + [long] * 32)), FW) == "fineweb:short_line_ratio"
+    assert "short_line_ratio" not in fineweb("\n".join([short] * 67 + [long] * 33))
+    assert "short_line_ratio" in fineweb("\n".join([short] * 68 + [long] * 32))
 
 
 def test_fineweb_char_dup_ratio():
     repeated = "r" * 10
     at = "\n".join([repeated, repeated, "u" * 980])  # 10 / 1000 non-newline characters
-    assert fineweb.char_dup_ratio(units(at), FW) is None
-    assert fineweb.char_dup_ratio(units(at[:-1]), FW) == "fineweb:char_dup_ratio"
+    assert "char_dup_ratio" not in fineweb(at)
+    assert "char_dup_ratio" in fineweb(at[:-1])
 
 
 def test_fineweb_newline_ratio():
-    assert fineweb.newline_ratio(units("w w w\nw w\nw w\nw w w"), FW) is None  # 3 / 10
-    assert fineweb.newline_ratio(units("w w w\nw w\n\nw w\nw w w"), FW) == "fineweb:newline_ratio"  # 4 / 10
+    assert "newline_ratio" not in fineweb("w w w\nw w\nw w\nw w w")  # 3 / 10
+    assert "newline_ratio" in fineweb("w w w\nw w\n\nw w\nw w w")  # 4 / 10
 
 
-# --- families, languages, config ------------------------------------------------------------
+# --- recipes, languages, config ---------------------------------------------------------------
 
 
 def test_published_defaults():
     assert (GQ.min_words, GQ.max_words, GQ.min_mean_word_length, GQ.max_mean_word_length) == (50, 100_000, 3, 10)
     assert (GQ.max_hash_word_ratio, GQ.max_bullet_lines_ratio, GQ.max_ellipsis_lines_ratio) == (0.1, 0.9, 0.3)
-    assert (GQ.min_alpha_words_ratio, GQ.min_stop_words) == (0.8, 2)
+    assert (GQ.min_alpha_words_ratio, GQ.min_stop_words, GQ.bullets) == (0.8, 2, "•-")
     assert GQ.stop_words == ("the", "be", "to", "of", "and", "that", "have", "with")
     assert (GR.max_dup_line_frac, GR.max_dup_para_frac, GR.max_dup_line_char_frac, GR.max_dup_para_char_frac) == (
         0.3,
@@ -363,8 +446,42 @@ def test_published_defaults():
     assert GR.max_top_ngram_char_frac == {2: 0.2, 3: 0.18, 4: 0.16}
     assert GR.max_dup_ngram_char_frac == {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.1}
     assert (C4.min_words_per_line, C4.min_sentences, C4.max_word_length, C4.line_end_marks) == (3, 5, 1000, '.?!"')
+    assert C4.drop_unterminated_lines
     assert (FW.min_line_punct_ratio, FW.max_short_line_ratio, FW.short_line_length) == (0.12, 0.67, 30)
     assert (FW.max_char_dup_ratio, FW.max_newline_ratio) == (0.01, 0.3)
+
+
+def test_recipes_reproduce_their_sources_in_order_and_parameters():
+    assert RECIPES["fineweb"].steps == ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+    assert RECIPES["fineweb2"].steps == ("gopher_repetition", "fineweb", "gopher_quality")
+    assert (RECIPES["c4"].steps, RECIPES["gopher"].steps) == (("c4",), ("gopher_quality", "gopher_repetition"))
+    fineweb_rules = HeuristicsConfig().rules_for("en")
+    assert fineweb_rules.recipe == "fineweb" and not fineweb_rules.c4.drop_unterminated_lines
+    assert HeuristicsConfig(recipe="c4").rules_for("en").c4.drop_unterminated_lines  # the original C4
+    zh = HeuristicsConfig().rules_for("zh")
+    assert (zh.recipe, zh.steps()) == ("fineweb2", ("gopher_repetition", "fineweb", "gopher_quality"))
+    assert (zh.fineweb.max_char_dup_ratio, zh.fineweb.max_short_line_ratio) == (0.1, None)
+    rep = zh.gopher_repetition
+    assert (rep.max_dup_para_frac, rep.max_dup_para_char_frac, rep.max_dup_line_char_frac) == (None, None, None)
+    assert (rep.max_dup_line_frac, zh.fineweb.min_line_punct_ratio, zh.gopher_quality.max_mean_word_length) == (
+        0.287,
+        0.106,
+        5,
+    )
+
+
+def test_fineweb_judges_the_lines_c4_keeps_without_terminal_punctuation():
+    """FineWeb's C4 step keeps lines without terminal punctuation, so its own line-punctuation rule
+    sees a page of menu lines and rejects it (C4's full cleaning first would leave only sentences)."""
+    menu = "\n".join(" ".join(f"{word}{i}" for word in ("news", "sport", "media", "shop")) for i in range(60))
+    page = menu + "\n" + GOOD_EN
+    fineweb_rules = HeuristicsConfig().rules_for("en")
+    assert decide(score(page, fineweb_rules, WS).signals, fineweb_rules) == (
+        "fineweb:line_punct_ratio",
+        "line_punct_ratio 0.09091 < 0.12",  # 6 of 66 lines
+    )
+    full_c4_first = fineweb_rules.model_copy(update={"c4": C4Config()})
+    assert run_heuristics(page, full_c4_first, WS) == (None, GOOD_EN)
 
 
 def test_rules_per_language(rule_book):
@@ -372,91 +489,175 @@ def test_rules_per_language(rule_book):
     assert rule_book.rules_for(None).segmenter == "whitespace"  # default_language en
     zh = rule_book.rules_for("zh")
     assert zh is rule_book.rules_for("zh-Hans") is rule_book.rules_for("zh_CN")
-    assert (zh.segmenter, zh.gopher_quality.max_mean_word_length, zh.fineweb.min_line_punct_ratio) == (
-        "jieba",
-        5,
-        0.106,
-    )
-    assert rule_book.rules_for("ja").segmenter == "script_runs"
+    assert zh.segmenter == "jieba" and rule_book.rules_for("ja").segmenter == "script_runs"
     assert rule_book.rules_for("de").gopher_quality.stop_words[:3] == ("der", "und", "die")
-    # a language without an entry keeps the thresholds but not the English word lists
+    # a language without an entry keeps the recipe and thresholds but not the English word lists
     pl = rule_book.rules_for("pl")
-    assert pl.gopher_quality.min_stop_words is None and pl.gopher_quality.min_words == 50
+    assert (pl.recipe, pl.gopher_quality.min_stop_words, pl.gopher_quality.min_words) == ("fineweb", None, 50)
 
 
-def test_language_entries_replace_only_their_language():
-    cfg = HeuristicsConfig(languages={"zh": {"gopher_quality": {"min_words": 10}}, "pl": {"segmenter": "whitespace"}})
-    assert cfg.rules_for("zh").gopher_quality.min_words == 10
-    assert cfg.rules_for("zh").segmenter == "whitespace"  # the built-in zh entry was replaced
+def test_settings_apply_in_order_defaults_recipe_top_level_entry():
+    cfg = HeuristicsConfig(
+        segmenter="spacy",
+        fineweb={"max_char_dup_ratio": 0.05},
+        gopher_quality={"min_words": 20},
+        languages={"zh": {"gopher_quality": {"min_words": 10}}, "pl": {"recipe": "c4"}},
+    )
+    assert cfg.rules_for("en").fineweb.max_char_dup_ratio == 0.05 and cfg.rules_for("en").segmenter == "spacy"
+    assert cfg.rules_for("de").fineweb.max_char_dup_ratio == 0.05  # a top-level setting is for every language
+    assert cfg.rules_for("de").gopher_quality.min_words == 20 and cfg.rules_for("de").recipe == "fineweb2"
+    assert cfg.rules_for("zh").gopher_quality.min_words == 10  # the entry last
+    assert cfg.rules_for("zh").segmenter == "spacy"  # the built-in zh entry (jieba) was replaced
     assert cfg.rules_for("ja").segmenter == "script_runs"  # other built-in entries stay
-    assert cfg.rules_for("pl").gopher_quality.min_stop_words == 2
+    assert cfg.rules_for("pl").steps() == ("c4",)
 
 
-def test_bad_language_entry_names_its_key():
+def test_bad_settings_name_their_key():
     with pytest.raises(ValueError, match=r"stages\.heuristics\.languages\.zh\.gopher_quality"):
         HeuristicsConfig(languages={"zh": {"gopher_quality": {"min_wrds": 3}}})
     with pytest.raises(ValueError, match="segmenter"):
         HeuristicsConfig(languages={"zh": {"segmenter": "mecab"}})
+    with pytest.raises(ValueError, match="recipe"):
+        HeuristicsConfig(recipe="refinedweb")
 
 
-def test_run_heuristics_order_switches_and_cleaning(jieba_segmenter):
-    base = LanguageRules()
-    english = RuleBook.build(base, "en", {}).for_language("en")
-    reason, text = run_heuristics(BOILERPLATE + GOOD_EN, english, str.split)
-    assert reason is None and text == GOOD_EN
-    assert run_heuristics("Buy now!", english, str.split) == ("gopher_quality:word_count", "Buy now!")
-    no_gopher = LanguageRules(gopher_quality={"enabled": False}, gopher_repetition={"enabled": False})
-    assert run_heuristics("Buy now!", no_gopher, str.split)[0] == "c4:too_few_sentences"
-    nothing = LanguageRules(
-        **{family: {"enabled": False} for family in ("gopher_quality", "gopher_repetition", "c4", "fineweb")}
-    )
-    assert run_heuristics("Buy now!", nothing, str.split) == (None, "Buy now!")
+def test_scoring_settings_leave_thresholds_out():
+    base = HeuristicsStage(HeuristicsConfig()).scoring_config()
+    assert HeuristicsStage(HeuristicsConfig(fineweb={"min_line_punct_ratio": 0.2})).scoring_config() == base
+    assert HeuristicsStage(HeuristicsConfig(c4={"min_sentences": 3})).scoring_config() == base
+    assert HeuristicsStage(HeuristicsConfig(fineweb={"short_line_length": 20})).scoring_config() != base
+    assert HeuristicsStage(HeuristicsConfig(recipe="gopher")).scoring_config() != base
+    assert HeuristicsStage(HeuristicsConfig(segmenter="spacy")).scoring_config() != base
+
+
+def test_decisions_apply_thresholds_to_signals_without_rescoring():
+    rules = HeuristicsConfig().rules_for("en")
+    signals = score(GOOD_EN, rules, WS).signals
+    assert signals["gopher_quality"]["word_count"] == 96 and decide(signals, rules) is None
+    stricter = HeuristicsConfig(gopher_quality={"min_words": 100}).rules_for("en")
+    assert decide(signals, stricter) == ("gopher_quality:word_count", "word_count 96 < 100")
+    # C4 cleaning of the fineweb recipe: the cookie line goes (policy), the menu line stays (3+ words)
+    page = BOILERPLATE + GOOD_EN
+    assert run_heuristics(page, rules, WS) == (None, page.replace(BOILERPLATE.split("\n")[1] + "\n", ""))
 
 
 def test_whole_documents_per_language(rule_book, jieba_segmenter):
-    assert run_heuristics(GOOD_EN, rule_book.rules_for("en"), str.split) == (None, GOOD_EN)
-    assert run_heuristics(GOOD_ZH, rule_book.rules_for("zh"), jieba_segmenter) == (None, GOOD_ZH)
-    assert run_heuristics(GOOD_JA, rule_book.rules_for("ja"), script_run_tokens) == (None, GOOD_JA)
-    assert run_heuristics(GOOD_ZH, rule_book.rules_for("en"), str.split)[0] == "gopher_quality:word_count"
+    script_runs = make_segmenter("script_runs")
+    relaxed = HeuristicsConfig(gopher_quality={"min_words": 10})
+    assert run_heuristics(GOOD_EN, rule_book.rules_for("en"), WS) == (None, GOOD_EN)
+    assert run_heuristics(GOOD_ZH, relaxed.rules_for("zh"), jieba_segmenter) == (None, GOOD_ZH)
+    assert run_heuristics(GOOD_JA, relaxed.rules_for("ja"), script_runs) == (None, GOOD_JA)
+    # English rules on Chinese: a few long white-space "words"; the recipe's first step already rejects
+    # (datatrove's top n-gram counts the first bigram even when it occurs once)
+    assert run_heuristics(GOOD_ZH, rule_book.rules_for("en"), WS)[0] == "gopher_repetition:top_2gram_char_frac"
+
+
+def test_family_switch_removes_its_step():
+    rules = LanguageRules(gopher_quality={"enabled": False}, gopher_repetition={"enabled": False})
+    assert rules.steps() == ("c4", "fineweb")
+    assert run_heuristics("Buy now!", rules, WS)[0] == "c4:too_few_sentences"
 
 
 # --- the stage ----------------------------------------------------------------------------
 
 
-def test_heuristics_stage_on_dataframe(spark, stage_ctx):
+def test_stage_scores_then_decides_like_the_pure_functions(spark, stage_ctx, jieba_segmenter):
     repeated = "\n".join(["Subscribe to our newsletter for the latest news."] * 8 + [GOOD_EN])
     rows = [
         ("a", "web", BOILERPLATE + GOOD_EN, "en"),
         ("b", "web", GOOD_EN + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.", "en"),
         ("c", "web", "Buy now!", "en"),
-        ("d", "web", GOOD_ZH, "zh"),
+        ("d", "web", GOOD_ZH * 3, "zh"),
         ("e", "web", GOOD_ZH, None),
         ("f", "web", repeated, "en"),
     ]
     # one partition: one Python worker loads jieba
     df = spark.createDataFrame(rows, "id string, source string, text string, lang string").coalesce(1)
-    stage = HeuristicsStage()
+    config = HeuristicsConfig()
+    stage = HeuristicsStage(config)
     out = stage.apply(df, stage_ctx)
     got = {r["id"]: r for r in out.collect()}
-    assert {key: row["reason"] for key, row in got.items()} == {
-        "a": None,
-        "b": "c4:lorem_ipsum",
-        "c": "gopher_quality:word_count",
-        "d": None,
-        "e": "gopher_quality:word_count",  # no lang: the default language (en) applies
-        "f": "gopher_repetition:dup_line_frac",
-    }
-    assert got["a"]["text"] == GOOD_EN and got["a"]["c4_chars_removed"] == len(BOILERPLATE)
-    assert got["b"]["text"] == rows[1][2] and got["b"]["c4_chars_removed"] == 0  # rejects keep their text
-    assert got["d"]["text"] == GOOD_ZH and got["d"]["c4_chars_removed"] == 0
+    segmenters = {"en": WS, "zh": jieba_segmenter}
+    for doc_id, _, text, lang in rows:
+        expected = run_heuristics(text, config.rules_for(lang), segmenters[lang or "en"])
+        assert (got[doc_id]["reason"], got[doc_id]["text"]) == expected, doc_id
+        assert (got[doc_id]["detail"] is None) == (expected[0] is None)
+        assert got[doc_id]["c4_chars_removed"] == len(text) - len(expected[1])
+    assert got["b"]["reason"] == "c4:lorem_ipsum" and got["b"]["detail"] == "lorem_ipsum 1 > 0"
+    assert got["f"]["reason"] == "gopher_repetition:dup_line_frac" and got["a"]["reason"] is None
+    assert got["a"]["text"] != rows[0][2] and got["a"]["c4_chars_removed"] > 0  # C4 line cleaning
+    signals = score(rows[0][2], config.rules_for("en"), WS).signals
+    assert got["a"][SIGNALS]["fineweb"].asDict() == signals["fineweb"]
+    assert got["d"][SIGNALS]["c4"] is None and got["d"][SIGNALS]["fineweb"] is not None  # FineWeb-2: no C4
+    assert "heuristics_cleaned_text" not in out.columns
     kept, rejected = out.filter("reason is null"), out.filter("reason is not null")
-    assert stage.summarize(kept, rejected) == {
-        "c4_chars_removed": len(BOILERPLATE),
-        "chars_out": len(GOOD_EN) + len(GOOD_ZH),
-    }
+    summary = stage.summarize(kept, rejected)
+    assert summary["chars_out"] == sum(len(r["text"]) for r in got.values() if r["reason"] is None)
+    assert summary["recipes"]["en"] == "fineweb" and summary["recipes"]["zh"] == "fineweb2"
 
 
-def test_heuristics_stage_without_lang_column(spark, stage_ctx):
+def test_stage_without_lang_column(spark, stage_ctx):
     df = spark.createDataFrame([("a", "web", GOOD_ZH)], "id string, source string, text string").coalesce(1)
-    out = HeuristicsStage(HeuristicsConfig(default_language="zh")).apply(df, stage_ctx)
-    assert [r["reason"] for r in out.collect()] == [None]
+    relaxed = {"gopher_quality": {"min_words": 10}}
+    out = HeuristicsStage(HeuristicsConfig(default_language="zh", **relaxed)).apply(df, stage_ctx)
+    assert [r["reason"] for r in out.collect()] == [None]  # the zh rules (jieba); the en rules would reject it
+
+
+def _stage_config(path, pages, heuristics: dict) -> str:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(path.parent / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(pages)]}],
+                "stages": {"heuristics": heuristics},
+            }
+        )
+    )
+    return str(path)
+
+
+def test_a_threshold_change_reapplies_the_decision_without_rescoring(spark, tmp_path, capsys):
+    """`corpus stage heuristics` on real pages: the second run with one threshold changed reuses the
+    scores, takes a fraction of the first run's time and writes what a fresh run with that threshold does."""
+    from pipeline.cli import main
+
+    pages = tmp_path / "pages.jsonl"
+    with gzip.open(shared_data("web", "pages_wet_like.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        pages.write_text("".join(next(lines) for _ in range(120)), encoding="utf-8")
+    scored = {"segmenter": "spacy"}  # datatrove's tokens: the costly part a threshold change must not redo
+    first = _stage_config(tmp_path / "a.yaml", pages, scored)
+    changed = _stage_config(tmp_path / "b.yaml", pages, {**scored, "fineweb": {"min_line_punct_ratio": 0.3}})
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+
+    def run(config: str, output) -> dict:
+        assert main(["stage", "heuristics", "--config", config, "--input", str(pages), "--output", str(output)]) == 0
+        return json.loads((output / "stats.json").read_text())
+
+    before = run(first, out)
+    capsys.readouterr()
+    after = main(
+        [
+            "stage",
+            "heuristics",
+            "--config",
+            changed,
+            "--input",
+            str(pages),
+            "--output",
+            str(out),
+            "--show-rejects",
+            "200",
+        ]
+    )
+    assert after == 0
+    after = json.loads((out / "stats.json").read_text())
+    printed = capsys.readouterr().out
+    assert before["scores"]["skipped"] is False and after["scores"]["skipped"] is True
+    assert after["elapsed_s"] < 0.8 * before["elapsed_s"], (before["elapsed_s"], after["elapsed_s"])
+    assert after["reasons"]["fineweb:line_punct_ratio"] > before["reasons"].get("fineweb:line_punct_ratio", 0)
+    assert "fineweb:line_punct_ratio  (line_punct_ratio " in printed and " < 0.3)" in printed
+
+    assert run(changed, fresh)["scores"]["skipped"] is False
+    for folder in ("data", "rejects"):
+        resumed = spark.read.parquet(str(out / folder)).orderBy("id").collect()
+        assert resumed == spark.read.parquet(str(fresh / folder)).orderBy("id").collect()
