@@ -64,12 +64,14 @@ def uniform_from_id(doc_id: str, seed: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def pareto_keep(doc_id: str, seed: int, score: float, alpha: float) -> bool:
-    """GPT-3's rule: keep when ``pareto(alpha) > 1 - score``, the draw seeded by id and seed.
-
-    The draw is NumPy's ``pareto`` (Lomax) by inversion: ``(1 - u) ** (-1 / alpha) - 1``,
-    so a document is kept with probability ``(2 - score) ** -alpha``.
-    """
+def pareto_draw(doc_id: str, seed: int, alpha: float) -> float:
+    """NumPy's ``pareto(alpha)`` (Lomax) by inversion, ``(1 - u) ** (-1 / alpha) - 1``, with ``u``
+    drawn from the document id and the seed."""
     u = uniform_from_id(doc_id, seed)
-    draw = math.exp(-math.log1p(-u) / alpha) - 1.0
-    return draw > 1.0 - score
+    return math.exp(-math.log1p(-u) / alpha) - 1.0
+
+
+def pareto_keep(doc_id: str, seed: int, score: float, alpha: float) -> bool:
+    """GPT-3's rule: keep when ``pareto(alpha) > 1 - score``, so a document is kept with probability
+    ``(2 - score) ** -alpha``."""
+    return pareto_draw(doc_id, seed, alpha) > 1.0 - score

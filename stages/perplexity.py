@@ -14,7 +14,7 @@ from pyspark.sql.types import DoubleType, StructField
 from core.spark_batches import map_batches, worker_cached
 from filters.model_files import check_model_files
 from filters.perplexity import document_perplexity, load_kenlm_model
-from stages.base import REASON, CardSpec, Signal, Stage, StageConfig, StageContext, require_lang
+from stages.base import DETAIL, REASON, CardSpec, ScoredStage, Signal, StageConfig, StageContext, require_lang
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -98,13 +98,14 @@ def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
     )
 
 
-class PerplexityStage(Stage):
+class PerplexityStage(ScoredStage):
     name = "perplexity"
     Config = PerplexityConfig
     summary = "KenLM perplexity (cc_net) per language; head/middle/tail buckets; keep by bucket and/or max."
     card = CardSpec(
         signals=(Signal("perplexity", "Perplexity", log_x=True, cutoff_keys=("max_perplexity", "cutoffs")),)
     )
+    DECISION_KEYS = ("cutoffs", "percentiles", "quantile_accuracy", "keep_buckets", "max_perplexity", "no_model")
 
     def __init__(self, config: PerplexityConfig | None = None):
         super().__init__(config)
@@ -116,9 +117,9 @@ class PerplexityStage(Stage):
     def preflight(self) -> None:
         check_model_files(self.config.models, load_kenlm_model)
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        cfg = self.config
-        models = check_model_files(cfg.models, load_kenlm_model)
+    def score(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """``perplexity`` per document; null when its language has no model."""
+        models = check_model_files(self.config.models, load_kenlm_model)
         require_lang(df, self.name)
 
         def score_batch(batch: pa.RecordBatch) -> dict:
@@ -131,34 +132,54 @@ class PerplexityStage(Stage):
                     values.append(None)
             return {"perplexity": values}
 
-        scored = map_batches(df, score_batch, [StructField("perplexity", DoubleType(), True)])
-        to_compute = sorted(lang for lang in models if lang not in cfg.cutoffs)
-        if to_compute:
-            scored = ctx.checkpoint(scored, f"{self.name}_scored")  # score once, read for quantiles and output
+        return map_batches(df, score_batch, [StructField("perplexity", DoubleType(), True)])
+
+    def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
+        """Cut-offs (given, or corpus percentiles of the scores), buckets, then the keep rules."""
+        cfg = self.config
+        langs_with_model = sorted(cfg.models)
+        to_compute = [lang for lang in langs_with_model if lang not in cfg.cutoffs]
         self.cutoffs_used = {
             **corpus_cutoffs(scored, to_compute, cfg.percentiles, cfg.quantile_accuracy),
             **cfg.cutoffs,
         }
-
         out = scored.withColumn("pp_bucket", bucket_column(self.cutoffs_used))
-        return out.withColumn(REASON, self.reason_column(list(models)))
+        reason, detail = self.reason_columns(langs_with_model)
+        return out.withColumn(REASON, reason).withColumn(DETAIL, detail)
 
-    def reason_column(self, langs_with_model: list[str]) -> Column:
-        """The first rule that rejects: no model (if configured), max perplexity, bucket."""
+    def reason_columns(self, langs_with_model: list[str]) -> tuple[Column, Column]:
+        """The first rule that rejects (no model if configured, max perplexity, bucket) and its detail."""
         cfg = self.config
+        pp, bucket = F.col("perplexity"), F.col("pp_bucket")
         rules = []
         if cfg.no_model == "reject":
-            rules.append((F.col("lang").isNull() | ~F.col("lang").isin(langs_with_model), F.lit("perplexity:no_model")))
+            no_model = F.col("lang").isNull() | ~F.col("lang").isin(langs_with_model)
+            rules.append((no_model, F.lit("perplexity:no_model"), F.format_string("no model for lang %s", "lang")))
         if cfg.max_perplexity is not None:
-            rules.append((F.col("perplexity") > cfg.max_perplexity, F.lit("perplexity:max")))
-        bucket = F.col("pp_bucket")
-        rules.append(
-            (bucket.isNotNull() & ~bucket.isin(cfg.keep_buckets), F.concat(F.lit("perplexity:bucket_"), bucket))
+            over = F.format_string(f"perplexity %.4g > {cfg.max_perplexity:g}", pp)
+            rules.append((pp > cfg.max_perplexity, F.lit("perplexity:max"), over))
+        bounds = {
+            lang: f"head <= {head:.4g} < middle <= {middle:.4g} < tail"
+            for lang, (head, middle) in self.cutoffs_used.items()
+        }
+        cut = (
+            F.element_at(F.create_map(*(F.lit(x) for item in bounds.items() for x in item)), F.col("lang"))
+            if bounds
+            else F.lit("")
         )
-        reason = F.lit(None).cast("string")
-        for condition, value in reversed(rules):
+        bucketed = F.format_string("perplexity %.4g in bucket %s (%s), not kept", pp, bucket, cut)
+        rules.append(
+            (
+                bucket.isNotNull() & ~bucket.isin(cfg.keep_buckets),
+                F.concat(F.lit("perplexity:bucket_"), bucket),
+                bucketed,
+            )
+        )
+        reason, detail = F.lit(None).cast("string"), F.lit(None).cast("string")
+        for condition, value, why in reversed(rules):
             reason = F.when(condition, value).otherwise(reason)
-        return reason
+            detail = F.when(condition, why).otherwise(detail)
+        return reason, detail
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         rows = (

@@ -13,8 +13,21 @@ from pyspark.sql.types import DoubleType, StructField
 
 from core.spark_batches import map_batches, worker_cached
 from filters.model_files import check_model_files
-from filters.quality_model import load_quality_model, pareto_keep, quality_score
-from stages.base import REASON, REASON_FIELD, CardSpec, Signal, Stage, StageConfig, StageContext, require_lang
+from filters.quality_model import load_quality_model, pareto_draw, pareto_keep, quality_score
+from stages.base import (
+    DETAIL,
+    DETAIL_FIELD,
+    REASON,
+    REASON_FIELD,
+    CardSpec,
+    ScoredStage,
+    Signal,
+    StageConfig,
+    StageContext,
+    require_lang,
+)
+
+SCORE = "quality_score"
 
 
 class QualityClassifierConfig(StageConfig):
@@ -36,11 +49,26 @@ class QualityClassifierConfig(StageConfig):
     )
 
 
-class QualityClassifierStage(Stage):
+def quality_decision(
+    cfg: QualityClassifierConfig, doc_id: str, seed: int, lang: str | None, score: float | None
+) -> tuple[str, str] | None:
+    """``(reason, detail)`` when the keep rule rejects the document, else None."""
+    if score is None:
+        return ("quality_classifier:no_model", f"no model for lang {lang}") if cfg.no_model == "reject" else None
+    if cfg.keep_rule == "threshold" and score < cfg.threshold:
+        return "quality_classifier:below_threshold", f"quality_score {score:.4g} < {cfg.threshold:g}"
+    if cfg.keep_rule == "pareto" and not pareto_keep(doc_id, seed, score, cfg.pareto_alpha):
+        draw = pareto_draw(doc_id, seed, cfg.pareto_alpha)
+        return "quality_classifier:pareto", f"pareto draw {draw:.4g} <= 1 - quality_score {1.0 - score:.4g}"
+    return None
+
+
+class QualityClassifierStage(ScoredStage):
     name = "quality_classifier"
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
     card = CardSpec(signals=(Signal("quality_score", "Quality score", cutoff_keys=("threshold",)),))
+    DECISION_KEYS = ("keep_rule", "threshold", "pareto_alpha", "no_model")
 
     def input_files(self) -> list[str]:
         return list(self.config.models.values())
@@ -48,36 +76,38 @@ class QualityClassifierStage(Stage):
     def preflight(self) -> None:
         check_model_files(self.config.models, load_quality_model)
 
-    def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        cfg = self.config
-        models = check_model_files(cfg.models, load_quality_model)
+    def score(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """``quality_score`` per document; null when its language has no model."""
+        models = check_model_files(self.config.models, load_quality_model)
         require_lang(df, self.name)
-        seed = ctx.seed
 
         def score_batch(batch: pa.RecordBatch) -> dict:
-            scores, reasons = [], []
-            for doc_id, lang, text in zip(
-                batch.column("id").to_pylist(), batch.column("lang").to_pylist(), batch.column("text").to_pylist()
-            ):
-                text = text or ""
-                if lang not in models:
-                    scores.append(None)
-                    reasons.append("quality_classifier:no_model" if cfg.no_model == "reject" else None)
-                    continue
-                path, key = models[lang]
-                score = quality_score(worker_cached(key, partial(load_quality_model, path)), text)
-                scores.append(score)
-                if cfg.keep_rule == "threshold":
-                    reasons.append(None if score >= cfg.threshold else "quality_classifier:below_threshold")
-                elif cfg.keep_rule == "pareto":
-                    reasons.append(
-                        None if pareto_keep(doc_id, seed, score, cfg.pareto_alpha) else "quality_classifier:pareto"
-                    )
+            scores = []
+            for lang, text in zip(batch.column("lang").to_pylist(), batch.column("text").to_pylist()):
+                if lang in models:
+                    path, key = models[lang]
+                    scores.append(quality_score(worker_cached(key, partial(load_quality_model, path)), text or ""))
                 else:
-                    reasons.append(None)
-            return {"quality_score": scores, REASON: reasons}
+                    scores.append(None)
+            return {SCORE: scores}
 
-        return map_batches(df, score_batch, [StructField("quality_score", DoubleType(), True), REASON_FIELD])
+        return map_batches(df, score_batch, [StructField(SCORE, DoubleType(), True)])
+
+    def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
+        """The keep rule applied to ``quality_score``; ``detail`` gives the score against the cut."""
+        cfg, seed = self.config, ctx.seed
+
+        def decide_batch(batch: pa.RecordBatch) -> dict:
+            reasons, details = [], []
+            for doc_id, lang, score in zip(
+                batch.column("id").to_pylist(), batch.column("lang").to_pylist(), batch.column(SCORE).to_pylist()
+            ):
+                failed = quality_decision(cfg, doc_id, seed, lang, score)
+                reasons.append(failed and failed[0])
+                details.append(failed and failed[1])
+            return {REASON: reasons, DETAIL: details}
+
+        return map_batches(scored, decide_batch, [REASON_FIELD, DETAIL_FIELD])
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         rows = (

@@ -192,4 +192,23 @@ def test_given_cutoffs_max_perplexity_and_no_model(spark, stage_ctx, tiny_lm):
     by_pp = sorted((r for r in rows.values() if r["lang"] == "en"), key=lambda r: r["perplexity"])
     assert [r["pp_bucket"] for r in by_pp] == ["head", "middle", "tail"]  # at head_max: head; at middle_max: middle
     assert [r["reason"] for r in by_pp] == [None, None, "perplexity:max"]  # at max: kept; above: rejected
+    assert by_pp[2]["detail"] == f"perplexity {pp[2]:.4g} > {pp[1]:g}"
     assert rows["fr0"]["perplexity"] is None and rows["fr0"]["reason"] == "perplexity:no_model"
+    assert rows["fr0"]["detail"] == "no model for lang fr"
+    tail_only = PerplexityConfig(models={"en": str(path)}, cutoffs={"en": (pp[0], pp[1])}, keep_buckets=["head"])
+    rows = {r["id"]: r for r in PerplexityStage(tail_only).apply(df, stage_ctx).collect()}
+    assert rows[by_pp[2]["id"]]["detail"] == (
+        f"perplexity {pp[2]:.4g} in bucket tail (head <= {pp[0]:.4g} < middle <= {pp[1]:.4g} < tail), not kept"
+    )
+
+
+def test_scoring_config_leaves_the_decision_out():
+    base = PerplexityStage(PerplexityConfig()).scoring_config()
+    decisions = {
+        "cutoffs": {"en": (1.0, 2.0)},
+        "percentiles": (10.0, 20.0),
+        "keep_buckets": ["head"],
+        "max_perplexity": 9.0,
+    }
+    assert PerplexityStage(PerplexityConfig(**decisions, no_model="reject")).scoring_config() == base
+    assert PerplexityStage(PerplexityConfig(models={"en": "other.binary"})).scoring_config() != base

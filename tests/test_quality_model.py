@@ -6,7 +6,14 @@ import pytest
 from conftest import ROOT
 
 from filters.model_files import ModelFileError
-from filters.quality_model import load_quality_model, pareto_keep, prepare_text, quality_score, uniform_from_id
+from filters.quality_model import (
+    load_quality_model,
+    pareto_draw,
+    pareto_keep,
+    prepare_text,
+    quality_score,
+    uniform_from_id,
+)
 from model_training.inputs import read_texts, split_document
 from model_training.quality_classifier import (
     ClassifierData,
@@ -156,10 +163,10 @@ def test_stage_threshold_rule_no_model_and_boundary(spark, stage_ctx, tiny_class
     df = _docs(spark, rows)
 
     at = QualityClassifierStage(QualityClassifierConfig(models={"en": str(path)}, threshold=score)).apply(df, stage_ctx)
-    got = {r["id"]: (r["quality_score"], r["reason"]) for r in at.collect()}
-    assert got["r"] == (pytest.approx(score), None)
-    assert got["s"][1] == "quality_classifier:below_threshold"
-    assert got["f"] == (None, None) and got["n"] == (None, None)
+    got = {r["id"]: (r["quality_score"], r["reason"], r["detail"]) for r in at.collect()}
+    assert got["r"] == (pytest.approx(score), None, None)
+    assert got["s"][1:] == ("quality_classifier:below_threshold", f"quality_score {got['s'][0]:.4g} < {score:g}")
+    assert got["f"] == (None, None, None) and got["n"] == (None, None, None)
 
     past = QualityClassifierConfig(models={"en": str(path)}, threshold=min(score + 1e-6, 1.0), no_model="reject")
     got = {r["id"]: r["reason"] for r in QualityClassifierStage(past).apply(df, stage_ctx).collect()}
@@ -180,6 +187,8 @@ def test_stage_pareto_rule_is_seeded_by_id(spark, stage_ctx, tiny_classifier):
     for row in rows:  # each decision is the pure, seeded pareto_keep of the document id
         keep = pareto_keep(row["id"], stage_ctx.seed, row["quality_score"], 9.0)
         assert row["reason"] == (None if keep else "quality_classifier:pareto")
+        draw = pareto_draw(row["id"], stage_ctx.seed, 9.0)
+        assert keep or row["detail"] == f"pareto draw {draw:.4g} <= 1 - quality_score {1 - row['quality_score']:.4g}"
     assert {r["reason"] for r in rows} == {None, "quality_classifier:pareto"}
     tag_only = QualityClassifierStage(QualityClassifierConfig(models={"en": str(path)}, keep_rule="none"))
     tagged = tag_only.apply(df, stage_ctx).collect()
@@ -200,3 +209,38 @@ def test_stage_without_languages_says_to_run_langid_first(spark, stage_ctx, tiny
     stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(tiny_classifier[0])}))
     with pytest.raises(MissingColumnError, match="needs the `lang` column: run the langid stage before it"):
         stage.apply(df, stage_ctx)
+
+
+def test_a_threshold_change_decides_again_on_the_same_scores(spark, stage_ctx, tiny_classifier, tmp_path):
+    """Through the runner: the scores are written once; a new threshold or keep rule reuses them, a
+    retrained model (a new file) scores again."""
+    import os
+
+    from pipeline.resume import scoring_hash, stage_hash
+    from pipeline.runner import run_stage
+
+    path, reference, spam, _ = tiny_classifier
+    model = tmp_path / "en.bin"
+    model.write_bytes(path.read_bytes())
+    df = _docs(spark, [(f"d{i}", "web", t, "en") for i, t in enumerate(reference[:10] + spam[:10])])
+
+    def run(**settings) -> dict:
+        stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(model)}, **settings))
+        out = tmp_path / "out"
+        hashes = {"config_hash": stage_hash("up", stage), "scores_hash": scoring_hash("up", stage)}
+        return run_stage(
+            stage, df, stage_ctx, out, tmp_path / "rejects", **hashes, reject_text_chars=100, label="[q]"
+        ).stats
+
+    first = run(threshold=0.5)
+    assert first["scores"]["skipped"] is False
+    strict = run(threshold=0.999)
+    assert strict["scores"]["skipped"] is True and strict["rows_rejected"] > first["rows_rejected"]
+    assert run(keep_rule="none")["scores"]["skipped"] is True
+    os.utime(model, ns=(0, 0))  # the model file changed: its scores are stale
+    assert run(keep_rule="none")["scores"]["skipped"] is False
+    scores = QualityClassifierStage(QualityClassifierConfig(models={"en": str(model)}, threshold=0.1))
+    assert (
+        scores.scoring_config()
+        == QualityClassifierStage(QualityClassifierConfig(models={"en": str(model)})).scoring_config()
+    )
