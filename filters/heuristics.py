@@ -83,6 +83,9 @@ _CHECKS = {
 }
 
 
+_FAMILY_NOTE = "the family defaults shown; a recipe changes some, the settings given here change those"
+
+
 class LanguageRules(BaseModel):
     """Everything the heuristics need for one language: recipe, segmenter and the four families."""
 
@@ -91,11 +94,19 @@ class LanguageRules(BaseModel):
     recipe: RecipeName = Field(
         "fineweb", description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4 or gopher"
     )
-    segmenter: SegmenterName = Field("whitespace", description="word tokens (docs/filters.md): whitespace or spacy")
-    gopher_quality: GopherQualityConfig = GopherQualityConfig()
-    gopher_repetition: GopherRepetitionConfig = GopherRepetitionConfig()
-    c4: C4Config = C4Config()
-    fineweb: FineWebConfig = FineWebConfig()
+    segmenter: SegmenterName = Field(
+        "whitespace",
+        description="word tokens (docs/filters.md): whitespace (fast), spacy (datatrove's tokens: its exact "
+        "decisions, about 7x slower), jieba (zh), script_runs (ja)",
+    )
+    gopher_quality: GopherQualityConfig = Field(GopherQualityConfig(), description=_FAMILY_NOTE)
+    gopher_repetition: GopherRepetitionConfig = Field(
+        GopherRepetitionConfig(), description=f"{_FAMILY_NOTE} (fineweb2: paragraph and line-character rules off)"
+    )
+    c4: C4Config = Field(C4Config(), description=f"{_FAMILY_NOTE} (fineweb: drop_unterminated_lines false)")
+    fineweb: FineWebConfig = Field(
+        FineWebConfig(), description=f"{_FAMILY_NOTE} (fineweb2: max_char_dup_ratio 0.1, short-line rule off)"
+    )
 
     _checks: tuple[tuple[str, Check], ...] = PrivateAttr(())
 
