@@ -43,15 +43,14 @@ class Recipe:
 
     steps: tuple[str, ...]
     changes: dict[str, dict[str, Any]]
-    source: str
 
 
 RECIPES: dict[str, Recipe] = {
+    # FineWeb (Penedo et al. 2024): datatrove examples/fineweb.py, C4QualityFilter(filter_no_terminal_punct=False)
     "fineweb": Recipe(
-        ("gopher_repetition", "gopher_quality", "c4", "fineweb"),
-        {"c4": {"drop_unterminated_lines": False}},
-        "FineWeb (Penedo et al. 2024): datatrove examples/fineweb.py, C4QualityFilter(filter_no_terminal_punct=False)",
+        ("gopher_repetition", "gopher_quality", "c4", "fineweb"), {"c4": {"drop_unterminated_lines": False}}
     ),
+    # FineWeb-2 (Penedo et al. 2025): fineweb-2-pipeline.py, no C4; per-language thresholds in DEFAULT_LANGUAGES
     "fineweb2": Recipe(
         ("gopher_repetition", "fineweb", "gopher_quality"),
         {
@@ -62,12 +61,11 @@ RECIPES: dict[str, Recipe] = {
             },
             "fineweb": {"max_short_line_ratio": None, "max_char_dup_ratio": 0.1},
         },
-        "FineWeb-2 (Penedo et al. 2025): fineweb-2-pipeline.py, no C4; thresholds per language",
     ),
-    "c4": Recipe(("c4",), {}, "C4 (Raffel et al. 2020, section 2.2): TFDS c4_utils.clean_page"),
-    "gopher": Recipe(
-        ("gopher_quality", "gopher_repetition"), {}, "MassiveText (Rae et al. 2021, appendix A.1.1 and table A1)"
-    ),
+    # C4 (Raffel et al. 2020, section 2.2): TensorFlow Datasets c4_utils.clean_page
+    "c4": Recipe(("c4",), {}),
+    # MassiveText (Rae et al. 2021, appendix A.1.1 and table A1)
+    "gopher": Recipe(("gopher_quality", "gopher_repetition"), {}),
 }
 
 _SIGNALS = {
