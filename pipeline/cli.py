@@ -71,20 +71,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.lock import folder_lock
     from pipeline.runner import prepare_output_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
-    prepare_output_dir(Path(config.run.output_dir), "the run directory")  # fails here, before Spark starts
-    spark = session_for(config, args.master)
-    outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
-    print(format_funnel([o.stats for o in outcomes]))
-    if not args.stop_after:
-        from card.build import build_card
+    run_dir = Path(config.run.output_dir)
+    prepare_output_dir(run_dir, "the run directory")  # fails here, before Spark starts
+    with folder_lock(run_dir):  # a second job on this folder stops here, before Spark starts
+        spark = session_for(config, args.master)
+        outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
+        print(format_funnel([o.stats for o in outcomes]))
+        if not args.stop_after:
+            from card.build import build_card
 
-        with writing(Path(config.run.output_dir), "the dataset card"):
-            print(f"dataset card: {build_card(config.run.output_dir, spark, card_ingest_descriptions())}")
-    print(f"run directory: {config.run.output_dir}")
+            with writing(run_dir, "the dataset card"):
+                print(f"dataset card: {build_card(run_dir, spark, card_ingest_descriptions())}")
+    print(f"run directory: {run_dir}")
     return 0
 
 

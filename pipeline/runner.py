@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 
 from core.errors import ConfigError, CorpusError
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
+from pipeline.lock import folder_lock
 from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
     ingest_hash,
@@ -99,10 +100,17 @@ def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
 
 
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
-    """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
+    """Run (or resume) the whole pipeline into ``config.run.output_dir``, holding its lock throughout."""
     preflight(config, stop_after)
     run_dir = Path(config.run.output_dir)
     prepare_output_dir(run_dir, "the run directory")
+    with folder_lock(run_dir):
+        return _run_locked(spark, config, run_dir, stop_after)
+
+
+def _run_locked(
+    spark: SparkSession, config: PipelineConfig, run_dir: Path, stop_after: str | None
+) -> list[StageOutcome]:
     with writing(run_dir, "the run directory"):
         for stale in [*run_dir.glob(".tmp-*"), *run_dir.glob("stages/*/.tmp-*")]:  # left by a killed run
             shutil.rmtree(stale)
