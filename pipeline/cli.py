@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
     inspect.add_argument("run_dir")
+    inspect.add_argument(
+        "--config", default=None, help="say what a run of this config would rerun (default: the run's own config)"
+    )
 
     card = commands.add_parser("card", help="rebuild the dataset card (README.md + plots) of a run")
     card.add_argument("run_dir")
@@ -71,14 +74,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.lock import folder_lock
-    from pipeline.runner import prepare_output_dir, run_pipeline, writing
+    from pipeline.runner import locked, prepare_output_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
     run_dir = Path(config.run.output_dir)
     prepare_output_dir(run_dir, "the run directory")  # fails here, before Spark starts
-    with folder_lock(run_dir):  # a second job on this folder stops here, before Spark starts
+    with locked(run_dir):  # a second job on this folder stops here, before Spark starts
         spark = session_for(config, args.master)
         outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
         print(format_funnel([o.stats for o in outcomes]))
@@ -111,9 +113,8 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.config import digest
     from pipeline.readers import read_sources
-    from pipeline.resume import ingest_hash, run_settings_hash, stage_hash
+    from pipeline.resume import INPUT_CHECKSUMS, combine, ingest_hash, input_files, run_settings_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.base import StageContext
     from stages.registry import STAGES_BY_NAME
@@ -138,8 +139,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
     stage = stage_cls(section)
-    upstream = digest(ingest_hash([source], config.ingest, config.run.partitions), "limit", args.limit)
-    config_hash = stage_hash(run_settings_hash(upstream, config), stage)
+    files = input_files(spark, [source], config.run.input_fingerprint, out / INPUT_CHECKSUMS)
+    upstream = combine(input=ingest_hash([source], config.ingest, config.run.partitions, files).value, limit=args.limit)
+    step_hash = stage_hash(run_settings_hash(upstream, config), stage)
     ctx = StageContext(
         spark=spark,
         seed=config.run.seed,
@@ -154,7 +156,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
             ctx,
             out_dir=out,
             rejects_dir=out / "rejects",
-            config_hash=config_hash,
+            step_hash=step_hash,
             reject_text_chars=config.run.reject_text_chars,
             label=f"[{args.name}]",
         )
@@ -282,7 +284,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         elif stage_dir.is_dir() and not stage_dir.name.startswith("."):
             rows.append({"stage": stage_dir.name[3:], "incomplete": True})
     print(format_funnel(rows))
+    print(format_reruns(run_dir, args.config))
     return 0
+
+
+def format_reruns(run_dir: Path, config_path: str | None) -> str:
+    """What rerunning the config would do with each step, and which part of its hash changed."""
+    from pipeline.resume import explain_reruns
+
+    resolved = run_dir / "config.resolved.yaml"
+    if config_path is None and not resolved.is_file():
+        return "\n(no config.resolved.yaml: pass --config to see what a rerun would do)"
+    config = load_config(config_path or resolved, {"run.output_dir": str(run_dir)})
+    lines = [f"\nif rerun with {config_path or 'its own config'}:"]
+    lines += [f"  {name:<20} {what}" for name, what in explain_reruns(run_dir, config)]
+    return "\n".join(lines)
 
 
 def format_funnel(stats: list[dict[str, Any]]) -> str:

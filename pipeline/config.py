@@ -58,6 +58,11 @@ class RunConfig(Section):
         default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`"
     )
     reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
+    input_fingerprint: Literal["stat", "content"] = Field(
+        "stat",
+        description="how a changed input file is noticed for resume: stat (path, size, modification time) or "
+        "content (a checksum of every file, computed on the executors and cached by stat)",
+    )
 
     @field_validator("output_dir")
     @classmethod

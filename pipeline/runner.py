@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,10 +41,14 @@ from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolve
 from pipeline.lock import folder_lock
 from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
+    INPUT_CHECKSUMS,
+    StepHash,
     ingest_hash,
+    input_files,
     run_settings_hash,
     run_step,
     shards_hash,
+    stage_dir_name,
     stage_hash,
     temp_dir,
     tokenizer_hash,
@@ -90,10 +94,6 @@ class StageOutcome:
     skipped: bool
 
 
-def stage_dir_name(position: int, name: str) -> str:
-    return f"{position:02d}_{name}"
-
-
 def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
     """A stage's kept rows, without the (all-null) reason column."""
     return spark.read.parquet(str(stage_dir / DATA)).drop(REASON, "detail")
@@ -104,7 +104,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
     preflight(config, stop_after)
     run_dir = Path(config.run.output_dir)
     prepare_output_dir(run_dir, "the run directory")
-    with folder_lock(run_dir):
+    with locked(run_dir):
         return _run_locked(spark, config, run_dir, stop_after)
 
 
@@ -125,8 +125,10 @@ def _run_locked(
     )
 
     with writing(run_dir, "stage ingest"):
-        outcomes = [run_ingest(spark, config, run_dir)]
-    chain_hash = run_settings_hash(outcomes[0].stats["config_hash"], config)
+        files = input_files(spark, list(config.sources), config.run.input_fingerprint, run_dir / INPUT_CHECKSUMS)
+        ingest_step_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions, files)
+        outcomes = [run_ingest(spark, config, run_dir, ingest_step_hash)]
+    chain_hash = run_settings_hash(ingest_step_hash, config)
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
@@ -140,7 +142,7 @@ def _run_locked(
                 ctx,
                 out_dir=run_dir / "stages" / name,
                 rejects_dir=run_dir / "rejects" / name,
-                config_hash=chain_hash,
+                step_hash=chain_hash,
                 reject_text_chars=config.run.reject_text_chars,
                 label=f"[{step}/{len(planned)} {stage_cls.name}]",
                 position=position,
@@ -211,6 +213,15 @@ def prepare_output_dir(folder: Path, what: str) -> None:
 
 
 @contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock (see pipeline/lock.py); a failure to write it is an OutputError."""
+    with ExitStack() as stack:
+        with writing(run_dir, "the run lock"):
+            stack.enter_context(folder_lock(run_dir))
+        yield
+
+
+@contextmanager
 def writing(run_dir: Path, what: str) -> Iterator[None]:
     """Turn a failed write under ``run_dir`` (Python or Spark side) into an OutputError about ``what``."""
     try:
@@ -271,7 +282,9 @@ def _output_error(what: str, path: Path, error: OSError) -> OutputError:
     )
 
 
-def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: str) -> None:
+def run_outputs(
+    spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: StepHash
+) -> None:
     """Train the tokenizer on the final documents, then write the mixed token shards."""
     from tokenizer_train.train import train_tokenizer
     from trainer_output.mixture import mixture_weights_by_chars
@@ -291,7 +304,7 @@ def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs
             config.run.seed,
             weights=mixture_weights_by_chars(docs, config.mixture),
         )
-        stats.update(config_hash=tokenizer_step_hash, elapsed_s=round(time.time() - started, 3))
+        stats.update(config_hash=tokenizer_step_hash.value, elapsed_s=round(time.time() - started, 3))
         log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
         return stats
 
@@ -305,21 +318,20 @@ def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs
             config.shards,
             config.mixture,
             config.run.seed,
-            shards_step_hash,
+            shards_step_hash.value,
         )
         splits = manifest.get("splits", {})
         log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
-        return {"config_hash": shards_step_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits}
+        return {"config_hash": shards_step_hash.value, "elapsed_s": round(time.time() - started, 3), "splits": splits}
 
     run_step(tokenizer_dir, tokenizer_step_hash, "[tokenizer]", train)
     run_step(shards_dir, shards_step_hash, "[shards]", write)
 
 
-def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
+def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path, step_hash: StepHash) -> StageOutcome:
     """Read every source into stages/00_ingest; malformed records go to quarantine/."""
     out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
-    config_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions)
-    result = run_step(out_dir, config_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, config_hash))
+    result = run_step(out_dir, step_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, step_hash.value))
     return StageOutcome("ingest", result.stats, result.skipped)
 
 
@@ -409,7 +421,7 @@ def run_stage(
     ctx: StageContext,
     out_dir: Path,
     rejects_dir: Path,
-    config_hash: str,
+    step_hash: StepHash,
     reject_text_chars: int,
     label: str,
     position: int = 0,
@@ -421,7 +433,7 @@ def run_stage(
         log.info("%s start: %d rows", label, rows_in)
         started = time.time()
         _write_stage(stage, df, ctx, out_dir, rejects_dir, reject_text_chars)
-        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, config_hash, started, position)
+        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, step_hash.value, started, position)
         log.info(
             "%s done: kept %d, rejected %d (%.1f%%), %.1fs",
             label,
@@ -432,7 +444,7 @@ def run_stage(
         )
         return stats
 
-    result = run_step(out_dir, config_hash, label, work)
+    result = run_step(out_dir, step_hash, label, work)
     return StageOutcome(stage.name, result.stats, result.skipped)
 
 

@@ -74,6 +74,7 @@ class Stage:
     name: ClassVar[str]
     Config: ClassVar[type[StageConfig]] = StageConfig
     summary: ClassVar[str] = ""
+    libraries: ClassVar[tuple[str, ...]] = ()  # PyPI packages (and packaged models) that decide the output
     card: ClassVar[CardSpec] = CardSpec()
 
     def __init__(self, config: StageConfig | None = None):
@@ -99,6 +100,11 @@ class Stage:
             except OSError:
                 fingerprint.append((absolute, -1, -1))
         return fingerprint
+
+    def environment_fingerprint(self) -> dict[str, Any]:
+        """What besides the config, files and libraries decides the output (e.g. a keyed fingerprint of a
+        secret salt, never the salt); part of the resume hash."""
+        return {}
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""

@@ -53,6 +53,7 @@ def _segmenter(name: SegmenterName) -> Segmenter:
 
 class HeuristicsStage(Stage):
     name = "heuristics"
+    libraries = ("jieba", "numpy")
     Config = HeuristicsConfig
     summary = "Gopher quality + repetition, C4 line cleaning and page filters, FineWeb rules; per-language."
 

@@ -100,6 +100,7 @@ def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
 
 class PerplexityStage(Stage):
     name = "perplexity"
+    libraries = ("kenlm",)
     Config = PerplexityConfig
     summary = "KenLM perplexity (cc_net) per language; head/middle/tail buckets; keep by bucket and/or max."
     card = CardSpec(

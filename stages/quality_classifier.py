@@ -38,6 +38,7 @@ class QualityClassifierConfig(StageConfig):
 
 class QualityClassifierStage(Stage):
     name = "quality_classifier"
+    libraries = ("fasttext", "numpy")
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
     card = CardSpec(signals=(Signal("quality_score", "Quality score", cutoff_keys=("threshold",)),))

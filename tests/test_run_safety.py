@@ -63,3 +63,71 @@ def test_a_half_written_lock_counts_as_stale(tmp_path):
     with folder_lock(tmp_path):
         pass
     assert not (tmp_path / LOCK_FILE).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Resume that cannot skip wrongly
+# ---------------------------------------------------------------------------------------------
+
+
+def small_run(tmp_path, **run):
+    from pipeline.config import parse_config
+    from tests.reference_job import config_dict, write_corpus
+
+    write_corpus(tmp_path / "in", n_docs=20)
+    raw = config_dict(tmp_path / "in", tmp_path / "run")
+    raw["run"].update(run)
+    raw["stages"] = {"normalize": {"min_chars": 20}, "pii": {"entities": {"PERSON": {"mode": "hash"}}}}
+    return raw, parse_config
+
+
+def test_inspect_names_the_part_of_the_hash_that_changed(spark, tmp_path, monkeypatch):
+    """A library upgrade, a rotated PII salt and a config key each rerun what they decide, and `corpus
+    inspect` says which; the salt itself is never written."""
+    from pipeline import resume
+    from pipeline.runner import run_pipeline
+
+    monkeypatch.setenv("PII_HASH_SALT", "first secret salt")
+    raw, parse = small_run(tmp_path)
+    run_dir = tmp_path / "run"
+    run_pipeline(spark, parse(raw), stop_after="pii")
+    assert all(why == "up to date: skipped" for _, why in resume.explain_reruns(run_dir, parse(raw))[:3])
+    assert "first secret salt" not in "".join(p.read_text() for p in run_dir.rglob("*.json"))
+
+    monkeypatch.setenv("PII_HASH_SALT", "rotated salt")
+    assert dict(resume.explain_reruns(run_dir, parse(raw)))["pii"] == "reruns: changed environment"
+
+    real_version = resume._version
+    monkeypatch.setattr(resume, "_version", lambda name: "99.0" if name == "presidio-analyzer" else real_version(name))
+    assert dict(resume.explain_reruns(run_dir, parse(raw)))["pii"] == "reruns: changed libraries, environment"
+
+    monkeypatch.setattr(resume, "_version", real_version)
+    monkeypatch.setenv("PII_HASH_SALT", "first secret salt")
+    raw["stages"]["normalize"]["min_chars"] = 25
+    explained = dict(resume.explain_reruns(run_dir, parse(raw)))
+    assert explained["ingest"] == "up to date: skipped"
+    assert explained["normalize"] == "reruns: changed config (min_chars)"
+    assert explained["pii"] == "reruns: an earlier step changed"
+    monkeypatch.setattr(resume, "_version", lambda name: "0.0" if name == "corpus-pipeline" else real_version(name))
+    assert dict(resume.explain_reruns(run_dir, parse(raw)))["ingest"] == "reruns: changed libraries"
+
+
+def test_content_fingerprint_sees_a_same_size_copy_with_preserved_times(spark, tmp_path):
+    """stat mode cannot see a file replaced by one of the same size and modification time; content mode does,
+    and checksums only what changed."""
+    from pipeline.config import SourceConfig
+    from pipeline.resume import input_files
+
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"text": "first version of the document"}\n')
+    stat = os.stat(data)
+    source = SourceConfig(name="web", format="jsonl", paths=[str(data)])
+    cache = tmp_path / "checksums.json"
+    before = {mode: input_files(spark, [source], mode, cache) for mode in ("stat", "content")}
+
+    data.write_text('{"text": "other version of the document"}\n')  # same size
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = {mode: input_files(spark, [source], mode, cache) for mode in ("stat", "content")}
+    assert after["stat"] == before["stat"]
+    assert after["content"] != before["content"]
+    assert json.loads(cache.read_text())[str(data)]["stat"] == [stat.st_size, stat.st_mtime_ns]

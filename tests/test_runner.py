@@ -11,6 +11,7 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.config import parse_config
+from pipeline.resume import StepHash
 from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
@@ -134,7 +135,7 @@ class LosesRows(Stage):
 def test_accounting_error_when_a_stage_drops_rows_silently(spark, stage_ctx, tmp_path):
     df = spark.createDataFrame([("a", "x" * 10), ("b", "y" * 200)], "id string, text string")
     with pytest.raises(AccountingError, match="rows_in 2 != kept 1 \\+ rejected 0"):
-        run_stage(LosesRows(), df, stage_ctx, tmp_path / "s", tmp_path / "r", "h", 100, "[test]")
+        run_stage(LosesRows(), df, stage_ctx, tmp_path / "s", tmp_path / "r", StepHash("h", {}), 100, "[test]")
     assert not (tmp_path / "s" / "_SUCCESS").exists()
 
 
