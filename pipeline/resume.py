@@ -11,13 +11,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.durable import fsync_tree, write_atomic
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.readers import input_fingerprint
 from stages.base import Stage
@@ -70,14 +70,11 @@ def clear_marker(folder: Path) -> None:
 
 
 def finish(folder: Path, stats: dict[str, Any]) -> None:
-    """stats.json (written whole under a temporary name, then renamed) then _SUCCESS, the last thing written."""
-    tmp = folder / f".{STATS}.tmp"
-    try:
-        tmp.write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / STATS)
-    finally:
-        tmp.unlink(missing_ok=True)
-    (folder / SUCCESS).write_text("")
+    """The step's files flushed to disk, stats.json (written whole, then renamed), then _SUCCESS, the last
+    thing written: a marked step is complete on disk even after a power loss."""
+    fsync_tree(folder)
+    write_atomic(folder / STATS, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(folder / SUCCESS, "")
 
 
 def temp_dir(root: Path) -> Path:
@@ -201,9 +198,7 @@ def _read_cache(path: Path) -> dict:
 
 
 def _write_cache(path: Path, cache: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from core.durable import fsync_tree
 from core.errors import ConfigError, CorpusError
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
@@ -552,7 +553,8 @@ def write_summary(run_dir: Path, outcomes: list[StageOutcome]) -> None:
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
-    """Move a finished directory into place (the rename is atomic on one filesystem)."""
+    """Move a finished directory into place, flushed first (the rename is atomic on one filesystem)."""
+    fsync_tree(src)
     if dst.exists():
         shutil.rmtree(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)

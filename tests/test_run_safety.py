@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,27 @@ def test_content_fingerprint_sees_a_same_size_copy_with_preserved_times(spark, t
     assert after["stat"] == before["stat"]
     assert after["content"] != before["content"]
     assert json.loads(cache.read_text())[str(data)]["stat"] == [stat.st_size, stat.st_mtime_ns]
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs that are all-or-nothing
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_step_is_flushed_to_disk_before_its_marker(tmp_path, monkeypatch):
+    from core import durable
+    from pipeline.resume import SUCCESS, finish
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "part-0.parquet").write_bytes(b"rows")
+    flushed = []
+    real_fsync = durable.fsync_path
+
+    def recording(path):
+        flushed.append((Path(path).name, (tmp_path / SUCCESS).exists()))
+        real_fsync(path)
+
+    monkeypatch.setattr(durable, "fsync_path", recording)
+    finish(tmp_path, {"config_hash": "h"})
+    assert ("part-0.parquet", False) in flushed and ("data", False) in flushed
+    assert (tmp_path / SUCCESS).exists() and not list(tmp_path.glob(".*.tmp"))
