@@ -211,7 +211,7 @@ def measure_all(spark, texts: list[str], quality_model, kenlm_model, on: str):
             }
         )
         percentiles = {
-            f"PerplexityStage, corpus percentiles: score + checkpoint + percentile_approx ({on})": measure(
+            f"PerplexityStage, corpus percentiles: score + checkpoint + exact percentiles (one sort) ({on})": measure(
                 stage_run(computed), tree_cpu_seconds
             )
         }

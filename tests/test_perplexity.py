@@ -1,4 +1,5 @@
 import json
+import math
 import random
 import re
 import unicodedata
@@ -193,3 +194,22 @@ def test_given_cutoffs_max_perplexity_and_no_model(spark, stage_ctx, tiny_lm):
     assert [r["pp_bucket"] for r in by_pp] == ["head", "middle", "tail"]  # at head_max: head; at middle_max: middle
     assert [r["reason"] for r in by_pp] == [None, None, "perplexity:max"]  # at max: kept; above: rejected
     assert rows["fr0"]["perplexity"] is None and rows["fr0"]["reason"] == "perplexity:no_model"
+
+
+@needs_lmplz
+def test_corpus_percentiles_do_not_depend_on_partitioning(spark, stage_ctx, tiny_lm):
+    """50k documents scored and bucketed with 1, 3 and 8 input partitions: identical cut-offs and buckets,
+    equal to the exact nearest-rank percentiles."""
+    path, heldout = tiny_lm
+    vocabulary = sorted({w for paragraph in heldout for w in paragraph.split()})
+    rng = random.Random(7)
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(3, 12))) for _ in range(50_000)]
+    docs = _docs(spark, texts)
+    stage = PerplexityStage(PerplexityConfig(models={"en": str(path)}))
+    runs = []
+    for partitions in (1, 3, 8):
+        out = stage.apply(docs.repartition(partitions), stage_ctx)
+        runs.append((stage.cutoffs_used["en"], sorted(out.select("id", "pp_bucket").collect())))
+    assert runs[0] == runs[1] == runs[2]
+    pps = sorted(r["perplexity"] for r in stage.apply(docs.repartition(3), stage_ctx).select("perplexity").collect())
+    assert runs[0][0] == (pps[math.ceil(0.3 * len(pps)) - 1], pps[math.ceil(0.6 * len(pps)) - 1])
