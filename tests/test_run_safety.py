@@ -156,3 +156,32 @@ def test_a_step_is_flushed_to_disk_before_its_marker(tmp_path, monkeypatch):
     finish(tmp_path, {"config_hash": "h"})
     assert ("part-0.parquet", False) in flushed and ("data", False) in flushed
     assert (tmp_path / SUCCESS).exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe network defaults
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_embedded_session_listens_on_loopback_only(tmp_path):
+    """The driver and its web UI of an embedded local session bind to 127.0.0.1 (Spark's UI would
+    otherwise bind every interface); under spark-submit or on a cluster the UI is off unless configured."""
+    from pipeline.spark import safe_network_conf
+
+    probe = (
+        "import psutil, os\n"
+        "from pipeline.spark import get_spark\n"
+        "s = get_spark('probe', 'local[1]', {'spark.ui.enabled': 'true', 'spark.ui.port': '0'})\n"
+        "ports = {int(s.sparkContext.uiWebUrl.rsplit(':', 1)[1])}\n"
+        "listening = [c.laddr for p in [psutil.Process(), *psutil.Process().children(recursive=True)]\n"
+        "             for c in p.net_connections('tcp') if c.status == 'LISTEN']\n"
+        "loopback = {'127.0.0.1', '::ffff:127.0.0.1', '::1'}\n"
+        "print(bool(listening) and {a.ip for a in listening} <= loopback, ports <= {a.port for a in listening})\n"
+        "s.stop()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_LOCAL_IP", "PYSPARK_GATEWAY_PORT")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "True True"
+    assert safe_network_conf("spark://head:7077", True, {}) == {"spark.ui.enabled": "false"}
+    assert safe_network_conf(None, False, {"spark.ui.enabled": "true"}) == {}
