@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -190,19 +191,44 @@ def _explain(exc: ValidationError, prefix: tuple = ()) -> str:
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
-    """The field names of the model found by following ``loc`` from the top-level config."""
-    model: type[BaseModel] = PipelineConfig
+    """The field names of the model found by following ``loc`` (field names, list indexes, mapping keys)
+    from the top-level config; [] where ``loc`` leads to no model."""
+    annotation: Any = PipelineConfig
     for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        candidates = [annotation, *typing.get_args(annotation)]
-        candidates += [arg for c in candidates for arg in typing.get_args(c)]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
+        annotation = _child_annotation(annotation, part)
+        if annotation is None:
             return []
-        model = nested[0]
-    return list(model.model_fields)
+    model = _model_of(annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation names (``Model``, ``Model | None``), else None."""
+    for candidate in (annotation, *_union_members(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _union_members(annotation: Any) -> tuple:
+    """The members of ``A | B`` (or ``Optional[A]``); () for any other annotation."""
+    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return typing.get_args(annotation) if is_union else ()
+
+
+def _child_annotation(annotation: Any, part: str | int) -> Any:
+    """The annotation one step down: a model's field, a list's item or a mapping's value."""
+    model = _model_of(annotation)
+    if model is not None:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field is not None else None
+    for candidate in (annotation, *_union_members(annotation)):
+        origin, args = typing.get_origin(candidate), typing.get_args(candidate)
+        if origin is list and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
