@@ -15,6 +15,8 @@ from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
 
 log = logging.getLogger("corpus")
 
+STAGE_OUTPUT_FOLDERS = ("data", "rejects", "quarantine", "scratch")  # what `corpus stage` replaces in --output
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="corpus", description=__doc__)
@@ -122,6 +124,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     section = getattr(config.stages, args.name) or stage_cls.Config()
     source = input_source(args.input, args.format, args.text_field)
     out = Path(args.output).absolute()
+    check_stage_output(out, Path(args.input).absolute())
     prepare_output_dir(out, f"stage {args.name}")
     spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
@@ -166,6 +169,26 @@ def cmd_stage(args: argparse.Namespace) -> int:
             snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
             print(f"  {row['id']}  {row['reason']}\n      {snippet}")
     return 0
+
+
+def check_stage_output(out: Path, input_path: Path) -> None:
+    """Refuse an ``--output`` that is (or is inside) a run directory, or that holds the input: the stage
+    replaces ``data/``, ``rejects/`` and ``quarantine/`` there."""
+    from pipeline.runner import OutputError
+
+    for folder in (out, *out.parents):
+        if (folder / "config.hash").is_file() and (folder / "stages").is_dir():
+            where = "is the run directory" if folder == out else f"is inside the run directory {folder}"
+            raise OutputError(
+                f"--output {out} {where}: corpus stage would replace that run's data/, rejects/ and quarantine/. "
+                f"Choose a new folder (e.g. /tmp/{out.name or 'stage'}-debug)"
+            )
+    replaced = [out / name for name in STAGE_OUTPUT_FOLDERS]
+    if input_path == out or any(input_path.is_relative_to(folder) for folder in replaced):
+        raise OutputError(
+            f"--output {out} holds the --input {input_path}: the stage would replace what it reads. "
+            "Choose another output folder"
+        )
 
 
 def stage_output_input(spark: Any, source: Any, text_field: str) -> Any:

@@ -337,3 +337,41 @@ def test_stage_command_reads_a_plain_parquet_folder_and_checks_stop_after(spark,
     assert main(["run", "--config", str(config), "--stop-after", "langid"]) == 2
     err = capsys.readouterr().err
     assert "--stop-after 'langid' is not a stage of this run; choose one of: ingest, normalize" in err
+
+
+def test_stage_command_refuses_a_run_directory_or_its_input_as_output(spark, tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"text": "tiny"}) + "\n" + json.dumps({"text": "A page long enough to keep. " * 4}) + "\n{broken\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "config.yaml"
+    run_dir = tmp_path / "run"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(run_dir), "partitions": 2},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+                "stages": {"normalize": {"min_chars": 20}},
+            }
+        )
+    )
+    assert main(["run", "--config", str(config), "--stop-after", "normalize"]) == 0
+    kept = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    assert (run_dir / "rejects" / "01_normalize").is_dir() and (run_dir / "quarantine").is_dir()
+    capsys.readouterr()
+
+    command = ["stage", "normalize", "--config", str(config), "--input", str(source), "--output"]
+    for output, says in (
+        (run_dir, f"--output {run_dir} is the run directory"),
+        (run_dir / "stages" / "01_normalize", f"is inside the run directory {run_dir}"),
+    ):
+        assert main(command + [str(output)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and says in err and err.count("\n") == 1
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == kept, "the run is untouched"
+
+    debug = tmp_path / "debug"
+    assert main(command + [str(debug)]) == 0
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(debug), "--output", str(debug)]) == 2
+    assert "holds the --input" in capsys.readouterr().err
