@@ -811,13 +811,12 @@ def _ratio(value: Any) -> str:
 
 
 def _shard_prefixes(ctx: CardContext, split: str) -> list[tuple[int, str]]:
-    """(tokens, prefix relative to the run directory) of each shard of ``split``."""
-    out = []
-    for shard in (ctx.run.manifest or {}).get("shards") or []:
-        if isinstance(shard, dict) and shard.get("split") == split and shard.get("path"):
-            prefix = (ctx.run.manifest_dir / shard["path"]).relative_to(ctx.run.run_dir).as_posix()
-            out.append((int(shard.get("tokens") or 0), prefix))
-    return out
+    """(tokens, prefix relative to the run directory, as the manifest gives it) of each shard of ``split``."""
+    return [
+        (int(shard.get("tokens") or 0), str(shard["path"]))
+        for shard in (ctx.run.manifest or {}).get("shards") or []
+        if isinstance(shard, dict) and shard.get("split") == split and shard.get("path")
+    ]
 
 
 def section_loading(ctx: CardContext) -> list[str]:
@@ -873,11 +872,10 @@ def _shards_tables(ctx: CardContext, manifest: dict) -> list[str]:
     for shard in shards[:SHARDS_LISTED]:
         digest = shard.get("sha256")
         digest = digest.get("bin") if isinstance(digest, dict) else digest
-        prefix = (ctx.run.manifest_dir / str(shard.get("path"))).relative_to(ctx.run.run_dir).as_posix()
         rows.append(
             [
                 code(shard.get("split")),
-                code(prefix),
+                code(shard.get("path")),
                 fmt(shard.get("documents")),
                 fmt(shard.get("tokens")),
                 code(str(digest)[:16]) if digest else "—",
@@ -899,11 +897,11 @@ def _loading_megatron(ctx: CardContext, train: list, valid: list) -> list[str]:
         if valid:
             args.append("    --valid-data-path " + " ".join(f"{t} {p}" for t, p in valid) + " \\")
     else:
-        manifest_path, base = ctx.link(ctx.run.manifest_dir / "manifest.json"), ctx.link(ctx.run.manifest_dir)
+        manifest_path = ctx.link(ctx.run.manifest_dir / "manifest.json")
         for split, flag in (("train", "--train-data-path"), ("valid", "--valid-data-path")):
             args.append(
                 f'    {flag} $(python -c \'import json; m = json.load(open("{manifest_path}")); '
-                f'print(" ".join("%d {base}/%s" % (s["tokens"], s["path"]) for s in m["shards"] '
+                f'print(" ".join("%d %s" % (s["tokens"], s["path"]) for s in m["shards"] '
                 f'if s["split"] == "{split}"))\') \\'
             )
     args.append(f"    --tokenizer-type HuggingFaceTokenizer --tokenizer-model {tokenizer_dir}")

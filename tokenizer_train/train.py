@@ -247,7 +247,7 @@ def train_tokenizer(
     path = save_tokenizer(tokenizer, cfg, out_dir)
 
     return {
-        "path": str(path),
+        "path": os.path.relpath(path, out_dir.parent),  # relative to the run directory: a copied run still works
         "sha256": sha256_file(path),
         "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
         "learned_vocab_size": learned,
