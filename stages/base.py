@@ -57,6 +57,7 @@ class Signal:
     title: str
     log_x: bool = False
     cutoff_keys: tuple[str, ...] = ()  # config keys holding cut-offs: numbers drawn as lines, mappings listed
+    cutoffs_apply_when: tuple[str, str] | None = None  # (config key, value): the cut-offs decide only then
 
 
 @dataclass(frozen=True)

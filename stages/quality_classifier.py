@@ -40,7 +40,16 @@ class QualityClassifierStage(Stage):
     name = "quality_classifier"
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
-    card = CardSpec(signals=(Signal("quality_score", "Quality score", cutoff_keys=("threshold",)),))
+    card = CardSpec(
+        signals=(
+            Signal(
+                "quality_score",
+                "Quality score",
+                cutoff_keys=("threshold",),
+                cutoffs_apply_when=("keep_rule", "threshold"),
+            ),
+        )
+    )
 
     def input_files(self) -> list[str]:
         return list(self.config.models.values())

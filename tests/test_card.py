@@ -169,6 +169,9 @@ def test_card_sections_are_filled_from_the_runs_files(run_dir):
     tok = section(text, "## Tokenizer")
     assert f"| vocabulary size | {tokenizer['vocab_size']:,} |" in tok
     assert f"| `all` | {tokenizer['evaluation']['all']['documents']:,} |" in tok
+    assert "bytes per token per language on documents kept out of the training sample" in tok
+    for lang, figures in tokenizer["evaluation"].items():
+        assert f"| `{lang}` | {figures['documents']:,} |" in tok and f"| {figures['bytes_per_token']:.2f} |" in tok
     loading = section(text, "## Loading the data")
     for split, totals in manifest["splits"].items():
         assert f"| `{split}` | {totals['shards']:,} | {totals['documents']:,} | {totals['tokens']:,} |" in loading
@@ -417,6 +420,10 @@ def test_declared_cutoff_keys_are_fields_of_the_stages_config():
     for stage in STAGES:
         for signal in stage.card.signals:
             assert set(signal.cutoff_keys) <= set(stage.Config.model_fields), (stage.name, signal)
+            if signal.cutoffs_apply_when:
+                assert signal.cutoffs_apply_when[0] in stage.Config.model_fields, (stage.name, signal)
+    quality = next(s for s in STAGES if s.name == "quality_classifier").card.signals[0]
+    assert quality.cutoffs_apply_when == ("keep_rule", "threshold")  # no "threshold = 0.5" line under pareto
 
 
 def test_stage_declarations_drive_the_card(spark, run_dir, tmp_path, monkeypatch):
@@ -451,6 +458,18 @@ def test_stage_declarations_drive_the_card(spark, run_dir, tmp_path, monkeypatch
     assert "| `normalize` | done |" in section(text, "## Deduplication and decontamination")
     assert "Deduplication covers the documents of this run only" in section(text, "## Known limitations")
     assert "| `partitions` | `2` | planted description |" in section(text, "## Stages")
+
+    # cut-offs that decide only under another rule (quality_classifier's threshold under keep_rule pareto)
+    ruled = Signal(
+        "normalize_chars_removed",
+        "Characters removed",
+        cutoff_keys=("min_chars",),
+        cutoffs_apply_when=("unicode_form", "NFKC"),
+    )
+    monkeypatch.setattr(NormalizeStage, "card", CardSpec(signals=(ruled,)))
+    histogram = section(build_card(copy, spark).read_text(encoding="utf-8"), "## Characters removed")
+    assert "| `min_chars` |" not in histogram
+    assert "No cut-off line: the stage keeps documents by `unicode_form` `NFC`; `min_chars` applies only" in histogram
 
 
 def test_lazy_spark_takes_a_session_or_calls_a_factory_on_first_use():
