@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
     stage.add_argument("--limit", type=positive_int, default=None, help="only the first N documents (N >= 1)")
     stage.add_argument("--show-rejects", type=int, default=5, metavar="K", help="print K example rejects")
+    stage.add_argument(
+        "--no-langid",
+        action="store_true",
+        help="a stage that reads `lang` on input without it: do not tag languages with langid first",
+    )
     stage.add_argument("--master", default=None)
 
     inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
@@ -77,6 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
+    check_langid_runs_first(config)
     prepare_output_dir(Path(config.run.output_dir), "the run directory")  # fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
@@ -88,6 +94,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"dataset card: {build_card(config.run.output_dir, spark, card_ingest_descriptions())}")
     print(f"run directory: {config.run.output_dir}")
     return 0
+
+
+def check_langid_runs_first(config: Any) -> None:
+    """A stage that reads ``lang`` needs langid enabled before it: an error for one that cannot run without
+    the column, a warning saying what happens instead for the others (before Spark starts)."""
+    enabled = [stage for _, stage, _ in config.enabled_stages()]
+    names = [stage.name for stage in enabled]
+    for stage in enabled:
+        if not stage.reads_lang or ("langid" in names and names.index("langid") < names.index(stage.name)):
+            continue
+        if not stage.without_lang:
+            raise ConfigError(
+                f"stages.{stage.name} needs the `lang` column that the langid stage adds, but stages.langid is "
+                f"not enabled: add `langid: {{}}` under `stages:` (or remove stages.{stage.name})"
+            )
+        log.warning(
+            "stages.%s reads each document's language, but langid does not run: %s", stage.name, stage.without_lang
+        )
 
 
 def session_for(config: Any, master: str | None):
@@ -139,7 +163,6 @@ def cmd_stage(args: argparse.Namespace) -> int:
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
     stage = stage_cls(section)
     upstream = digest(ingest_hash([source], config.ingest, config.run.partitions), "limit", args.limit)
-    config_hash = stage_hash(run_settings_hash(upstream, config), stage)
     ctx = StageContext(
         spark=spark,
         seed=config.run.seed,
@@ -147,6 +170,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
         scratch_dir=out / "scratch",
         source_priority=config.source_priority,
     )
+    df, upstream = tag_languages(df, stage, config, ctx, run_settings_hash(upstream, config), args.no_langid)
+    config_hash = stage_hash(upstream, stage)
     with writing(out, f"stage {args.name}"):
         outcome = run_stage(
             stage,
@@ -160,6 +185,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
         )
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
+    if stage.reads_lang:
+        print(f"languages (lang column): {language_counts(spark, out)}")
     if outcome.stats.get("extra"):
         print(f"stage stats: {json.dumps(outcome.stats['extra'], ensure_ascii=False, sort_keys=True)}")
     if args.show_rejects and (out / "rejects").exists():
@@ -169,6 +196,50 @@ def cmd_stage(args: argparse.Namespace) -> int:
             snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
             print(f"  {row['id']}  {row['reason']}\n      {snippet}")
     return 0
+
+
+def tag_languages(df: Any, stage: Any, config: Any, ctx: Any, upstream: str, skip: bool) -> tuple[Any, str]:
+    """The input, with ``lang`` when the stage reads it: input without the column is tagged by langid
+    first (the config's ``stages.langid``, else its defaults), which rejects nothing here, as a run would
+    have tagged it; with ``skip`` (``--no-langid``), the log says what the stage does without it.
+    Returns the frame and the hash the stage's own hash builds on."""
+    from pipeline.resume import stage_hash
+    from stages.base import MissingColumnError
+    from stages.langid import LangIdStage
+
+    if not stage.reads_lang or "lang" in df.columns:
+        return df, upstream
+    if skip:
+        if not stage.without_lang:
+            raise MissingColumnError(
+                f"stage {stage.name} needs the `lang` column and --no-langid keeps langid from adding it: drop "
+                "--no-langid, or pass a langid output folder as --input"
+            )
+        log.warning("[input] no `lang` column and --no-langid: %s", stage.without_lang)
+        return df, upstream
+    langid = LangIdStage(config.stages.langid)
+    langid.preflight()
+    log.warning(
+        "[input] no `lang` column: stage %s reads each document's language, so langid (%s, stages.langid "
+        "settings) tags the documents first and rejects none of them; --no-langid skips this (then %s)",
+        stage.name,
+        langid.model_path(),
+        stage.without_lang or f"stage {stage.name} cannot run",
+    )
+    return langid.apply(df, ctx).drop("reason"), stage_hash(upstream, langid)
+
+
+def language_counts(spark: Any, out: Path) -> str:
+    """Documents per ``lang`` value over a stage's written output (kept and rejected), most first."""
+    from functools import reduce
+
+    parts = [spark.read.parquet(str(out / name)) for name in ("data", "rejects") if (out / name).is_dir()]
+    frames = [part.select("lang") for part in parts if "lang" in part.columns]
+    if not frames:
+        return "none"
+    rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("lang").count().collect()
+    ordered = sorted(rows, key=lambda r: (-r["count"], str(r["lang"])))
+    return ", ".join(f"{r['lang']} {r['count']}" for r in ordered)
 
 
 def check_stage_output(out: Path, input_path: Path) -> None:

@@ -76,6 +76,8 @@ class Stage:
     Config: ClassVar[type[StageConfig]] = StageConfig
     summary: ClassVar[str] = ""
     card: ClassVar[CardSpec] = CardSpec()
+    reads_lang: ClassVar[bool] = False  # uses the `lang` column that langid adds
+    without_lang: ClassVar[str] = ""  # what it does with documents that have no `lang` ("": it cannot run)
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()

@@ -40,6 +40,7 @@ class QualityClassifierStage(Stage):
     name = "quality_classifier"
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
+    reads_lang = True
     card = CardSpec(
         signals=(
             Signal(

@@ -7,6 +7,7 @@ import yaml
 
 from core.errors import InputError
 from pipeline.cli import format_of, input_source, main
+from tests.conftest import shared_data
 
 
 def test_stage_command_runs_one_stage_and_shows_counts_and_rejects(spark, tmp_path, capsys):
@@ -375,3 +376,75 @@ def test_stage_command_refuses_a_run_directory_or_its_input_as_output(spark, tmp
     assert main(command + [str(debug)]) == 0
     assert main(["stage", "normalize", "--config", str(config), "--input", str(debug), "--output", str(debug)]) == 2
     assert "holds the --input" in capsys.readouterr().err
+
+
+def write_web_pages(path, count: int) -> None:
+    """The first ``count`` real web pages (mostly German and English), text only: no `lang` column."""
+    import gzip
+
+    with gzip.open(shared_data("web", "pages_wet_like.jsonl.gz"), "rt", encoding="utf-8") as pages:
+        rows = [json.loads(line) for _, line in zip(range(count), pages)]
+    path.write_text("".join(json.dumps({"text": row["text"]}) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_stage_that_reads_lang_tags_raw_input_with_langid_first_or_says_it_did_not(spark, tmp_path, capsys, caplog):
+    source = tmp_path / "pages.jsonl"
+    write_web_pages(source, 60)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(source)]}],
+            }
+        )
+    )
+    command = ["stage", "heuristics", "--config", str(config), "--input", str(source), "--output"]
+
+    assert main(command + [str(tmp_path / "tagged")]) == 0
+    assert "so langid (" in caplog.text and "tags the documents first and rejects none" in caplog.text
+    printed = capsys.readouterr().out
+    tagged = spark.read.parquet(str(tmp_path / "tagged" / "data")).select("lang")
+    tagged = tagged.unionByName(spark.read.parquet(str(tmp_path / "tagged" / "rejects")).select("lang"))
+    langs = {r["lang"]: r["count"] for r in tagged.groupBy("lang").count().collect()}
+    assert langs["de"] >= 10 and langs["en"] >= 10 and sum(langs.values()) == 60
+    assert f"languages (lang column): de {langs['de']}" in printed
+
+    caplog.clear()
+    assert main(command + [str(tmp_path / "untagged"), "--no-langid"]) == 0
+    assert "no `lang` column and --no-langid: every document gets the rules of stages.heuristics" in caplog.text
+
+    def stop_word_rejects(folder: str) -> int:
+        stats = json.loads((tmp_path / folder / "stats.json").read_text())
+        return stats["reasons"].get("gopher_quality:stop_words", 0)
+
+    assert stop_word_rejects("untagged") >= stop_word_rejects("tagged") + 5, "German pages judged by English words"
+
+    assert (
+        main(
+            ["stage", "quality_classifier", "--config", str(config), "--input", str(source), "--output"]
+            + [str(tmp_path / "qc"), "--no-langid"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "stage quality_classifier needs the `lang` column and --no-langid" in err and err.count("\n") == 1
+
+
+def test_run_refuses_a_stage_needing_lang_without_langid_and_warns_for_one_with_a_fallback(tmp_path, capsys, caplog):
+    from pipeline.cli import check_langid_runs_first
+    from pipeline.config import parse_config
+
+    base = {"run": {"output_dir": str(tmp_path / "run")}, "sources": [{"name": "w", "format": "jsonl", "paths": ["x"]}]}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({**base, "stages": {"normalize": {}, "perplexity": {}}}))
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stages.perplexity needs the `lang` column") and "add `langid: {}`" in err
+    assert not (tmp_path / "run").exists(), "refused before anything is written"
+
+    check_langid_runs_first(parse_config({**base, "stages": {"heuristics": {}}}))
+    assert "stages.heuristics reads each document's language, but langid does not run" in caplog.text
+    caplog.clear()
+    check_langid_runs_first(parse_config({**base, "stages": {"langid": {}, "heuristics": {}, "perplexity": {}}}))
+    assert caplog.text == ""
