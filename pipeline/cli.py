@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -25,7 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run (or resume) the whole pipeline")
     add_run_arguments(run)
 
-    commands.add_parser("stages", help="list stages in run order with their config keys and defaults")
+    stages = commands.add_parser(
+        "stages", help="every config section and stage in run order, with defaults, as commented YAML"
+    )
+    stages.add_argument("section", nargs="?", help="only this stage or top-level section (e.g. heuristics, tokenizer)")
+
+    init = commands.add_parser("init", help="write a commented starter config for your input files")
+    init.add_argument("config", help="the YAML file to write")
+    init.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="[NAME=]PATH",
+        help="input files or folders, one source each; files of one folder and format make one source",
+    )
+    init.add_argument("--output-dir", default=None, help="run directory (default: runs/<config file name>)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
 
     stage = commands.add_parser("stage", help="run one stage alone on a sample")
     stage.add_argument("name")
@@ -123,14 +138,94 @@ def session_for(config: Any, master: str | None):
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
+    from pipeline.config import PipelineConfig
+    from pipeline.template import EXAMPLE_SOURCE, render, stage_notes, template_data
+    from stages.registry import STAGES_BY_NAME
+
+    data = template_data("runs/my-run", [EXAMPLE_SOURCE])
+    if args.section is None:
+        print(render(data, stage_notes()), end="")
+    elif args.section in STAGES_BY_NAME:
+        header = f"# stages.{args.section} with its defaults: paste it under `stages:`\n"
+        print(render({"stages": {args.section: data["stages"][args.section]}}, stage_notes(), header), end="")
+    elif args.section in PipelineConfig.model_fields:
+        print(render({args.section: data[args.section]}, header=f"# {args.section} with its defaults\n"), end="")
+    else:
+        known = ", ".join([*STAGES_BY_NAME, *PipelineConfig.model_fields])
+        raise ConfigError(f"no stage or config section {args.section!r}; choose one of: {known}")
+    return 0
+
+
+INIT_DISABLED = {  # stages a starter config leaves off although they could run: they need the user's files first
+    "decontaminate": "no evaluation sets yet: list yours under eval_sets (name: file), then set enabled: true",
+}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A starter config: the inputs as sources, every section with its defaults and comments, and each
+    stage enabled unless it cannot run yet here (a missing model: the note says which job makes it)."""
+    from pipeline.config import parse_config
+    from pipeline.template import render, stage_notes, template_data
     from stages.registry import STAGES
 
-    for position, stage in enumerate(STAGES, start=1):
-        print(f"{position:02d} {stage.name}: {stage.summary}")
-        for key, field in stage.Config.model_fields.items():
-            note = f"  # {field.description}" if field.description else ""
-            print(f"     {key}: {json.dumps(field.get_default(call_default_factory=True), default=str)}{note}")
+    target = Path(args.config)
+    if target.exists() and not args.force:
+        raise InputError(f"{target} exists already: pass --force to overwrite it, or choose another file name")
+    output_dir = args.output_dir or f"runs/{target.name.split('.')[0]}"
+    sources = starter_sources(args.inputs)
+    notes, disabled = stage_notes(), {}
+    for stage in STAGES:
+        problem = INIT_DISABLED.get(stage.name)
+        try:
+            stage().preflight()
+        except CorpusError as error:
+            problem = f"cannot run yet: {error}"
+        if problem:
+            disabled[stage.name] = {"enabled": False}
+            notes[("stages", stage.name)] += f" DISABLED, {problem}"
+    data = template_data(output_dir, sources, disabled)
+    parse_config(data, origin=str(target))  # what is written loads
+    text = render(data, notes)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {target}: {error.strerror or error}") from None
+    names = ", ".join(f"{s['name']} ({s['format']}, {len(s['paths'])} paths)" for s in sources)
+    print(f"wrote {target}: sources {names}; run directory {output_dir}")
+    if disabled:
+        print(f"disabled (see the notes in the file): {', '.join(disabled)}")
+    print(f"next: corpus stage normalize --config {target} --input {sources[0]['paths'][0]} --output /tmp/normalize")
     return 0
+
+
+def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
+    """One source per folder given, and one per folder and format of the files given (a shell-expanded glob
+    is one source); ``NAME=PATH`` names it, else the folder (or a lone file) does. A folder holding files of
+    other formats too is written as the list of its files of the one format."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for spec in inputs:
+        name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else ("", spec)
+        source, given = input_source(path, label=""), Path(path)
+        if given.is_dir():
+            every_file = [f for f in given.rglob("*") if f.is_file() and not f.name.startswith((".", "_"))]
+            paths = [path] if len(every_file) == len(source.paths) else list(source.paths)
+            key, default = ("folder", path, name), given.resolve().name
+        else:
+            paths = [path]  # named after its folder; a file of the working folder after itself
+            folder = given.parent.resolve()
+            default = given.name.split(".")[0] if folder == Path.cwd() else folder.name
+            key = ("files", str(folder), source.format, name)
+        group = groups.setdefault(key, {"name": name, "default": default, "format": source.format, "paths": []})
+        group["paths"] += paths
+    sources, used = [], set()
+    for group in groups.values():
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", group["name"] or group["default"]).strip("_.") or "source"
+        while name in used:
+            name += "_2"
+        used.add(name)
+        sources.append({"name": name, "format": group["format"], "paths": sorted(group["paths"])})
+    return sources
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
@@ -319,7 +414,7 @@ def format_of(name: str) -> str | None:
     return next((fmt for fmt, suffixes in FORMAT_SUFFIXES.items() if name.endswith(suffixes)), None)
 
 
-def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> Any:
+def input_source(path: str, fmt: str | None = None, text_field: str = "text", label: str = "--input ") -> Any:
     """A source description for a debugging input; a run's stage folder means its ``data/``.
 
     Without ``fmt`` a file's format comes from its extension (else JSONL); a folder's from the
@@ -330,7 +425,7 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
 
     folder = Path(path)
     if not folder.exists():
-        raise InputError(f"--input {path}: no such file or folder")
+        raise InputError(f"{label}{path}: no such file or folder")
     if (folder / "data").is_dir() and not any(folder.glob("*.parquet")):
         folder = folder / "data"
     if fmt or folder.is_file():
@@ -345,13 +440,14 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
     if len(by_format) != 1:
         found = ", ".join(f"{len(files)} {name}" for name, files in sorted(by_format.items())) or "none"
         raise InputError(
-            f"--input {path}: expected files of one format ({FORMATS_HELP}), found {found}: pass "
+            f"{label}{path}: expected files of one format ({FORMATS_HELP}), found {found}: pass "
             f"--format, or point --input at one kind of file"
         )
     ((fmt, files),) = by_format.items()
     if ignored:
         log.warning(
-            "--input %s: reading %d %s files, ignoring %d others (%s)",
+            "%s%s: reading %d %s files, ignoring %d others (%s)",
+            label,
             path,
             len(files),
             fmt,
@@ -433,6 +529,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "init": cmd_init,
     "stages": cmd_stages,
     "stage": cmd_stage,
     "inspect": cmd_inspect,

@@ -94,16 +94,18 @@ StagesConfig = _stages_model()
 
 
 class PipelineConfig(Section):
-    run: RunConfig
-    spark: SparkSettings = SparkSettings()
-    ingest: IngestConfig = IngestConfig()
-    sources: list[SourceConfig] = Field(min_length=1)
-    stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
-    tokenizer: TokenizerConfig = TokenizerConfig()
-    mixture: MixtureConfig = MixtureConfig()
-    shards: ShardsConfig = ShardsConfig()
-    card: CardSettings = CardSettings()
-    train: TrainConfig = TrainConfig()
+    run: RunConfig = Field(description="the run directory and the settings every stage shares")
+    spark: SparkSettings = Field(SparkSettings(), description="the Spark session")
+    ingest: IngestConfig = Field(IngestConfig(), description="reading the sources")
+    sources: list[SourceConfig] = Field(min_length=1, description="the inputs, one entry per mixture source")
+    stages: StagesConfig = Field(  # type: ignore[valid-type]
+        StagesConfig(), description="the stages to run, in this order; a missing section skips its stage"
+    )
+    tokenizer: TokenizerConfig = Field(TokenizerConfig(), description="byte-level BPE trained on the final documents")
+    mixture: MixtureConfig = Field(MixtureConfig(), description="how much of each source goes into the shards")
+    shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
+    card: CardSettings = Field(CardSettings(), description="the dataset card")
+    train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
 
     @model_validator(mode="after")
     def _check_sources(self) -> PipelineConfig:
@@ -195,14 +197,14 @@ def _allowed_keys(loc: tuple) -> list[str]:
     from the top-level config; [] where ``loc`` leads to no model."""
     annotation: Any = PipelineConfig
     for part in loc:
-        annotation = _child_annotation(annotation, part)
+        annotation = child_annotation(annotation, part)
         if annotation is None:
             return []
-    model = _model_of(annotation)
+    model = model_of(annotation)
     return list(model.model_fields) if model is not None else []
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def model_of(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model an annotation names (``Model``, ``Model | None``), else None."""
     for candidate in (annotation, *_union_members(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
@@ -216,9 +218,9 @@ def _union_members(annotation: Any) -> tuple:
     return typing.get_args(annotation) if is_union else ()
 
 
-def _child_annotation(annotation: Any, part: str | int) -> Any:
+def child_annotation(annotation: Any, part: str | int) -> Any:
     """The annotation one step down: a model's field, a list's item or a mapping's value."""
-    model = _model_of(annotation)
+    model = model_of(annotation)
     if model is not None:
         field = model.model_fields.get(part) if isinstance(part, str) else None
         return field.annotation if field is not None else None

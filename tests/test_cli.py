@@ -1,6 +1,7 @@
 """The per-stage debugging command: `corpus stage NAME --config C --input PATH --output DIR`."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -448,3 +449,68 @@ def test_run_refuses_a_stage_needing_lang_without_langid_and_warns_for_one_with_
     caplog.clear()
     check_langid_runs_first(parse_config({**base, "stages": {"langid": {}, "heuristics": {}, "perplexity": {}}}))
     assert caplog.text == ""
+
+
+def test_stages_prints_every_section_with_its_defaults_as_commented_yaml_that_loads(capsys):
+    from pipeline.config import PipelineConfig, parse_config
+    from stages.registry import STAGES
+
+    assert main(["stages"]) == 0
+    printed = capsys.readouterr().out
+    config = parse_config(yaml.safe_load(printed))
+    for stage in STAGES:
+        assert getattr(config.stages, stage.name) == stage.Config(), stage.name
+    for name in ("spark", "ingest", "tokenizer", "mixture", "shards", "card", "train"):
+        assert getattr(config, name) == PipelineConfig.model_fields[name].get_default(), name
+    for line in (
+        "    min_chars: 50  # shorter documents are rejected (normalize:too_short)",
+        "  default_epochs: 1.0  # epochs of sources not named in `sources`",
+        "  heldout_fraction: 0.01  # documents kept out of the sample for evaluation",
+        "  shard_size: 100000000  # target size of one shard, in shard_unit",
+        "      min_words: 50  # fewer words: gopher_quality:word_count (Gopher A.1.1)",
+        "      EMAIL: {mode: replace, min_score: 0.5}",
+    ):
+        assert line + "\n" in printed, line
+    assert "\n  # 03 heuristics: Gopher quality + repetition" in printed
+    assert "enabled=True" not in printed and "PiiRule(" not in printed  # YAML, not Python reprs
+
+    assert main(["stages", "heuristics"]) == 0
+    section = yaml.safe_load(capsys.readouterr().out)
+    assert list(section) == ["stages"] and list(section["stages"]) == ["heuristics"]
+    heuristics = next(s for s in STAGES if s.name == "heuristics")
+    assert heuristics.Config(**section["stages"]["heuristics"]) == heuristics.Config()
+    assert main(["stages", "no_such"]) == 2
+    assert "choose one of: normalize, langid" in capsys.readouterr().err
+
+
+def test_init_writes_a_starter_config_for_my_files(tmp_path, monkeypatch, capsys):
+    from pipeline.config import load_config
+
+    monkeypatch.chdir(tmp_path)  # no models/ here: the model stages cannot run yet
+    (tmp_path / "web").mkdir()
+    write_web_pages(tmp_path / "web" / "a.jsonl", 3)
+    write_web_pages(tmp_path / "web" / "b.jsonl", 4)
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / "one.txt").write_text("A book. " * 50, encoding="utf-8")
+    (tmp_path / "notes.jsonl").write_text(json.dumps({"text": "a note"}) + "\n", encoding="utf-8")
+
+    assert main(["init", "my.yaml", "web/a.jsonl", "web/b.jsonl", "books", "mail=notes.jsonl"]) == 0
+    printed = capsys.readouterr().out
+    assert "disabled (see the notes in the file): quality_classifier, perplexity, decontaminate" in printed
+    config = load_config("my.yaml")
+    assert [(s.name, s.format, s.paths) for s in config.sources] == [
+        ("web", "jsonl", ["web/a.jsonl", "web/b.jsonl"]),
+        ("books", "text", ["books"]),
+        ("mail", "jsonl", ["notes.jsonl"]),
+    ]
+    assert config.run.output_dir == str(tmp_path / "runs" / "my")
+    enabled = [stage.name for _, stage, _ in config.enabled_stages()]
+    assert enabled == ["normalize", "langid", "heuristics", "dedup_sentence", "dedup_minhash", "pii"]
+    text = re.sub(r"\n *# ", " ", (tmp_path / "my.yaml").read_text())  # comment lines joined
+    assert "DISABLED, cannot run yet: fastText quality model not found" in text
+    assert "train it with `python jobs/train_quality_classifier.py" in text
+
+    assert main(["init", "my.yaml", "books"]) == 2
+    assert "my.yaml exists already: pass --force" in capsys.readouterr().err
+    assert main(["init", "other.yaml", "missing.jsonl"]) == 2
+    assert "error: missing.jsonl: no such file or folder" in capsys.readouterr().err
