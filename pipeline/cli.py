@@ -13,6 +13,7 @@ from typing import Any
 
 from core.errors import ConfigError, CorpusError, InputError
 from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
+from pipeline.inspect_run import format_funnel
 
 log = logging.getLogger("corpus")
 
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     stage.add_argument("--master", default=None)
 
-    inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
+    inspect = commands.add_parser(
+        "inspect", help="every output of a run: stage counts and reasons, quarantine, tokenizer, shards, card"
+    )
     inspect.add_argument("run_dir")
 
     card = commands.add_parser("card", help="rebuild the dataset card (README.md + plots) of a run")
@@ -264,6 +267,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         partitions=config.run.partitions,
         scratch_dir=out / "scratch",
         source_priority=config.source_priority,
+        progress_interval_s=config.run.progress_interval_s,
     )
     df, upstream = tag_languages(df, stage, config, ctx, run_settings_hash(upstream, config), args.no_langid)
     config_hash = stage_hash(upstream, stage)
@@ -458,34 +462,10 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text", la
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "stages").is_dir():
-        raise InputError(f"{run_dir} is not a run directory (no stages/ folder)")
-    rows = []
-    for stage_dir in sorted((run_dir / "stages").iterdir()):
-        stats_file = stage_dir / "stats.json"
-        if stats_file.exists() and (stage_dir / "_SUCCESS").exists():
-            rows.append(json.loads(stats_file.read_text()))
-        elif stage_dir.is_dir() and not stage_dir.name.startswith("."):
-            rows.append({"stage": stage_dir.name[3:], "incomplete": True})
-    print(format_funnel(rows))
+    from pipeline.inspect_run import inspect_run
+
+    print(inspect_run(Path(args.run_dir)))
     return 0
-
-
-def format_funnel(stats: list[dict[str, Any]]) -> str:
-    lines = [f"{'stage':<20} {'in':>9} {'kept':>9} {'rejected':>9} {'drop%':>6} {'time':>8}"]
-    for s in stats:
-        if s.get("incomplete"):
-            lines.append(f"{s['stage']:<20} {'(incomplete: no _SUCCESS)':>44}")
-            continue
-        rate = 100.0 * s["rows_rejected"] / max(s["rows_in"], 1)
-        lines.append(
-            f"{s['stage']:<20} {s['rows_in']:>9} {s['rows_kept']:>9} {s['rows_rejected']:>9} "
-            f"{rate:>5.1f}% {s['elapsed_s']:>7.1f}s"
-        )
-        for reason, count in s["reasons"].items():
-            lines.append(f"    {reason:<40} {count:>9}")
-    return "\n".join(lines)
 
 
 # the session `corpus card` and `corpus report` start for the card's aggregations (small: a few group-bys)

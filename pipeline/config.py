@@ -59,6 +59,12 @@ class RunConfig(Section):
         default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`"
     )
     reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
+    progress_interval_s: float = Field(
+        60,
+        ge=0,
+        description="log documents done, rate and ETA of a running stage this often, in seconds (0 = off); "
+        "counts arrive as each Spark task finishes",
+    )
 
     @field_validator("output_dir")
     @classmethod

@@ -41,6 +41,7 @@ class StageContext:
     partitions: int
     scratch_dir: Path
     source_priority: list[str] = field(default_factory=list)
+    progress_interval_s: float = 0.0  # log documents done, rate and ETA this often while the stage runs (0: off)
 
     def checkpoint(self, df: DataFrame, name: str) -> DataFrame:
         """Write ``df`` to scratch Parquet and read it back, so it is computed only once."""
