@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -24,9 +25,12 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
     existing = {f.name for f in df.schema.fields}
     out_schema = StructType(df.schema.fields + [f for f in new_fields if f.name not in existing])
     arrow_schema = _to_arrow_schema(out_schema)
+    counter = _DOCUMENT_COUNTER.pop() if _DOCUMENT_COUNTER else None
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
+            if counter is not None:
+                counter.add(batch.num_rows)
             produced = fn(batch) if batch.num_rows else {}
             columns = []
             for arrow_field in arrow_schema:
@@ -42,6 +46,21 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
             yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
 
     return df.mapInArrow(run, out_schema)
+
+
+_DOCUMENT_COUNTER: list[Any] = []  # driver side: the accumulator the next map_batches call counts into
+
+
+@contextmanager
+def counting_documents(accumulator: Any) -> Iterator[None]:
+    """While a stage builds its plan, the first ``map_batches`` call (its pass over the input documents)
+    adds the rows of every batch it processes to ``accumulator`` (a Spark accumulator: the executors'
+    counts reach the driver as each task finishes), so the driver can log progress."""
+    _DOCUMENT_COUNTER[:] = [accumulator]
+    try:
+        yield
+    finally:
+        _DOCUMENT_COUNTER.clear()
 
 
 def _to_arrow_schema(schema: StructType) -> pa.Schema:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -63,6 +64,12 @@ class RunConfig(Section):
         description="how a changed input file is noticed for resume: stat (path, size, modification time) or "
         "content (a checksum of every file, computed on the executors and cached by stat)",
     )
+    progress_interval_s: float = Field(
+        60,
+        ge=0,
+        description="log documents done, rate and ETA of a running stage this often, in seconds (0 = off); "
+        "counts arrive as each Spark task finishes",
+    )
 
     @field_validator("output_dir")
     @classmethod
@@ -98,16 +105,18 @@ StagesConfig = _stages_model()
 
 
 class PipelineConfig(Section):
-    run: RunConfig
-    spark: SparkSettings = SparkSettings()
-    ingest: IngestConfig = IngestConfig()
-    sources: list[SourceConfig] = Field(min_length=1)
-    stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
-    tokenizer: TokenizerConfig = TokenizerConfig()
-    mixture: MixtureConfig = MixtureConfig()
-    shards: ShardsConfig = ShardsConfig()
-    card: CardSettings = CardSettings()
-    train: TrainConfig = TrainConfig()
+    run: RunConfig = Field(description="the run directory and the settings every stage shares")
+    spark: SparkSettings = Field(SparkSettings(), description="the Spark session")
+    ingest: IngestConfig = Field(IngestConfig(), description="reading the sources")
+    sources: list[SourceConfig] = Field(min_length=1, description="the inputs, one entry per mixture source")
+    stages: StagesConfig = Field(  # type: ignore[valid-type]
+        StagesConfig(), description="the stages to run, in this order; a missing section skips its stage"
+    )
+    tokenizer: TokenizerConfig = Field(TokenizerConfig(), description="byte-level BPE trained on the final documents")
+    mixture: MixtureConfig = Field(MixtureConfig(), description="how much of each source goes into the shards")
+    shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
+    card: CardSettings = Field(CardSettings(), description="the dataset card")
+    train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
 
     @model_validator(mode="after")
     def _check_sources(self) -> PipelineConfig:
@@ -195,19 +204,44 @@ def _explain(exc: ValidationError, prefix: tuple = ()) -> str:
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
-    """The field names of the model found by following ``loc`` from the top-level config."""
-    model: type[BaseModel] = PipelineConfig
+    """The field names of the model found by following ``loc`` (field names, list indexes, mapping keys)
+    from the top-level config; [] where ``loc`` leads to no model."""
+    annotation: Any = PipelineConfig
     for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        candidates = [annotation, *typing.get_args(annotation)]
-        candidates += [arg for c in candidates for arg in typing.get_args(c)]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
+        annotation = child_annotation(annotation, part)
+        if annotation is None:
             return []
-        model = nested[0]
-    return list(model.model_fields)
+    model = model_of(annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation names (``Model``, ``Model | None``), else None."""
+    for candidate in (annotation, *_union_members(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _union_members(annotation: Any) -> tuple:
+    """The members of ``A | B`` (or ``Optional[A]``); () for any other annotation."""
+    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return typing.get_args(annotation) if is_union else ()
+
+
+def child_annotation(annotation: Any, part: str | int) -> Any:
+    """The annotation one step down: a model's field, a list's item or a mapping's value."""
+    model = model_of(annotation)
+    if model is not None:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field is not None else None
+    for candidate in (annotation, *_union_members(annotation)):
+        origin, args = typing.get_origin(candidate), typing.get_args(candidate)
+        if origin is list and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:

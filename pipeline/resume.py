@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,13 +168,14 @@ def shards_hash(tokenizer: StepHash, config: PipelineConfig) -> StepHash:
 
 def input_files(spark, sources: list[SourceConfig], mode: str, cache_file: Path) -> list:
     """The input files' fingerprint: (source, path, size, mtime) with ``stat``; (source, path, size,
-    sha256) with ``content``, the checksums computed on the executors and cached by stat in
-    ``cache_file``, so a rerun hashes only new or changed files."""
+    sha256) with ``content``, the checksums computed on the executors and cached by a file's stat, ctime
+    and inode (a copy with preserved times has a new ctime), so a rerun hashes only new or changed files."""
     stats = input_fingerprint(list(sources))
     if mode == "stat":
         return stats
     cache = _read_cache(cache_file)
-    stale = sorted({path for _, path, size, mtime in stats if cache.get(path, {}).get("stat") != [size, mtime]})
+    identity = {path: _identity(path) for _, path, _, _ in stats}
+    stale = sorted(path for path, key in identity.items() if cache.get(path, {}).get("stat") != key)
     if stale and spark is None:  # inspecting, not running: a changed file shows as changed
         return [
             (source, path, size, cache.get(path, {}).get("sha256", "not checksummed"))
@@ -183,10 +185,14 @@ def input_files(spark, sources: list[SourceConfig], mode: str, cache_file: Path)
         log.info("[ingest] checksumming %d input files on the executors", len(stale))
         slices = max(1, min(len(stale), spark.sparkContext.defaultParallelism * 4))
         sums = spark.sparkContext.parallelize(stale, slices).map(lambda p: (p, sha256_file(p))).collect()
-        stat_of = {path: [size, mtime] for _, path, size, mtime in stats}
-        cache.update({path: {"stat": stat_of[path], "sha256": checksum} for path, checksum in sums})
-        _write_cache(cache_file, {path: cache[path] for path in stat_of})
+        cache.update({path: {"stat": identity[path], "sha256": checksum} for path, checksum in sums})
+        _write_cache(cache_file, {path: cache[path] for path in identity})
     return [(source, path, size, cache[path]["sha256"]) for source, path, size, _ in stats]
+
+
+def _identity(path: str) -> list[int]:
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
 def _read_cache(path: Path) -> dict:

@@ -40,6 +40,7 @@ from core.durable import fsync_tree
 from core.errors import ConfigError, CorpusError
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
+from pipeline.progress import StageProgress
 from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
     INPUT_CHECKSUMS,
@@ -123,6 +124,7 @@ def _run_locked(
         partitions=config.run.partitions,
         scratch_dir=run_dir / "scratch",
         source_priority=config.source_priority,
+        progress_interval_s=config.run.progress_interval_s,
     )
 
     with writing(run_dir, "stage ingest"):
@@ -433,7 +435,8 @@ def run_stage(
         rows_in = df.count()
         log.info("%s start: %d rows", label, rows_in)
         started = time.time()
-        _write_stage(stage, df, ctx, out_dir, rejects_dir, reject_text_chars)
+        with StageProgress(ctx.spark, label, rows_in, ctx.progress_interval_s):
+            _write_stage(stage, df, ctx, out_dir, rejects_dir, reject_text_chars)
         stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, step_hash.value, started, position)
         log.info(
             "%s done: kept %d, rejected %d (%.1f%%), %.1fs",

@@ -41,6 +41,7 @@ class StageContext:
     partitions: int
     scratch_dir: Path
     source_priority: list[str] = field(default_factory=list)
+    progress_interval_s: float = 0.0  # log documents done, rate and ETA this often while the stage runs (0: off)
 
     def checkpoint(self, df: DataFrame, name: str) -> DataFrame:
         """Write ``df`` to scratch Parquet and read it back, so it is computed only once."""
@@ -57,6 +58,7 @@ class Signal:
     title: str
     log_x: bool = False
     cutoff_keys: tuple[str, ...] = ()  # config keys holding cut-offs: numbers drawn as lines, mappings listed
+    cutoffs_apply_when: tuple[str, str] | None = None  # (config key, value): the cut-offs decide only then
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Stage:
     summary: ClassVar[str] = ""
     libraries: ClassVar[tuple[str, ...]] = ()  # PyPI packages (and packaged models) that decide the output
     card: ClassVar[CardSpec] = CardSpec()
+    reads_lang: ClassVar[bool] = False  # uses the `lang` column that langid adds
+    without_lang: ClassVar[str] = ""  # what it does with documents that have no `lang` ("": it cannot run)
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()

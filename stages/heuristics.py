@@ -56,6 +56,8 @@ class HeuristicsStage(Stage):
     libraries = ("jieba", "numpy")
     Config = HeuristicsConfig
     summary = "Gopher quality + repetition, C4 line cleaning and page filters, FineWeb rules; per-language."
+    reads_lang = True
+    without_lang = "every document gets the rules of stages.heuristics.default_language"
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config

@@ -115,6 +115,7 @@ class PerplexityStage(Stage):
     libraries = ("kenlm",)
     Config = PerplexityConfig
     summary = "KenLM perplexity (cc_net) per language; head/middle/tail buckets; keep by bucket and/or max."
+    reads_lang = True
     card = CardSpec(
         signals=(Signal("perplexity", "Perplexity", log_x=True, cutoff_keys=("max_perplexity", "cutoffs")),)
     )

@@ -110,6 +110,8 @@ class PiiStage(Stage):
     Config = PiiConfig
     summary = "presidio-analyzer PII scrubbing: typed placeholders/mask/hash per entity; pii_counts per document."
     card = CardSpec(pii_counts_column=PII_COUNTS)
+    reads_lang = True
+    without_lang = "each document's script chooses English or Chinese name recognition"
 
     def rules(self) -> dict[str, EntityRule]:
         return {name: EntityRule(rule.mode, rule.min_score) for name, rule in self.config.entities}

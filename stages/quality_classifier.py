@@ -41,7 +41,17 @@ class QualityClassifierStage(Stage):
     libraries = ("fasttext", "numpy")
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
-    card = CardSpec(signals=(Signal("quality_score", "Quality score", cutoff_keys=("threshold",)),))
+    reads_lang = True
+    card = CardSpec(
+        signals=(
+            Signal(
+                "quality_score",
+                "Quality score",
+                cutoff_keys=("threshold",),
+                cutoffs_apply_when=("keep_rule", "threshold"),
+            ),
+        )
+    )
 
     def input_files(self) -> list[str]:
         return list(self.config.models.values())

@@ -131,7 +131,7 @@ def test_content_fingerprint_sees_a_same_size_copy_with_preserved_times(spark, t
     after = {mode: input_files(spark, [source], mode, cache) for mode in ("stat", "content")}
     assert after["stat"] == before["stat"]
     assert after["content"] != before["content"]
-    assert json.loads(cache.read_text())[str(data)]["stat"] == [stat.st_size, stat.st_mtime_ns]
+    assert json.loads(cache.read_text())[str(data)]["stat"][:2] == [stat.st_size, stat.st_mtime_ns]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ Two Spark passes; the driver only ever holds per-source counts and one row per s
    the shard, under temporary names, then renames it.
 Shards are staged in ``out_dir/_staging`` and moved into ``out_dir/train`` and ``out_dir/valid``
 only when all are written, replacing the previous run's (a rerun never leaves old or partial
-shards behind); ``manifest.json`` is written last, so its presence marks a complete output.
+shards behind); ``manifest.json`` is written last, so its presence marks a complete output. Every path
+in it (shards, tokenizer) is relative to the run directory, the parent of ``out_dir``.
 The same input and config give byte-identical shards, whatever the partitioning.
 """
 
@@ -297,13 +298,14 @@ def _sum_by_source(pairs) -> dict[str, tuple[int, int]]:
     return totals
 
 
-def _install(staging: Path, out_dir: Path, manifest: dict) -> None:
-    """Replace the previous run's shards by the staged ones named in the manifest; the manifest goes last."""
+def _install(staging: Path, out_dir: Path, written: list[dict], manifest: dict) -> None:
+    """Replace the previous run's shards by the staged ones (``written``: paths relative to ``out_dir``);
+    the manifest goes last."""
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
     for split in SPLITS:
         shutil.rmtree(out_dir / split, ignore_errors=True)
-    for shard in manifest["shards"]:
+    for shard in written:
         (out_dir / shard["path"]).parent.mkdir(parents=True, exist_ok=True)
         for ext in (".bin", ".idx"):
             os.replace(staging / (shard["path"] + ext), out_dir / (shard["path"] + ext))
@@ -368,14 +370,14 @@ def write_shards(
             key=lambda r: (r["split"], r["shard"]),
         )
         tokenizer_info = {
-            "path": str(tokenizer_path),
+            "path": run_relative(tokenizer_path, out_dir),
             "sha256": tokenizer_sha256,
             "vocab_size": vocab_size,
             "eos_token": cfg.eos_token,
             "eos_id": eos_id,
         }
-        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed)
-        _install(staging, out_dir, manifest)
+        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed, out_dir)
+        _install(staging, out_dir, written, manifest)
     return manifest
 
 
@@ -392,12 +394,20 @@ def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFra
     )
 
 
-def _manifest(written: list[dict], plan, tokenizer: dict, dtype: np.dtype, config_hash: str, seed: int) -> dict:
+def run_relative(path: Path, out_dir: Path) -> str:
+    """``path`` relative to the run directory (the parent of the shards folder ``out_dir``), so a copied or
+    moved run still finds its files."""
+    return Path(os.path.relpath(Path(path).absolute(), Path(out_dir).absolute().parent)).as_posix()
+
+
+def _manifest(
+    written: list[dict], plan, tokenizer: dict, dtype: np.dtype, config_hash: str, seed: int, out_dir: Path
+) -> dict:
     """Every shard with its sha256, documents and tokens per source; the splits and the mixture as applied."""
     shards = [
         {
             "split": row["split"],
-            "path": row["path"],
+            "path": run_relative(out_dir / row["path"], out_dir),
             "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
             "documents": row["documents"],
             "tokens": row["tokens"],
@@ -411,6 +421,7 @@ def _manifest(written: list[dict], plan, tokenizer: dict, dtype: np.dtype, confi
     used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
     return {
         "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
+        "paths": "relative to the run directory (the folder holding shards/ and tokenizer/)",
         "tokenizer": tokenizer,
         "dtype": dtype.name,
         "config_hash": config_hash,
