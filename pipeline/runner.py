@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
     INPUT_CHECKSUMS,
     StepHash,
+    clear_marker,
+    completed_stats,
     ingest_hash,
     input_files,
     run_settings_hash,
@@ -288,47 +291,65 @@ def _output_error(what: str, path: Path, error: OSError) -> OutputError:
 def run_outputs(
     spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: StepHash
 ) -> None:
-    """Train the tokenizer on the final documents, then write the mixed token shards."""
-    from tokenizer_train.train import train_tokenizer
-    from trainer_output.mixture import mixture_weights_by_chars
-    from trainer_output.shards import write_shards
-
-    tokenizer_dir, shards_dir = run_dir / "tokenizer", run_dir / "shards"
+    """Train the tokenizer on the final documents, then write the mixed token shards: both are made in a
+    staging folder and installed together, so the old pair stays intact until the new pair is complete."""
     tokenizer_step_hash = tokenizer_hash(chain_hash, config)
     shards_step_hash = shards_hash(tokenizer_step_hash, config)
+    tokenizer_dir, shards_dir = run_dir / "tokenizer", run_dir / "shards"
+    keep_tokenizer = completed_stats(tokenizer_dir, tokenizer_step_hash.value) is not None
+    if keep_tokenizer and completed_stats(shards_dir, shards_step_hash.value) is not None:
+        log.info("[tokenizer] and [shards] complete already, skipped")
+        return
+    staging = temp_dir(run_dir)  # beside both: paths relative to the run directory stay right when moved
+    try:
+        if keep_tokenizer:
+            log.info("[tokenizer] complete already, kept")
+            shutil.copytree(tokenizer_dir, staging / "tokenizer")
+        else:
+            run_step(staging / "tokenizer", tokenizer_step_hash, "[tokenizer]", partial(
+                _train_tokenizer, docs, config, staging / "tokenizer"))  # fmt: skip
+        run_step(staging / "shards", shards_step_hash, "[shards]", partial(
+            _write_shards, docs, config, staging, shards_step_hash.value))  # fmt: skip
+        _install_pair(staging, run_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
-    def train() -> dict[str, Any]:
-        log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
-        started = time.time()
-        stats = train_tokenizer(
-            docs,
-            config.tokenizer,
-            tokenizer_dir,
-            config.run.seed,
-            weights=mixture_weights_by_chars(docs, config.mixture),
-        )
-        stats.update(config_hash=tokenizer_step_hash.value, elapsed_s=round(time.time() - started, 3))
-        log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
-        return stats
 
-    def write() -> dict[str, Any]:
-        log.info("[shards] tokenizing, mixing and writing shards")
-        started = time.time()
-        manifest = write_shards(
-            docs,
-            tokenizer_dir / "tokenizer.json",
-            shards_dir,
-            config.shards,
-            config.mixture,
-            config.run.seed,
-            shards_step_hash.value,
-        )
-        splits = manifest.get("splits", {})
-        log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
-        return {"config_hash": shards_step_hash.value, "elapsed_s": round(time.time() - started, 3), "splits": splits}
+def _train_tokenizer(docs: DataFrame, config: PipelineConfig, out_dir: Path) -> dict[str, Any]:
+    from tokenizer_train.train import train_tokenizer
+    from trainer_output.mixture import mixture_weights_by_chars
 
-    run_step(tokenizer_dir, tokenizer_step_hash, "[tokenizer]", train)
-    run_step(shards_dir, shards_step_hash, "[shards]", write)
+    log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
+    started = time.time()
+    weights = mixture_weights_by_chars(docs, config.mixture)
+    stats = train_tokenizer(docs, config.tokenizer, out_dir, config.run.seed, weights=weights)
+    stats["elapsed_s"] = round(time.time() - started, 3)
+    log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
+    return stats
+
+
+def _write_shards(docs: DataFrame, config: PipelineConfig, staging: Path, config_hash: str) -> dict[str, Any]:
+    from trainer_output.shards import write_shards
+
+    log.info("[shards] tokenizing, mixing and writing shards")
+    started = time.time()
+    manifest = write_shards(
+        docs, staging / "tokenizer" / "tokenizer.json", staging / "shards", config.shards, config.mixture,
+        config.run.seed, config_hash,
+    )  # fmt: skip
+    splits = manifest.get("splits", {})
+    log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
+    return {"config_hash": config_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits}
+
+
+def _install_pair(staging: Path, run_dir: Path) -> None:
+    """Unmark both old folders, then move the new tokenizer and the new shards in (each rename atomic). A
+    crash in between leaves the new tokenizer marked and the shards unmarked: the rerun writes the shards
+    with that tokenizer, so a marked pair always belongs together."""
+    for name in ("shards", "tokenizer"):
+        clear_marker(run_dir / name)
+    for name in ("tokenizer", "shards"):
+        _swap_in(staging / name, run_dir / name, staging / f"old-{name}")
 
 
 def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path, step_hash: StepHash) -> StageOutcome:
@@ -558,10 +579,16 @@ def write_summary(run_dir: Path, outcomes: list[StageOutcome]) -> None:
 def _replace_dir(src: Path, dst: Path) -> None:
     """Move a finished directory into place, flushed first (the rename is atomic on one filesystem)."""
     fsync_tree(src)
-    if dst.exists():
-        shutil.rmtree(dst)
+    _swap_in(src, dst, src.with_name(src.name + "-old"))
+
+
+def _swap_in(src: Path, dst: Path, trash: Path) -> None:
+    """Replace ``dst`` by ``src`` with two renames (never a moment without either), then drop the old one."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        os.replace(dst, trash)
     os.replace(src, dst)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _ensure_dataset(spark: SparkSession, path: Path, schema) -> None:

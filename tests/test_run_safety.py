@@ -1,5 +1,6 @@
 """Run safety: the output-folder lock, resume hashes that cannot skip wrongly, atomic outputs."""
 
+import hashlib
 import json
 import os
 import socket
@@ -185,3 +186,43 @@ def test_an_embedded_session_listens_on_loopback_only(tmp_path):
     assert done.stdout.split("\n")[-2] == "True True"
     assert safe_network_conf("spark://head:7077", True, {}) == {"spark.ui.enabled": "false"}
     assert safe_network_conf(None, False, {"spark.ui.enabled": "true"}) == {}
+
+
+def test_tokenizer_and_shards_are_installed_together(spark, tmp_path, monkeypatch):
+    """A failed shards write leaves the old tokenizer and shards in place and marked; a good rerun installs
+    the new pair, whose manifest names the tokenizer it was written with."""
+    from pipeline import resume
+    from pipeline.runner import OutputError, run_pipeline
+    from trainer_output import shards
+
+    raw, parse = small_run(tmp_path)
+    raw["stages"] = {"normalize": {"min_chars": 20}}
+    run_dir = tmp_path / "run"
+    run_pipeline(spark, parse(raw))
+    before = {p: p.read_bytes() for p in sorted(run_dir.glob("tokenizer/*")) + sorted(run_dir.glob("shards/**/*"))
+              if p.is_file()}  # fmt: skip
+
+    raw["tokenizer"]["vocab_size"] = 640
+
+    def fails(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shards, "write_shards", fails)
+    with pytest.raises(OutputError, match="cannot write the tokenizer and shards"):
+        run_pipeline(spark, parse(raw))
+    after = {p: p.read_bytes() for p in before}
+    assert after == before and not list(run_dir.glob(".tmp-*"))
+    assert all(why == "up to date: skipped" for _, why in resume.explain_reruns(run_dir, parse({**raw, "tokenizer":
+               {**raw["tokenizer"], "vocab_size": 512}}))[-2:])  # fmt: skip
+
+    monkeypatch.undo()
+    run_pipeline(spark, parse(raw))
+    manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
+    old_stats = json.loads(before[run_dir / "tokenizer" / "stats.json"])
+    assert json.loads((run_dir / "tokenizer" / "stats.json").read_text())["config_hash"] != old_stats["config_hash"]
+    assert manifest["tokenizer"]["path"] == "tokenizer/tokenizer.json"
+
+    assert (
+        manifest["tokenizer"]["sha256"]
+        == hashlib.sha256((run_dir / "tokenizer/tokenizer.json").read_bytes()).hexdigest()
+    )
