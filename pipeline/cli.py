@@ -13,7 +13,7 @@ from typing import Any
 
 from core.errors import ConfigError, CorpusError, InputError
 from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
-from pipeline.inspect_run import format_funnel
+from pipeline.inspect_run import format_funnel, inspect_run
 
 log = logging.getLogger("corpus")
 
@@ -104,13 +104,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_output_dir(Path(config.run.output_dir), "the run directory")  # fails here, before Spark starts
     spark = session_for(config, args.master)
     outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
-    print(format_funnel([o.stats for o in outcomes]))
-    if not args.stop_after:
+    run_dir = Path(config.run.output_dir)
+    if args.stop_after:
+        print(format_funnel([o.stats for o in outcomes]))
+    else:
         from card.build import build_card
 
-        with writing(Path(config.run.output_dir), "the dataset card"):
-            print(f"dataset card: {build_card(config.run.output_dir, spark, card_ingest_descriptions())}")
-    print(f"run directory: {config.run.output_dir}")
+        with writing(run_dir, "the dataset card"):
+            build_card(run_dir, spark, card_ingest_descriptions())
+        print(inspect_run(run_dir))  # every output: funnel, quarantine, tokenizer, shards, card
+    print(f"run directory: {run_dir}")
     return 0
 
 
@@ -462,8 +465,6 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text", la
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pipeline.inspect_run import inspect_run
-
     print(inspect_run(Path(args.run_dir)))
     return 0
 

@@ -23,6 +23,7 @@ The same input and config give byte-identical shards, whatever the partitioning.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -45,6 +46,7 @@ from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab
 from trainer_output.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
 
 SPLITS = ("train", "valid")
+log = logging.getLogger("corpus")
 _OPEN_SEGMENTS = 64
 
 
@@ -378,6 +380,13 @@ def write_shards(
         }
         manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed, out_dir)
         _install(staging, out_dir, written, manifest)
+    if cfg.valid_fraction > 0 and not manifest["splits"]["valid"]["documents"]:
+        log.warning(
+            "[shards] the valid split is empty: shards.valid_fraction %g of %d documents (by dedup cluster) "
+            "chose none; raise it for a validation set",
+            cfg.valid_fraction,
+            manifest["splits"]["train"]["documents"],
+        )
     return manifest
 
 
