@@ -37,8 +37,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from core.errors import ConfigError, CorpusError
+from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
-from pipeline.progress import StageProgress
 from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
     ingest_hash,
@@ -300,6 +300,7 @@ def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs
             config.mixture,
             config.run.seed,
             shards_step_hash,
+            config.run.progress_interval_s,
         )
         splits = manifest.get("splits", {})
         log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
