@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # not "Closing down clientserver connection" at INFO
     try:
         return COMMANDS[args.command](args)
     except CorpusError as exc:

@@ -61,7 +61,10 @@ def test_from_my_own_files_to_shards_as_the_readme_says(spark, tmp_path, monkeyp
     for lang in ("de", "en"):  # every language of the corpus is evaluated, held out at least 20 (or half)
         figures = tokenizer_stats["evaluation"][lang]
         assert figures["documents"] >= 2 and f"  {lang:<10} {figures['documents']:>10,}" in inspected
-    assert "## Tokenizer" in (run_dir / "README.md").read_text()
+    manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
+    for split, totals in manifest["splits"].items():
+        assert f"  {split:<6} {totals['shards']:>4} shards {totals['documents']:>11,} documents" in inspected
+    assert f"card: {run_dir / 'README.md'}" in inspected and "## Tokenizer" in (run_dir / "README.md").read_text()
 
     moved = tmp_path / "elsewhere"  # a copied run points at its own files
     shutil.move(run_dir, moved)
