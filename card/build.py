@@ -863,7 +863,7 @@ def section_loading(ctx: CardContext) -> list[str]:
     lines += _shards_tables(ctx, manifest)
     train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
     lines += _loading_megatron(ctx, train, valid)
-    return lines + _loading_numpy(ctx, (train or valid)[0][1])
+    return lines + _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
 
 
 def _loading_parquet(ctx: CardContext) -> list[str]:
@@ -971,6 +971,19 @@ def _loading_numpy(ctx: CardContext, example: str) -> list[str]:
     return lines
 
 
+def _loading_transformers(ctx: CardContext) -> list[str]:
+    """The tokenizer in Hugging Face ``transformers`` (``tokenizer.json`` + ``tokenizer_config.json``)."""
+    tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
+    lines = ["**transformers** (the tokenizer, with its end-of-document and padding tokens):", ""]
+    return lines + fenced(
+        "from transformers import AutoTokenizer\n\n"
+        f'tokenizer = AutoTokenizer.from_pretrained("{tokenizer_dir}")\n'
+        "print(tokenizer.eos_token, tokenizer.eos_token_id, tokenizer.pad_token, len(tokenizer))\n"
+        'print(tokenizer.decode(tokenizer("Hello, world")["input_ids"]))',
+        "python",
+    )
+
+
 def section_limitations(ctx: CardContext) -> list[str]:
     run = ctx.run
     items = []
@@ -1012,6 +1025,12 @@ def section_limitations(ctx: CardContext) -> list[str]:
         items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data remains.")
     if any(s.status == DONE and s.card.removes_duplicates for s in run.stages):
         items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
+    splits = (run.manifest or {}).get("splits") or {}
+    if splits and not (splits.get("valid") or {}).get("documents"):
+        items.append(
+            "The validation split is empty (`shards.valid_fraction` is 0 or chose no document): train without "
+            "a `--valid-data-path`, or raise the fraction and rerun (finished stages are skipped)."
+        )
     for row in (run.manifest or {}).get("mixture") or []:
         if isinstance(row, dict) and row.get("capped"):
             items.append(

@@ -25,7 +25,7 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
     existing = {f.name for f in df.schema.fields}
     out_schema = StructType(df.schema.fields + [f for f in new_fields if f.name not in existing])
     arrow_schema = _to_arrow_schema(out_schema)
-    counter = _DOCUMENT_COUNTER.pop() if _DOCUMENT_COUNTER else None
+    counter = take_document_counter()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -53,14 +53,21 @@ _DOCUMENT_COUNTER: list[Any] = []  # driver side: the accumulator the next map_b
 
 @contextmanager
 def counting_documents(accumulator: Any) -> Iterator[None]:
-    """While a stage builds its plan, the first ``map_batches`` call (its pass over the input documents)
-    adds the rows of every batch it processes to ``accumulator`` (a Spark accumulator: the executors'
+    """While a stage builds its plan, the first ``map_batches`` call (its pass over the input documents;
+    or another pass that calls ``take_document_counter``) adds the rows of every batch it processes to
+    ``accumulator`` (a Spark accumulator: the executors'
     counts reach the driver as each task finishes), so the driver can log progress."""
     _DOCUMENT_COUNTER[:] = [accumulator]
     try:
         yield
     finally:
         _DOCUMENT_COUNTER.clear()
+
+
+def take_document_counter() -> Any:
+    """The accumulator a pass over the input documents should count into (the first caller inside
+    ``counting_documents`` gets it), else None."""
+    return _DOCUMENT_COUNTER.pop() if _DOCUMENT_COUNTER else None
 
 
 def _to_arrow_schema(schema: StructType) -> pa.Schema:

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.errors import ConfigError, CorpusError, InputError
 from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
-from pipeline.inspect_run import format_funnel
+from pipeline.inspect_run import format_funnel, inspect_run
 
 log = logging.getLogger("corpus")
 
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # not "Closing down clientserver connection" at INFO
     try:
         return COMMANDS[args.command](args)
     except CorpusError as exc:
@@ -109,12 +110,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     with locked(run_dir):  # a second job on this folder stops here, before Spark starts
         spark = session_for(config, args.master)
         outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
-        print(format_funnel([o.stats for o in outcomes]))
-        if not args.stop_after:
+        if args.stop_after:
+            print(format_funnel([o.stats for o in outcomes]))
+        else:
             from card.build import build_card
 
             with writing(run_dir, "the dataset card"):
-                print(f"dataset card: {build_card(run_dir, spark, card_ingest_descriptions())}")
+                build_card(run_dir, spark, card_ingest_descriptions())
+            print(inspect_run(run_dir))  # every output: funnel, quarantine, tokenizer, shards, card
     print(f"run directory: {run_dir}")
     return 0
 
@@ -467,8 +470,6 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text", la
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pipeline.inspect_run import inspect_run
-
     print(inspect_run(Path(args.run_dir)))
     print(format_reruns(Path(args.run_dir), args.config))
     return 0

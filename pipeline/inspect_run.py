@@ -20,6 +20,11 @@ def inspect_run(run_dir: Path) -> str:
     lines = [f"run {run_dir}" + (f" (config hash {config_hash})" if config_hash else ""), ""]
     stages = stage_stats(run_dir)
     lines += [format_funnel(stages), ""]
+    lines += [
+        f"files: {run_dir / 'stages'}/NN_<stage>/data (kept documents, Parquet), {run_dir / 'rejects'}/NN_<stage> "
+        f"(rejected, with reason), {run_dir / 'config.resolved.yaml'}, {run_dir / 'summary.json'}",
+        "",
+    ]
     lines += _quarantine(run_dir, stages)
     lines += _tokenizer(run_dir)
     lines += _shards(run_dir)
@@ -98,6 +103,7 @@ def _shards(run_dir: Path) -> list[str]:
         lines.append(
             f"  {split:<6} {totals['shards']:>4} shards {totals['documents']:>11,} documents "
             f"{totals['tokens']:>14,} tokens"
+            + ("  (empty: shards.valid_fraction chose none)" if not totals["documents"] else "")
         )
     lines.append(f"  {'mixture':<10} {'documents':>10} {'epochs':>7} {'tokens used':>14} {'share':>7}")
     for row in manifest.get("mixture") or []:

@@ -39,9 +39,9 @@ from pyspark.sql import functions as F
 
 from core.durable import fsync_tree
 from core.errors import ConfigError, CorpusError
+from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
-from pipeline.progress import StageProgress
 from pipeline.readers import QUARANTINE_COLUMNS, read_sources
 from pipeline.resume import (
     INPUT_CHECKSUMS,
@@ -335,7 +335,7 @@ def _write_shards(docs: DataFrame, config: PipelineConfig, staging: Path, config
     started = time.time()
     manifest = write_shards(
         docs, staging / "tokenizer" / "tokenizer.json", staging / "shards", config.shards, config.mixture,
-        config.run.seed, config_hash,
+        config.run.seed, config_hash, config.run.progress_interval_s,
     )  # fmt: skip
     splits = manifest.get("splits", {})
     log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)

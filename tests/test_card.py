@@ -232,6 +232,14 @@ def test_numpy_snippet_in_the_card_reads_the_first_shard(run_dir):
     assert done.stdout == expected + "\n"
 
 
+def test_transformers_snippet_in_the_card_loads_the_tokenizer(run_dir):
+    loading = section(card_text(run_dir), "## Loading the data")
+    snippet = next(s for s in re.findall(r"```python\n(.*?)\n```", loading, re.S) if "AutoTokenizer" in s)
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=run_dir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "<|endoftext|> 0 <|pad|> 512\nHello, world\n"
+
+
 def test_megatron_paths_from_the_manifest_when_shards_are_many(spark, run_dir, tmp_path, monkeypatch):
     import card.build
 

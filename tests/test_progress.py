@@ -4,7 +4,7 @@ import gzip
 import json
 import re
 
-from pipeline.progress import StageProgress, progress_line
+from core.progress import StageProgress, progress_line
 from stages.dedup_sentence import DedupSentenceStage
 from stages.normalize import NormalizeStage
 from tests.conftest import shared_data
@@ -42,3 +42,17 @@ def test_stage_progress_counts_each_input_document_once_and_logs_lines(spark, st
     with StageProgress(spark, "[off]", 300, interval=0) as progress:
         NormalizeStage().apply(docs, stage_ctx).write.parquet(str(tmp_path / "off"))
     assert progress.done == 300 and not progress.thread.is_alive()
+
+
+def test_the_shards_tokenizing_pass_logs_progress(spark, tmp_path, caplog):
+    from tests.test_shards import train_small_tokenizer
+    from trainer_output.mixture import MixtureConfig
+    from trainer_output.shards import ShardsConfig, write_shards
+
+    caplog.set_level("INFO", logger="corpus")
+    tokenizer = train_small_tokenizer(tmp_path / "tokenizer.json")
+    docs = web_pages(spark, 300)
+    manifest = write_shards(docs, tokenizer, tmp_path / "out", ShardsConfig(), MixtureConfig(), 1, "h", 0.05)
+    assert sum(s["documents"] for s in manifest["shards"]) == 300
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[shards] tokenizing: ")]
+    assert lines and all(" of 300 documents" in line or "all 300 documents" in line for line in lines)

@@ -210,7 +210,7 @@ def test_failed_write_leaves_earlier_shards_and_no_staged_tokens(corpus, tmp_pat
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
+def test_int32_shards_at_vocabulary_of_65500_and_an_empty_valid_split_is_logged(spark, tmp_path, caplog):
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
     vocab.update({f"<filler{i}>": i for i in range(len(vocab), 65_499)})
@@ -229,12 +229,13 @@ def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
         docs,
         tmp_path / "tokenizer.json",
         tmp_path / "out",
-        ShardsConfig(valid_fraction=0.0),
+        ShardsConfig(valid_fraction=0.01),
         MixtureConfig(),
         seed=SEED,
         config_hash="h",
     )
     assert manifest["dtype"] == "int32" and [s["split"] for s in manifest["shards"]] == ["train"]
+    assert "[shards] the valid split is empty: shards.valid_fraction 0.01 of 3 documents" in caplog.text
     path = tmp_path / manifest["shards"][0]["path"]
     assert (tmp_path / (manifest["shards"][0]["path"] + ".idx")).read_bytes()[17] == 4
     reader = IndexedDatasetReader(path)

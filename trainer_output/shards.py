@@ -23,6 +23,7 @@ The same input and config give byte-identical shards, whatever the partitioning.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -40,11 +41,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-from core.spark_batches import worker_cached
+from core.progress import StageProgress
+from core.spark_batches import take_document_counter, worker_cached
 from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from trainer_output.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
 
 SPLITS = ("train", "valid")
+log = logging.getLogger("corpus")
 _OPEN_SEGMENTS = 64
 
 
@@ -115,6 +118,7 @@ def tokenize_documents(
     accumulator holds ``{(source, split): (documents, tokens)}`` once the rows have been written (once).
     """
     counts = docs.sparkSession.sparkContext.accumulator({}, _CountsParam())
+    progress = take_document_counter()
     path, directory = str(tokenizer_path), str(segments_dir)
     token_type = pa.from_numpy_dtype(dtype)
     arrow_schema = to_arrow_schema(_TOKENIZED)
@@ -132,6 +136,8 @@ def tokenize_documents(
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
+                if progress is not None:
+                    progress.add(batch.num_rows)
                 ids = []
                 for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
                     doc_ids = encoding.ids
@@ -332,8 +338,10 @@ def write_shards(
     mixture_cfg: MixtureConfig,
     seed: int,
     config_hash: str,
+    progress_interval_s: float = 0.0,
 ) -> dict:
-    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the manifest."""
+    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the
+    manifest. Every ``progress_interval_s`` (0: never) the tokenizing pass logs documents done, rate and ETA."""
     from tokenizers import Tokenizer
 
     spark = docs.sparkSession
@@ -353,10 +361,11 @@ def write_shards(
         segments_dir = staging / "segments"
         segments_dir.mkdir(parents=True)
         rows_path = str(staging / "documents")
-        tokenized, counted = tokenize_documents(
-            docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
-        )
-        tokenized.write.parquet(rows_path)
+        with StageProgress(spark, "[shards] tokenizing:", docs.count(), progress_interval_s):
+            tokenized, counted = tokenize_documents(
+                docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
+            )
+            tokenized.write.parquet(rows_path)
         counts = counted.value
         available = _sum_by_source((source, values) for (source, _), values in counts.items())
         plan = plan_mixture(available, mixture_cfg)
@@ -378,6 +387,13 @@ def write_shards(
         }
         manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed, out_dir)
         _install(staging, out_dir, written, manifest)
+    if cfg.valid_fraction > 0 and not manifest["splits"]["valid"]["documents"]:
+        log.warning(
+            "[shards] the valid split is empty: shards.valid_fraction %g of %d documents (by dedup cluster) "
+            "chose none; raise it for a validation set",
+            cfg.valid_fraction,
+            manifest["splits"]["train"]["documents"],
+        )
     return manifest
 
 

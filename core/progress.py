@@ -1,8 +1,10 @@
-"""Progress of a running stage: documents done, rate and ETA, logged at an interval.
+"""Progress of a running stage or of the shards' tokenizing pass: documents done, rate and ETA, logged
+at an interval.
 
-The counts come from an accumulator that the stage's pass over its input documents adds to on the
-executors (``core.spark_batches.counting_documents``); Spark sends them to the driver as each task
-finishes, so the count moves in steps of one partition (more partitions, finer steps).
+The counts come from an accumulator that the pass over the input documents adds to on the executors
+(``core.spark_batches.counting_documents``); Spark sends them to the driver as each task finishes, so
+the count moves in steps of one partition (more partitions, finer steps). Used by the runner (pipeline)
+and the shard writer (trainer_output), so it lives on the ground floor.
 """
 
 from __future__ import annotations
