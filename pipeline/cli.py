@@ -109,7 +109,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.config import digest
-    from pipeline.readers import read_sources
+    from pipeline.readers import quarantined, read_sources, skipped_counts
     from pipeline.resume import ingest_hash, run_settings_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.base import StageContext
@@ -129,7 +129,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
-            report_quarantine(records.where("reason is not null"), out / "quarantine")
+            report_quarantine(quarantined(records), out / "quarantine")
+        for reason, count in skipped_counts(records).items():
+            log.info("[input] skipped %d x %s (counted, not passed to the stage)", count, reason)
     if args.limit is not None:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
