@@ -37,7 +37,7 @@ def _config(hostile: dict, run_dir: Path):
     return parse_config(
         {
             "run": {"output_dir": str(run_dir), "partitions": 2},
-            "ingest": {"max_doc_bytes": hostile["max_doc_bytes"]},
+            "ingest": {"max_doc_bytes": hostile["max_doc_bytes"], "extract_max_bytes": hostile["extract_max_bytes"]},
             "sources": hostile["sources"],
             "stages": {  # every stage that needs no trained model, the heuristics relaxed so documents get through
                 "normalize": {"min_chars": 1, "max_chars": 2 * MAX_DOC_BYTES},
@@ -77,12 +77,16 @@ def test_whole_hostile_corpus_reconciles(spark, hostile, hostile_run):
     out = Path(hostile["out_dir"])
     run_dir, records = hostile_run["run_dir"], hostile["records"]
     documents = [r for r in records if r["expect"] == "document"]
-    quarantined = [r for r in records if r["expect"] != "document"]
+    quarantined = [r for r in records if r["expect"].startswith("ingest:")]
+    skipped = [r for r in records if r["expect"].startswith("skipped:")]
 
     ingest, normalize = (o.stats for o in hostile_run["outcomes"][:2])
     assert ingest["rows_kept"] == len(documents)
     assert ingest["reasons"] == dict(Counter(r["expect"] for r in quarantined))
-    assert ingest["rows_in"] == len(documents) + len(quarantined) == len(records)
+    assert ingest["rows_in"] == len(documents) + len(quarantined)
+    assert ingest["extra"]["skipped"] == dict(Counter(r["expect"] for r in skipped)) == hostile["skipped"]
+    assert ingest["extra"]["records_read"] == len(documents) + len(quarantined) + len(skipped) == len(records)
+    assert not any(reason.endswith(("_failed", "extract_timeout")) for reason in ingest["reasons"])
 
     rows = spark.read.parquet(str(run_dir / "quarantine")).collect()
     got = {(os.path.relpath(r["file"], out), r["line"], r["reason"]) for r in rows}
@@ -149,7 +153,7 @@ def test_reader_quarantines_parser_breakers(hostile, breaker):
 
 def test_ingest_log_names_file_and_line_of_quarantined_records(hostile, hostile_run):
     out = Path(hostile["out_dir"])
-    quarantined = [r for r in hostile["records"] if r["expect"] != "document"]
+    quarantined = [r for r in hostile["records"] if r["expect"].startswith("ingest:")]
     for reason in {r["expect"] for r in quarantined}:
         examples = [f"{out / r['file']}:{r['line']}" for r in quarantined if r["expect"] == reason]
         assert any(example in hostile_run["log"] for example in examples), f"no log line names a {reason} record"

@@ -8,8 +8,9 @@ a quarantine entry (damaged, oversized, too slow) or a counted skip (requests, m
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from filters.html_text import decode_page, page_text
 from pipeline.config import IngestConfig, SourceConfig
@@ -25,75 +26,98 @@ class NotAWarc(OSError):
     """The file's first record is not a WARC record."""
 
 
+class _EndsAtCut(io.RawIOBase):
+    """A decompressed stream that ends quietly where the compressed file is cut, and remembers the cut:
+    FastWARC reads ahead, so an error raised into it would lose the complete records it holds."""
+
+    def __init__(self, stream: IO[bytes]):
+        super().__init__()
+        # read1: one read of the layer below, so that the bytes before a cut come out before the error
+        self.read_some, self.cut, self.position = getattr(stream, "read1", stream.read), "", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.cut:
+            return 0
+        try:
+            data = self.read_some(len(buffer))
+        except truncation_errors() as exc:
+            self.cut = describe(exc)
+            return 0
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+
 def read_warc(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
     from fastwarc.warc import ArchiveIterator
 
-    with open_input(path, dict(source.storage_options)) as stream:
+    with open_input(path, dict(source.storage_options)) as raw:
+        stream = _EndsAtCut(raw)
         records = iter(ArchiveIterator(stream, parse_http=False))
-        held: Record | None = None  # the last document: emitted once the next record starts where it ends
-        vouched = False  # whether the held document's WARC-Block-Digest matched
-        first = True
+        held: tuple[Record, bool] | None = None  # the last outcome and whether its digest matched: emitted
+        first = True  # once the next record is seen to start where its Content-Length ends
         while True:
             try:
                 record = next(records, None)
-            except truncation_errors():
-                yield from [held] if held else []  # its block was read whole before the cut
-                raise
             except OSError as exc:  # the bytes after the last record are no record
-                if first:
+                if first and not stream.cut:
                     raise NotAWarc(f"not a WARC/WET file: {exc}") from None
-                yield from _damaged_after(held, vouched, exc)
+                yield from _damaged_after(held, stream.cut or describe(exc), bool(stream.cut))
                 return
             if held is not None:
-                yield held
-                held = None
+                yield held[0]
             if record is None:
+                if stream.cut and not (held and held[0].reason == "ingest:truncated_archive"):
+                    yield quarantine(-1, "truncated_archive", f"{stream.cut}, after the last complete record")
                 return
             first = False
-            outcome = _checked_record(record, ingest)
-            if outcome.reason is None:
-                held, vouched = outcome, "WARC-Block-Digest" in record.headers
-            else:
-                yield outcome
+            outcome, vouched = _checked_record(record, ingest)
+            if stream.cut and outcome.reason in ("ingest:corrupt_record", "ingest:truncated_record"):
+                outcome = quarantine(outcome.line, "truncated_archive", f"cut short: {stream.cut}", outcome.url)
+            held = (outcome, vouched)
 
 
-def _damaged_after(held: Record | None, vouched: bool, exc: OSError) -> Iterator[Record]:
-    """The last document, unless its digest vouches for it, and the unreadable rest of the file."""
-    if held is not None and vouched:
-        yield held
+def _damaged_after(held: tuple[Record, bool] | None, problem: str, cut: bool) -> Iterator[Record]:
+    """The last record, unless nothing vouches for its length, and the unreadable rest of the file."""
+    if held is not None and (held[1] or cut):  # a cut file: the record before the cut was read whole
+        yield held[0]
     elif held is not None:
-        detail = f"no WARC record follows it ({exc}): its Content-Length is wrong or the file is damaged"
-        yield quarantine(held.line, "corrupt_record", detail, held.url)
-    yield quarantine(-1, "corrupt_archive", f"{exc} after the last good record; the rest of the file is unread")
+        detail = f"no WARC record follows it ({problem}): its Content-Length is wrong or the file is damaged"
+        yield quarantine(held[0].line, "corrupt_record", detail, held[0].url)
+    if cut:
+        yield quarantine(-1, "truncated_archive", f"{problem}, inside a record header")
+    else:
+        yield quarantine(-1, "corrupt_archive", f"{problem} after the last good record; the rest of the file is unread")
 
 
-def _checked_record(record: Any, ingest: IngestConfig) -> Record:
-    """``_record``, with a failure of this record alone (bad HTTP headers, a bad length) quarantined."""
-    try:
-        return _record(record, ingest)
-    except truncation_errors():
-        raise
-    except (OSError, ValueError, UnicodeError) as exc:
-        return quarantine(record.stream_pos, "corrupt_record", describe(exc))
-
-
-def _record(record: Any, ingest: IngestConfig) -> Record:
-    """One WARC record as a document, a quarantine entry or a skip."""
-    offset = record.stream_pos
-    kind = (record.headers.get("WARC-Type") or "unknown").lower()
-    url = (record.headers.get("WARC-Target-URI") or "").strip("<>") or None
-    if kind not in ("response", "conversion"):
-        return skip(offset, f"warc_{kind}", f"WARC-Type {kind}", url)
+def _checked_record(record: Any, ingest: IngestConfig) -> tuple[Record, bool]:
+    """(``_record``, whether the record's WARC-Block-Digest vouches for it); a failure of this record alone
+    (a digest that does not match, bad HTTP headers) quarantines it."""
+    offset, url = record.stream_pos, (record.headers.get("WARC-Target-URI") or "").strip("<>") or None
     declared = int(record.headers.get("Content-Length") or 0)
     if declared > ingest.max_doc_bytes:
-        return quarantine(offset, "too_large", f"record of {declared} bytes over ingest.max_doc_bytes", url)
-    if "WARC-Block-Digest" in record.headers and not record.verify_block_digest():
-        return quarantine(
-            offset,
-            "corrupt_record",
-            "WARC-Block-Digest does not match the block (damaged or wrong Content-Length)",
-            url,
-        )
+        return quarantine(offset, "too_large", f"record of {declared} bytes over ingest.max_doc_bytes", url), False
+    vouched = "WARC-Block-Digest" in record.headers
+    if vouched and not record.verify_block_digest():
+        detail = "WARC-Block-Digest does not match the block (damaged, cut, or a wrong Content-Length)"
+        return quarantine(offset, "corrupt_record", detail, url), False
+    try:
+        return _record(record, offset, url, declared, ingest), vouched
+    except (OSError, ValueError, UnicodeError) as exc:
+        return quarantine(offset, "corrupt_record", describe(exc), url), False
+
+
+def _record(record: Any, offset: int, url: str | None, declared: int, ingest: IngestConfig) -> Record:
+    """One WARC record (its digest checked) as a document, a quarantine entry or a skip."""
+    kind = (record.headers.get("WARC-Type") or "unknown").lower()
+    if kind not in ("response", "conversion"):
+        return skip(offset, f"warc_{kind}", f"WARC-Type {kind}", url)
     if kind == "conversion":  # WET text is UTF-8 by definition
         payload = record.reader.read()
         return _document(offset, payload.decode("utf-8", errors="replace"), url, declared, len(payload))
@@ -103,18 +127,15 @@ def _record(record: Any, ingest: IngestConfig) -> Record:
         return skip(offset, "non_text_response", f"Content-Type {content_type[:80]!r}", url)
     payload = record.reader.read()
     if len(payload) < record.content_length:
-        return quarantine(
-            offset, "truncated_record", f"payload of {len(payload)} bytes, {record.content_length} declared", url
-        )
+        detail = f"payload of {len(payload)} bytes, {record.content_length} declared"
+        return quarantine(offset, "truncated_record", detail, url)
     if not content_type.lower().lstrip().startswith(_EXTRACTED_TYPES):
         return _document(offset, decode_page(payload, content_type, False), url, declared, declared)
     if len(payload) > ingest.extract_max_bytes:
         return quarantine(offset, "too_large", f"HTML of {len(payload)} bytes over ingest.extract_max_bytes", url)
-    extract = budgeted(
-        page_text, ingest.extract_timeout_s, warmup=(b"<p>warm-up</p>", "text/html", ingest.html_extractor)
-    )
+    warmup = (b"<p>warm-up</p>", "text/html", ingest.html_extractor)
     try:
-        text = extract(payload, content_type, ingest.html_extractor)
+        text = budgeted(page_text, ingest.extract_timeout_s, warmup)(payload, content_type, ingest.html_extractor)
     except BudgetExceeded as exc:
         return quarantine(offset, "extract_timeout", f"{ingest.html_extractor}: {exc}", url)
     except WorkFailed as exc:
