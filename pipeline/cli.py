@@ -109,7 +109,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.config import digest
-    from pipeline.readers import quarantined, read_sources, skipped_counts
+    from pipeline.readers import has_field, quarantined, read_sources, skipped_counts
     from pipeline.resume import ingest_hash, run_settings_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.base import StageContext
@@ -126,6 +126,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
     spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
     if df is None:
+        if has_field(source, "id"):  # the input's own ids, so results join back to it
+            source = source.model_copy(update={"id_field": "id"})
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):

@@ -285,3 +285,144 @@ def test_read_sources_in_spark(spark, tmp_path):
         (3, "world", None),
     ]
     assert rows[1]["file"] == str(path) and "Expecting" in rows[1]["detail"]
+
+
+@pytest.mark.parametrize("label", ["base64", "rot13", "undefined", "punycode", "unicode_escape", "utf-7", "x-nonsense"])
+def test_charsets_that_are_no_text_encoding_fall_back_to_the_bytes(label):
+    """`charset=base64` ended the whole job with LookupError; `unicode_escape` made lone surrogates."""
+    from filters.html_text import charset_codec, decode_page
+
+    assert charset_codec(label) is None
+    payload = "<p>Grüße aus Köln \\ud800 und München</p>".encode()
+    text = decode_page(payload, f"text/html; charset={label}", True)
+    assert text == payload.decode("utf-8")
+    text.encode("utf-8")  # no lone surrogate
+
+
+def test_warc_response_kinds_and_mixed_case_content_types(tmp_path):
+    pages = [
+        ("http://a/upper", "Text/HTML; Charset=UTF-8", b"<article><p>" + b"Upper case type. " * 20 + b"</p></article>"),
+        (
+            "http://a/xhtml",
+            "application/xhtml+xml",
+            b"<html><body><p>" + b"An XHTML page. " * 20 + b"</p></body></html>",
+        ),
+        ("http://a/png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(200)),
+        ("http://a/pdf", "application/pdf", b"%PDF-1.4 ..."),
+    ]
+    path = tmp_path / "kinds.warc.gz"
+    write_warc(path, pages)
+    got = {r.url: r for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, IngestConfig())}
+    assert got["http://a/upper"].reason is None and got["http://a/upper"].text.startswith("Upper case type.")
+    assert got["http://a/xhtml"].reason is None and "An XHTML page." in got["http://a/xhtml"].text
+    assert got["http://a/png"].reason == got["http://a/pdf"].reason == "skipped:non_text_response"
+    assert "image/png" in got["http://a/png"].detail
+
+
+def test_extraction_over_its_time_budget_is_quarantined_and_the_next_page_is_read(tmp_path):
+    heavy = b"<html><body>" + b"<div><p>A paragraph of text that the extractor must walk.</p></div>" * 150_000
+    pages = [
+        ("http://a/heavy", "text/html", heavy),  # about 10 MB: far over a 0.05 s budget
+        ("http://a/light", "text/html", b"<article><p>" + b"A light page. " * 30 + b"</p></article>"),
+    ]
+    path = tmp_path / "slow.warc.gz"
+    write_warc(path, pages)
+    budget = IngestConfig(extract_timeout_s=0.05, extract_max_bytes=20_000_000, max_doc_bytes=20_000_000)
+    got = {r.url: r for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, budget)}
+    assert got["http://a/heavy"].reason == "ingest:extract_timeout"
+    assert "budget 0.05s" in got["http://a/heavy"].detail
+    assert got["http://a/light"].reason is None and got["http://a/light"].text.startswith("A light page.")
+    small = IngestConfig(extract_max_bytes=1_000_000, max_doc_bytes=20_000_000)
+    got = {r.url: r for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, small)}
+    assert got["http://a/heavy"].reason == "ingest:too_large" and "extract_max_bytes" in got["http://a/heavy"].detail
+
+
+def _crash(kind: str) -> str:
+    """Work for the budget test: dies like a segfaulting extension, raises, or answers."""
+    import os
+
+    if kind == "die":
+        os._exit(139)
+    if kind == "raise":
+        raise ValueError("bad page")
+    return kind.upper()
+
+
+def test_budgeted_child_survives_crashes_and_errors():
+    from pipeline.readers.budget import Budgeted, WorkFailed
+
+    work = Budgeted(_crash, 10.0, warmup=("warm",))
+    assert work("ok") == "OK"
+    with pytest.raises(WorkFailed, match="died"):
+        work("die")
+    with pytest.raises(WorkFailed, match="ValueError: bad page"):
+        work("raise")
+    assert work("again") == "AGAIN"  # a fresh child after the crash
+    work._stop()
+
+
+def test_own_ids_are_kept_and_bad_ones_quarantined(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "own.jsonl"
+    lines = [
+        {"id": "doc-a", "text": "first"},
+        {"id": 17, "text": "second"},
+        {"text": "no id"},
+        {"id": [1], "text": "x"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    got = records(jsonl_source(path, id_field="id"), path)
+    assert [(r.doc_id, r.reason) for r in got] == [
+        ("doc-a", None),
+        ("17", None),
+        (None, "ingest:missing_id"),
+        (None, "ingest:invalid_id"),
+    ]
+    pq.write_table(pa.table({"doc_id": ["p1", "p2"], "text": ["a", "b"]}), tmp_path / "own.parquet")
+    parquet = SourceConfig(name="p", format="parquet", paths=[str(tmp_path / "own.parquet")], id_field="doc_id")
+    assert [r.doc_id for r in records(parquet, tmp_path / "own.parquet")] == ["p1", "p2"]
+
+
+def test_own_ids_in_spark_with_duplicates_quarantined(spark, tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"id": "x", "text": "one"}\n{"id": "y", "text": "two"}\n')
+    (tmp_path / "b.jsonl").write_text('{"id": "x", "text": "again"}\n{"id": "z", "text": "three"}\n')
+    rows = read_sources(spark, [jsonl_source(tmp_path, id_field="id")], INGEST).collect()
+    documents = sorted((r["id"], r["text"], r["line"]) for r in rows if r["reason"] is None)
+    assert documents == [("x", "one", 1), ("y", "two", 2), ("z", "three", 2)]
+    [duplicate] = [r for r in rows if r["reason"] is not None]
+    assert (duplicate["reason"], duplicate["file"], duplicate["line"]) == (
+        "ingest:duplicate_id",
+        str(tmp_path / "b.jsonl"),
+        1,
+    )
+    assert duplicate["detail"] == f"id first read at {tmp_path / 'a.jsonl'}:1" and duplicate["text"] is None
+
+
+def test_credentials_never_enter_the_config():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="credentials do not belong in the config"):
+        SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"secret": "s3cr3t"})
+    with pytest.raises(ValidationError, match="password in a URL"):
+        SourceConfig(name="s", format="jsonl", paths=["https://user:pw@host/x.jsonl"])
+    ok = SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"profile": "crawl", "anon": False})
+    assert ok.storage_options == {"profile": "crawl", "anon": False}
+
+
+def test_symlinks_in_input_folders(tmp_path, caplog):
+    folder, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "real.jsonl").write_text('{"text": "linked"}\n')
+    (folder / "link.jsonl").symlink_to(elsewhere / "real.jsonl")
+    (folder / "broken.jsonl").symlink_to(elsewhere / "missing.jsonl")
+    (folder / "loop").symlink_to(tmp_path, target_is_directory=True)
+    source = jsonl_source(folder)
+    files = expand_paths(source)
+    assert [f.key for f in files] == ["broken.jsonl", "link.jsonl"]
+    assert "loop: a symlinked folder, not followed" in caplog.text
+    outcomes = {f.key: [(r.line, r.reason, r.text) for r in records(source, f.path)] for f in files}
+    assert outcomes["link.jsonl"] == [(1, None, "linked")]
+    assert outcomes["broken.jsonl"][0][:2] == (-1, "ingest:unreadable_file")

@@ -11,7 +11,7 @@ budget), ``read`` (one file, every failure caught) and ``ingest`` (the Spark job
 
 from pipeline.readers.files import expand_paths, input_fingerprint
 from pipeline.readers.ingest import QUARANTINE_COLUMNS, RECORD_SCHEMA, quarantined, read_sources, skipped_counts
-from pipeline.readers.read import read_file
+from pipeline.readers.read import has_field, read_file
 from pipeline.readers.records import Record, meta_json
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "RECORD_SCHEMA",
     "Record",
     "expand_paths",
+    "has_field",
     "input_fingerprint",
     "meta_json",
     "quarantined",
