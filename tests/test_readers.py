@@ -426,3 +426,33 @@ def test_symlinks_in_input_folders(tmp_path, caplog):
     outcomes = {f.key: [(r.line, r.reason, r.text) for r in records(source, f.path)] for f in files}
     assert outcomes["link.jsonl"] == [(1, None, "linked")]
     assert outcomes["broken.jsonl"][0][:2] == (-1, "ingest:unreadable_file")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_corpus_stage_keeps_the_inputs_own_ids(spark, tmp_path, fmt):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    from pipeline.cli import main
+
+    ids, texts = ["user-7", "user-9"], [f"Document {i}: long enough to pass the normalize stage." for i in range(2)]
+    path = tmp_path / f"mine.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"id": i, "text": t, "source": "forum"}) + "\n" for i, t in zip(ids, texts)))
+    else:
+        pq.write_table(pa.table({"id": ids, "text": texts}), path)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run": {"output_dir": str(tmp_path / "unused"), "partitions": 4},
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(path)]}],
+                "stages": {"normalize": {"min_chars": 10}},
+            }
+        )
+    )
+    out = tmp_path / "out"
+    assert main(["stage", "normalize", "--config", str(config), "--input", str(path), "--output", str(out)]) == 0
+    kept = spark.read.parquet(str(out / "data")).select("id", "text").orderBy("id").collect()
+    assert [(row["id"], row["text"]) for row in kept] == list(zip(ids, texts))
