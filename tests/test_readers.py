@@ -337,6 +337,25 @@ def test_extraction_over_its_time_budget_is_quarantined_and_the_next_page_is_rea
     assert got["http://a/heavy"].reason == "ingest:too_large" and "extract_max_bytes" in got["http://a/heavy"].detail
 
 
+def test_chunked_http_bodies_are_joined(tmp_path):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    article = b"<article><p>" + b"A page sent in chunks. " * 20 + b"</p></article>"
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (article[:100], article[100:])) + b"0\r\n\r\n"
+    path = tmp_path / "chunked.warc.gz"
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for url, body in (("http://a/chunked", chunked), ("http://a/joined-already", article)):
+            headers = [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked")]
+            http = StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    got = {
+        r.url: r.text for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, IngestConfig())
+    }
+    assert got["http://a/chunked"] == got["http://a/joined-already"] == ("A page sent in chunks. " * 20).strip()
+
+
 def _crash(kind: str) -> str:
     """Work for the budget test: dies like a segfaulting extension, raises, or answers."""
     import os
@@ -349,7 +368,7 @@ def _crash(kind: str) -> str:
 
 
 def test_budgeted_child_survives_crashes_and_errors():
-    from pipeline.readers.budget import Budgeted, WorkFailed
+    from core.budget import Budgeted, WorkFailed
 
     work = Budgeted(_crash, 10.0, warmup=("warm",))
     assert work("ok") == "OK"

@@ -5,8 +5,8 @@ file, the line (or record offset), the reason and a short detail, or a skip coun
 record, an image response), so nothing is lost silently and no bad record stops or hangs the job.
 
 Modules: ``files`` (paths, fsspec, decompression), ``records`` (what a reader yields), one module per
-format (``jsonl``, ``parquet``, ``text``, ``warc``), ``budget`` (extraction in a child process with a time
-budget), ``read`` (one file, every failure caught) and ``ingest`` (the Spark job).
+format (``jsonl``, ``parquet``, ``text``, ``warc``; WARC pages are extracted in a child process with a time
+budget, ``core/budget.py``), ``read`` (one file, every failure caught) and ``ingest`` (the Spark job).
 """
 
 from pipeline.readers.files import expand_paths, input_fingerprint

@@ -12,9 +12,9 @@ import io
 from collections.abc import Iterator
 from typing import IO, Any
 
+from core.budget import BudgetExceeded, WorkFailed, budgeted
 from filters.html_text import decode_page, page_text
 from pipeline.config import IngestConfig, SourceConfig
-from pipeline.readers.budget import BudgetExceeded, WorkFailed, budgeted
 from pipeline.readers.files import open_input, truncation_errors
 from pipeline.readers.records import Record, check_text, describe, quarantine, skip
 
@@ -129,6 +129,8 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
     if len(payload) < record.content_length:
         detail = f"payload of {len(payload)} bytes, {record.content_length} declared"
         return quarantine(offset, "truncated_record", detail, url)
+    if "chunked" in (record.http_headers.get("Transfer-Encoding") or "").lower():
+        payload = _unchunked(payload)
     if not content_type.lower().lstrip().startswith(_EXTRACTED_TYPES):
         return _document(offset, decode_page(payload, content_type, False), url, declared, declared)
     if len(payload) > ingest.extract_max_bytes:
@@ -141,6 +143,17 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
     except WorkFailed as exc:
         return quarantine(offset, "extract_failed", f"{ingest.html_extractor}: {exc}", url)
     return _document(offset, text, url, declared, declared)
+
+
+def _unchunked(payload: bytes) -> bytes:
+    """An HTTP body sent in chunks, joined (FastWARC's decoder); a body whose crawler already joined the
+    chunks but kept the header is used as it is."""
+    from fastwarc.stream_io import ChunkedReader
+
+    try:
+        return ChunkedReader(io.BytesIO(payload)).read()
+    except OSError:
+        return payload
 
 
 def _document(offset: int, text: str, url: str | None, declared: int, read: int) -> Record:

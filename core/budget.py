@@ -5,7 +5,8 @@ a crash inside the extension, must not happen in the Spark worker itself. One ch
 serves the calls in turn (the pages travel through a pipe); a call over its budget kills the child, the
 record is quarantined and the next call starts a fresh one. The child is a plain ``python -c`` calling this
 module with the parent's import path (not multiprocessing's spawn, which re-runs the parent's main module:
-a Spark worker's, or a script read from stdin).
+a Spark worker's, or a script read from stdin). It lives on the ground floor so that the child imports
+nothing but this module and the function's own (no Spark), and starts in a fraction of a second.
 """
 
 from __future__ import annotations
