@@ -547,8 +547,8 @@ def generate_hostile_corpus(
     document (``big_doc_bytes``) must exceed it and the long-line document must fit. The
     result lists every record as ``{"file", "line", "kind", "expect"}`` where ``expect`` is
     ``"document"``, the quarantine reason (``ingest:...``) or the skip (``skipped:...``; WARC requests,
-    metadata, images), with WARC records at their offset in the uncompressed file; documents of kind ``empty_*`` normalise to empty
-    text (``normalize:empty``). ``sources`` are the pipeline source entries; ``parser_breakers``
+    metadata, images), with WARC records at their offset in the uncompressed file; documents of kind
+    ``empty_*`` normalise to empty text (``normalize:empty``). ``sources`` are the pipeline source entries; ``parser_breakers``
     the files whose records break a naive JSON reader (one kind per file). Text files are read
     whole, with line 0. HTML pages over ``extract_max_bytes`` (default: half of ``max_doc_bytes``)
     are not extracted.
