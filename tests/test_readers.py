@@ -356,6 +356,34 @@ def test_chunked_http_bodies_are_joined(tmp_path):
     assert got["http://a/chunked"] == got["http://a/joined-already"] == ("A page sent in chunks. " * 20).strip()
 
 
+def test_compressed_http_bodies_are_inflated_within_the_size_budget(tmp_path):
+    import zlib
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    article = b"<article><p>" + b"A page sent gzipped. " * 20 + b"</p></article>"
+    bodies = {
+        "http://a/gzip": ("gzip", gzip.compress(article)),
+        "http://a/deflate": ("deflate", zlib.compress(article)),
+        "http://a/inflated-already": ("gzip", article),
+        "http://a/bomb": ("gzip", gzip.compress(b"<p>" + b"0" * 30_000_000 + b"</p>")),  # 30 MB from 30 KB
+    }
+    path = tmp_path / "encoded.warc.gz"
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for url, (encoding, body) in bodies.items():
+            headers = [("Content-Type", "text/html"), ("Content-Encoding", encoding)]
+            http = StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    got = {r.url: r for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, IngestConfig())}
+    expected = ("A page sent gzipped. " * 20).strip()
+    assert (
+        got["http://a/gzip"].text == got["http://a/deflate"].text == got["http://a/inflated-already"].text == expected
+    )
+    assert got["http://a/bomb"].reason == "ingest:too_large" and "inflates past" in got["http://a/bomb"].detail
+
+
 def _crash(kind: str) -> str:
     """Work for the budget test: dies like a segfaulting extension, raises, or answers."""
     import os

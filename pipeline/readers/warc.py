@@ -131,6 +131,12 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
         return quarantine(offset, "truncated_record", detail, url)
     if "chunked" in (record.http_headers.get("Transfer-Encoding") or "").lower():
         payload = _unchunked(payload)
+    encoding = (record.http_headers.get("Content-Encoding") or "").strip().lower()
+    if encoding in _CONTENT_DECODERS:
+        payload = _decoded(payload, encoding, ingest.extract_max_bytes)
+        if payload is None:
+            detail = f"{encoding} body inflates past ingest.extract_max_bytes ({ingest.extract_max_bytes})"
+            return quarantine(offset, "too_large", detail, url)
     if not content_type.lower().lstrip().startswith(_EXTRACTED_TYPES):
         return _document(offset, decode_page(payload, content_type, False), url, declared, declared)
     if len(payload) > ingest.extract_max_bytes:
@@ -143,6 +149,23 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
     except WorkFailed as exc:
         return quarantine(offset, "extract_failed", f"{ingest.html_extractor}: {exc}", url)
     return _document(offset, text, url, declared, declared)
+
+
+_CONTENT_DECODERS = ("gzip", "x-gzip", "deflate", "br")
+
+
+def _decoded(payload: bytes, encoding: str, limit: int) -> bytes | None:
+    """An HTTP body sent compressed (``Content-Encoding``), inflated by FastWARC's readers but never past
+    ``limit`` bytes (None then: a gzip bomb stays small); a body the crawler already inflated is used as is."""
+    from fastwarc.stream_io import BrotliReader, GzipReader
+
+    stream = io.BytesIO(payload)
+    reader = BrotliReader(stream) if encoding == "br" else GzipReader(stream, zlib=encoding == "deflate")
+    try:
+        inflated = reader.read(limit + 1)
+    except OSError:
+        return payload
+    return None if len(inflated) > limit else inflated
 
 
 def _unchunked(payload: bytes) -> bytes:
