@@ -308,7 +308,7 @@ def test_warc_response_kinds_and_mixed_case_content_types(tmp_path):
             b"<html><body><p>" + b"An XHTML page. " * 20 + b"</p></body></html>",
         ),
         ("http://a/png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(200)),
-        ("http://a/pdf", "application/pdf", b"%PDF-1.4 ..."),
+        ("http://a/pdf", "application/pdf", b"%PDF-1.4 " + bytes(400)),
     ]
     path = tmp_path / "kinds.warc.gz"
     write_warc(path, pages)
@@ -317,6 +317,14 @@ def test_warc_response_kinds_and_mixed_case_content_types(tmp_path):
     assert got["http://a/xhtml"].reason is None and "An XHTML page." in got["http://a/xhtml"].text
     assert got["http://a/png"].reason == got["http://a/pdf"].reason == "skipped:non_text_response"
     assert "image/png" in got["http://a/png"].detail
+    small = IngestConfig(max_doc_bytes=300)  # over it: the image is still a skip, the pages are too large
+    got = {r.url: r.reason for r in records(SourceConfig(name="c", format="warc", paths=[str(path)]), path, small)}
+    assert got == {
+        "http://a/upper": "ingest:too_large",
+        "http://a/xhtml": "ingest:too_large",
+        "http://a/png": "skipped:non_text_response",
+        "http://a/pdf": "skipped:non_text_response",
+    }
 
 
 def test_extraction_over_its_time_budget_is_quarantined_and_the_next_page_is_read(tmp_path):

@@ -97,38 +97,47 @@ def _damaged_after(held: tuple[Record, bool] | None, problem: str, cut: bool) ->
 
 
 def _checked_record(record: Any, ingest: IngestConfig) -> tuple[Record, bool]:
-    """(``_record``, whether the record's WARC-Block-Digest vouches for it); a failure of this record alone
-    (a digest that does not match, bad HTTP headers) quarantines it."""
+    """(the record as a document, quarantine entry or skip, whether its WARC-Block-Digest vouches for it);
+    a failure of this record alone (a digest that does not match, bad HTTP headers) quarantines it."""
     offset, url = record.stream_pos, (record.headers.get("WARC-Target-URI") or "").strip("<>") or None
-    declared = int(record.headers.get("Content-Length") or 0)
-    if declared > ingest.max_doc_bytes:
-        return quarantine(offset, "too_large", f"record of {declared} bytes over ingest.max_doc_bytes", url), False
-    vouched = "WARC-Block-Digest" in record.headers
-    if vouched and not record.verify_block_digest():
-        detail = "WARC-Block-Digest does not match the block (damaged, cut, or a wrong Content-Length)"
-        return quarantine(offset, "corrupt_record", detail, url), False
+    kind = (record.headers.get("WARC-Type") or "unknown").lower()
     try:
-        return _record(record, offset, url, declared, ingest), vouched
+        declared = int(record.headers.get("Content-Length") or 0)
+        if declared > ingest.max_doc_bytes:  # neither read nor checked: skipped if it is not text anyway
+            detail = f"record of {declared} bytes over ingest.max_doc_bytes"
+            return _skipped(record, kind, offset, url) or quarantine(offset, "too_large", detail, url), False
+        vouched = "WARC-Block-Digest" in record.headers
+        if vouched and not record.verify_block_digest():
+            detail = "WARC-Block-Digest does not match the block (damaged, cut, or a wrong Content-Length)"
+            return quarantine(offset, "corrupt_record", detail, url), False
+        return _skipped(record, kind, offset, url) or _document(record, kind, offset, url, ingest), vouched
     except (OSError, ValueError, UnicodeError) as exc:
         return quarantine(offset, "corrupt_record", describe(exc), url), False
 
 
-def _record(record: Any, offset: int, url: str | None, declared: int, ingest: IngestConfig) -> Record:
-    """One WARC record (its digest checked) as a document, a quarantine entry or a skip."""
-    kind = (record.headers.get("WARC-Type") or "unknown").lower()
+def _skipped(record: Any, kind: str, offset: int, url: str | None) -> Record | None:
+    """The skip entry of a record left out on purpose (a request, metadata, ...; a response that is not
+    text), else None. A response's HTTP headers are parsed here."""
     if kind not in ("response", "conversion"):
         return skip(offset, f"warc_{kind}", f"WARC-Type {kind}", url)
-    if kind == "conversion":  # WET text is UTF-8 by definition
-        payload = record.reader.read()
-        return _document(offset, payload.decode("utf-8", errors="replace"), url, declared, len(payload))
-    record.parse_http()
-    content_type = (record.http_headers.get("Content-Type") or "") if record.http_headers else ""
-    if not content_type.lower().lstrip().startswith(_TEXT_TYPES):
-        return skip(offset, "non_text_response", f"Content-Type {content_type[:80]!r}", url)
+    if kind == "response":
+        record.parse_http()
+        if not _content_type(record).lower().lstrip().startswith(_TEXT_TYPES):
+            return skip(offset, "non_text_response", f"Content-Type {_content_type(record)[:80]!r}", url)
+    return None
+
+
+def _content_type(record: Any) -> str:
+    return (record.http_headers.get("Content-Type") or "") if record.http_headers else ""
+
+
+def _document(record: Any, kind: str, offset: int, url: str | None, ingest: IngestConfig) -> Record:
+    """A WET conversion or a text response (HTTP headers parsed) as a document, or why it cannot be one."""
     payload = record.reader.read()
     if len(payload) < record.content_length:
-        detail = f"payload of {len(payload)} bytes, {record.content_length} declared"
-        return quarantine(offset, "truncated_record", detail, url)
+        return quarantine(offset, "truncated_record", f"{len(payload)} bytes, {record.content_length} declared", url)
+    if kind == "conversion":  # WET text is UTF-8 by definition
+        return _text_document(offset, payload.decode("utf-8", errors="replace"), url)
     if "chunked" in (record.http_headers.get("Transfer-Encoding") or "").lower():
         payload = _unchunked(payload)
     encoding = (record.http_headers.get("Content-Encoding") or "").strip().lower()
@@ -137,8 +146,9 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
         if payload is None:
             detail = f"{encoding} body inflates past ingest.extract_max_bytes ({ingest.extract_max_bytes})"
             return quarantine(offset, "too_large", detail, url)
+    content_type = _content_type(record)
     if not content_type.lower().lstrip().startswith(_EXTRACTED_TYPES):
-        return _document(offset, decode_page(payload, content_type, False), url, declared, declared)
+        return _text_document(offset, decode_page(payload, content_type, False), url)
     if len(payload) > ingest.extract_max_bytes:
         return quarantine(offset, "too_large", f"HTML of {len(payload)} bytes over ingest.extract_max_bytes", url)
     warmup = (b"<p>warm-up</p>", "text/html", ingest.html_extractor)
@@ -148,7 +158,7 @@ def _record(record: Any, offset: int, url: str | None, declared: int, ingest: In
         return quarantine(offset, "extract_timeout", f"{ingest.html_extractor}: {exc}", url)
     except WorkFailed as exc:
         return quarantine(offset, "extract_failed", f"{ingest.html_extractor}: {exc}", url)
-    return _document(offset, text, url, declared, declared)
+    return _text_document(offset, text, url)
 
 
 _CONTENT_DECODERS = ("gzip", "x-gzip", "deflate", "br")
@@ -179,8 +189,6 @@ def _unchunked(payload: bytes) -> bytes:
         return payload
 
 
-def _document(offset: int, text: str, url: str | None, declared: int, read: int) -> Record:
-    if read < declared:
-        return quarantine(offset, "truncated_record", f"block of {read} bytes, {declared} declared", url)
+def _text_document(offset: int, text: str, url: str | None) -> Record:
     reason, detail = check_text(text)
     return quarantine(offset, reason, detail or "", url) if reason else Record(offset, text=text, url=url)
