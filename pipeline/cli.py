@@ -240,7 +240,7 @@ def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.readers import read_sources
+    from pipeline.readers import has_field, quarantined, read_sources, skipped_counts
     from pipeline.resume import INPUT_CHECKSUMS, combine, ingest_hash, input_files, run_settings_hash, stage_hash
     from pipeline.runner import prepare_output_dir, run_stage, writing
     from stages.base import StageContext
@@ -258,10 +258,14 @@ def cmd_stage(args: argparse.Namespace) -> int:
     spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
     if df is None:
+        if has_field(source, "id"):  # the input's own ids, so results join back to it
+            source = source.model_copy(update={"id_field": "id"})
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
-            report_quarantine(records.where("reason is not null"), out / "quarantine")
+            report_quarantine(quarantined(records), out / "quarantine")
+        for reason, count in skipped_counts(records).items():
+            log.info("[input] skipped %d x %s (counted, not passed to the stage)", count, reason)
     if args.limit is not None:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from core.errors import ConfigError
+from filters.html_text import HtmlExtractor
 from model_training.kenlm import KenlmTrainConfig
 from model_training.quality_classifier import QualityClassifierTrainConfig
 from stages.registry import STAGES
@@ -40,15 +42,57 @@ class Section(BaseModel):
 class SourceConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="mixture source name, e.g. web, wiki, books")
     format: InputFormat = Field(description="input format")
-    paths: list[str] = Field(min_length=1, description="files, folders or glob patterns")
+    paths: list[str] = Field(
+        min_length=1,
+        description="files, folders or glob patterns; local or fsspec URLs (s3://, gs://, hf://, https://)",
+    )
     text_field: str = Field("text", description="field holding the document text (jsonl, parquet)")
     url_field: str | None = Field("url", description="field holding the URL, if any")
+    id_field: str | None = Field(
+        None, description="field holding the document's own id, kept as its id (default: a hash of source, file, line)"
+    )
     meta_fields: list[str] = Field(default_factory=list, description="extra fields copied into `meta` (JSON)")
     license: str | None = Field(None, description="licence of this source's text, shown in the dataset card")
+    storage_options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="fsspec options for remote paths (endpoint_url, profile, anon, ...); never credentials",
+    )
+
+    @field_validator("paths")
+    @classmethod
+    def _no_credentials_in_urls(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]+:[^/@]*@", path):
+                raise ValueError(f"{path.split('@')[-1]!r}: a password in a URL would be copied into the run directory")
+        return paths
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The config is copied into the run directory: credentials come from the environment or a profile."""
+        secret = [key for key in options if any(word in key.lower() for word in _SECRET_WORDS)]
+        if secret:
+            raise ValueError(
+                f"{', '.join(secret)}: credentials do not belong in the config (it is copied into the run "
+                "directory); set them in the environment (AWS_ACCESS_KEY_ID, ...) or name a `profile`"
+            )
+        return options
+
+
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session")
 
 
 class IngestConfig(Section):
     max_doc_bytes: int = Field(10_000_000, gt=0, description="larger records are quarantined (ingest:too_large)")
+    html_extractor: HtmlExtractor = Field(
+        "resiliparse", description="HTML to text for WARC responses: resiliparse (fast) or trafilatura (stricter)"
+    )
+    extract_timeout_s: float = Field(
+        30.0, gt=0, description="a page whose extraction takes longer is quarantined (ingest:extract_timeout)"
+    )
+    extract_max_bytes: int = Field(
+        5_000_000, gt=0, description="a larger HTML page is not extracted but quarantined (ingest:too_large)"
+    )
 
 
 class RunConfig(Section):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from core.durable import fsync_tree, write_atomic
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.readers import input_fingerprint
+from pipeline.readers.files import is_url
 from stages.base import Stage
 from trainer_output.indexed_dataset import sha256_file
 
@@ -167,27 +167,25 @@ def shards_hash(tokenizer: StepHash, config: PipelineConfig) -> StepHash:
 
 
 def input_files(spark, sources: list[SourceConfig], mode: str, cache_file: Path) -> list:
-    """The input files' fingerprint: (source, path, size, mtime) with ``stat``; (source, path, size,
-    sha256) with ``content``, the checksums computed on the executors and cached by a file's stat, ctime
-    and inode (a copy with preserved times has a new ctime), so a rerun hashes only new or changed files."""
+    """The input files' fingerprint: (source, path, size, modification stamp) with ``stat``; with ``content``
+    a local file's stamp is its sha256, computed on the executors and cached by the file's stat, ctime and
+    inode (a copy with preserved times has a new ctime), so a rerun hashes only new or changed files. A
+    remote file keeps its store's stamp (an object store's ETag is a checksum of the content)."""
     stats = input_fingerprint(list(sources))
     if mode == "stat":
         return stats
     cache = _read_cache(cache_file)
-    identity = {path: _identity(path) for _, path, _, _ in stats}
+    identity = {path: _identity(path) for _, path, _, _ in stats if not is_url(path)}
     stale = sorted(path for path, key in identity.items() if cache.get(path, {}).get("stat") != key)
-    if stale and spark is None:  # inspecting, not running: a changed file shows as changed
-        return [
-            (source, path, size, cache.get(path, {}).get("sha256", "not checksummed"))
-            for source, path, size, _ in stats
-        ]
-    if stale:
+    if stale and spark is not None:
         log.info("[ingest] checksumming %d input files on the executors", len(stale))
         slices = max(1, min(len(stale), spark.sparkContext.defaultParallelism * 4))
         sums = spark.sparkContext.parallelize(stale, slices).map(lambda p: (p, sha256_file(p))).collect()
         cache.update({path: {"stat": identity[path], "sha256": checksum} for path, checksum in sums})
         _write_cache(cache_file, {path: cache[path] for path in identity})
-    return [(source, path, size, cache[path]["sha256"]) for source, path, size, _ in stats]
+    # inspecting (no Spark): a changed file shows as changed
+    checksum = {path: cache.get(path, {}).get("sha256", "not checksummed") for path in identity}
+    return [(source, path, size, checksum.get(path, stamp)) for source, path, size, stamp in stats]
 
 
 def _identity(path: str) -> list[int]:

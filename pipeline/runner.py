@@ -42,7 +42,7 @@ from core.errors import ConfigError, CorpusError
 from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
-from pipeline.readers import QUARANTINE_COLUMNS, read_sources
+from pipeline.readers import QUARANTINE_COLUMNS, quarantined, read_sources, skipped_counts
 from pipeline.resume import (
     INPUT_CHECKSUMS,
     StepHash,
@@ -377,16 +377,22 @@ def _ingest(
             .parquet(str(tmp))
         )
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+        records_read = spark.read.parquet(str(tmp)).count()  # from the Parquet footers
         _ensure_dataset(spark, kept_tmp, records.schema)
         _replace_dir(kept_tmp, out_dir / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
+        skipped = {}
         if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
-            spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy(
-                "file", "line"
-            ).write.parquet(str(quarantine_dir))
+            rejected = spark.read.parquet(str(rejected_tmp))
+            skipped = skipped_counts(rejected)
+            if not quarantined(rejected).isEmpty():
+                quarantined(rejected).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line").write.parquet(
+                    str(quarantine_dir)
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     stats = _ingest_stats(spark, out_dir, quarantine_dir, config_hash, started)
+    _check_ingest_accounting(stats, records_read, skipped)
     log.info(
         "[ingest] done: %d documents, %d quarantined, %.1fs",
         stats["rows_kept"],
@@ -394,6 +400,18 @@ def _ingest(
         stats["elapsed_s"],
     )
     return stats
+
+
+def _check_ingest_accounting(stats: dict[str, Any], records_read: int, skipped: dict[str, int]) -> None:
+    """records read = documents + quarantined + skipped on purpose (WARC requests, images, ...)."""
+    stats["extra"].update({"records_read": records_read, "skipped": skipped})
+    if records_read != stats["rows_in"] + sum(skipped.values()):
+        raise AccountingError(
+            f"ingest: {records_read} records read != {stats['rows_kept']} documents + "
+            f"{stats['rows_rejected']} quarantined + {sum(skipped.values())} skipped"
+        )
+    for reason, count in skipped.items():
+        log.info("[ingest] skipped %d x %s (counted, not kept)", count, reason)
 
 
 def _ingest_stats(
