@@ -1,12 +1,7 @@
 """Train one KenLM n-gram model per language on reference text, prepared exactly as the
 perplexity stage prepares documents (``filters.perplexity.prepare_lines``).
 
-    python jobs/train_kenlm.py --config configs/sample.yaml
-    spark-submit jobs/train_kenlm.py --config configs/sample.yaml
-
-Reads the ``train.kenlm`` section; needs ``lmplz`` and ``build_binary`` (built by
-``scripts/build_kenlm.sh``); writes ``<output_dir>/<lang>.binary`` and ``model_card.json`` /
-``model_card.md`` beside them.
+The training logic; `jobs/train_kenlm.py` is its entry script (usage and outputs there).
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from filters.perplexity import document_perplexity, load_kenlm_model, prepare_lines
-from model_training.inputs import read_texts, write_model_card
+from model_training.inputs import read_texts, train_all
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BIN_DIR = PROJECT_ROOT / ".cache" / "kenlm" / "bin"
@@ -144,11 +139,6 @@ def card_markdown(card: dict) -> str:
 
 def train_kenlm_models(cfg: KenlmTrainConfig) -> dict:
     """Train every configured language; write the models and the model card; return the card."""
-    output_dir = Path(cfg.output_dir)
-    card = {
-        "job": "jobs/train_kenlm.py",
-        "parameters": cfg.model_dump(exclude={"languages"}),
-        "languages": {lang: train_language(lang, paths, cfg, output_dir) for lang, paths in cfg.languages.items()},
-    }
-    write_model_card(output_dir, "KenLM perplexity models", card, card_markdown(card))
-    return card
+    return train_all(
+        "jobs/train_kenlm.py", "KenLM perplexity models", cfg, cfg.languages, train_language, card_markdown
+    )

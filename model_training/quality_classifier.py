@@ -1,11 +1,7 @@
 """Train one fastText quality classifier per language: reference text (high quality) versus
 raw web text (low quality), with a held-out split, metrics and a model card.
 
-    python jobs/train_quality_classifier.py --config configs/sample.yaml
-    spark-submit jobs/train_quality_classifier.py --config configs/sample.yaml
-
-Reads the ``train.quality_classifier`` section; writes ``<output_dir>/<lang>.bin`` and
-``model_card.json`` / ``model_card.md`` beside them.
+The training logic; `jobs/train_quality_classifier.py` is its entry script (usage and outputs there).
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from filters.quality_model import load_quality_model, quality_score, training_line
-from model_training.inputs import read_texts, split_document, write_model_card
+from model_training.inputs import read_texts, split_document, train_all
 
 
 class ClassifierData(BaseModel):
@@ -212,11 +208,6 @@ def card_markdown(card: dict) -> str:
 
 def train_quality_classifiers(cfg: QualityClassifierTrainConfig) -> dict:
     """Train every configured language; write the models and the model card; return the card."""
-    output_dir = Path(cfg.output_dir)
-    card = {
-        "job": "jobs/train_quality_classifier.py",
-        "parameters": cfg.model_dump(exclude={"languages"}),
-        "languages": {lang: train_language(lang, data, cfg, output_dir) for lang, data in cfg.languages.items()},
-    }
-    write_model_card(output_dir, "Quality classifiers", card, card_markdown(card))
-    return card
+    return train_all(
+        "jobs/train_quality_classifier.py", "Quality classifiers", cfg, cfg.languages, train_language, card_markdown
+    )

@@ -242,8 +242,7 @@ def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
 def cmd_stage(args: argparse.Namespace) -> int:
     from pipeline.readers import has_field, quarantined, read_sources, skipped_counts
     from pipeline.resume import INPUT_CHECKSUMS, combine, ingest_hash, input_files, run_settings_hash, stage_hash
-    from pipeline.runner import prepare_output_dir, run_stage, writing
-    from stages.base import StageContext
+    from pipeline.runner import prepare_output_dir, run_stage, stage_context, writing
     from stages.registry import STAGES_BY_NAME
 
     if args.name not in STAGES_BY_NAME:
@@ -273,14 +272,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     stage = stage_cls(section)
     files = input_files(spark, [source], config.run.input_fingerprint, out / INPUT_CHECKSUMS)
     upstream = combine(input=ingest_hash([source], config.ingest, config.run.partitions, files).value, limit=args.limit)
-    ctx = StageContext(
-        spark=spark,
-        seed=config.run.seed,
-        partitions=config.run.partitions,
-        scratch_dir=out / "scratch",
-        source_priority=config.source_priority,
-        progress_interval_s=config.run.progress_interval_s,
-    )
+    ctx = stage_context(spark, config, out / "scratch")
     df, upstream = tag_languages(df, stage, config, ctx, run_settings_hash(upstream, config), args.no_langid)
     step_hash = stage_hash(upstream, stage)
     with writing(out, f"stage {args.name}"):

@@ -99,6 +99,18 @@ class StageOutcome:
     skipped: bool
 
 
+def stage_context(spark: SparkSession, config: PipelineConfig, scratch_dir: Path) -> StageContext:
+    """What a stage gets besides its DataFrame, from the run's settings."""
+    return StageContext(
+        spark=spark,
+        seed=config.run.seed,
+        partitions=config.run.partitions,
+        scratch_dir=scratch_dir,
+        source_priority=config.source_priority,
+        progress_interval_s=config.run.progress_interval_s,
+    )
+
+
 def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
     """A stage's kept rows, without the (all-null) reason column."""
     return spark.read.parquet(str(stage_dir / DATA)).drop(REASON, "detail")
@@ -121,14 +133,7 @@ def _run_locked(
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
-    ctx = StageContext(
-        spark=spark,
-        seed=config.run.seed,
-        partitions=config.run.partitions,
-        scratch_dir=run_dir / "scratch",
-        source_priority=config.source_priority,
-        progress_interval_s=config.run.progress_interval_s,
-    )
+    ctx = stage_context(spark, config, run_dir / "scratch")
 
     with writing(run_dir, "stage ingest"):
         files = input_files(spark, list(config.sources), config.run.input_fingerprint, run_dir / INPUT_CHECKSUMS)
