@@ -49,8 +49,11 @@ def has_field(source: SourceConfig, name: str) -> bool:
     if source.format == "parquet":
         import pyarrow.parquet as pq
 
-        with open_raw(first, dict(source.storage_options)) as raw:
-            return name in pq.ParquetFile(raw).schema_arrow.names
+        try:
+            with open_raw(first, dict(source.storage_options)) as raw:
+                return name in pq.ParquetFile(raw).schema_arrow.names
+        except (OSError, ValueError):  # not Parquet (a README in the folder): its reader quarantines it
+            return False
     if source.format == "jsonl":
         obj = first_object(source, first)
         return obj is not None and field_value(obj, name) is not None
