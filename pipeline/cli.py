@@ -212,8 +212,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
     """One source per folder given, and one per folder and format of the files given (a shell-expanded glob
-    is one source); ``NAME=PATH`` names it, else the folder (or a lone file) does. A folder holding files of
-    other formats too is written as the list of its files of the one format."""
+    is one source); ``NAME=PATH`` names it, else its folder does (a file of the working folder: its own
+    name). A folder holding files of other formats too is written as the list of its files of the one format."""
     groups: dict[tuple, dict[str, Any]] = {}
     for spec in inputs:
         name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else ("", spec)
