@@ -2,7 +2,7 @@
 
 spaCy has no Chinese NER model here, and jieba's tags alone are too loose, so names and places
 are jieba words checked against surname and place-suffix lists and jieba's own dictionary.
-jieba is imported only when the recognizer loads (it is optional: ``engine.jieba_available``).
+jieba is imported only when the recognizer loads (with NER on, ``engine.check_ner_available`` requires it).
 """
 
 from __future__ import annotations
