@@ -51,6 +51,7 @@ ZH_UNITS = "省市区县州"
 _ZH_CUE_CHARS = ZH_SURNAMES | {s[0] for s in ZH_COMPOUND_SURNAMES} | {c for s in ZH_PLACE_SUFFIXES for c in s}
 _ZH_NAME_START = ZH_SURNAMES | {s[0] for s in ZH_COMPOUND_SURNAMES}  # a new word that may be a name
 _ZH_PLACE_END = {s[-1] for s in ZH_PLACE_SUFFIXES}  # a new word that may be a place
+_SUFFIXES_BY_LAST = {c: tuple(s for s in ZH_PLACE_SUFFIXES if s[-1] == c) for c in _ZH_PLACE_END}  # longest first
 # Countries, continents and regions commonly written without a unit.
 ZH_REGIONS = frozenset(
     "中国 美国 英国 法国 德国 日本 韩国 朝鲜 俄罗斯 印度 泰国 越南 老挝 柬埔寨 缅甸 新加坡 马来西亚 印度尼西亚 菲律宾 "  # noqa: SIM905
@@ -71,7 +72,7 @@ _PROPER_TAGS = ("ns", "nr", "nz")  # jieba: place, person, other proper noun
 
 def place_suffix(word: str) -> str:
     """The longest place suffix ``word`` ends with, if something precedes it ("" otherwise)."""
-    suffix = next((s for s in ZH_PLACE_SUFFIXES if word.endswith(s)), "")
+    suffix = next((s for s in _SUFFIXES_BY_LAST.get(word[-1:], ()) if word.endswith(s)), "")
     return suffix if len(word) > len(suffix) else ""
 
 
