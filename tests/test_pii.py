@@ -29,8 +29,8 @@ from filters.pii import (
 )
 from filters.pii.chinese import ChineseNerRecognizer
 from filters.pii.engine import nlp_configuration
-from filters.pii.scrubber import plausible_name
-from filters.pii.segments import blank_long_runs, guess_script_language, split_segments
+from filters.pii.names import plausible_name
+from filters.pii.segments import blank_long_runs, guess_script_language, may_be_english, split_segments
 from filters.pii.validators import card_ok, cn_id_ok, luhn_ok, offline_suffix_extractor, ssn_valid
 from stages.pii import PiiConfig, PiiStage
 from tests.conftest import ROOT
@@ -466,11 +466,24 @@ def test_language_routing():
     assert guess_script_language("Меня зовут Иван.") is None
 
 
-def test_ner_only_for_configured_languages(analyzer):
+GERMAN = (
+    "Ann Lee wohnt seit vielen Jahren in Oslo und arbeitet dort als Lehrerin an einer großen Schule. Sie "
+    "schreibt gern lange Briefe an ihre Familie und an ihre vielen Freunde in der ganzen Welt: ann@example.com"
+)
+
+
+def test_ner_only_for_configured_languages_and_for_english_under_another_label(analyzer):
     scrubber = PiiScrubber(analyzer, ALL_REPLACE, ner_languages=("en",))
-    text = "Ann Lee lives in Oslo, ann@example.com"
-    assert scrubber.scrub([text], ["de"])[0].counts == {"EMAIL": 1}
-    assert scrubber.scrub([text], ["en"])[0].counts["PERSON"] == 1
+    assert scrubber.scrub([GERMAN], ["de"])[0].counts == {"EMAIL": 1}
+    assert scrubber.scrub([GERMAN], ["en"])[0].text.startswith("<PERSON> wohnt")
+    english = (  # labelled "de" by a language ID, but most of its words are English stop words
+        "Ann Lee said that she would be in the office on Monday, and that all of the reports should be sent "
+        "to her before then, because she has to read them and write back to each of the authors."
+    )
+    assert len(english) > 200 and scrubber.scrub([english], ["de"])[0].counts == {"PERSON": 1}
+    short = "Ann Lee, Teacher\nann@example.com"  # short Latin-script texts are labelled unreliably
+    assert scrubber.scrub([short], ["nl"])[0].counts == {"PERSON": 1, "EMAIL": 1}
+    assert not may_be_english(GERMAN) and may_be_english(english) and may_be_english(short)
 
 
 def test_string_store_growth_reloads_the_pipeline():
@@ -532,7 +545,7 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
         ("a", "web", EN_TEXT, "en"),
         ("b", "web", ZH_TEXT, "zh"),
         ("c", "web", "Nothing here at all.", "en"),
-        ("d", "web", "Ann Lee wohnt in Oslo, ann@example.com", "de"),
+        ("d", "web", GERMAN, "de"),
     ]
     df = spark.createDataFrame(rows, "id string, source string, text string, lang string").coalesce(1)
     stage = PiiStage(PiiConfig.model_validate({"entities": {"LOCATION": {"mode": "replace"}}}))
@@ -540,7 +553,7 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     got = {r["id"]: r for r in out.collect()}
     assert got["a"]["text"] == EN_SCRUBBED and got["b"]["text"] == ZH_SCRUBBED
     assert got["c"]["text"] == "Nothing here at all." and got["c"]["pii_counts"] == {}
-    assert got["d"]["text"] == "Ann Lee wohnt in Oslo, <EMAIL>"  # no NER for lang de
+    assert got["d"]["text"] == GERMAN.replace("ann@example.com", "<EMAIL>")  # no NER for lang de
     assert got["a"]["pii_counts"]["PHONE"] == 4 and got["b"]["pii_counts"]["CN_ID"] == 1
     assert all(r["reason"] is None for r in got.values())
     stats = stage.summarize(out.drop("reason"), out.limit(0))

@@ -17,12 +17,12 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from thinc.api import get_current_ops, use_ops
 
 from core.errors import CorpusError
 from filters.pii.chinese import ChineseNerRecognizer
 from filters.pii.entities import NER_ENTITIES
+from filters.pii.names import CredibleSpacyRecognizer, GivenNameRecognizer
 from filters.pii.recognizers import RegexRecognizer, pattern_recognizers
 from filters.pii.scores import NER_SCORE
 
@@ -203,8 +203,11 @@ def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True, numpy_g
     if ner:
         check_ner_available(ner_model)  # jieba: imported by the recognizer only when it loads
         registry.add_recognizer(
-            SpacyRecognizer(supported_language="en", supported_entities=list(NER_ENTITIES), ner_strength=NER_SCORE)
+            CredibleSpacyRecognizer(
+                supported_language="en", supported_entities=list(NER_ENTITIES), ner_strength=NER_SCORE
+            )
         )
+        registry.add_recognizer(GivenNameRecognizer())
         registry.add_recognizer(ChineseNerRecognizer())
     # No recognizer of ours uses context words, so presidio's lemma context step (it deep-copies
     # every finding) is replaced by the base enhancer, which returns the findings unchanged.
