@@ -283,10 +283,60 @@ def test_ner_spans_with_digits_or_code_are_not_names():
 def test_luhn_and_card_length_limits():
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert card_ok("4222222222222")  # 13 digits, Visa
-    assert not card_ok("422222222222")  # 12 digits
+    assert not card_ok("422222222222")  # 12 digits: only Maestro issues them
+    assert card_ok(luhn_complete("5018", 12)) and not card_ok(luhn_complete("4", 12))
     assert card_ok("6011000990139424")
     assert not card_ok("9111111111111111")  # Luhn-valid, unknown issuer prefix
     assert not card_ok("41111111111111111115")  # 20 digits
+
+
+def luhn_complete(prefix: str, length: int) -> str:
+    """``prefix`` padded with 7s to ``length`` digits, the last one a Luhn check digit."""
+    body = (prefix + "7" * length)[: length - 1]
+    return next(body + d for d in "0123456789" if luhn_ok(body + d))
+
+
+def grouped(digits: str, sizes: tuple[int, ...], sep: str) -> str:
+    parts, at = [], 0
+    for size in sizes:
+        parts.append(digits[at : at + size])
+        at += size
+    return sep.join(p for p in parts if p)
+
+
+CARD_SCHEMES = [  # (scheme, prefix, length, grouping)
+    ("Visa", "4", 13, (4, 4, 4, 1)),
+    ("Visa", "4", 19, (4, 4, 4, 4, 3)),
+    ("Mastercard", "2221", 16, (4, 4, 4, 4)),
+    ("Amex", "37", 15, (4, 6, 5)),
+    ("Diners", "36", 14, (4, 6, 4)),
+    ("Discover", "6011", 16, (4, 4, 4, 4)),
+    ("JCB", "3530", 16, (4, 4, 4, 4)),
+    ("JCB", "2131", 15, (4, 4, 4, 3)),
+    ("JCB", "1800", 15, (4, 4, 4, 3)),
+    ("Maestro", "5018", 12, (4, 4, 4)),
+    ("Maestro", "6759", 19, (4, 4, 4, 4, 3)),
+    ("UnionPay", "62", 19, (4, 4, 4, 4, 3)),
+    ("Mir", "2200", 16, (4, 4, 4, 4)),
+    ("Troy", "9792", 16, (4, 4, 4, 4)),
+]
+
+
+@pytest.mark.parametrize(("scheme", "prefix", "length", "sizes"), CARD_SCHEMES)
+@pytest.mark.parametrize("sep", [" ", "-", ""])
+def test_card_numbers_of_every_major_scheme_with_spaces_dashes_or_none(analyzer, scheme, prefix, length, sizes, sep):
+    number = grouped(luhn_complete(prefix, length), sizes, sep)
+    out = scrub_one(analyzer, f"Paid with my {scheme} card {number} yesterday.", PATTERNS_ONLY)
+    assert out.text == f"Paid with my {scheme} card <CREDIT_CARD> yesterday."
+    wrong_check = number[:-1] + str((int(number[-1]) + 1) % 10)
+    assert "CREDIT_CARD" not in scrub_one(analyzer, f"Paid with card {wrong_check}.", PATTERNS_ONLY).counts
+
+
+@pytest.mark.parametrize(
+    "text", ["My number is 467 3395.", "Call me on 434 14 557 tonight.", "Telefon: 467 33 95", "Tel. 555-0199"]
+)
+def test_local_phone_numbers_in_groups_after_a_cue(analyzer, text):
+    assert scrub_one(analyzer, text, PATTERNS_ONLY).counts == {"PHONE": 1}
 
 
 def test_cn_id_checksum_and_birth_date():
