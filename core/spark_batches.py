@@ -3,6 +3,7 @@ and models loaded once per Python worker process."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,13 +13,16 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructField, StructType
 
+from core.errors import CorpusError, mark_executor_error
+
 BatchFn = Callable[[pa.RecordBatch], dict[str, Any]]
 
 
 def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> DataFrame:
     """Apply a pure batch function over Arrow record batches (``mapInArrow``).
 
-    ``fn`` gets a ``pyarrow.RecordBatch`` and returns ``{column: values}``. A returned column
+    ``fn`` gets a ``pyarrow.RecordBatch`` and returns ``{column: values}``; a ``CorpusError`` it raises
+    is marked so that the driver reports it as one ``error:`` line (``core.errors.executor_error``). A returned column
     that already exists replaces it (same type); the others must be listed in ``new_fields``,
     in that order, and are appended. Values may be Python lists or Arrow arrays.
     """
@@ -31,7 +35,10 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
         for batch in batches:
             if counter is not None:
                 counter.add(batch.num_rows)
-            produced = fn(batch) if batch.num_rows else {}
+            try:
+                produced = fn(batch) if batch.num_rows else {}
+            except CorpusError as exc:  # e.g. a model missing on this executor: one error line on the driver
+                raise mark_executor_error(exc, socket.gethostname()) from exc
             columns = []
             for arrow_field in arrow_schema:
                 if arrow_field.name in produced:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, CorpusError, InputError
+from core.errors import ConfigError, CorpusError, InputError, executor_error
 from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
 from pipeline.inspect_run import format_funnel, inspect_run
 
@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a Spark job failed: one line if an executor raised a CorpusError, else a bug
+        error = executor_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
 
