@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from core.errors import CorpusError
 
 LABELS = {"high": True, "low": False}
@@ -22,6 +24,13 @@ LABELS = {"high": True, "low": False}
 
 class DevsetError(CorpusError, ValueError):
     """The labelled development set is missing or malformed; the message names the file and line."""
+
+
+class DevsetConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    documents: str = Field("data/quality/devset.jsonl.gz", description="JSONL(.gz) with id and text")
+    labels: str = Field("data/quality/labels.tsv", description="TSV with id, lang and label (high/low)")
 
 
 @dataclass(frozen=True)
@@ -101,3 +110,26 @@ def devset_figures(documents: list[LabelledDocument], lang: str, score: Callable
         "low": len(low),
         "unscored": sum(s is None for _, s in scores),
     }
+
+
+def load_configured_devset(config: DevsetConfig | None) -> list[LabelledDocument] | None:
+    """The configured development set, or None when the config turns it off."""
+    return None if config is None else load_devset(config.documents, config.labels)
+
+
+def devset_entry(
+    devset: list[LabelledDocument] | None, lang: str, config: DevsetConfig | None, score: Callable[[str], float | None]
+) -> dict | None:
+    """The model-card entry ``out_of_distribution``: ROC AUC of ``score`` on the development
+    set's documents of ``lang``; None when there are none (the card then says so)."""
+    if devset is None or config is None or not any(d.lang == lang for d in devset):
+        return None
+    return {"devset": config.labels, **devset_figures(devset, lang, score)}
+
+
+def ood_auc_cell(entry: dict | None) -> str:
+    """The development-set figure for a model-card table."""
+    if entry is None:
+        return "none (no labelled pages)"
+    auc = "n/a (one class)" if entry["roc_auc"] is None else entry["roc_auc"]
+    return f"{auc} ({entry['high']}/{entry['low']})"
