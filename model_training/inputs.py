@@ -58,19 +58,6 @@ def split_document(text: str, max_chars: int) -> list[str]:
     return chunks
 
 
-def train_all(job: str, title: str, cfg, languages: dict, train_language, card_markdown) -> dict:
-    """Train every configured language with ``train_language(lang, inputs, cfg, output_dir)``; write the
-    models and the model card (JSON and Markdown) beside them; return the card."""
-    output_dir = Path(cfg.output_dir)
-    card = {
-        "job": job,
-        "parameters": cfg.model_dump(exclude={"languages"}),
-        "languages": {lang: train_language(lang, inputs, cfg, output_dir) for lang, inputs in languages.items()},
-    }
-    write_model_card(output_dir, title, card, card_markdown(card))
-    return card
-
-
 def write_model_card(output_dir: Path, title: str, card: dict, markdown_body: str) -> None:
     """Write ``model_card.json`` and ``model_card.md`` next to the models."""
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -136,12 +136,11 @@ class PiiStage(Stage):
             check_ner_available(self.config.ner_model)
 
     def environment_fingerprint(self) -> dict:
-        """Whether NER can run here, and a keyed fingerprint of the salt: a rotated PII_HASH_SALT reruns
-        the stage (new pseudonyms) while the salt itself never reaches stats.json."""
+        """A keyed fingerprint of the salt: a rotated PII_HASH_SALT reruns the stage (new pseudonyms) while the
+        salt itself never reaches stats.json. (NER fails closed, so whether it ran is the config's `ner`.)"""
         salt = self.salt()
         keyed = hmac.new(salt, b"corpus pii salt fingerprint", hashlib.sha256).hexdigest()[:16] if salt else None
-        ner = self.config.ner and ner_model_available(self.config.ner_model)
-        return {"salt": keyed, "ner": ner, "chinese_ner": self.config.ner and jieba_available()}
+        return {"salt": keyed}
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config

@@ -5,7 +5,7 @@ import math
 import pytest
 from conftest import ROOT
 
-from filters.model_files import ModelFileError
+from filters.model_files import ModelFileError, out_of_distribution_warning
 from filters.quality_model import load_quality_model, pareto_keep, prepare_text, quality_score, uniform_from_id
 from model_training.inputs import read_texts, split_document
 from model_training.quality_classifier import (
@@ -200,3 +200,12 @@ def test_stage_without_languages_says_to_run_langid_first(spark, stage_ctx, tiny
     stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(tiny_classifier[0])}))
     with pytest.raises(MissingColumnError, match="needs the `lang` column: run the langid stage before it"):
         stage.apply(df, stage_ctx)
+
+
+def test_model_card_reports_auc_on_the_hand_labelled_real_pages(tiny_classifier):
+    path, _, _, card = tiny_classifier
+    ood = card["languages"]["en"]["out_of_distribution"]
+    assert (ood["high"], ood["low"], ood["unscored"]) == (137, 46, 0)
+    assert 0.0 <= ood["roc_auc"] <= 1.0 and ood["devset"] == "data/quality/labels.tsv"
+    assert f"{ood['roc_auc']} (137/46)" in (path.parent / "model_card.md").read_text()
+    assert out_of_distribution_warning(path) is None
