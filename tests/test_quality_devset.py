@@ -3,12 +3,13 @@
 import csv
 import gzip
 import json
+import logging
 import random
 
 import pytest
 from conftest import ROOT
 
-from filters.model_files import out_of_distribution_warning
+from filters.model_files import check_model_files, out_of_distribution_warning
 from model_training.evaluation import DevsetError, devset_figures, load_devset, roc_auc
 from model_training.inputs import read_texts
 from model_training.kenlm import DEFAULT_LANGUAGES as KENLM_INPUTS
@@ -100,3 +101,12 @@ def test_warning_when_a_model_card_has_no_out_of_distribution_figure(tmp_path):
     assert "has no out-of-distribution ROC AUC for en.bin" in out_of_distribution_warning(model)
     (tmp_path / "model_card.json").unlink()
     assert "has no readable model card" in out_of_distribution_warning(model)
+
+
+def test_stage_model_check_logs_the_warning_once(tmp_path, caplog):
+    model = _card(tmp_path, {"heldout_metrics": {"roc_auc": 0.998}})
+    with caplog.at_level(logging.WARNING, logger="filters.model_files"):
+        check_model_files({"en": str(model)}, lambda path: None)
+        check_model_files({"en": str(model)}, lambda path: None)  # preflight, then the run
+    warnings = [r for r in caplog.records if "out-of-distribution" in r.getMessage()]
+    assert len(warnings) == 1 and str(model.name) in warnings[0].getMessage()
