@@ -1,4 +1,5 @@
-"""`corpus`: run the pipeline, list stages, run one stage for debugging, inspect a run."""
+"""`corpus`: write a starter config, list the config's sections and stages, run one stage for debugging,
+run the pipeline, inspect a run, build its card."""
 
 from __future__ import annotations
 
@@ -24,14 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="corpus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run (or resume) the whole pipeline")
-    add_run_arguments(run)
-
-    stages = commands.add_parser(
-        "stages", help="every config section and stage in run order, with defaults, as commented YAML"
-    )
-    stages.add_argument("section", nargs="?", help="only this stage or top-level section (e.g. heuristics, tokenizer)")
-
     init = commands.add_parser("init", help="write a commented starter config for your input files")
     init.add_argument("config", help="the YAML file to write")
     init.add_argument(
@@ -42,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     init.add_argument("--output-dir", default=None, help="run directory (default: runs/<config file name>)")
     init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+
+    stages = commands.add_parser(
+        "stages", help="every config section and stage in run order, with defaults, as commented YAML"
+    )
+    stages.add_argument("section", nargs="?", help="only this stage or top-level section (e.g. heuristics, tokenizer)")
 
     stage = commands.add_parser("stage", help="run one stage alone on a sample")
     stage.add_argument("name")
@@ -64,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a stage that reads `lang` on input without it: do not tag languages with langid first",
     )
     stage.add_argument("--master", default=None)
+
+    run = commands.add_parser("run", help="run (or resume) the whole pipeline")
+    add_run_arguments(run)
 
     inspect = commands.add_parser(
         "inspect", help="every output of a run: stage counts and reasons, quarantine, tokenizer, shards, card"

@@ -164,10 +164,10 @@ def heldout_cuts(docs: DataFrame, fraction: float, min_documents: int) -> dict[s
         return {}
     below = (F.col(HELDOUT_U) < fraction).cast("long")
     counts = docs.groupBy("lang").agg(F.count(F.lit(1)).alias("n"), F.sum(below).alias("below")).collect()
-    short = {r["lang"]: min(min_documents, r["n"] // 2) for r in counts}
-    short = {r["lang"]: short[r["lang"]] for r in counts if short[r["lang"]] > r["below"]}
+    need = {r["lang"]: min(min_documents, r["n"] // 2) for r in counts}
+    short = {r["lang"]: need[r["lang"]] for r in counts if need[r["lang"]] > r["below"]}
     size = {r["lang"]: r["n"] for r in counts}
-    bound = {lang: min(1.0, (need + 4 * math.sqrt(need) + 8) / size[lang]) for lang, need in short.items()}
+    bound = {lang: min(1.0, (k + 4 * math.sqrt(k) + 8) / size[lang]) for lang, k in short.items()}
     cuts: dict[str, float] = {}
     while short:
         rank = F.row_number().over(Window.partitionBy("lang").orderBy(HELDOUT_U, "id"))
@@ -178,7 +178,7 @@ def heldout_cuts(docs: DataFrame, fraction: float, min_documents: int) -> dict[s
             .collect()
         )
         cuts.update({r["lang"]: r[HELDOUT_U] for r in rows})
-        short = {lang: need for lang, need in short.items() if lang not in cuts}
+        short = {lang: k for lang, k in short.items() if lang not in cuts}
         bound = dict.fromkeys(short, 1.01)  # the bound held too few (rare): rank the whole language
     return cuts
 
