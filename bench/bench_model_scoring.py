@@ -42,6 +42,7 @@ QUALITY_MODEL = ROOT / "models" / "quality" / "en.bin"
 KENLM_MODEL = ROOT / "models" / "kenlm" / "en.binary"
 ROUNDS = 3
 
+from bench.measure import versions_line  # noqa: E402
 from filters.perplexity import document_perplexity, load_kenlm_model, prepare_lines  # noqa: E402
 from filters.quality_model import load_quality_model, quality_score  # noqa: E402
 
@@ -132,6 +133,7 @@ def main() -> None:
     on = f"{args.master}, {spark.sparkContext.defaultParallelism} cores"
     results, warm, peer_label, seen, partitions = measure_all(spark, texts, quality_model, kenlm_model, on)
     spark.stop()
+    print(versions_line("fasttext", "kenlm", "datatrove"))
     print(
         f"{len(texts)} documents, {megabytes:.1f} MB, {partitions} input partitions; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
@@ -211,7 +213,7 @@ def measure_all(spark, texts: list[str], quality_model, kenlm_model, on: str):
             }
         )
         percentiles = {
-            f"PerplexityStage, corpus percentiles: score + checkpoint + percentile_approx ({on})": measure(
+            f"PerplexityStage, corpus percentiles: score + checkpoint + exact percentiles (one sort) ({on})": measure(
                 stage_run(computed), tree_cpu_seconds
             )
         }

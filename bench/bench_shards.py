@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
+from bench.measure import versions_line  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
 from tokenizer_train.train import TokenizerConfig, train_tokenizer  # noqa: E402
 from trainer_output.mixture import MixtureConfig  # noqa: E402
@@ -241,6 +242,7 @@ def main() -> None:
         f"tokenizer: vocab {tok_stats['vocab_size']}, trained on {tok_stats['sample']['chars']:,} chars "
         f"in {train_seconds:.1f} s (Spark sample + stream + held-out evaluation)\n"
     )
+    print(versions_line("tokenizers", "numpy"))
     print_table(measured)
     print(
         f"\nmachine: {psutil.cpu_count()} cores (shared with other jobs), 1-min load average "

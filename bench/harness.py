@@ -33,9 +33,9 @@ import psutil  # noqa: E402
 import yaml  # noqa: E402
 
 from pipeline.config import digest, load_config  # noqa: E402
-from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_dir_name  # noqa: E402
+from pipeline.resume import stage_dir_name  # noqa: E402
+from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_context  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
-from stages.base import StageContext  # noqa: E402
 from stages.registry import STAGES, STAGES_BY_NAME  # noqa: E402
 from synthetic.corpus import GENERATOR_VERSION, generate_corpus, source_configs  # noqa: E402
 
@@ -138,13 +138,7 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
 
     out = CACHE / "stage-out" / name
     shutil.rmtree(out, ignore_errors=True)
-    ctx = StageContext(
-        spark=spark,
-        seed=config.run.seed,
-        partitions=config.run.partitions,
-        scratch_dir=out / "scratch",
-        source_priority=config.source_priority,
-    )
+    ctx = stage_context(spark, config, out / "scratch")
     stage_dir = out / stage_dir_name(order.index(name) + 1, name)
     with TreeMonitor() as monitor:
         started = time.time()

@@ -72,3 +72,19 @@ def time_spark_stage(stage: Any, texts: list[str], app_name: str, warmup_docs: i
         wall, cpu, _ = measure(lambda: run().write.format("noop").mode("overwrite").save())
     spark.stop()
     return wall, cpu
+
+
+def versions_line(*packages: str) -> str:
+    """Which versions ran: Python, the project, pyspark and the named libraries and peers (a benchmark
+    row means little without them)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    names = ("corpus-pipeline", "pyspark", *packages)
+    return f"versions: Python {platform.python_version()}, " + ", ".join(f"{n} {of(n)}" for n in names)

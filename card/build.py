@@ -575,7 +575,19 @@ def _signal_histogram(ctx: CardContext, stage: StageInfo, signal: Signal) -> lis
     )
     if histogram is None:
         return [f"Stage `{stage.name}` wrote no `{signal.column}` values.", ""]
-    drawn, listed = cutoff_values(stage.stats.get("config") or {}, signal.cutoff_keys)
+    config = stage.stats.get("config") or {}
+    drawn, listed = cutoff_values(config, signal.cutoff_keys)
+    rule_note = []
+    if signal.cutoffs_apply_when is not None:
+        key, value = signal.cutoffs_apply_when
+        if config.get(key) != value:  # e.g. quality_classifier's threshold under keep_rule pareto
+            drawn, listed = [], []
+            rule_note = [
+                f"No cut-off line: the stage keeps documents by `{key}` {code(config.get(key))}; "
+                + ", ".join(f"`{k}`" for k in signal.cutoff_keys)
+                + f" applies only with `{key}` `{value}`.",
+                "",
+            ]
     plot = card_plots.plot_histogram(
         histogram["edges"],
         histogram["counts"],
@@ -593,7 +605,7 @@ def _signal_histogram(ctx: CardContext, stage: StageInfo, signal: Signal) -> lis
         f"(`{ctx.link(stage.directory / 'data')}`) and rejected documents, binned with Spark."
         + (f" {histogram['missing']:,} without a value." if histogram.get("missing") else ""),
         "",
-    ]
+    ] + rule_note
     if drawn or listed:
         lines += table(
             ["cut-off", "value"],
@@ -773,36 +785,60 @@ def section_tokenizer(ctx: CardContext) -> list[str]:
         lines += table(
             ["parameter", "value"], [[code(k), code(json.dumps(v, ensure_ascii=False))] for k, v in config.items()]
         )
+    return lines + _tokenizer_evaluation(ctx, stats, config if isinstance(config, dict) else {})
+
+
+def _tokenizer_evaluation(ctx: CardContext, stats: dict, config: dict) -> list[str]:
+    """Bytes per token and tokens per word per language on the held-out documents, and the languages
+    of the corpus that have no figure."""
     evaluation = stats.get("evaluation") if isinstance(stats.get("evaluation"), dict) else {}
     rows = [(lang, v) for lang, v in evaluation.items() if isinstance(v, dict)]
-    if rows:
-        lines += ["**Held-out evaluation** (documents kept out of the training sample)", ""]
-        lines += table(
-            ["language", "documents", "bytes", "tokens", "words", "bytes per token", "tokens per word"],
+    if not rows:
+        return []
+    rule = (
+        f" (`heldout_fraction` {fmt(config['heldout_fraction'])} of the documents and at least "
+        f"`heldout_min_documents` {fmt(config['heldout_min_documents'])} of every language, at most half of it)"
+        if {"heldout_fraction", "heldout_min_documents"} <= set(config)
+        else ""
+    )
+    lines = [
+        f"**Held-out evaluation**: bytes per token per language on documents kept out of the training sample{rule}.",
+        "",
+    ]
+    lines += table(
+        ["language", "documents", "bytes", "tokens", "words", "bytes per token", "tokens per word"],
+        [
             [
-                [
-                    code(lang),
-                    fmt(v.get("documents")),
-                    fmt(v.get("bytes")),
-                    fmt(v.get("tokens")),
-                    fmt(v.get("words")),
-                    _ratio(v.get("bytes_per_token")),
-                    _ratio(v.get("tokens_per_word")),
-                ]
-                for lang, v in rows
-            ],
+                code(lang),
+                fmt(v.get("documents")),
+                fmt(v.get("bytes")),
+                fmt(v.get("tokens")),
+                fmt(v.get("words")),
+                _ratio(v.get("bytes_per_token")),
+                _ratio(v.get("tokens_per_word")),
+            ]
+            for lang, v in rows
+        ],
+    )
+    missing = [(lang, d) for lang, d, _ in languages(ctx) if ctx.lang_origin == "lang" and lang not in evaluation]
+    if missing:
+        lines += [
+            "No figure for "
+            + ", ".join(f"`{lang}` ({plural(d, 'document')})" for lang, d in missing)
+            + ": none of its documents was held out.",
+            "",
+        ]
+    drawn = [(lang, v["bytes_per_token"]) for lang, v in rows if isinstance(v.get("bytes_per_token"), (int, float))]
+    if drawn:
+        plot = card_plots.plot_bars(
+            [lang for lang, _ in drawn],
+            [b for _, b in drawn],
+            "Bytes per token (held out)",
+            "UTF-8 bytes per token (higher = better compression)",
+            ctx.plot("tokenizer.png"),
+            value_format="{:.2f}",
         )
-        drawn = [(lang, v["bytes_per_token"]) for lang, v in rows if isinstance(v.get("bytes_per_token"), (int, float))]
-        if drawn:
-            plot = card_plots.plot_bars(
-                [lang for lang, _ in drawn],
-                [b for _, b in drawn],
-                "Bytes per token (held out)",
-                "UTF-8 bytes per token (higher = better compression)",
-                ctx.plot("tokenizer.png"),
-                value_format="{:.2f}",
-            )
-            lines += [f"![Bytes per token by language]({ctx.link(plot)})", ""]
+        lines += [f"![Bytes per token by language]({ctx.link(plot)})", ""]
     return lines
 
 
@@ -811,13 +847,12 @@ def _ratio(value: Any) -> str:
 
 
 def _shard_prefixes(ctx: CardContext, split: str) -> list[tuple[int, str]]:
-    """(tokens, prefix relative to the run directory) of each shard of ``split``."""
-    out = []
-    for shard in (ctx.run.manifest or {}).get("shards") or []:
-        if isinstance(shard, dict) and shard.get("split") == split and shard.get("path"):
-            prefix = (ctx.run.manifest_dir / shard["path"]).relative_to(ctx.run.run_dir).as_posix()
-            out.append((int(shard.get("tokens") or 0), prefix))
-    return out
+    """(tokens, prefix relative to the run directory, as the manifest gives it) of each shard of ``split``."""
+    return [
+        (int(shard.get("tokens") or 0), str(shard["path"]))
+        for shard in (ctx.run.manifest or {}).get("shards") or []
+        if isinstance(shard, dict) and shard.get("split") == split and shard.get("path")
+    ]
 
 
 def section_loading(ctx: CardContext) -> list[str]:
@@ -828,7 +863,7 @@ def section_loading(ctx: CardContext) -> list[str]:
     lines += _shards_tables(ctx, manifest)
     train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
     lines += _loading_megatron(ctx, train, valid)
-    return lines + _loading_numpy(ctx, (train or valid)[0][1])
+    return lines + _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
 
 
 def _loading_parquet(ctx: CardContext) -> list[str]:
@@ -873,11 +908,10 @@ def _shards_tables(ctx: CardContext, manifest: dict) -> list[str]:
     for shard in shards[:SHARDS_LISTED]:
         digest = shard.get("sha256")
         digest = digest.get("bin") if isinstance(digest, dict) else digest
-        prefix = (ctx.run.manifest_dir / str(shard.get("path"))).relative_to(ctx.run.run_dir).as_posix()
         rows.append(
             [
                 code(shard.get("split")),
-                code(prefix),
+                code(shard.get("path")),
                 fmt(shard.get("documents")),
                 fmt(shard.get("tokens")),
                 code(str(digest)[:16]) if digest else "—",
@@ -899,11 +933,11 @@ def _loading_megatron(ctx: CardContext, train: list, valid: list) -> list[str]:
         if valid:
             args.append("    --valid-data-path " + " ".join(f"{t} {p}" for t, p in valid) + " \\")
     else:
-        manifest_path, base = ctx.link(ctx.run.manifest_dir / "manifest.json"), ctx.link(ctx.run.manifest_dir)
+        manifest_path = ctx.link(ctx.run.manifest_dir / "manifest.json")
         for split, flag in (("train", "--train-data-path"), ("valid", "--valid-data-path")):
             args.append(
                 f'    {flag} $(python -c \'import json; m = json.load(open("{manifest_path}")); '
-                f'print(" ".join("%d {base}/%s" % (s["tokens"], s["path"]) for s in m["shards"] '
+                f'print(" ".join("%d %s" % (s["tokens"], s["path"]) for s in m["shards"] '
                 f'if s["split"] == "{split}"))\') \\'
             )
     args.append(f"    --tokenizer-type HuggingFaceTokenizer --tokenizer-model {tokenizer_dir}")
@@ -935,6 +969,19 @@ def _loading_numpy(ctx: CardContext, example: str) -> list[str]:
         "python",
     )
     return lines
+
+
+def _loading_transformers(ctx: CardContext) -> list[str]:
+    """The tokenizer in Hugging Face ``transformers`` (``tokenizer.json`` + ``tokenizer_config.json``)."""
+    tokenizer_dir = ctx.link(ctx.run.run_dir / "tokenizer")
+    lines = ["**transformers** (the tokenizer, with its end-of-document and padding tokens):", ""]
+    return lines + fenced(
+        "from transformers import AutoTokenizer\n\n"
+        f'tokenizer = AutoTokenizer.from_pretrained("{tokenizer_dir}")\n'
+        "print(tokenizer.eos_token, tokenizer.eos_token_id, tokenizer.pad_token, len(tokenizer))\n"
+        'print(tokenizer.decode(tokenizer("Hello, world")["input_ids"]))',
+        "python",
+    )
 
 
 def section_limitations(ctx: CardContext) -> list[str]:
@@ -978,6 +1025,12 @@ def section_limitations(ctx: CardContext) -> list[str]:
         items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data remains.")
     if any(s.status == DONE and s.card.removes_duplicates for s in run.stages):
         items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
+    splits = (run.manifest or {}).get("splits") or {}
+    if splits and not (splits.get("valid") or {}).get("documents"):
+        items.append(
+            "The validation split is empty (`shards.valid_fraction` is 0 or chose no document): train without "
+            "a `--valid-data-path`, or raise the fraction and rerun (finished stages are skipped)."
+        )
     for row in (run.manifest or {}).get("mixture") or []:
         if isinstance(row, dict) and row.get("capped"):
             items.append(

@@ -1,11 +1,8 @@
 """Train one fastText quality classifier per language: reference text (high quality) versus
-raw web text (low quality), with a held-out split, metrics and a model card.
+low-quality text (spam; for Chinese, mostly untranslated pages), with a held-out split, the
+ROC AUC on the hand-labelled development set of real web pages, and a model card.
 
-    python jobs/train_quality_classifier.py --config configs/sample.yaml
-    spark-submit jobs/train_quality_classifier.py --config configs/sample.yaml
-
-Reads the ``train.quality_classifier`` section; writes ``<output_dir>/<lang>.bin`` and
-``model_card.json`` / ``model_card.md`` beside them.
+The training logic; `jobs/train_quality_classifier.py` is its entry script (usage and outputs there).
 """
 
 from __future__ import annotations
@@ -19,6 +16,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from filters.quality_model import load_quality_model, quality_score, training_line
+from model_training.evaluation import (
+    DevsetConfig,
+    LabelledDocument,
+    devset_entry,
+    load_configured_devset,
+    ood_auc_cell,
+    roc_auc,
+)
 from model_training.inputs import read_texts, split_document, write_model_card
 
 
@@ -29,14 +34,15 @@ class ClassifierData(BaseModel):
     negatives: list[str] = Field(min_length=1, description="low-quality web files (.txt[.gz] or .jsonl[.gz])")
 
 
+# Measured on the development set (docs/quality_labels.md): English web pages as negatives
+# taught the model "web = bad" (AUC 0.63 on real pages, and they are the pages it is judged
+# on); the Debian Reference as a positive taught "commands and lists = good" (0.65 with it,
+# 0.77 without).
 DEFAULT_LANGUAGES = {
-    "en": ClassifierData(
-        positives=["data/train/en/gutenberg.txt.gz", "data/train/en/debian-reference.txt.gz"],
-        negatives=["data/train/en/spam.jsonl.gz", "data/train/en/web-pages.jsonl.gz"],
-    ),
+    "en": ClassifierData(positives=["data/train/en/gutenberg.txt.gz"], negatives=["data/train/en/spam.jsonl.gz"]),
     "zh": ClassifierData(
         positives=["data/train/zh/novels.txt.gz", "data/train/zh/debian-reference.txt.gz"],
-        negatives=["data/train/zh/web-pages.jsonl.gz"],
+        negatives=["data/train/zh/handbook-partial.jsonl.gz"],
     ),
 }
 
@@ -48,11 +54,20 @@ class QualityClassifierTrainConfig(BaseModel):
         default_factory=lambda: dict(DEFAULT_LANGUAGES), description="training inputs per language code"
     )
     output_dir: str = Field("models/quality", description="models are written as <output_dir>/<lang>.bin")
-    doc_chars: int = Field(1000, gt=0, description="documents are cut into chunks of at most this many characters")
+    doc_chars: int = Field(
+        6000,
+        gt=0,
+        description="documents are cut into chunks of at most this many characters (page-sized chunks rank "
+        "real pages better than 1,000-character ones: development-set AUC 0.77 against 0.66)",
+    )
     max_docs_per_class: int = Field(2000, gt=0, description="seeded sample of at most this many chunks per class")
     heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of each class held out for metrics")
     threshold: float = Field(0.5, ge=0, le=1, description="held-out text scoring at or above it counts as high quality")
     seed: int = Field(0, description="seeds sampling, the split and fastText")
+    devset: DevsetConfig | None = Field(
+        default_factory=DevsetConfig,
+        description="hand-labelled real pages to report out-of-distribution ROC AUC on (never trained on); null: none",
+    )
     epoch: int = Field(25, gt=0, description="fastText epochs")
     lr: float = Field(0.5, gt=0, description="fastText learning rate")
     word_ngrams: int = Field(2, ge=1, description="fastText wordNgrams")
@@ -100,14 +115,12 @@ def classification_metrics(positive_scores: list[float], negative_scores: list[f
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    # AUC = P(score of a random positive > score of a random negative), ties count half.
-    pairs = [(p > n) + 0.5 * (p == n) for p in positive_scores for n in negative_scores]
     return {
         "precision": round(precision, 4),
         "recall": round(recall, 4),
         "f1": round(f1, 4),
         "accuracy": round((tp + tn) / (tp + fp + fn + tn), 4),
-        "roc_auc": round(sum(pairs) / len(pairs), 4),
+        "roc_auc": round(roc_auc(positive_scores, negative_scores), 4),
         "threshold": threshold,
         "tp": tp,
         "fp": fp,
@@ -116,7 +129,13 @@ def classification_metrics(positive_scores: list[float], negative_scores: list[f
     }
 
 
-def train_language(lang: str, data: ClassifierData, cfg: QualityClassifierTrainConfig, output_dir: Path) -> dict:
+def train_language(
+    lang: str,
+    data: ClassifierData,
+    cfg: QualityClassifierTrainConfig,
+    output_dir: Path,
+    devset: list[LabelledDocument] | None = None,
+) -> dict:
     """Train, evaluate and save one language's classifier; return its model-card entry."""
     import fasttext
 
@@ -177,6 +196,7 @@ def train_language(lang: str, data: ClassifierData, cfg: QualityClassifierTrainC
             "characters": {"positive": sum(map(len, positives)), "negative": sum(map(len, negatives))},
         },
         "heldout_metrics": metrics,
+        "out_of_distribution": devset_entry(devset, lang, cfg.devset, lambda text: quality_score(model, text)),
     }
 
 
@@ -184,15 +204,17 @@ def card_markdown(card: dict) -> str:
     """The model card as Markdown."""
     params = ", ".join(f"{k}={v}" for k, v in card["parameters"].items())
     rows = [
-        "| lang | train docs (hq/lq) | held-out docs (hq/lq) | precision | recall | F1 | ROC AUC | model bytes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| lang | train docs (hq/lq) | held-out docs (hq/lq) | precision | recall | F1 | ROC AUC held-out "
+        "| ROC AUC real pages (high/low) | model bytes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for lang, entry in card["languages"].items():
         docs, m = entry["data"]["documents"], entry["heldout_metrics"]
         rows.append(
             f"| {lang} | {docs['positive_train']}/{docs['negative_train']} | "
             f"{docs['positive_heldout']}/{docs['negative_heldout']} | {m['precision']} | {m['recall']} | "
-            f"{m['f1']} | {m['roc_auc']} | {entry['model_bytes']:,} |"
+            f"{m['f1']} | {m['roc_auc']} | {ood_auc_cell(entry.get('out_of_distribution'))} | "
+            f"{entry['model_bytes']:,} |"
         )
     inputs = [
         f"- {lang}: high quality {', '.join(d['path'] for d in e['data']['positives'])}; "
@@ -200,9 +222,12 @@ def card_markdown(card: dict) -> str:
         for lang, e in card["languages"].items()
     ]
     return (
-        f"fastText supervised classifiers, labels `__label__hq` (reference text) and `__label__lq` (web text).\n"
-        f"Score used by the pipeline: probability of `__label__hq`. Metrics on the held-out split, label hq, "
-        f"threshold {card['parameters']['threshold']}.\n\n"
+        f"fastText supervised classifiers, labels `__label__hq` (reference text) and `__label__lq` (spam, "
+        f"untranslated pages).\nScore used by the pipeline: probability of `__label__hq`. Held-out metrics: a split "
+        f"of the training sources (in distribution: it only says the model tells those sources apart), label hq, "
+        f"threshold {card['parameters']['threshold']}. Real pages: ROC AUC on the hand-labelled development set "
+        f"of real web pages (`data/quality/`, criteria in `docs/quality_labels.md`; never trained on), the "
+        f"figure that says how well the score ranks what the pipeline will see.\n\n"
         + "\n".join(rows)
         + "\n\n## Data\n\n"
         + "\n".join(inputs)
@@ -213,10 +238,13 @@ def card_markdown(card: dict) -> str:
 def train_quality_classifiers(cfg: QualityClassifierTrainConfig) -> dict:
     """Train every configured language; write the models and the model card; return the card."""
     output_dir = Path(cfg.output_dir)
+    devset = load_configured_devset(cfg.devset)
     card = {
         "job": "jobs/train_quality_classifier.py",
         "parameters": cfg.model_dump(exclude={"languages"}),
-        "languages": {lang: train_language(lang, data, cfg, output_dir) for lang, data in cfg.languages.items()},
+        "languages": {
+            lang: train_language(lang, data, cfg, output_dir, devset) for lang, data in cfg.languages.items()
+        },
     }
     write_model_card(output_dir, "Quality classifiers", card, card_markdown(card))
     return card

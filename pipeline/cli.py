@@ -1,29 +1,45 @@
-"""`corpus`: run the pipeline, list stages, run one stage for debugging, inspect a run."""
+"""`corpus`: write a starter config, list the config's sections and stages, run one stage for debugging,
+run the pipeline, inspect a run, build its card."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, CorpusError, InputError
+from core.errors import ConfigError, CorpusError, InputError, executor_error
 from pipeline.config import FORMAT_SUFFIXES, FORMATS_HELP, load_config
+from pipeline.inspect_run import format_funnel, inspect_run
 
 log = logging.getLogger("corpus")
+
+STAGE_OUTPUT_FOLDERS = ("data", "rejects", "quarantine", "scratch")  # what `corpus stage` replaces in --output
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="corpus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run (or resume) the whole pipeline")
-    add_run_arguments(run)
+    init = commands.add_parser("init", help="write a commented starter config for your input files")
+    init.add_argument("config", help="the YAML file to write")
+    init.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="[NAME=]PATH",
+        help="input files or folders, one source each; files of one folder and format make one source",
+    )
+    init.add_argument("--output-dir", default=None, help="run directory (default: runs/<config file name>)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
 
-    commands.add_parser("stages", help="list stages in run order with their config keys and defaults")
+    stages = commands.add_parser(
+        "stages", help="every config section and stage in run order, with defaults, as commented YAML"
+    )
+    stages.add_argument("section", nargs="?", help="only this stage or top-level section (e.g. heuristics, tokenizer)")
 
     stage = commands.add_parser("stage", help="run one stage alone on a sample")
     stage.add_argument("name")
@@ -40,10 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     stage.add_argument("--output", required=True, help="folder for data/ (kept), rejects/ and stats.json")
     stage.add_argument("--limit", type=positive_int, default=None, help="only the first N documents (N >= 1)")
     stage.add_argument("--show-rejects", type=int, default=5, metavar="K", help="print K example rejects")
+    stage.add_argument(
+        "--no-langid",
+        action="store_true",
+        help="a stage that reads `lang` on input without it: do not tag languages with langid first",
+    )
     stage.add_argument("--master", default=None)
 
-    inspect = commands.add_parser("inspect", help="per-stage counts, timings and reasons of a run")
+    run = commands.add_parser("run", help="run (or resume) the whole pipeline")
+    add_run_arguments(run)
+
+    inspect = commands.add_parser(
+        "inspect", help="every output of a run: stage counts and reasons, quarantine, tokenizer, shards, card"
+    )
     inspect.add_argument("run_dir")
+    inspect.add_argument(
+        "--config", default=None, help="say what a run of this config would rerun (default: the run's own config)"
+    )
 
     card = commands.add_parser("card", help="rebuild the dataset card (README.md + plots) of a run")
     card.add_argument("run_dir")
@@ -56,10 +85,17 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # not "Closing down clientserver connection" at INFO
     try:
         return COMMANDS[args.command](args)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a Spark job failed: one line if an executor raised a CorpusError, else a bug
+        error = executor_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
 
@@ -71,21 +107,44 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import prepare_output_dir, run_pipeline, writing
+    from pipeline.runner import locked, prepare_output_dir, run_pipeline, writing
 
     overrides = {"run.output_dir": args.output_dir} if args.output_dir else {}
     config = load_config(args.config, overrides)
-    prepare_output_dir(Path(config.run.output_dir), "the run directory")  # fails here, before Spark starts
-    spark = session_for(config, args.master)
-    outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
-    print(format_funnel([o.stats for o in outcomes]))
-    if not args.stop_after:
-        from card.build import build_card
+    check_langid_runs_first(config)
+    run_dir = Path(config.run.output_dir)
+    prepare_output_dir(run_dir, "the run directory")  # fails here, before Spark starts
+    with locked(run_dir):  # a second job on this folder stops here, before Spark starts
+        spark = session_for(config, args.master)
+        outcomes = run_pipeline(spark, config, stop_after=args.stop_after)
+        if args.stop_after:
+            print(format_funnel([o.stats for o in outcomes]))
+        else:
+            from card.build import build_card
 
-        with writing(Path(config.run.output_dir), "the dataset card"):
-            print(f"dataset card: {build_card(config.run.output_dir, spark, card_ingest_descriptions())}")
-    print(f"run directory: {config.run.output_dir}")
+            with writing(run_dir, "the dataset card"):
+                build_card(run_dir, spark, card_ingest_descriptions())
+            print(inspect_run(run_dir))  # every output: funnel, quarantine, tokenizer, shards, card
+    print(f"run directory: {run_dir}")
     return 0
+
+
+def check_langid_runs_first(config: Any) -> None:
+    """A stage that reads ``lang`` needs langid enabled before it: an error for one that cannot run without
+    the column, a warning saying what happens instead for the others (before Spark starts)."""
+    enabled = [stage for _, stage, _ in config.enabled_stages()]
+    names = [stage.name for stage in enabled]
+    for stage in enabled:
+        if not stage.reads_lang or ("langid" in names and names.index("langid") < names.index(stage.name)):
+            continue
+        if not stage.without_lang:
+            raise ConfigError(
+                f"stages.{stage.name} needs the `lang` column that the langid stage adds, but stages.langid is "
+                f"not enabled: add `langid: {{}}` under `stages:` (or remove stages.{stage.name})"
+            )
+        log.warning(
+            "stages.%s reads each document's language, but langid does not run: %s", stage.name, stage.without_lang
+        )
 
 
 def session_for(config: Any, master: str | None):
@@ -97,22 +156,108 @@ def session_for(config: Any, master: str | None):
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
-    from stages.registry import STAGES
+    from pipeline.config import PipelineConfig
+    from pipeline.template import EXAMPLE_SOURCE, render, stage_notes, template_data
+    from stages.registry import STAGES_BY_NAME
 
-    for position, stage in enumerate(STAGES, start=1):
-        print(f"{position:02d} {stage.name}: {stage.summary}")
-        for key, field in stage.Config.model_fields.items():
-            note = f"  # {field.description}" if field.description else ""
-            print(f"     {key}: {json.dumps(field.get_default(call_default_factory=True), default=str)}{note}")
+    data = template_data("runs/my-run", [EXAMPLE_SOURCE])
+    if args.section is None:
+        print(render(data, stage_notes()), end="")
+    elif args.section in STAGES_BY_NAME:
+        header = f"# stages.{args.section} with its defaults: paste it under `stages:`\n"
+        print(render({"stages": {args.section: data["stages"][args.section]}}, stage_notes(), header), end="")
+    elif args.section in PipelineConfig.model_fields:
+        print(render({args.section: data[args.section]}, header=f"# {args.section} with its defaults\n"), end="")
+    else:
+        known = ", ".join([*STAGES_BY_NAME, *PipelineConfig.model_fields])
+        raise ConfigError(f"no stage or config section {args.section!r}; choose one of: {known}")
     return 0
 
 
+INIT_DISABLED = {  # stages a starter config leaves off although they could run: they need the user's files first
+    "decontaminate": "no evaluation sets yet: list yours under eval_sets (name: file), then set enabled: true",
+}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A starter config: the inputs as sources, every section with its defaults and comments, and each
+    stage enabled unless it cannot run yet here (a missing model: the note says which job makes it)."""
+    from pipeline.config import parse_config
+    from pipeline.template import render, stage_notes, template_data
+    from stages.registry import STAGES
+
+    target = Path(args.config)
+    if target.exists() and not args.force:
+        raise InputError(f"{target} exists already: pass --force to overwrite it, or choose another file name")
+    output_dir = args.output_dir or f"runs/{target.name.split('.')[0]}"
+    sources = starter_sources(args.inputs)
+    notes, disabled = stage_notes(), {}
+    for stage in STAGES:
+        problem = INIT_DISABLED.get(stage.name)
+        try:
+            stage().preflight()
+        except CorpusError as error:
+            problem = f"cannot run yet: {error}"
+        if problem:
+            disabled[stage.name] = {"enabled": False}
+            notes[("stages", stage.name)] += f" DISABLED, {problem}"
+    data = template_data(output_dir, sources, disabled)
+    parse_config(data, origin=str(target))  # what is written loads
+    text = render(data, notes)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {target}: {error.strerror or error}") from None
+    names = ", ".join(f"{s['name']} ({s['format']}, {len(s['paths'])} paths)" for s in sources)
+    print(f"wrote {target}: sources {names}; run directory {output_dir}")
+    if disabled:
+        print(f"disabled (see the notes in the file): {', '.join(disabled)}")
+    print(f"next: corpus stage normalize --config {target} --input {sources[0]['paths'][0]} --output /tmp/normalize")
+    return 0
+
+
+def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
+    """One source per folder given, and one per folder and format of the files given (a shell-expanded glob
+    is one source); ``NAME=PATH`` names it, else its folder does (a file of the working folder: its own
+    name). A folder holding files of other formats too is written as the list of its files of the one format."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for spec in inputs:
+        name, path = spec.split("=", 1) if "=" in spec and not Path(spec).exists() else ("", spec)
+        source, given = input_source(path, label=""), Path(path)
+        if given.is_dir():
+            every_file = [f for f in given.rglob("*") if f.is_file() and not f.name.startswith((".", "_"))]
+            paths = [path] if len(every_file) == len(source.paths) else list(source.paths)
+            key, default = ("folder", path, name), given.resolve().name
+        else:
+            paths = [path]  # named after its folder; a file of the working folder after itself
+            folder = given.parent.resolve()
+            default = given.name.split(".")[0] if folder == Path.cwd() else folder.name
+            key = ("files", str(folder), source.format, name)
+        group = groups.setdefault(key, {"name": name, "default": default, "format": source.format, "paths": []})
+        group["paths"] += paths
+    sources, used = [], set()
+    for group in groups.values():
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", group["name"] or group["default"]).strip("_.") or "source"
+        while name in used:
+            name += "_2"
+        used.add(name)
+        sources.append({"name": name, "format": group["format"], "paths": sorted(group["paths"])})
+    return sources
+
+
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.config import digest
-    from pipeline.readers import read_sources
-    from pipeline.resume import ingest_hash, run_settings_hash, scoring_hash, stage_hash
-    from pipeline.runner import prepare_output_dir, run_stage, writing
-    from stages.base import StageContext
+    from pipeline.readers import has_field, quarantined, read_sources, skipped_counts
+    from pipeline.resume import (
+        INPUT_CHECKSUMS,
+        combine,
+        ingest_hash,
+        input_files,
+        run_settings_hash,
+        scoring_hash,
+        stage_hash,
+    )
+    from pipeline.runner import prepare_output_dir, run_stage, stage_context, writing
     from stages.registry import STAGES_BY_NAME
 
     if args.name not in STAGES_BY_NAME:
@@ -122,29 +267,29 @@ def cmd_stage(args: argparse.Namespace) -> int:
     section = getattr(config.stages, args.name) or stage_cls.Config()
     source = input_source(args.input, args.format, args.text_field)
     out = Path(args.output).absolute()
+    check_stage_output(out, Path(args.input).absolute())
     prepare_output_dir(out, f"stage {args.name}")
     spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
     if df is None:
+        if has_field(source, "id"):  # the input's own ids, so results join back to it
+            source = source.model_copy(update={"id_field": "id"})
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
-            report_quarantine(records.where("reason is not null"), out / "quarantine")
+            report_quarantine(quarantined(records), out / "quarantine")
+        for reason, count in skipped_counts(records).items():
+            log.info("[input] skipped %d x %s (counted, not passed to the stage)", count, reason)
     if args.limit is not None:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
     stage = stage_cls(section)
-    upstream = digest(ingest_hash([source], config.ingest, config.run.partitions), "limit", args.limit)
-    upstream = run_settings_hash(upstream, config)
-    config_hash = stage_hash(upstream, stage)
-    ctx = StageContext(
-        spark=spark,
-        seed=config.run.seed,
-        partitions=config.run.partitions,
-        scratch_dir=out / "scratch",
-        source_priority=config.source_priority,
-    )
+    files = input_files(spark, [source], config.run.input_fingerprint, out / INPUT_CHECKSUMS)
+    upstream = combine(input=ingest_hash([source], config.ingest, config.run.partitions, files).value, limit=args.limit)
+    ctx = stage_context(spark, config, out / "scratch")
+    df, upstream = tag_languages(df, stage, config, ctx, run_settings_hash(upstream, config), args.no_langid)
+    step_hash = stage_hash(upstream, stage)
     with writing(out, f"stage {args.name}"):
         outcome = run_stage(
             stage,
@@ -152,13 +297,15 @@ def cmd_stage(args: argparse.Namespace) -> int:
             ctx,
             out_dir=out,
             rejects_dir=out / "rejects",
-            config_hash=config_hash,
+            step_hash=step_hash,
             reject_text_chars=config.run.reject_text_chars,
             label=f"[{args.name}]",
             scores_hash=scoring_hash(upstream, stage),
         )
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
+    if stage.reads_lang:
+        print(f"languages (lang column): {language_counts(spark, out)}")
     if outcome.stats.get("extra"):
         print(f"stage stats: {json.dumps(outcome.stats['extra'], ensure_ascii=False, sort_keys=True)}")
     if args.show_rejects and (out / "rejects").exists():
@@ -170,6 +317,70 @@ def cmd_stage(args: argparse.Namespace) -> int:
             detail = f"  ({row['detail']})" if has_detail and row["detail"] else ""
             print(f"  {row['id']}  {row['reason']}{detail}\n      {snippet}")
     return 0
+
+
+def tag_languages(df: Any, stage: Any, config: Any, ctx: Any, upstream: Any, skip: bool) -> tuple[Any, Any]:
+    """The input, with ``lang`` when the stage reads it: input without the column is tagged by langid
+    first (the config's ``stages.langid``, else its defaults), which rejects nothing here, as a run would
+    have tagged it; with ``skip`` (``--no-langid``), the log says what the stage does without it.
+    Returns the frame and the hash the stage's own hash builds on."""
+    from pipeline.resume import stage_hash
+    from stages.base import MissingColumnError
+    from stages.langid import LangIdStage
+
+    if not stage.reads_lang or "lang" in df.columns:
+        return df, upstream
+    if skip:
+        if not stage.without_lang:
+            raise MissingColumnError(
+                f"stage {stage.name} needs the `lang` column and --no-langid keeps langid from adding it: drop "
+                "--no-langid, or pass a langid output folder as --input"
+            )
+        log.warning("[input] no `lang` column and --no-langid: %s", stage.without_lang)
+        return df, upstream
+    langid = LangIdStage(config.stages.langid)
+    langid.preflight()
+    log.warning(
+        "[input] no `lang` column: stage %s reads each document's language, so langid (%s, stages.langid "
+        "settings) tags the documents first and rejects none of them; --no-langid skips this (then %s)",
+        stage.name,
+        langid.model_path(),
+        stage.without_lang or f"stage {stage.name} cannot run",
+    )
+    return langid.apply(df, ctx).drop("reason"), stage_hash(upstream, langid)
+
+
+def language_counts(spark: Any, out: Path) -> str:
+    """Documents per ``lang`` value over a stage's written output (kept and rejected), most first."""
+    from functools import reduce
+
+    parts = [spark.read.parquet(str(out / name)) for name in ("data", "rejects") if (out / name).is_dir()]
+    frames = [part.select("lang") for part in parts if "lang" in part.columns]
+    if not frames:
+        return "none"
+    rows = reduce(lambda a, b: a.unionByName(b), frames).groupBy("lang").count().collect()
+    ordered = sorted(rows, key=lambda r: (-r["count"], str(r["lang"])))
+    return ", ".join(f"{r['lang']} {r['count']}" for r in ordered)
+
+
+def check_stage_output(out: Path, input_path: Path) -> None:
+    """Refuse an ``--output`` that is (or is inside) a run directory, or that holds the input: the stage
+    replaces ``data/``, ``rejects/`` and ``quarantine/`` there."""
+    from pipeline.runner import OutputError
+
+    for folder in (out, *out.parents):
+        if (folder / "config.hash").is_file() and (folder / "stages").is_dir():
+            where = "is the run directory" if folder == out else f"is inside the run directory {folder}"
+            raise OutputError(
+                f"--output {out} {where}: corpus stage would replace that run's data/, rejects/ and quarantine/. "
+                f"Choose a new folder (e.g. /tmp/{out.name or 'stage'}-debug)"
+            )
+    replaced = [out / name for name in STAGE_OUTPUT_FOLDERS]
+    if input_path == out or any(input_path.is_relative_to(folder) for folder in replaced):
+        raise OutputError(
+            f"--output {out} holds the --input {input_path}: the stage would replace what it reads. "
+            "Choose another output folder"
+        )
 
 
 def stage_output_input(spark: Any, source: Any, text_field: str) -> Any:
@@ -229,7 +440,7 @@ def format_of(name: str) -> str | None:
     return next((fmt for fmt, suffixes in FORMAT_SUFFIXES.items() if name.endswith(suffixes)), None)
 
 
-def input_source(path: str, fmt: str | None = None, text_field: str = "text") -> Any:
+def input_source(path: str, fmt: str | None = None, text_field: str = "text", label: str = "--input ") -> Any:
     """A source description for a debugging input; a run's stage folder means its ``data/``.
 
     Without ``fmt`` a file's format comes from its extension (else JSONL); a folder's from the
@@ -240,7 +451,7 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
 
     folder = Path(path)
     if not folder.exists():
-        raise InputError(f"--input {path}: no such file or folder")
+        raise InputError(f"{label}{path}: no such file or folder")
     if (folder / "data").is_dir() and not any(folder.glob("*.parquet")):
         folder = folder / "data"
     if fmt or folder.is_file():
@@ -255,13 +466,14 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
     if len(by_format) != 1:
         found = ", ".join(f"{len(files)} {name}" for name, files in sorted(by_format.items())) or "none"
         raise InputError(
-            f"--input {path}: expected files of one format ({FORMATS_HELP}), found {found}: pass "
+            f"{label}{path}: expected files of one format ({FORMATS_HELP}), found {found}: pass "
             f"--format, or point --input at one kind of file"
         )
     ((fmt, files),) = by_format.items()
     if ignored:
         log.warning(
-            "--input %s: reading %d %s files, ignoring %d others (%s)",
+            "%s%s: reading %d %s files, ignoring %d others (%s)",
+            label,
             path,
             len(files),
             fmt,
@@ -272,33 +484,21 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text") ->
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "stages").is_dir():
-        raise InputError(f"{run_dir} is not a run directory (no stages/ folder)")
-    rows = []
-    for stage_dir in sorted((run_dir / "stages").iterdir()):
-        stats_file = stage_dir / "stats.json"
-        if stats_file.exists() and (stage_dir / "_SUCCESS").exists():
-            rows.append(json.loads(stats_file.read_text()))
-        elif stage_dir.is_dir() and not stage_dir.name.startswith("."):
-            rows.append({"stage": stage_dir.name[3:], "incomplete": True})
-    print(format_funnel(rows))
+    print(inspect_run(Path(args.run_dir)))
+    print(format_reruns(Path(args.run_dir), args.config))
     return 0
 
 
-def format_funnel(stats: list[dict[str, Any]]) -> str:
-    lines = [f"{'stage':<20} {'in':>9} {'kept':>9} {'rejected':>9} {'drop%':>6} {'time':>8}"]
-    for s in stats:
-        if s.get("incomplete"):
-            lines.append(f"{s['stage']:<20} {'(incomplete: no _SUCCESS)':>44}")
-            continue
-        rate = 100.0 * s["rows_rejected"] / max(s["rows_in"], 1)
-        lines.append(
-            f"{s['stage']:<20} {s['rows_in']:>9} {s['rows_kept']:>9} {s['rows_rejected']:>9} "
-            f"{rate:>5.1f}% {s['elapsed_s']:>7.1f}s"
-        )
-        for reason, count in s["reasons"].items():
-            lines.append(f"    {reason:<40} {count:>9}")
+def format_reruns(run_dir: Path, config_path: str | None) -> str:
+    """What rerunning the config would do with each step, and which part of its hash changed."""
+    from pipeline.resume import explain_reruns
+
+    resolved = run_dir / "config.resolved.yaml"
+    if config_path is None and not resolved.is_file():
+        return "\n(no config.resolved.yaml: pass --config to see what a rerun would do)"
+    config = load_config(config_path or resolved, {"run.output_dir": str(run_dir)})
+    lines = [f"\nif rerun with {config_path or 'its own config'}:"]
+    lines += [f"  {name:<20} {what}" for name, what in explain_reruns(run_dir, config)]
     return "\n".join(lines)
 
 
@@ -343,6 +543,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "init": cmd_init,
     "stages": cmd_stages,
     "stage": cmd_stage,
     "inspect": cmd_inspect,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from core.errors import ConfigError
+from filters.html_text import HtmlExtractor
 from model_training.kenlm import KenlmTrainConfig
 from model_training.quality_classifier import QualityClassifierTrainConfig
 from stages.registry import STAGES
@@ -39,15 +42,57 @@ class Section(BaseModel):
 class SourceConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="mixture source name, e.g. web, wiki, books")
     format: InputFormat = Field(description="input format")
-    paths: list[str] = Field(min_length=1, description="files, folders or glob patterns")
+    paths: list[str] = Field(
+        min_length=1,
+        description="files, folders or glob patterns; local or fsspec URLs (s3://, gs://, hf://, https://)",
+    )
     text_field: str = Field("text", description="field holding the document text (jsonl, parquet)")
     url_field: str | None = Field("url", description="field holding the URL, if any")
+    id_field: str | None = Field(
+        None, description="field holding the document's own id, kept as its id (default: a hash of source, file, line)"
+    )
     meta_fields: list[str] = Field(default_factory=list, description="extra fields copied into `meta` (JSON)")
     license: str | None = Field(None, description="licence of this source's text, shown in the dataset card")
+    storage_options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="fsspec options for remote paths (endpoint_url, profile, anon, ...); never credentials",
+    )
+
+    @field_validator("paths")
+    @classmethod
+    def _no_credentials_in_urls(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]+:[^/@]*@", path):
+                raise ValueError(f"{path.split('@')[-1]!r}: a password in a URL would be copied into the run directory")
+        return paths
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The config is copied into the run directory: credentials come from the environment or a profile."""
+        secret = [key for key in options if any(word in key.lower() for word in _SECRET_WORDS)]
+        if secret:
+            raise ValueError(
+                f"{', '.join(secret)}: credentials do not belong in the config (it is copied into the run "
+                "directory); set them in the environment (AWS_ACCESS_KEY_ID, ...) or name a `profile`"
+            )
+        return options
+
+
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential", "session")
 
 
 class IngestConfig(Section):
     max_doc_bytes: int = Field(10_000_000, gt=0, description="larger records are quarantined (ingest:too_large)")
+    html_extractor: HtmlExtractor = Field(
+        "resiliparse", description="HTML to text for WARC responses: resiliparse (fast) or trafilatura (stricter)"
+    )
+    extract_timeout_s: float = Field(
+        30.0, gt=0, description="a page whose extraction takes longer is quarantined (ingest:extract_timeout)"
+    )
+    extract_max_bytes: int = Field(
+        5_000_000, gt=0, description="a larger HTML page is not extracted but quarantined (ingest:too_large)"
+    )
 
 
 class RunConfig(Section):
@@ -58,6 +103,17 @@ class RunConfig(Section):
         default_factory=list, description="which source's copy dedup keeps first; default: the order of `sources`"
     )
     reject_text_chars: int = Field(1000, ge=-1, description="text kept in rejects (-1 = all, 0 = none)")
+    input_fingerprint: Literal["stat", "content"] = Field(
+        "stat",
+        description="how a changed input file is noticed for resume: stat (path, size, modification time) or "
+        "content (a checksum of every file, computed on the executors and cached by stat)",
+    )
+    progress_interval_s: float = Field(
+        60,
+        ge=0,
+        description="log documents done, rate and ETA of a running stage this often, in seconds (0 = off); "
+        "counts arrive as each Spark task finishes",
+    )
 
     @field_validator("output_dir")
     @classmethod
@@ -93,16 +149,18 @@ StagesConfig = _stages_model()
 
 
 class PipelineConfig(Section):
-    run: RunConfig
-    spark: SparkSettings = SparkSettings()
-    ingest: IngestConfig = IngestConfig()
-    sources: list[SourceConfig] = Field(min_length=1)
-    stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
-    tokenizer: TokenizerConfig = TokenizerConfig()
-    mixture: MixtureConfig = MixtureConfig()
-    shards: ShardsConfig = ShardsConfig()
-    card: CardSettings = CardSettings()
-    train: TrainConfig = TrainConfig()
+    run: RunConfig = Field(description="the run directory and the settings every stage shares")
+    spark: SparkSettings = Field(SparkSettings(), description="the Spark session")
+    ingest: IngestConfig = Field(IngestConfig(), description="reading the sources")
+    sources: list[SourceConfig] = Field(min_length=1, description="the inputs, one entry per mixture source")
+    stages: StagesConfig = Field(  # type: ignore[valid-type]
+        StagesConfig(), description="the stages to run, in this order; a missing section skips its stage"
+    )
+    tokenizer: TokenizerConfig = Field(TokenizerConfig(), description="byte-level BPE trained on the final documents")
+    mixture: MixtureConfig = Field(MixtureConfig(), description="how much of each source goes into the shards")
+    shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
+    card: CardSettings = Field(CardSettings(), description="the dataset card")
+    train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
 
     @model_validator(mode="after")
     def _check_sources(self) -> PipelineConfig:
@@ -190,19 +248,44 @@ def _explain(exc: ValidationError, prefix: tuple = ()) -> str:
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
-    """The field names of the model found by following ``loc`` from the top-level config."""
-    model: type[BaseModel] = PipelineConfig
+    """The field names of the model found by following ``loc`` (field names, list indexes, mapping keys)
+    from the top-level config; [] where ``loc`` leads to no model."""
+    annotation: Any = PipelineConfig
     for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        candidates = [annotation, *typing.get_args(annotation)]
-        candidates += [arg for c in candidates for arg in typing.get_args(c)]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
+        annotation = child_annotation(annotation, part)
+        if annotation is None:
             return []
-        model = nested[0]
-    return list(model.model_fields)
+    model = model_of(annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation names (``Model``, ``Model | None``), else None."""
+    for candidate in (annotation, *_union_members(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _union_members(annotation: Any) -> tuple:
+    """The members of ``A | B`` (or ``Optional[A]``); () for any other annotation."""
+    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return typing.get_args(annotation) if is_union else ()
+
+
+def child_annotation(annotation: Any, part: str | int) -> Any:
+    """The annotation one step down: a model's field, a list's item or a mapping's value."""
+    model = model_of(annotation)
+    if model is not None:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field is not None else None
+    for candidate in (annotation, *_union_members(annotation)):
+        origin, args = typing.get_origin(candidate), typing.get_args(candidate)
+        if origin is list and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:

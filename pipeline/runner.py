@@ -27,24 +27,35 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from core.durable import fsync_tree
 from core.errors import ConfigError, CorpusError
+from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
-from pipeline.readers import QUARANTINE_COLUMNS, read_sources
+from pipeline.lock import folder_lock
+from pipeline.readers import QUARANTINE_COLUMNS, quarantined, read_sources, skipped_counts
 from pipeline.resume import (
+    INPUT_CHECKSUMS,
+    StepHash,
+    StepResult,
+    clear_marker,
+    completed_stats,
     ingest_hash,
+    input_files,
     run_settings_hash,
     run_step,
     scoring_hash,
     shards_hash,
+    stage_dir_name,
     stage_hash,
     temp_dir,
     tokenizer_hash,
@@ -91,8 +102,16 @@ class StageOutcome:
     skipped: bool
 
 
-def stage_dir_name(position: int, name: str) -> str:
-    return f"{position:02d}_{name}"
+def stage_context(spark: SparkSession, config: PipelineConfig, scratch_dir: Path) -> StageContext:
+    """What a stage gets besides its DataFrame, from the run's settings."""
+    return StageContext(
+        spark=spark,
+        seed=config.run.seed,
+        partitions=config.run.partitions,
+        scratch_dir=scratch_dir,
+        source_priority=config.source_priority,
+        progress_interval_s=config.run.progress_interval_s,
+    )
 
 
 def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
@@ -101,10 +120,17 @@ def read_stage_output(spark: SparkSession, stage_dir: Path) -> DataFrame:
 
 
 def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | None = None) -> list[StageOutcome]:
-    """Run (or resume) the whole pipeline into ``config.run.output_dir``."""
+    """Run (or resume) the whole pipeline into ``config.run.output_dir``, holding its lock throughout."""
     preflight(config, stop_after)
     run_dir = Path(config.run.output_dir)
     prepare_output_dir(run_dir, "the run directory")
+    with locked(run_dir):
+        return _run_locked(spark, config, run_dir, stop_after)
+
+
+def _run_locked(
+    spark: SparkSession, config: PipelineConfig, run_dir: Path, stop_after: str | None
+) -> list[StageOutcome]:
     with writing(run_dir, "the run directory"):
         for stale in [
             *run_dir.glob(".tmp-*"),
@@ -114,17 +140,13 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
-    ctx = StageContext(
-        spark=spark,
-        seed=config.run.seed,
-        partitions=config.run.partitions,
-        scratch_dir=run_dir / "scratch",
-        source_priority=config.source_priority,
-    )
+    ctx = stage_context(spark, config, run_dir / "scratch")
 
     with writing(run_dir, "stage ingest"):
-        outcomes = [run_ingest(spark, config, run_dir)]
-    chain_hash = run_settings_hash(outcomes[0].stats["config_hash"], config)
+        files = input_files(spark, list(config.sources), config.run.input_fingerprint, run_dir / INPUT_CHECKSUMS)
+        ingest_step_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions, files)
+        outcomes = [run_ingest(spark, config, run_dir, ingest_step_hash)]
+    chain_hash = run_settings_hash(ingest_step_hash, config)
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
@@ -139,7 +161,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
                 ctx,
                 out_dir=run_dir / "stages" / name,
                 rejects_dir=run_dir / "rejects" / name,
-                config_hash=chain_hash,
+                step_hash=chain_hash,
                 reject_text_chars=config.run.reject_text_chars,
                 label=f"[{step}/{len(planned)} {stage_cls.name}]",
                 position=position,
@@ -211,6 +233,15 @@ def prepare_output_dir(folder: Path, what: str) -> None:
 
 
 @contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock (see pipeline/lock.py); a failure to write it is an OutputError."""
+    with ExitStack() as stack:
+        with writing(run_dir, "the run lock"):
+            stack.enter_context(folder_lock(run_dir))
+        yield
+
+
+@contextmanager
 def writing(run_dir: Path, what: str) -> Iterator[None]:
     """Turn a failed write under ``run_dir`` (Python or Spark side) into an OutputError about ``what``."""
     try:
@@ -271,55 +302,74 @@ def _output_error(what: str, path: Path, error: OSError) -> OutputError:
     )
 
 
-def run_outputs(spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: str) -> None:
-    """Train the tokenizer on the final documents, then write the mixed token shards."""
-    from tokenizer_train.train import train_tokenizer
-    from trainer_output.mixture import mixture_weights_by_chars
-    from trainer_output.shards import write_shards
-
-    tokenizer_dir, shards_dir = run_dir / "tokenizer", run_dir / "shards"
+def run_outputs(
+    spark: SparkSession, config: PipelineConfig, run_dir: Path, docs: DataFrame, chain_hash: StepHash
+) -> None:
+    """Train the tokenizer on the final documents, then write the mixed token shards: both are made in a
+    staging folder and installed together, so the old pair stays intact until the new pair is complete."""
     tokenizer_step_hash = tokenizer_hash(chain_hash, config)
     shards_step_hash = shards_hash(tokenizer_step_hash, config)
-
-    def train() -> dict[str, Any]:
-        log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
-        started = time.time()
-        stats = train_tokenizer(
-            docs,
-            config.tokenizer,
-            tokenizer_dir,
-            config.run.seed,
-            weights=mixture_weights_by_chars(docs, config.mixture),
-        )
-        stats.update(config_hash=tokenizer_step_hash, elapsed_s=round(time.time() - started, 3))
-        log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
-        return stats
-
-    def write() -> dict[str, Any]:
-        log.info("[shards] tokenizing, mixing and writing shards")
-        started = time.time()
-        manifest = write_shards(
-            docs,
-            tokenizer_dir / "tokenizer.json",
-            shards_dir,
-            config.shards,
-            config.mixture,
-            config.run.seed,
-            shards_step_hash,
-        )
-        splits = manifest.get("splits", {})
-        log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
-        return {"config_hash": shards_step_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits}
-
-    run_step(tokenizer_dir, tokenizer_step_hash, "[tokenizer]", train)
-    run_step(shards_dir, shards_step_hash, "[shards]", write)
+    tokenizer_dir, shards_dir = run_dir / "tokenizer", run_dir / "shards"
+    keep_tokenizer = completed_stats(tokenizer_dir, tokenizer_step_hash.value) is not None
+    if keep_tokenizer and completed_stats(shards_dir, shards_step_hash.value) is not None:
+        log.info("[tokenizer] and [shards] complete already, skipped")
+        return
+    staging = temp_dir(run_dir)  # beside both: paths relative to the run directory stay right when moved
+    try:
+        if keep_tokenizer:
+            log.info("[tokenizer] complete already, kept")
+            shutil.copytree(tokenizer_dir, staging / "tokenizer")
+        else:
+            run_step(staging / "tokenizer", tokenizer_step_hash, "[tokenizer]", partial(
+                _train_tokenizer, docs, config, staging / "tokenizer"))  # fmt: skip
+        run_step(staging / "shards", shards_step_hash, "[shards]", partial(
+            _write_shards, docs, config, staging, shards_step_hash.value))  # fmt: skip
+        _install_pair(staging, run_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path) -> StageOutcome:
+def _train_tokenizer(docs: DataFrame, config: PipelineConfig, out_dir: Path) -> dict[str, Any]:
+    from tokenizer_train.train import train_tokenizer
+    from trainer_output.mixture import mixture_weights_by_chars
+
+    log.info("[tokenizer] training byte-level BPE (vocab %d)", config.tokenizer.vocab_size)
+    started = time.time()
+    weights = mixture_weights_by_chars(docs, config.mixture)
+    stats = train_tokenizer(docs, config.tokenizer, out_dir, config.run.seed, weights=weights)
+    stats["elapsed_s"] = round(time.time() - started, 3)
+    log.info("[tokenizer] done: %d tokens in the vocabulary, %.1fs", stats["vocab_size"], stats["elapsed_s"])
+    return stats
+
+
+def _write_shards(docs: DataFrame, config: PipelineConfig, staging: Path, config_hash: str) -> dict[str, Any]:
+    from trainer_output.shards import write_shards
+
+    log.info("[shards] tokenizing, mixing and writing shards")
+    started = time.time()
+    manifest = write_shards(
+        docs, staging / "tokenizer" / "tokenizer.json", staging / "shards", config.shards, config.mixture,
+        config.run.seed, config_hash, config.run.progress_interval_s,
+    )  # fmt: skip
+    splits = manifest.get("splits", {})
+    log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)
+    return {"config_hash": config_hash, "elapsed_s": round(time.time() - started, 3), "splits": splits}
+
+
+def _install_pair(staging: Path, run_dir: Path) -> None:
+    """Unmark both old folders, then move the new tokenizer and the new shards in (each rename atomic). A
+    crash in between leaves the new tokenizer marked and the shards unmarked: the rerun writes the shards
+    with that tokenizer, so a marked pair always belongs together."""
+    for name in ("shards", "tokenizer"):
+        clear_marker(run_dir / name)
+    for name in ("tokenizer", "shards"):
+        _swap_in(staging / name, run_dir / name, staging / f"old-{name}")
+
+
+def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path, step_hash: StepHash) -> StageOutcome:
     """Read every source into stages/00_ingest; malformed records go to quarantine/."""
     out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
-    config_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions)
-    result = run_step(out_dir, config_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, config_hash))
+    result = run_step(out_dir, step_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, step_hash.value))
     return StageOutcome("ingest", result.stats, result.skipped)
 
 
@@ -341,16 +391,22 @@ def _ingest(
             .parquet(str(tmp))
         )
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
+        records_read = spark.read.parquet(str(tmp)).count()  # from the Parquet footers
         _ensure_dataset(spark, kept_tmp, records.schema)
         _replace_dir(kept_tmp, out_dir / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
+        skipped = {}
         if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
-            spark.read.parquet(str(rejected_tmp)).select("id", *QUARANTINE_COLUMNS).orderBy(
-                "file", "line"
-            ).write.parquet(str(quarantine_dir))
+            rejected = spark.read.parquet(str(rejected_tmp))
+            skipped = skipped_counts(rejected)
+            if not quarantined(rejected).isEmpty():
+                quarantined(rejected).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line").write.parquet(
+                    str(quarantine_dir)
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     stats = _ingest_stats(spark, out_dir, quarantine_dir, config_hash, started)
+    _check_ingest_accounting(stats, records_read, skipped)
     log.info(
         "[ingest] done: %d documents, %d quarantined, %.1fs",
         stats["rows_kept"],
@@ -358,6 +414,18 @@ def _ingest(
         stats["elapsed_s"],
     )
     return stats
+
+
+def _check_ingest_accounting(stats: dict[str, Any], records_read: int, skipped: dict[str, int]) -> None:
+    """records read = documents + quarantined + skipped on purpose (WARC requests, images, ...)."""
+    stats["extra"].update({"records_read": records_read, "skipped": skipped})
+    if records_read != stats["rows_in"] + sum(skipped.values()):
+        raise AccountingError(
+            f"ingest: {records_read} records read != {stats['rows_kept']} documents + "
+            f"{stats['rows_rejected']} quarantined + {sum(skipped.values())} skipped"
+        )
+    for reason, count in skipped.items():
+        log.info("[ingest] skipped %d x %s (counted, not kept)", count, reason)
 
 
 def _ingest_stats(
@@ -409,11 +477,11 @@ def run_stage(
     ctx: StageContext,
     out_dir: Path,
     rejects_dir: Path,
-    config_hash: str,
+    step_hash: StepHash,
     reject_text_chars: int,
     label: str,
     position: int = 0,
-    scores_hash: str | None = None,
+    scores_hash: StepHash | None = None,
 ) -> StageOutcome:
     """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting.
 
@@ -425,13 +493,14 @@ def run_stage(
         log.info("%s start: %d rows", label, rows_in)
         started = time.time()
         scores = None
-        if isinstance(stage, ScoredStage):
-            scores = run_scoring(stage, df, ctx, out_dir / SCORES, scores_hash or config_hash, label)
-            result = stage.decide(ctx.spark.read.parquet(str(out_dir / SCORES / DATA)), ctx)
-        else:
-            result = stage.apply(df, ctx)
-        _write_stage(stage, result, ctx, out_dir, rejects_dir, reject_text_chars)
-        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, config_hash, started, position)
+        with StageProgress(ctx.spark, label, rows_in, ctx.progress_interval_s):
+            if isinstance(stage, ScoredStage):
+                scores = run_scoring(stage, df, ctx, out_dir / SCORES, scores_hash or step_hash, label)
+                result = stage.decide(ctx.spark.read.parquet(str(out_dir / SCORES / DATA)), ctx)
+            else:
+                result = stage.apply(df, ctx)
+            _write_stage(stage, result, ctx, out_dir, rejects_dir, reject_text_chars)
+        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, step_hash.value, started, position)
         if scores is not None:
             stats["scores"] = {"skipped": scores.skipped, "elapsed_s": scores.stats["elapsed_s"]}
         log.info(
@@ -444,11 +513,13 @@ def run_stage(
         )
         return stats
 
-    result = run_step(out_dir, config_hash, label, work)
+    result = run_step(out_dir, step_hash, label, work)
     return StageOutcome(stage.name, result.stats, result.skipped)
 
 
-def run_scoring(stage: ScoredStage, df: DataFrame, ctx: StageContext, folder: Path, scores_hash: str, label: str):
+def run_scoring(
+    stage: ScoredStage, df: DataFrame, ctx: StageContext, folder: Path, scores_hash: StepHash, label: str
+) -> StepResult:
     """Write ``stage.score(df)`` to ``folder/data`` once per ``scores_hash`` (a resumable step)."""
 
     def work() -> dict[str, Any]:
@@ -459,7 +530,7 @@ def run_scoring(stage: ScoredStage, df: DataFrame, ctx: StageContext, folder: Pa
             _replace_dir(tmp, folder / DATA)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return {"config_hash": scores_hash, "elapsed_s": round(time.time() - started, 3)}
+        return {"elapsed_s": round(time.time() - started, 3)}
 
     return run_step(folder, scores_hash, f"{label} scores", work)
 
@@ -567,11 +638,18 @@ def write_summary(run_dir: Path, outcomes: list[StageOutcome]) -> None:
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
-    """Move a finished directory into place (the rename is atomic on one filesystem)."""
-    if dst.exists():
-        shutil.rmtree(dst)
+    """Move a finished directory into place, flushed first (the rename is atomic on one filesystem)."""
+    fsync_tree(src)
+    _swap_in(src, dst, src.with_name(src.name + "-old"))
+
+
+def _swap_in(src: Path, dst: Path, trash: Path) -> None:
+    """Replace ``dst`` by ``src`` with two renames (never a moment without either), then drop the old one."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        os.replace(dst, trash)
     os.replace(src, dst)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _ensure_dataset(spark: SparkSession, path: Path, schema) -> None:

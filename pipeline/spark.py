@@ -43,6 +43,17 @@ def check_java() -> None:
     )
 
 
+def safe_network_conf(master: str | None, launched_here: bool, conf: dict[str, str]) -> dict[str, str]:
+    """Nothing listens beyond this machine unless configured. An embedded local session binds the driver
+    and its UI to loopback (the UI binds where SPARK_LOCAL_IP says, else on every interface). Elsewhere
+    (spark-submit, a cluster) the driver must be reachable, so the UI, which has no authentication, is
+    off unless ``spark.ui.enabled`` is set."""
+    if master and master.startswith("local") and launched_here:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        return {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    return {} if "spark.ui.enabled" in conf else {"spark.ui.enabled": "false"}
+
+
 def get_spark(app_name: str = "corpus", master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
     """Return the active or a new SparkSession.
 
@@ -53,13 +64,13 @@ def get_spark(app_name: str = "corpus", master: str | None = None, conf: dict[st
     check_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    launched_here = "PYSPARK_GATEWAY_PORT" not in os.environ  # not by spark-submit: this process starts the JVM
+    master = master or (None if not launched_here else "local[*]")
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+    for key, value in {**DEFAULT_CONF, **safe_network_conf(master, launched_here, conf or {}), **(conf or {})}.items():
         builder = builder.config(key, value)
     if master:
         builder = builder.master(master)
-    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not launched by spark-submit
-        builder = builder.master("local[*]")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

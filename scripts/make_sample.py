@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "data" / "sample"
+MIRRORED_CHAPTERS = [("austen-emma", 5), ("melville-moby_dick", 2)]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -62,8 +63,9 @@ def write_eval_set(path: Path) -> None:
 
 
 def main() -> None:
-    if OUT.exists():
-        shutil.rmtree(OUT)
+    for part in OUT.iterdir() if OUT.exists() else ():  # README.md (sources, licences) stays
+        if part.is_dir():
+            shutil.rmtree(part)
     pages = read_jsonl(SHARED / "web" / "pages_wet_like.jsonl.gz")
     web = [
         {"text": p["text"], "url": "https://" + p["file"].removesuffix(".html"), "title": p["title"]}
@@ -94,15 +96,18 @@ def main() -> None:
     for i, chapter in enumerate(chapters[1:11], start=1):
         (books / f"xiyouji-{i:02d}.txt").write_text(chapter.strip()[:6000] + "\n", encoding="utf-8")
 
-    # Real-world debris: a cross-source copy of two handbook pages and malformed records.
+    # Real-world debris: cross-source copies (two handbook pages verbatim; two book chapters as
+    # a mirror reposts them, hard line breaks re-flowed: every sentence now ends elsewhere, so
+    # sentence dedup misses them and MinHash must find them) and
+    # malformed records.
+    mirrored = [{"text": row["text"], "url": "https://mirror.example/" + row["url"]} for row in wiki[:2]]
+    for name, number in MIRRORED_CHAPTERS:
+        chapter = (books / f"{name}-{number:02d}.txt").read_text(encoding="utf-8")
+        reflowed = "\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", chapter) if p.strip())
+        mirrored.append({"text": reflowed, "url": f"https://mirror.example/books/{name}/{number}"})
     with open(OUT / "web" / "mirror.jsonl", "wb") as f:
-        for row in wiki[:2]:
-            f.write(
-                (
-                    json.dumps({"text": row["text"], "url": "https://mirror.example/" + row["url"]}, ensure_ascii=False)
-                    + "\n"
-                ).encode("utf-8")
-            )
+        for row in mirrored:
+            f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         f.write(b'{"text": "broken json, no closing brace"\n')
         f.write(b'{"text": "invalid utf-8 \xff\xfe here"}\n')
         f.write(b'{"text": 42}\n')

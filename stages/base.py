@@ -10,6 +10,7 @@ checks ``rows_in == kept + rejected`` and records stats; stages never drop rows 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +44,7 @@ class StageContext:
     partitions: int
     scratch_dir: Path
     source_priority: list[str] = field(default_factory=list)
+    progress_interval_s: float = 0.0  # log documents done, rate and ETA this often while the stage runs (0: off)
 
     def checkpoint(self, df: DataFrame, name: str) -> DataFrame:
         """Write ``df`` to scratch Parquet and read it back, so it is computed only once."""
@@ -59,6 +61,7 @@ class Signal:
     title: str
     log_x: bool = False
     cutoff_keys: tuple[str, ...] = ()  # config keys holding cut-offs: numbers drawn as lines, mappings listed
+    cutoffs_apply_when: tuple[str, str] | None = None  # (config key, value): the cut-offs decide only then
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,10 @@ class Stage:
     name: ClassVar[str]
     Config: ClassVar[type[StageConfig]] = StageConfig
     summary: ClassVar[str] = ""
+    libraries: ClassVar[tuple[str, ...]] = ()  # PyPI packages (and packaged models) that decide the output
     card: ClassVar[CardSpec] = CardSpec()
+    reads_lang: ClassVar[bool] = False  # uses the `lang` column that langid adds
+    without_lang: ClassVar[str] = ""  # what it does with documents that have no `lang` ("": it cannot run)
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -101,6 +107,11 @@ class Stage:
             except OSError:
                 fingerprint.append((absolute, -1, -1))
         return fingerprint
+
+    def environment_fingerprint(self) -> dict[str, Any]:
+        """What besides the config, files and libraries decides the output (e.g. a keyed fingerprint of a
+        secret salt, never the salt); part of the resume hash."""
+        return {}
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""
@@ -134,8 +145,8 @@ class ScoredStage(Stage):
         raise NotImplementedError
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        """Score (computed once, through scratch Parquet) and decide, as the runner does."""
-        return self.decide(ctx.checkpoint(self.score(df, ctx), f"{self.name}_scores"), ctx)
+        """Score (computed once, through scratch Parquet of its own) and decide, as the runner does."""
+        return self.decide(ctx.checkpoint(self.score(df, ctx), f"{self.name}_scores_{uuid.uuid4().hex[:12]}"), ctx)
 
 
 class MissingColumnError(CorpusError, ValueError):

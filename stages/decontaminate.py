@@ -65,6 +65,7 @@ def read_eval_sets(cfg: DecontaminateConfig) -> dict[str, list[str]]:
 
 class DecontaminateStage(Stage):
     name = "decontaminate"
+    libraries = ("numpy",)
     Config = DecontaminateConfig
     summary = "Rejects documents (or removes spans) sharing a 13-gram with configured evaluation sets."
     card = CardSpec(removes_duplicates=True)

@@ -74,6 +74,7 @@ class DedupMinhashConfig(StageConfig):
 
 class DedupMinhashStage(Stage):
     name = "dedup_minhash"
+    libraries = ("numpy",)
     Config = DedupMinhashConfig
     summary = "MinHash LSH near-duplicate clusters (connected components in Spark); keeps one per cluster."
     card = CardSpec(removes_duplicates=True)

@@ -46,6 +46,7 @@ class DedupSentenceConfig(StageConfig):
 
 class DedupSentenceStage(Stage):
     name = "dedup_sentence"
+    libraries = ("numpy",)
     Config = DedupSentenceConfig
     summary = "Removes spans of n consecutive sentences/lines seen in an earlier document (priority, id)."
     card = CardSpec(removes_duplicates=True)

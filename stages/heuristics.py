@@ -90,10 +90,13 @@ def _segmenter(rules: LanguageRules, lang: str) -> Segmenter:
 
 class HeuristicsStage(ScoredStage):
     name = "heuristics"
+    libraries = ("jieba", "numpy", "spacy")
     Config = HeuristicsConfig
     summary = (
         "Published heuristic recipes per language: FineWeb (default), FineWeb-2, C4, Gopher; signals then decisions."
     )
+    reads_lang = True
+    without_lang = "every document gets the rules of stages.heuristics.default_language"
 
     def scoring_config(self) -> dict[str, Any]:
         """Per language, the recipe's steps, segmenter and every setting but the thresholds."""

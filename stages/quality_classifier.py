@@ -65,9 +65,20 @@ def quality_decision(
 
 class QualityClassifierStage(ScoredStage):
     name = "quality_classifier"
+    libraries = ("fasttext", "numpy")
     Config = QualityClassifierConfig
     summary = "fastText quality score (probability of reference-like text) per language; threshold/Pareto keep."
-    card = CardSpec(signals=(Signal("quality_score", "Quality score", cutoff_keys=("threshold",)),))
+    reads_lang = True
+    card = CardSpec(
+        signals=(
+            Signal(
+                "quality_score",
+                "Quality score",
+                cutoff_keys=("threshold",),
+                cutoffs_apply_when=("keep_rule", "threshold"),
+            ),
+        )
+    )
     DECISION_KEYS = ("keep_rule", "threshold", "pareto_alpha", "no_model")
 
     def input_files(self) -> list[str]:

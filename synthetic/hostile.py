@@ -6,9 +6,12 @@ should give. ``_PARTS`` runs them in a fixed order: they share one seeded RNG, s
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import random
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -50,6 +53,7 @@ class _Hostile:
     big_doc_bytes: int
     max_doc_bytes: int
     long_line_chars: int
+    extract_max_bytes: int
     records: list[dict[str, Any]] = field(default_factory=list)
     parser_breakers: list[str] = field(default_factory=list)
 
@@ -256,6 +260,31 @@ def _empty_files(h: _Hostile) -> None:
     (jsonl / "no_records.jsonl.gz").write_bytes(gzip.compress(b"\n\n", mtime=0))
 
 
+def _gzip_bomb(h: _Hostile) -> None:
+    """A small .gz holding one line far over max_doc_bytes (read in bounded memory), then a good line."""
+    path = h.folder("jsonl") / "bomb.jsonl.gz"
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [compressor.compress(b'{"kind": "gzip_bomb", "text": "')]
+    block = b"0" * (1 << 20)
+    parts += [compressor.compress(block) for _ in range(max(4, 4 * h.big_doc_bytes // len(block)))]
+    parts += [compressor.compress(b'"}\n' + _obj("plain", text=h.good(54)) + b"\n"), compressor.flush()]
+    path.write_bytes(b"".join(parts))
+    h.expect(path, 1, "gzip_bomb", "ingest:too_large")
+    h.expect(path, 2, "plain", "document")
+
+
+def _symlinks(h: _Hostile) -> None:
+    """In an input folder: a link to a file elsewhere (read), a broken link (quarantined), a link to a
+    folder above (not followed, so no loop)."""
+    jsonl, outside = h.folder("jsonl"), h.folder("outside")
+    (outside / "linked.jsonl").write_bytes(_obj("plain", text=h.good(57)) + b"\n")
+    (jsonl / "linked.jsonl").symlink_to(outside / "linked.jsonl")
+    h.expect(jsonl / "linked.jsonl", 1, "plain", "document")
+    (jsonl / "dangling.jsonl").symlink_to(outside / "missing.jsonl")
+    h.expect(jsonl / "dangling.jsonl", -1, "broken_symlink", "ingest:unreadable_file")
+    (jsonl / "loop").symlink_to(h.out, target_is_directory=True)
+
+
 def _text_files(h: _Hostile) -> None:
     """Text files, one document per file (line 0), fail in the same ways as JSON records."""
     text_dir = h.folder("text")
@@ -300,6 +329,27 @@ def _parquet_files(h: _Hostile) -> None:
         h.expect(parquet_dir / "typed.parquet", number, kind, outcome)
     (parquet_dir / "not_parquet.parquet").write_bytes(b"PAR1" + h.rng.randbytes(500))
     h.expect(parquet_dir / "not_parquet.parquet", -1, "not_parquet", "ingest:unreadable_file")
+    _odd_parquet(h, parquet_dir)
+
+
+def _odd_parquet(h: _Hostile, parquet_dir: Path) -> None:
+    """A string column holding invalid UTF-8, a text too large, and a text column of the wrong type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [
+        ("parquet_plain", h.good(48).encode(), "document"),
+        ("parquet_invalid_utf8", b"broken \xff\xfe bytes", "ingest:invalid_utf8"),
+        ("parquet_huge_row", b"z" * (h.max_doc_bytes + 1), "ingest:too_large"),
+        ("parquet_plain", h.good(51).encode(), "document"),
+    ]
+    texts = pa.array([raw for _, raw, _ in rows], pa.binary()).view(pa.string())  # no UTF-8 check on the way in
+    pq.write_table(pa.table({"kind": [kind for kind, _, _ in rows], "text": texts}), parquet_dir / "odd_values.parquet")
+    for number, (kind, _, outcome) in enumerate(rows, start=1):
+        h.expect(parquet_dir / "odd_values.parquet", number, kind, outcome)
+    pq.write_table(pa.table({"kind": ["parquet_int_text"] * 2, "text": [1, 2]}), parquet_dir / "int_text.parquet")
+    for number in (1, 2):
+        h.expect(parquet_dir / "int_text.parquet", number, "parquet_int_text", "ingest:text_not_string")
 
 
 def _warc_file(h: _Hostile) -> None:
@@ -307,6 +357,133 @@ def _warc_file(h: _Hostile) -> None:
     path = h.folder("warc") / "not_a_warc.warc.gz"
     path.write_bytes(gzip.compress(b"<html><p>" + h.good(45).encode() + b"</p></html>\n", mtime=0))
     h.expect(path, -1, "not_a_warc", "ingest:unreadable_file")
+
+
+def _warc_record(
+    h: _Hostile, kind: str, url: str | None, block: bytes, digest: bool = True, declared: int | None = None
+) -> bytes:
+    """One WARC/1.0 record, written by hand so that its Content-Length and digest can lie."""
+    headers = [("WARC-Type", kind), ("WARC-Record-ID", f"<urn:uuid:{uuid.UUID(int=h.rng.getrandbits(128))}>")]
+    headers += [("WARC-Date", "2024-05-01T12:00:00Z")] + ([("WARC-Target-URI", url)] if url else [])
+    if kind in ("request", "response"):
+        headers.append(("Content-Type", f"application/http; msgtype={kind}"))
+    if digest:
+        headers.append(("WARC-Block-Digest", "sha1:" + base64.b32encode(hashlib.sha1(block).digest()).decode()))
+    headers.append(("Content-Length", str(len(block) if declared is None else declared)))
+    head = "WARC/1.0\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    return head.encode() + block + b"\r\n\r\n"
+
+
+def _http(content_type: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode("latin-1") + body
+
+
+def _page(h: _Hostile, i: int) -> bytes:
+    """An ordinary article page: a navigation bar, a heading and two paragraphs."""
+    return (
+        f"<html><head><title>Page {i}</title></head><body><nav><a href='/'>Home</a></nav><article>"
+        f"<h1>Report {i}</h1><p>{h.good(i)}</p><p>{h.good(i + 3)}</p></article></body></html>"
+    ).encode()
+
+
+def _write_warc(h: _Hostile, path: Path, records: list[tuple[str, bytes, str]], gzipped: bool = True) -> int:
+    """Write records (kind, bytes, expected outcome) one gzip member each; each is expected at its
+    offset in the uncompressed WARC. Returns the uncompressed size."""
+    offset = 0
+    with open(path, "wb") as out:
+        for kind, raw, outcome in records:
+            out.write(gzip.compress(raw, mtime=0) if gzipped else raw)
+            if outcome:
+                h.expect(path, offset, kind, outcome)
+            offset += len(raw)
+    return offset
+
+
+def _hostile_warc(h: _Hostile) -> None:
+    """Crawl records that ended jobs or vanished before: bogus charsets, mixed-case and binary content types,
+    pathological and oversized HTML, a damaged block, WARC requests and metadata (counted skips)."""
+    url = "https://example.org/{}".format
+    charsets = {  # declared charsets that are no text encoding (base64, rot13, ...) or make lone surrogates
+        "charset_base64": "text/html; charset=base64",
+        "charset_rot13": "text/html; charset=rot13",
+        "charset_undefined": "text/html; charset=undefined",
+        "charset_punycode": "text/html; charset=punycode",
+        "charset_unicode_escape": "text/html; charset=unicode_escape",
+    }
+    records = [
+        ("warcinfo", _warc_record(h, "warcinfo", None, b"software: corpus hostile\r\n"), "skipped:warc_warcinfo"),
+        (
+            "request",
+            _warc_record(h, "request", url(0), b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"),
+            "skipped:warc_request",
+        ),
+        ("page", _warc_record(h, "response", url(1), _http("text/html; charset=utf-8", _page(h, 50))), "document"),
+    ]
+    for i, (kind, content_type) in enumerate(charsets.items()):
+        body = _page(h, 60 + i).replace(b"</article>", b"<p>escape \\ud800 here</p></article>")
+        records.append((kind, _warc_record(h, "response", url(10 + i), _http(content_type, body)), "document"))
+    pathological = _page(h, 70).replace(b"</body>", b"<a " * 20_000 + b"</body>")
+    oversized = _page(h, 73) + b"<p>" + b"filler words " * (h.extract_max_bytes // 13 + 1) + b"</p>"
+    records += [
+        (
+            "mixed_case_type",
+            _warc_record(h, "response", url(20), _http("Text/HTML; Charset=UTF-8", _page(h, 76))),
+            "document",
+        ),
+        ("plain_text", _warc_record(h, "response", url(21), _http("text/plain", h.good(79).encode())), "document"),
+        (
+            "image",
+            _warc_record(h, "response", url(22), _http("image/png", b"\x89PNG\r\n" + h.rng.randbytes(300))),
+            "skipped:non_text_response",
+        ),
+        ("pathological_html", _warc_record(h, "response", url(23), _http("text/html", pathological)), "document"),
+        ("html_over_budget", _warc_record(h, "response", url(24), _http("text/html", oversized)), "ingest:too_large"),
+        ("metadata", _warc_record(h, "metadata", url(24), b"fetchTimeMs: 120\r\n"), "skipped:warc_metadata"),
+    ]
+    damaged = bytearray(_warc_record(h, "response", url(25), _http("text/html", _page(h, 82))))
+    damaged[-100] ^= 0xFF  # one flipped byte in the page: the digest no longer matches
+    records += [
+        ("damaged_block", bytes(damaged), "ingest:corrupt_record"),
+        ("page", _warc_record(h, "response", url(26), _http("text/html", _page(h, 85))), "document"),
+    ]
+    _write_warc(h, h.folder("warc") / "hostile.warc.gz", records)
+    _broken_warcs(h)
+
+
+def _broken_warcs(h: _Hostile) -> None:
+    """A Content-Length too small (no digest to catch it), a .warc.gz cut short and a plain .warc cut short."""
+    url = "https://example.org/broken/{}".format
+    response = lambda i, **kw: _warc_record(h, "response", url(i), _http("text/html", _page(h, 88 + i)), **kw)  # noqa: E731
+    short = response(1, digest=False, declared=3)
+    _write_warc(
+        h,
+        h.folder("warc") / "bogus_length.warc.gz",
+        [
+            ("page", response(0), "document"),
+            ("too_small_length", short, "ingest:corrupt_record"),
+            ("page", response(2), ""),
+        ],
+    )
+    h.expect(h.folder("warc") / "bogus_length.warc.gz", -1, "after_bogus_length", "ingest:corrupt_archive")
+
+    whole = [response(i) for i in range(3, 8)]
+    members = [gzip.compress(raw, mtime=0) for raw in whole]
+    cut_path = h.folder("warc") / "truncated.warc.gz"
+    cut_path.write_bytes(b"".join(members[:3]) + members[3][: len(members[3]) // 2])
+    offset = 0
+    for raw in whole[:3]:
+        h.expect(cut_path, offset, "page", "document")
+        offset += len(raw)
+    # the cut record is quarantined at its offset when its WARC header came through whole, else the file at -1
+    salvaged = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(members[3][: len(members[3]) // 2])
+    h.expect(cut_path, offset if b"\r\n\r\n" in salvaged else -1, "truncated_warc_gz", "ingest:truncated_archive")
+
+    plain = h.folder("warc") / "cut.warc"
+    first, second = response(8, digest=False), response(9, digest=False)
+    plain.write_bytes(first + second[: len(second) // 2])
+    h.expect(plain, 0, "page", "document")
+    h.expect(plain, len(first), "cut_plain_warc", "ingest:truncated_record")
 
 
 _PARTS: tuple[Callable[[_Hostile], None], ...] = (
@@ -317,21 +494,26 @@ _PARTS: tuple[Callable[[_Hostile], None], ...] = (
     _truncated_archives,
     _corrupt_archives,
     _empty_files,
+    _gzip_bomb,
+    _symlinks,
     _text_files,
     _parquet_files,
     _warc_file,
+    _hostile_warc,
 )
 
 
 def _summary(h: _Hostile) -> dict[str, Any]:
     out = h.out
     documents = [r for r in h.records if r["expect"] == "document"]
-    quarantined = Counter(r["expect"] for r in h.records if r["expect"] != "document")
+    quarantined = Counter(r["expect"] for r in h.records if r["expect"].startswith("ingest:"))
+    skipped = Counter(r["expect"] for r in h.records if r["expect"].startswith("skipped:"))
     return {
         "out_dir": str(out),
         "records": h.records,
         "documents": len(documents),
         "quarantined": dict(sorted(quarantined.items())),
+        "skipped": dict(sorted(skipped.items())),
         "empty_documents": sum(r["kind"].startswith("empty_") for r in documents),
         "parser_breakers": h.parser_breakers,
         "sources": [
@@ -346,6 +528,7 @@ def _summary(h: _Hostile) -> dict[str, Any]:
             {"name": "hostile_warc", "format": "warc", "paths": [str(out / "warc")]},
         ],
         "max_doc_bytes": h.max_doc_bytes,
+        "extract_max_bytes": h.extract_max_bytes,
     }
 
 
@@ -356,21 +539,33 @@ def generate_hostile_corpus(
     big_doc_bytes: int = 50_000_000,
     max_doc_bytes: int = 10_000_000,
     long_line_chars: int = 200_000,
+    extract_max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Write a corpus with every kind of bad record; return what reading it should give.
 
     ``max_doc_bytes`` is the ``ingest.max_doc_bytes`` the corpus will be read with: the big
     document (``big_doc_bytes``) must exceed it and the long-line document must fit. The
     result lists every record as ``{"file", "line", "kind", "expect"}`` where ``expect`` is
-    ``"document"`` or the quarantine reason; documents of kind ``empty_*`` normalise to empty
-    text (``normalize:empty``). ``sources`` are the pipeline source entries; ``parser_breakers``
+    ``"document"``, the quarantine reason (``ingest:...``) or the skip (``skipped:...``; WARC requests,
+    metadata, images), with WARC records at their offset in the uncompressed file; documents of kind
+    ``empty_*`` normalise to empty text (``normalize:empty``). ``sources`` are the pipeline source entries; ``parser_breakers``
     the files whose records break a naive JSON reader (one kind per file). Text files are read
-    whole, with line 0.
+    whole, with line 0. HTML pages over ``extract_max_bytes`` (default: half of ``max_doc_bytes``)
+    are not extracted.
     """
     if not long_line_chars * 4 < max_doc_bytes < big_doc_bytes:
         raise ValueError("need long_line_chars * 4 < max_doc_bytes < big_doc_bytes")
     rng = random.Random(seed)
-    hostile = _Hostile(Path(out_dir), rng, _hostile_sentences(rng, 400), big_doc_bytes, max_doc_bytes, long_line_chars)
+    extract_max_bytes = extract_max_bytes or max_doc_bytes // 2  # an HTML page between the two is not extracted
+    hostile = _Hostile(
+        Path(out_dir),
+        rng,
+        _hostile_sentences(rng, 400),
+        big_doc_bytes,
+        max_doc_bytes,
+        long_line_chars,
+        extract_max_bytes,
+    )
     for part in _PARTS:
         part(hostile)
     return _summary(hostile)

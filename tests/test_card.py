@@ -33,7 +33,7 @@ from stages.base import CardSpec, Signal
 from stages.normalize import NormalizeStage
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig, train_tokenizer
-from trainer_output.indexed_dataset import IndexedDatasetReader
+from trainer_output.indexed_dataset import IndexedDatasetReader, sha256_file
 from trainer_output.mixture import MixtureConfig, SourceTarget
 from trainer_output.shards import ShardsConfig, write_shards
 
@@ -169,12 +169,15 @@ def test_card_sections_are_filled_from_the_runs_files(run_dir):
     tok = section(text, "## Tokenizer")
     assert f"| vocabulary size | {tokenizer['vocab_size']:,} |" in tok
     assert f"| `all` | {tokenizer['evaluation']['all']['documents']:,} |" in tok
+    assert "bytes per token per language on documents kept out of the training sample" in tok
+    for lang, figures in tokenizer["evaluation"].items():
+        assert f"| `{lang}` | {figures['documents']:,} |" in tok and f"| {figures['bytes_per_token']:.2f} |" in tok
     loading = section(text, "## Loading the data")
     for split, totals in manifest["splits"].items():
         assert f"| `{split}` | {totals['shards']:,} | {totals['documents']:,} | {totals['tokens']:,} |" in loading
     assert "--tokenizer-type HuggingFaceTokenizer --tokenizer-model tokenizer" in loading
     for shard in manifest["shards"]:
-        assert f"{shard['tokens']} shards/{shard['path']}" in loading
+        assert f"{shard['tokens']} {shard['path']}" in loading
 
     for heading in ("## Quality score", "## Perplexity", "## Personal data (PII)"):
         assert "not run" in section(text, heading) or "not part of this pipeline" in section(text, heading)
@@ -224,9 +227,17 @@ def test_numpy_snippet_in_the_card_reads_the_first_shard(run_dir):
     from tokenizers import Tokenizer
 
     manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
-    first = IndexedDatasetReader(run_dir / "shards" / manifest["shards"][0]["path"])[0]
+    first = IndexedDatasetReader(run_dir / manifest["shards"][0]["path"])[0]
     expected = Tokenizer.from_file(str(run_dir / "tokenizer" / "tokenizer.json")).decode(first.tolist())[:200]
     assert done.stdout == expected + "\n"
+
+
+def test_transformers_snippet_in_the_card_loads_the_tokenizer(run_dir):
+    loading = section(card_text(run_dir), "## Loading the data")
+    snippet = next(s for s in re.findall(r"```python\n(.*?)\n```", loading, re.S) if "AutoTokenizer" in s)
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=run_dir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "<|endoftext|> 0 <|pad|> 512\nHello, world\n"
 
 
 def test_megatron_paths_from_the_manifest_when_shards_are_many(spark, run_dir, tmp_path, monkeypatch):
@@ -247,11 +258,21 @@ def test_megatron_paths_from_the_manifest_when_shards_are_many(spark, run_dir, t
             timeout=60,
         )
         assert done.stdout.split() == [
-            item
-            for s in manifest["shards"]
-            if s["split"] == split
-            for item in (str(s["tokens"]), f"shards/{s['path']}")
+            item for s in manifest["shards"] if s["split"] == split for item in (str(s["tokens"]), s["path"])
         ]
+
+
+def test_every_path_in_the_manifest_and_tokenizer_stats_is_relative_to_the_run_directory(run_dir, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(run_dir, moved)
+    texts = [(moved / "shards" / "manifest.json").read_text(), (moved / "tokenizer" / "stats.json").read_text()]
+    assert all(str(run_dir) not in text for text in texts), "no absolute path to the old place"
+    manifest, tokenizer = (json.loads(text) for text in texts)
+    assert manifest["tokenizer"]["path"] == tokenizer["path"] == "tokenizer/tokenizer.json"
+    assert sha256_file(moved / manifest["tokenizer"]["path"]) == manifest["tokenizer"]["sha256"]
+    for shard in manifest["shards"]:
+        assert shard["path"].startswith(f"shards/{shard['split']}/")
+        assert len(IndexedDatasetReader(moved / shard["path"])) == shard["documents"]
 
 
 def test_rebuilding_gives_the_same_card_and_plots(spark, run_dir):
@@ -407,6 +428,10 @@ def test_declared_cutoff_keys_are_fields_of_the_stages_config():
     for stage in STAGES:
         for signal in stage.card.signals:
             assert set(signal.cutoff_keys) <= set(stage.Config.model_fields), (stage.name, signal)
+            if signal.cutoffs_apply_when:
+                assert signal.cutoffs_apply_when[0] in stage.Config.model_fields, (stage.name, signal)
+    quality = next(s for s in STAGES if s.name == "quality_classifier").card.signals[0]
+    assert quality.cutoffs_apply_when == ("keep_rule", "threshold")  # no "threshold = 0.5" line under pareto
 
 
 def test_stage_declarations_drive_the_card(spark, run_dir, tmp_path, monkeypatch):
@@ -441,6 +466,18 @@ def test_stage_declarations_drive_the_card(spark, run_dir, tmp_path, monkeypatch
     assert "| `normalize` | done |" in section(text, "## Deduplication and decontamination")
     assert "Deduplication covers the documents of this run only" in section(text, "## Known limitations")
     assert "| `partitions` | `2` | planted description |" in section(text, "## Stages")
+
+    # cut-offs that decide only under another rule (quality_classifier's threshold under keep_rule pareto)
+    ruled = Signal(
+        "normalize_chars_removed",
+        "Characters removed",
+        cutoff_keys=("min_chars",),
+        cutoffs_apply_when=("unicode_form", "NFKC"),
+    )
+    monkeypatch.setattr(NormalizeStage, "card", CardSpec(signals=(ruled,)))
+    histogram = section(build_card(copy, spark).read_text(encoding="utf-8"), "## Characters removed")
+    assert "| `min_chars` |" not in histogram
+    assert "No cut-off line: the stage keeps documents by `unicode_form` `NFC`; `min_chars` applies only" in histogram
 
 
 def test_lazy_spark_takes_a_session_or_calls_a_factory_on_first_use():

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import yaml
 
 from pipeline.config import ConfigError, digest, load_config, parse_config
 
@@ -59,3 +60,37 @@ def test_missing_file_and_invalid_yaml(tmp_path):
 def test_digest_is_stable_and_order_independent():
     assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
     assert digest({"a": 1}) != digest({"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "allowed"),
+    [
+        ({"mixture": {"sources": {"web": {"rest": True}}}}, "mixture.sources.web.rest", "share, epochs"),
+        (
+            {"stages": {"pii": {"entities": {"EMAIL": {"mod": "x"}}}}},
+            "stages.pii.entities.EMAIL.mod",
+            "mode, min_score",
+        ),
+        (
+            {"stages": {"heuristics": {"languages": {"de": {"segmentr": "x"}}}}},
+            "stages.heuristics.languages.de.segmentr",
+            "segmenter, gopher_quality",
+        ),
+        (
+            {"sources": [{"name": "web", "format": "jsonl", "paths": ["x"], "pth": 1}]},
+            "sources.0.pth",
+            "name, format, paths",
+        ),
+    ],
+)
+def test_unknown_keys_inside_mappings_and_lists_are_one_error_naming_the_allowed_keys(
+    tmp_path, capsys, section, key, allowed
+):
+    from pipeline.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({**BASE, **section}))
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {config}: invalid config") and "Traceback" not in err
+    assert f"{key}: unknown key (allowed: {allowed}" in err

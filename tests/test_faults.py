@@ -17,6 +17,7 @@ import yaml
 from pyspark.sql import functions as F
 
 from pipeline.cli import main
+from pipeline.resume import StepHash
 from pipeline.runner import OutputError, run_stage, writing
 from stages.base import Stage
 from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
@@ -156,7 +157,7 @@ def test_disk_full_while_moving_a_stage_output_into_place(spark, stage_ctx, tmp_
 
     monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(OutputError) as failed, writing(tmp_path, "stage keeps_all"):
-        run_stage(KeepsAll(), df, stage_ctx, out, rejects, "h", 100, "[test]")
+        run_stage(KeepsAll(), df, stage_ctx, out, rejects, StepHash("h", {}), 100, "[test]")
     assert str(failed.value).startswith(f"cannot write stage keeps_all: {tmp_path}/stages/")
     assert "No space left on device. Free space on that disk" in str(failed.value)
     assert not (out / "_SUCCESS").exists() and not (out / "stats.json").exists()
@@ -164,7 +165,7 @@ def test_disk_full_while_moving_a_stage_output_into_place(spark, stage_ctx, tmp_
     assert not list(out.glob(".*"))
 
     monkeypatch.undo()
-    outcome = run_stage(KeepsAll(), df, stage_ctx, out, rejects, "h", 100, "[test]")
+    outcome = run_stage(KeepsAll(), df, stage_ctx, out, rejects, StepHash("h", {}), 100, "[test]")
     assert not outcome.skipped and outcome.stats["rows_kept"] == 2 and (out / "_SUCCESS").exists()
 
 
@@ -208,12 +209,13 @@ def corpus_run(spark, capfd):
     spark.conf.set("spark.sql.shuffle.partitions", partitions)
 
 
-def failed_dedup(code: int, err: str, run: Path) -> str:
-    """The CLI's one error paragraph, after checking that dedup_minhash failed and left nothing marked."""
+def failed_dedup(code: int, err: str, run: Path, what: str = "stage dedup_minhash") -> str:
+    """The CLI's one error paragraph, after checking that ``what`` could not be written and dedup_minhash
+    was left with nothing marked."""
     assert code == 2, err[-3000:]
     assert "Traceback" not in err and "Py4JJavaError" not in err
     [message] = [line for line in err.splitlines() if line.startswith("error:")]
-    assert message.startswith(f"error: cannot write stage dedup_minhash: {run}") and message.endswith(RERUN_ADVICE)
+    assert message.startswith(f"error: cannot write {what}: {run}") and message.endswith(RERUN_ADVICE)
     dedup = run / "stages" / "07_dedup_minhash"
     assert not any((dedup / name).exists() for name in ("_SUCCESS", "stats.json", "data"))
     assert all((run / "stages" / name / "_SUCCESS").exists() for name in ("00_ingest", "01_normalize"))
@@ -231,8 +233,8 @@ def test_full_disk_then_unwritable_stages_fail_clearly_and_the_rerun_resumes(ref
         assert corpus_run(config, "--stop-after", "normalize")[0] == 0
         before = {name: (run / "stages" / name / "stats.json").read_text() for name in ("00_ingest", "01_normalize")}
 
-        filler = fill(disk)
-        message = failed_dedup(*corpus_run(config), run)
+        filler = fill(disk)  # not even the run lock fits: the job stops before any work
+        message = failed_dedup(*corpus_run(config), run, what="the run lock")
         assert "No space left on device. Free space on that disk" in message
         filler.unlink()
 

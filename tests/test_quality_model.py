@@ -5,7 +5,7 @@ import math
 import pytest
 from conftest import ROOT
 
-from filters.model_files import ModelFileError
+from filters.model_files import ModelFileError, out_of_distribution_warning
 from filters.quality_model import (
     load_quality_model,
     pareto_draw,
@@ -216,7 +216,7 @@ def test_a_threshold_change_decides_again_on_the_same_scores(spark, stage_ctx, t
     retrained model (a new file) scores again."""
     import os
 
-    from pipeline.resume import scoring_hash, stage_hash
+    from pipeline.resume import combine, scoring_hash, stage_hash
     from pipeline.runner import run_stage
 
     path, reference, spam, _ = tiny_classifier
@@ -227,7 +227,8 @@ def test_a_threshold_change_decides_again_on_the_same_scores(spark, stage_ctx, t
     def run(**settings) -> dict:
         stage = QualityClassifierStage(QualityClassifierConfig(models={"en": str(model)}, **settings))
         out = tmp_path / "out"
-        hashes = {"config_hash": stage_hash("up", stage), "scores_hash": scoring_hash("up", stage)}
+        upstream = combine(input="upstream")
+        hashes = {"step_hash": stage_hash(upstream, stage), "scores_hash": scoring_hash(upstream, stage)}
         return run_stage(
             stage, df, stage_ctx, out, tmp_path / "rejects", **hashes, reject_text_chars=100, label="[q]"
         ).stats
@@ -244,3 +245,12 @@ def test_a_threshold_change_decides_again_on_the_same_scores(spark, stage_ctx, t
         scores.scoring_config()
         == QualityClassifierStage(QualityClassifierConfig(models={"en": str(model)})).scoring_config()
     )
+
+
+def test_model_card_reports_auc_on_the_hand_labelled_real_pages(tiny_classifier):
+    path, _, _, card = tiny_classifier
+    ood = card["languages"]["en"]["out_of_distribution"]
+    assert (ood["high"], ood["low"], ood["unscored"]) == (137, 46, 0)
+    assert 0.0 <= ood["roc_auc"] <= 1.0 and ood["devset"] == "data/quality/labels.tsv"
+    assert f"{ood['roc_auc']} (137/46)" in (path.parent / "model_card.md").read_text()
+    assert out_of_distribution_warning(path) is None

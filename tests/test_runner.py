@@ -11,6 +11,7 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.config import parse_config
+from pipeline.resume import StepHash
 from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
@@ -134,7 +135,7 @@ class LosesRows(Stage):
 def test_accounting_error_when_a_stage_drops_rows_silently(spark, stage_ctx, tmp_path):
     df = spark.createDataFrame([("a", "x" * 10), ("b", "y" * 200)], "id string, text string")
     with pytest.raises(AccountingError, match="rows_in 2 != kept 1 \\+ rejected 0"):
-        run_stage(LosesRows(), df, stage_ctx, tmp_path / "s", tmp_path / "r", "h", 100, "[test]")
+        run_stage(LosesRows(), df, stage_ctx, tmp_path / "s", tmp_path / "r", StepHash("h", {}), 100, "[test]")
     assert not (tmp_path / "s" / "_SUCCESS").exists()
 
 
@@ -146,24 +147,33 @@ def write_config_for(reference_run: dict, tmp_path: Path, name: str) -> Path:
 
 @pytest.mark.slow
 def test_killed_job_resumes_to_identical_output(reference_run, tmp_path):
+    """A second job on a busy run directory stops at once naming the owner; after the owner is killed,
+    its stale lock is taken over and the rerun resumes to the reference output."""
     killed = tmp_path / "killed"
     config = write_config_for(reference_run, tmp_path, "killed")
 
     job = run_job(config, "--master", "local[2]", stderr=subprocess.PIPE, text=True)
     for line in job.stderr:
         if "normalize] start" in line:
+            second = run_job(config, "--master", "local[2]", stderr=subprocess.PIPE, text=True)
+            refused = second.communicate(timeout=120)[1]
             os.killpg(job.pid, signal.SIGKILL)
             break
     job.wait(timeout=60)
     assert job.returncode == -signal.SIGKILL
+    assert second.returncode == 2, refused[-3000:]
+    assert "is in use by another job (user " in refused and f"pid {job.pid}," in refused
+    assert "Traceback" not in refused
     assert (killed / "stages/00_ingest/_SUCCESS").exists()
     assert not (killed / "stages/01_normalize/_SUCCESS").exists()
 
     rerun = run_job(config, "--master", "local[2]", stderr=subprocess.PIPE, text=True)
     log = rerun.communicate(timeout=300)[1]
     assert rerun.returncode == 0, log[-3000:]
+    assert "taking over the stale lock" in log
     assert "[ingest] complete already" in log
     assert stage_outputs(killed) == reference_run["outputs"]
+    assert not (killed / ".corpus-lock").exists()
 
 
 def free_port() -> int:

@@ -38,10 +38,11 @@ def train_small_tokenizer(path: Path) -> Path:
 
 
 def read_all(out_dir: Path, manifest: dict, tokenizer: Tokenizer) -> list[tuple[str, str]]:
-    """(split, decoded sequence) for every sequence of every shard, in manifest order."""
+    """(split, decoded sequence) for every sequence of every shard, in manifest order (paths are relative
+    to the parent of the shards folder, the run directory)."""
     seen = []
     for shard in manifest["shards"]:
-        reader = IndexedDatasetReader(out_dir / shard["path"])
+        reader = IndexedDatasetReader(out_dir.parent / shard["path"])
         assert len(reader) == shard["documents"]
         assert int(reader.sequence_lengths.sum()) == shard["tokens"]
         seen += [
@@ -149,11 +150,13 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
     assert {s for splits in split_of_cluster.values() for s in splits} == {"train", "valid"}
 
     assert manifest["dtype"] == "uint16" and manifest["tokenizer"]["eos_id"] == 0
+    assert manifest["tokenizer"]["path"] == "tokenizer.json"  # relative to the run directory, out's parent
     for shard in manifest["shards"]:
-        assert (out / (shard["path"] + ".idx")).read_bytes()[17] == 8
+        assert shard["path"].startswith(f"out/{shard['split']}/")
+        assert (out.parent / (shard["path"] + ".idx")).read_bytes()[17] == 8
         assert shard["sha256"] == {
-            "bin": sha256_file(out / (shard["path"] + ".bin")),
-            "idx": sha256_file(out / (shard["path"] + ".idx")),
+            "bin": sha256_file(out.parent / (shard["path"] + ".bin")),
+            "idx": sha256_file(out.parent / (shard["path"] + ".idx")),
         }
         assert shard["tokenizer_sha256"] == sha256_file(corpus["tokenizer"]) and shard["config_hash"] == "cfg123"
         assert sum(shard["tokens_per_source"].values()) == shard["tokens"]
@@ -185,8 +188,8 @@ def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shard
         config_hash="cfg123",
     )
     assert again == corpus["manifest"]
-    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["manifest.json"])
+    files = sorted(str(p.relative_to(out.parent)) for p in out.rglob("*") if p.is_file())
+    expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["out/manifest.json"])
     assert files == expected
 
 
@@ -207,7 +210,7 @@ def test_failed_write_leaves_earlier_shards_and_no_staged_tokens(corpus, tmp_pat
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
+def test_int32_shards_at_vocabulary_of_65500_and_an_empty_valid_split_is_logged(spark, tmp_path, caplog):
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
     vocab.update({f"<filler{i}>": i for i in range(len(vocab), 65_499)})
@@ -226,14 +229,15 @@ def test_int32_shards_at_vocabulary_of_65500(spark, tmp_path):
         docs,
         tmp_path / "tokenizer.json",
         tmp_path / "out",
-        ShardsConfig(valid_fraction=0.0),
+        ShardsConfig(valid_fraction=0.01),
         MixtureConfig(),
         seed=SEED,
         config_hash="h",
     )
     assert manifest["dtype"] == "int32" and [s["split"] for s in manifest["shards"]] == ["train"]
-    path = tmp_path / "out" / manifest["shards"][0]["path"]
-    assert (tmp_path / "out" / (manifest["shards"][0]["path"] + ".idx")).read_bytes()[17] == 4
+    assert "[shards] the valid split is empty: shards.valid_fraction 0.01 of 3 documents" in caplog.text
+    path = tmp_path / manifest["shards"][0]["path"]
+    assert (tmp_path / (manifest["shards"][0]["path"] + ".idx")).read_bytes()[17] == 4
     reader = IndexedDatasetReader(path)
     decoded = sorted(tokenizer.decode(reader[i].tolist(), skip_special_tokens=False) for i in range(len(reader)))
     assert decoded == sorted(t + EOS for t in texts)

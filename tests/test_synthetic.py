@@ -231,8 +231,19 @@ def test_hostile_corpus_is_deterministic_and_complete(tmp_path):
         "ingest:truncated_archive",
         "ingest:empty_file",
         "ingest:unreadable_file",
+        "ingest:corrupt_record",
+        "ingest:corrupt_archive",
+        "ingest:truncated_record",
     }
-    assert first["documents"] + sum(first["quarantined"].values()) == len(first["records"])
+    assert set(first["skipped"]) == {
+        "skipped:warc_warcinfo",
+        "skipped:warc_request",
+        "skipped:warc_metadata",
+        "skipped:non_text_response",
+    }
+    assert first["documents"] + sum(first["quarantined"].values()) + sum(first["skipped"].values()) == len(
+        first["records"]
+    )
     assert (tmp_path / "a" / "jsonl" / "big.jsonl").stat().st_size > 300_000
     with pytest.raises(ValueError):
         generate_hostile_corpus(tmp_path / "c", 3, big_doc_bytes=100, max_doc_bytes=200)

@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 from tokenizers import Tokenizer
 
+from tests.conftest import shared_data
 from tokenizer_train.evaluate import count_words
 from tokenizer_train.train import TokenizerConfig, build_tokenizer, cut_long_runs, sample_rates, train_tokenizer
 from trainer_output.indexed_dataset import sha256_file
@@ -120,7 +121,12 @@ def test_evaluation_per_language_on_heldout(trained):
     from trainer_output.mixture import unit_hash
 
     docs, cfg, out, stats = trained
-    heldout = docs.where(unit_hash(F.col("id"), seed=3, salt="tokenizer_heldout") < cfg.heldout_fraction).collect()
+    hashed = docs.withColumn("u", unit_hash(F.col("id"), seed=3, salt="tokenizer_heldout")).collect()
+    heldout = []  # below the fraction, or among the heldout_min_documents lowest hashes of its language
+    for lang in ("en", "zh"):
+        ranked = sorted((r for r in hashed if r["lang"] == lang), key=lambda r: r["u"])
+        assert sum(r["u"] < cfg.heldout_fraction for r in ranked) < cfg.heldout_min_documents == 20
+        heldout += ranked[: cfg.heldout_min_documents]
     tok = Tokenizer.from_file(str(out / "tokenizer.json"))
     evaluation = stats["evaluation"]
     assert set(evaluation) == {"en", "zh", "all"}
@@ -137,7 +143,7 @@ def test_evaluation_per_language_on_heldout(trained):
             "bytes_per_token": n_bytes / tokens,
             "tokens_per_word": tokens / words,
         }
-    assert 0 < evaluation["all"]["documents"] == len(heldout) < 120
+    assert evaluation["all"]["documents"] == len(heldout) == 40
     assert stats["sample"]["documents"] + len(heldout) == 120
 
 
@@ -157,3 +163,23 @@ def test_loads_in_transformers(trained):
     assert fast.decode(fast("Hello 你好")["input_ids"]) == "Hello 你好"
     auto = transformers.AutoTokenizer.from_pretrained(str(out))
     assert auto.pad_token == "<|pad|>"
+
+
+def test_every_language_is_evaluated_on_at_least_the_minimum_of_held_out_documents(spark, tmp_path):
+    """Real handbook pages: a large, a middle and a tiny language, with a fraction that alone would hold
+    out one or two English pages and nothing else."""
+    import gzip
+
+    rows = []
+    for lang, code, count in (("en-US", "en", 117), ("de-DE", "de", 30), ("zh-CN", "zh", 5)):
+        with gzip.open(shared_data("handbook", f"{lang}.jsonl.gz"), "rt", encoding="utf-8") as f:
+            pages = [json.loads(line) for line in f][:count]
+        rows += [(f"{code}-{p['id']}", "handbook", code, p["text"]) for p in pages]
+    docs = spark.createDataFrame(rows, "id string, source string, lang string, text string")
+    cfg = TokenizerConfig(vocab_size=2048, heldout_fraction=0.01, heldout_min_documents=10, sample_chars=400_000)
+    stats = train_tokenizer(docs, cfg, tmp_path, seed=7)
+    evaluation = stats["evaluation"]
+    assert {lang: evaluation[lang]["documents"] for lang in ("en", "de", "zh")} == {"en": 10, "de": 10, "zh": 2}
+    assert all(evaluation[lang]["bytes_per_token"] > 1 for lang in ("en", "de", "zh"))
+    planned = {row["lang"]: row["documents"] for row in stats["sample_plan"]}
+    assert planned == {"en": 107, "de": 20, "zh": 3}, "held-out documents are not in the training pool"

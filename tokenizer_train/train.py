@@ -6,7 +6,8 @@ The sample is drawn per (source, language) group, as BLOOM did: each source gets
 their id with the seed; the sample is regrouped into partitions of at most ~64 MB (few Spark jobs)
 and streamed to the trainer partition by partition (``toLocalIterator``), so the corpus is never
 collected on the driver. A held-out slice of the
-documents (also by hash) is kept out of the sample and used for the evaluation.
+documents (also by hash: ``heldout_fraction``, and at least ``heldout_min_documents`` of every language,
+so a small language still gets a figure) is kept out of the sample and used for the evaluation.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -30,6 +31,7 @@ from trainer_output.mixture import lookup, repeat_sample, unit_hash
 VOCAB_MULTIPLE = 128
 BYTE_ALPHABET = 256
 UNKNOWN_LANG = "und"
+HELDOUT_U = "_heldout_u"  # a document's hash in [0, 1): held out when below the fraction or its language's cut
 _ITER_BATCH = 1000
 STREAM_PARTITION_BYTES = 64 << 20  # the sample reaches the driver one partition (about this size) at a time
 MAX_BYTES_PER_CHAR = 4
@@ -57,6 +59,12 @@ class TokenizerConfig(BaseModel):
     language_alpha: float = Field(1.0, gt=0, le=1, description="within a source, language weight ~ chars**alpha")
     max_repeats: float = Field(1.0, ge=1, description="most times one document may appear in the sample")
     heldout_fraction: float = Field(0.01, ge=0, lt=1, description="documents kept out of the sample for evaluation")
+    heldout_min_documents: int = Field(
+        20,
+        ge=0,
+        description="at least this many documents of every language are held out for the evaluation, however "
+        "small the fraction (never more than half of a language's documents)",
+    )
     max_train_run_chars: int = Field(
         1000,
         ge=16,
@@ -144,6 +152,37 @@ def sample_rates(
     return rates
 
 
+def heldout_cuts(docs: DataFrame, fraction: float, min_documents: int) -> dict[str, float]:
+    """Per language that the fraction leaves short, the hash value (``HELDOUT_U``) up to which its documents
+    are held out, so that at least ``min(min_documents, n // 2)`` of its ``n`` documents are.
+
+    Only the short languages are ranked, and only their documents below a bound that holds the needed
+    number with near certainty (widened to the whole language when it does not), so no large language is
+    sorted; the driver gets per-language counts and one value per language.
+    """
+    if min_documents == 0:
+        return {}
+    below = (F.col(HELDOUT_U) < fraction).cast("long")
+    counts = docs.groupBy("lang").agg(F.count(F.lit(1)).alias("n"), F.sum(below).alias("below")).collect()
+    need = {r["lang"]: min(min_documents, r["n"] // 2) for r in counts}
+    short = {r["lang"]: need[r["lang"]] for r in counts if need[r["lang"]] > r["below"]}
+    size = {r["lang"]: r["n"] for r in counts}
+    bound = {lang: min(1.0, (k + 4 * math.sqrt(k) + 8) / size[lang]) for lang, k in short.items()}
+    cuts: dict[str, float] = {}
+    while short:
+        rank = F.row_number().over(Window.partitionBy("lang").orderBy(HELDOUT_U, "id"))
+        rows = (
+            docs.where(F.col("lang").isin(list(short)) & (F.col(HELDOUT_U) < lookup(F.col("lang"), bound)))
+            .select("lang", HELDOUT_U, rank.alias("rank"))
+            .where(F.col("rank") == lookup(F.col("lang"), short))
+            .collect()
+        )
+        cuts.update({r["lang"]: r[HELDOUT_U] for r in rows})
+        short = {lang: k for lang, k in short.items() if lang not in cuts}
+        bound = dict.fromkeys(short, 1.01)  # the bound held too few (rare): rank the whole language
+    return cuts
+
+
 def _group_key(source, lang):
     return F.concat_ws("\x1f", source, lang)
 
@@ -203,9 +242,13 @@ def train_tokenizer(
     out_dir.mkdir(parents=True, exist_ok=True)
     lang = F.coalesce(F.col("lang"), F.lit(UNKNOWN_LANG)) if "lang" in docs.columns else F.lit(UNKNOWN_LANG)
     base = docs.select("id", "source", lang.alias("lang"), "text").where(F.col("text").isNotNull())
-    heldout_u = unit_hash(F.col("id"), seed=seed, salt="tokenizer_heldout")
-    pool = base.where(heldout_u >= cfg.heldout_fraction)
-    heldout = base.where(heldout_u < cfg.heldout_fraction)
+    base = base.withColumn(HELDOUT_U, unit_hash(F.col("id"), seed=seed, salt="tokenizer_heldout"))
+    cuts = heldout_cuts(base, cfg.heldout_fraction, cfg.heldout_min_documents)
+    held = (F.col(HELDOUT_U) < cfg.heldout_fraction) | F.coalesce(
+        F.col(HELDOUT_U) <= lookup(F.col("lang"), cuts), F.lit(False)
+    )
+    pool = base.where(~held).drop(HELDOUT_U)
+    heldout = base.where(held).drop(HELDOUT_U)
 
     group_rows = (
         pool.groupBy("source", "lang")
@@ -247,7 +290,7 @@ def train_tokenizer(
     path = save_tokenizer(tokenizer, cfg, out_dir)
 
     return {
-        "path": str(path),
+        "path": os.path.relpath(path, out_dir.parent),  # relative to the run directory: a copied run still works
         "sha256": sha256_file(path),
         "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
         "learned_vocab_size": learned,

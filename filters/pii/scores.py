@@ -10,6 +10,7 @@ MEDIUM = 0.55
 WEAK = 0.35
 CONTEXT_BOOST = 0.35
 NER_SCORE = 0.85
+GIVEN_NAME_SCORE = 0.6  # a listed given name spaCy did not tag (below spaCy's places: Florence, Victoria)
 ZH_NAME_SCORE = 0.6
 ZH_PLACE_SCORE = 0.6  # a Chinese place name alone
 ZH_ADDRESS_SCORE = 0.85  # several place parts or a house number

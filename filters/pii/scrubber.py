@@ -11,20 +11,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import regex
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from filters.pii.engine import PiiAnalyzer
 from filters.pii.entities import DEFAULT_RULES, NER_ENTITIES, PATTERN_ENTITIES, EntityRule, check_rules
 from filters.pii.replace import Finding, Scrubbed, anonymize, resolve_overlaps
-from filters.pii.segments import blank_long_runs, guess_script_language, split_segments
-
-_NOT_IN_NAMES = regex.compile(r"[\d@<>/\\_=|{}\[\]#]")
-
-
-def plausible_name(value: str) -> bool:
-    """spaCy NER spans with digits or code/markup characters (hashes, times, addresses) are not names."""
-    return not _NOT_IN_NAMES.search(value)
+from filters.pii.segments import blank_long_runs, guess_script_language, may_be_english, split_segments
 
 
 @dataclass
@@ -65,7 +57,7 @@ class PiiScrubber:
         """(presidio language key, whether NER runs) for one document."""
         if lang:
             zh = lang.lower().startswith("zh")
-            wants_ner = zh or lang in self.ner_languages
+            wants_ner = zh or lang in self.ner_languages or "en" in self.ner_languages and may_be_english(text)
         else:
             guess = guess_script_language(text)
             zh, wants_ner = guess == "zh", guess is not None
@@ -94,11 +86,6 @@ class PiiScrubber:
                 Finding(r.entity_type, r.start + job.offset, r.end + job.offset, r.score)
                 for r in results
                 if r.score >= self.rules[r.entity_type].min_score
-                and (
-                    r.entity_type not in NER_ENTITIES
-                    or job.language == "zh"  # house numbers
-                    or plausible_name(job.segment[r.start : r.end])
-                )
             ]
         return findings
 

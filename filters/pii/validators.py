@@ -22,12 +22,29 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[0689]|35|6011|64[4-9]|65|62|5[06-9]")
+# Issuer prefixes and card lengths of the major schemes (ISO/IEC 7812 issuer identification numbers as the
+# schemes publish them). A length a scheme does not issue is no card of that scheme: twelve Luhn-valid digits
+# are a card only with a Maestro prefix.
+_CARD_SCHEMES = (
+    ("visa", r"4", (13, 16, 19)),
+    ("mastercard", r"5[1-5]|222[1-9]|22[3-9]|2[3-6]|27[01]|2720", (16,)),
+    ("amex", r"3[47]", (15,)),
+    ("diners", r"30[0-5]|3095|36|3[89]", (14, 15, 16, 17, 18, 19)),
+    ("discover", r"6011|64[4-9]|65", (16, 17, 18, 19)),
+    ("jcb", r"35(?:2[89]|[3-8])", (16, 17, 18, 19)),
+    ("jcb-15", r"2131|1800", (15,)),
+    ("maestro", r"5018|5020|5038|5893|6304|6759|676[1-3]|50|5[6-9]|6", tuple(range(12, 20))),
+    ("unionpay", r"62|81", (16, 17, 18, 19)),
+    ("mir", r"220[0-4]", (16, 17, 18, 19)),
+    ("rupay", r"60|65|81|82|508|353|356", (16,)),
+    ("troy", r"9792", (16,)),
+)
+_CARD_PREFIXES = [(re.compile(prefix), lengths) for _, prefix, lengths in _CARD_SCHEMES]
 
 
 def card_ok(digits: str) -> bool:
-    """A plausible payment card number: 13-19 digits, a known issuer prefix, Luhn-valid."""
-    return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn_ok(digits)
+    """A payment card number: a major scheme's issuer prefix and length (12-19 digits), Luhn-valid."""
+    return any(p.match(digits) and len(digits) in lengths for p, lengths in _CARD_PREFIXES) and luhn_ok(digits)
 
 
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -1,0 +1,60 @@
+"""One input file to records: the reader for its format, with every failure of the file or one record
+turned into a quarantine entry, so no file or record can stop the job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from pipeline.config import IngestConfig, SourceConfig
+from pipeline.readers.files import file_size, open_raw, truncation_errors, unreadable_errors
+from pipeline.readers.jsonl import read_jsonl
+from pipeline.readers.parquet import read_parquet
+from pipeline.readers.records import Record, describe, field_value, quarantine, unencodable
+from pipeline.readers.text import read_text
+from pipeline.readers.warc import read_warc
+
+READERS: dict[str, Callable[[SourceConfig, str, IngestConfig], Iterator[Record]]] = {
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+    "text": read_text,
+    "warc": read_warc,
+}
+
+
+def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
+    """All records of one file, as documents, quarantine entries or counted skips."""
+    try:
+        if file_size(path, dict(source.storage_options)) == 0:
+            yield quarantine(0, "empty_file", "zero-byte file")
+            return
+        for record in READERS[source.format](source, path, ingest):
+            yield unencodable(record)
+    except truncation_errors() as exc:
+        yield quarantine(-1, "truncated_archive", describe(exc))
+    except unreadable_errors() as exc:  # cannot be opened (a broken link), or not its format (corrupt Parquet)
+        yield quarantine(-1, "unreadable_file", describe(exc))
+    except BaseException as exc:  # a reader bug, or a panic in a Rust/C extension, must not end the job either
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        yield quarantine(-1, "reader_failed", describe(exc))  # tests require that this reason never appears
+
+
+def has_field(source: SourceConfig, name: str) -> bool:
+    """Whether the source's first file has the field ``name`` (a Parquet column, a key of the first JSON
+    object): `corpus stage` then keeps the input's ``id``."""
+    from pipeline.readers.files import expand_paths
+    from pipeline.readers.jsonl import first_object
+
+    first = expand_paths(source)[0].path
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            with open_raw(first, dict(source.storage_options)) as raw:
+                return name in pq.ParquetFile(raw).schema_arrow.names
+        except (OSError, ValueError):  # not Parquet (a README in the folder): its reader quarantines it
+            return False
+    if source.format == "jsonl":
+        obj = first_object(source, first)
+        return obj is not None and field_value(obj, name) is not None
+    return False
