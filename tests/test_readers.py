@@ -462,6 +462,8 @@ def test_credentials_never_enter_the_config():
         SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"secret": "s3cr3t"})
     with pytest.raises(ValidationError, match="password in a URL"):
         SourceConfig(name="s", format="jsonl", paths=["https://user:pw@host/x.jsonl"])
+    with pytest.raises(ValidationError, match="jsonl and parquet only"):
+        SourceConfig(name="s", format="warc", paths=["x.warc.gz"], id_field="id")
     ok = SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"profile": "crawl", "anon": False})
     assert ok.storage_options == {"profile": "crawl", "anon": False}
 
