@@ -247,7 +247,7 @@ def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from pipeline.readers import has_field, quarantined, read_sources, skipped_counts
+    from pipeline.readers import SKIP_PREFIX, has_field, quarantined, read_sources, reason_counts
     from pipeline.resume import (
         INPUT_CHECKSUMS,
         combine,
@@ -278,7 +278,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
             report_quarantine(quarantined(records), out / "quarantine")
-        for reason, count in skipped_counts(records).items():
+        for reason, count in reason_counts(records.where(records.reason.startswith(SKIP_PREFIX))).items():
             log.info("[input] skipped %d x %s (counted, not passed to the stage)", count, reason)
     if args.limit is not None:
         # limit() leaves one partition; spread the sample again so every core works on it

@@ -58,6 +58,12 @@ class SourceConfig(Section):
         description="fsspec options for remote paths (endpoint_url, profile, anon, ...); never credentials",
     )
 
+    @model_validator(mode="after")
+    def _id_field_needs_fields(self) -> SourceConfig:
+        if self.id_field and self.format not in ("jsonl", "parquet"):
+            raise ValueError(f"id_field reads a field of each record: jsonl and parquet only, not {self.format}")
+        return self
+
     @field_validator("paths")
     @classmethod
     def _no_credentials_in_urls(cls, paths: list[str]) -> list[str]:

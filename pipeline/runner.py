@@ -42,7 +42,7 @@ from core.errors import ConfigError, CorpusError
 from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
-from pipeline.readers import QUARANTINE_COLUMNS, quarantined, read_sources, skipped_counts
+from pipeline.readers import QUARANTINE_COLUMNS, SKIP_PREFIX, quarantined, read_sources, reason_counts
 from pipeline.resume import (
     INPUT_CHECKSUMS,
     StepHash,
@@ -391,22 +391,21 @@ def _ingest(
             .parquet(str(tmp))
         )
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
-        records_read = spark.read.parquet(str(tmp)).count()  # from the Parquet footers
         _ensure_dataset(spark, kept_tmp, records.schema)
         _replace_dir(kept_tmp, out_dir / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
-        skipped = {}
+        not_kept: dict[str, int] = {}  # quarantined and skipped records, per reason
         if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
             rejected = spark.read.parquet(str(rejected_tmp))
-            skipped = skipped_counts(rejected)
-            if not quarantined(rejected).isEmpty():
+            not_kept = reason_counts(rejected)
+            if any(not reason.startswith(SKIP_PREFIX) for reason in not_kept):
                 quarantined(rejected).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line").write.parquet(
                     str(quarantine_dir)
                 )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     stats = _ingest_stats(spark, out_dir, quarantine_dir, config_hash, started)
-    _check_ingest_accounting(stats, records_read, skipped)
+    _check_ingest_accounting(stats, not_kept)
     log.info(
         "[ingest] done: %d documents, %d quarantined, %.1fs",
         stats["rows_kept"],
@@ -416,8 +415,11 @@ def _ingest(
     return stats
 
 
-def _check_ingest_accounting(stats: dict[str, Any], records_read: int, skipped: dict[str, int]) -> None:
-    """records read = documents + quarantined + skipped on purpose (WARC requests, images, ...)."""
+def _check_ingest_accounting(stats: dict[str, Any], not_kept: dict[str, int]) -> None:
+    """records read = documents + quarantined (as written to quarantine/) + skipped on purpose (WARC
+    requests, images, ...), counted by kind in the stats."""
+    skipped = {reason: n for reason, n in not_kept.items() if reason.startswith(SKIP_PREFIX)}
+    records_read = stats["rows_kept"] + sum(not_kept.values())
     stats["extra"].update({"records_read": records_read, "skipped": skipped})
     if records_read != stats["rows_in"] + sum(skipped.values()):
         raise AccountingError(

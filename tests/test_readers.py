@@ -462,6 +462,8 @@ def test_credentials_never_enter_the_config():
         SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"secret": "s3cr3t"})
     with pytest.raises(ValidationError, match="password in a URL"):
         SourceConfig(name="s", format="jsonl", paths=["https://user:pw@host/x.jsonl"])
+    with pytest.raises(ValidationError, match="jsonl and parquet only"):
+        SourceConfig(name="s", format="warc", paths=["x.warc.gz"], id_field="id")
     ok = SourceConfig(name="s", format="jsonl", paths=["s3://b/x"], storage_options={"profile": "crawl", "anon": False})
     assert ok.storage_options == {"profile": "crawl", "anon": False}
 
@@ -511,3 +513,14 @@ def test_corpus_stage_keeps_the_inputs_own_ids(spark, tmp_path, fmt):
     assert main(["stage", "normalize", "--config", str(config), "--input", str(path), "--output", str(out)]) == 0
     kept = spark.read.parquet(str(out / "data")).select("id", "text").orderBy("id").collect()
     assert [(row["id"], row["text"]) for row in kept] == list(zip(ids, texts))
+
+
+def test_a_remote_path_that_cannot_be_listed_is_one_input_error(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no look-up of an instance's credentials
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    source = jsonl_source("s3://no-bucket/crawl/", storage_options={"endpoint_url": "http://127.0.0.1:9"})
+    with pytest.raises(InputError, match=r"cannot list 's3://no-bucket/crawl/' \(NoCredentialsError"):
+        expand_paths(source)

@@ -59,13 +59,13 @@ def s3_endpoint():
 def _write_inputs(folder: Path) -> None:
     """JSONL.gz, Parquet and WARC files under ``folder``, with a broken JSON line and hostile crawl records."""
     (folder / "email").mkdir(parents=True)
-    lines = gzip.decompress((ROOT / "data" / "sample" / "email" / "emails.jsonl.gz").read_bytes()).splitlines()[:150]
+    lines = gzip.decompress((ROOT / "data" / "sample" / "email" / "emails.jsonl.gz").read_bytes()).splitlines()[:60]
     (folder / "email" / "part-0.jsonl.gz").write_bytes(
         gzip.compress(b"\n".join([*lines, b'{"text": "broken']), mtime=0)
     )
     (folder / "wiki").mkdir()
     with gzip.open(ROOT / "data" / "sample" / "wiki" / "handbook.jsonl.gz", "rt", encoding="utf-8") as handle:
-        wiki = [json.loads(line) for line in handle][:60]
+        wiki = [json.loads(line) for line in handle][:30]
     table = pa.table({"page_id": [f"wiki-{i}" for i in range(len(wiki))], "text": [row["text"] for row in wiki]})
     pq.write_table(table, folder / "wiki" / "handbook.parquet")
     hostile = generate_hostile_corpus(
@@ -94,7 +94,7 @@ def _config(root: str, run_dir: Path, storage: dict) -> dict:
             {"name": "crawl", "format": "warc", "paths": [f"{root}/crawl/"], "storage_options": storage},
         ],
         "stages": {"normalize": {"min_chars": 50}},
-        "tokenizer": {"vocab_size": 512, "sample_chars": 300_000},
+        "tokenizer": {"vocab_size": 512, "sample_chars": 100_000},
         "shards": {"shard_size": 20_000, "valid_fraction": 0.1},
     }
 
@@ -144,7 +144,7 @@ def test_whole_job_reads_s3_like_a_local_folder(spark, s3_endpoint, tmp_path):
     for name in ("00_ingest", "01_normalize"):
         assert _without_file(local_out[name]) == _without_file(s3_out[name]), name
     assert any(row["file"].startswith(f"s3://{BUCKET}/inputs/") for row in s3_out["00_ingest"])
-    assert {row["id"] for row in s3_out["00_ingest"] if row["source"] == "wiki"} == {f"wiki-{i}" for i in range(60)}
+    assert {row["id"] for row in s3_out["00_ingest"] if row["source"] == "wiki"} == {f"wiki-{i}" for i in range(30)}
 
     local_stats = json.loads((local_run / "stages" / "00_ingest" / "stats.json").read_text())
     s3_stats = json.loads((s3_run / "stages" / "00_ingest" / "stats.json").read_text())

@@ -10,13 +10,14 @@ budget, ``core/budget.py``), ``read`` (one file, every failure caught) and ``ing
 """
 
 from pipeline.readers.files import expand_paths, input_fingerprint
-from pipeline.readers.ingest import QUARANTINE_COLUMNS, RECORD_SCHEMA, quarantined, read_sources, skipped_counts
+from pipeline.readers.ingest import QUARANTINE_COLUMNS, RECORD_SCHEMA, quarantined, read_sources, reason_counts
 from pipeline.readers.read import has_field, read_file
-from pipeline.readers.records import Record, meta_json
+from pipeline.readers.records import SKIP_PREFIX, Record, meta_json
 
 __all__ = [
     "QUARANTINE_COLUMNS",
     "RECORD_SCHEMA",
+    "SKIP_PREFIX",
     "Record",
     "expand_paths",
     "has_field",
@@ -25,5 +26,5 @@ __all__ = [
     "quarantined",
     "read_file",
     "read_sources",
-    "skipped_counts",
+    "reason_counts",
 ]

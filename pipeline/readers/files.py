@@ -103,6 +103,18 @@ def _walk_folder(folder: str) -> list[str]:
 
 
 def _remote_matches(source: SourceConfig, pattern: str) -> tuple[str, list[str]]:
+    try:
+        return _list_remote(source, pattern)
+    except InputError:
+        raise
+    except Exception as exc:  # no credentials, no such bucket, endpoint unreachable: the user's to fix
+        raise InputError(
+            f"source {source.name!r}: cannot list {pattern!r} ({type(exc).__name__}: {exc}); credentials come "
+            "from the environment (AWS_ACCESS_KEY_ID, ...) or storage_options.profile"
+        ) from None
+
+
+def _list_remote(source: SourceConfig, pattern: str) -> tuple[str, list[str]]:
     fs, path = filesystem(pattern, dict(source.storage_options))
     protocol = pattern.split("://", 1)[0]
     if fs.isdir(path):

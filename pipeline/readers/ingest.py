@@ -13,7 +13,7 @@ from core.ids import doc_id
 from pipeline.config import IngestConfig, SourceConfig
 from pipeline.readers.files import expand_paths
 from pipeline.readers.read import read_file
-from pipeline.readers.records import QUARANTINE_PREFIX, SKIP_PREFIX, meta_json
+from pipeline.readers.records import QUARANTINE_PREFIX, meta_json
 
 RECORD_SCHEMA = StructType(
     [
@@ -109,7 +109,7 @@ def quarantined(records: DataFrame) -> DataFrame:
     return records.where(F.col("reason").startswith(QUARANTINE_PREFIX))
 
 
-def skipped_counts(records: DataFrame) -> dict[str, int]:
-    """How many records were left out on purpose, per kind (``skipped:warc_request``: 120)."""
-    skipped = records.where(F.col("reason").startswith(SKIP_PREFIX)).groupBy("reason").count()
-    return {row["reason"]: row["count"] for row in skipped.orderBy("reason").collect()}
+def reason_counts(records: DataFrame) -> dict[str, int]:
+    """How many records per reason (``ingest:invalid_json``: 3, ``skipped:warc_request``: 120)."""
+    counts = records.where(F.col("reason").isNotNull()).groupBy("reason").count()
+    return {row["reason"]: row["count"] for row in counts.orderBy("reason").collect()}

@@ -40,21 +40,22 @@ def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator
 
 
 def has_field(source: SourceConfig, name: str) -> bool:
-    """Whether the source's first file has the field ``name`` (a Parquet column, a key of the first JSON
-    object): `corpus stage` then keeps the input's ``id``."""
+    """Whether the source's first readable file has the field ``name`` (a Parquet column, a key of the first
+    JSON object): `corpus stage` then keeps the input's ``id``. A file that cannot be read says no."""
     from pipeline.readers.files import expand_paths
     from pipeline.readers.jsonl import first_object
 
-    first = expand_paths(source)[0].path
-    if source.format == "parquet":
-        import pyarrow.parquet as pq
-
+    for input_file in expand_paths(source):
         try:
-            with open_raw(first, dict(source.storage_options)) as raw:
-                return name in pq.ParquetFile(raw).schema_arrow.names
-        except (OSError, ValueError):  # not Parquet (a README in the folder): its reader quarantines it
+            if source.format == "parquet":
+                import pyarrow.parquet as pq
+
+                with open_raw(input_file.path, dict(source.storage_options)) as raw:
+                    return name in pq.ParquetFile(raw).schema_arrow.names
+            if source.format == "jsonl":
+                obj = first_object(source, input_file.path)
+                return obj is not None and field_value(obj, name) is not None
             return False
-    if source.format == "jsonl":
-        obj = first_object(source, first)
-        return obj is not None and field_value(obj, name) is not None
+        except (*truncation_errors(), *unreadable_errors()):
+            continue  # a README.md among Parquet files, a cut archive: the next file answers
     return False
