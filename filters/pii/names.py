@@ -58,11 +58,13 @@ def _faker_names(attributes: tuple[str, ...], kind: str) -> frozenset[str]:
     return frozenset(n for n in names if _CAPITALISED.fullmatch(n))
 
 
+@lru_cache(maxsize=1)
 def given_names() -> frozenset[str]:
     """Every first name in Faker's person providers that is not also a place there (``India``, ``Boston``)."""
     return _faker_names(_GIVEN, "person") - places()
 
 
+@lru_cache(maxsize=1)
 def surnames() -> frozenset[str]:
     """Every last name in Faker's person providers that is not also a place there."""
     return _faker_names(("last_names",), "person") - places()
@@ -72,6 +74,7 @@ _PLACES = ("countries", "cities", "city_names", "states", "provinces", "regions"
 _PLACES += ("villages", "municipalities", "communes", "departments", "cantons", "street_suffixes")
 
 
+@lru_cache(maxsize=1)
 def places() -> frozenset[str]:
     """Countries, regions, cities and street words (``Drive``) in Faker's address providers (all locales)."""
     return _faker_names(_PLACES, "address")
