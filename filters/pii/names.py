@@ -134,6 +134,18 @@ def is_given_name(word: str, lower: frozenset[str]) -> bool:
     return word in given_names() and key not in lower and key not in STOP_WORDS and key not in _CALENDAR
 
 
+_NOT_PEOPLE = ("NORP", "LANGUAGE")  # spaCy also calls many names places or organisations
+
+
+def _other_entities(nlp_artifacts: NlpArtifacts | None) -> set[int]:
+    """Character offsets inside spaCy's nationalities, languages and places (``French`` NORP, ``Boston``
+    GPE): a listed given name there is not a person."""
+    doc = getattr(nlp_artifacts, "tokens", None)
+    if doc is None or not hasattr(doc, "ents"):
+        return set()
+    return {i for ent in doc.ents if ent.label_ in _NOT_PEOPLE for i in range(ent.start_char, ent.end_char)}
+
+
 def _title_before(text: str, start: int) -> bool:
     before = _WORD_BEFORE.search(text[max(0, start - 30) : start])
     return bool(before) and before.group(1).lower() in _nameparser_words()[0]
@@ -191,9 +203,10 @@ class GivenNameRecognizer(EntityRecognizer):
             return self.caseless_names(text)
         lower, results = lowercase_words(text), []
         tokens = list(_WORD_TOKEN.finditer(text))
+        taken = _other_entities(nlp_artifacts)
         i = 0
         while i < len(tokens):
-            if not is_given_name(_clean(tokens[i].group()), lower):
+            if not is_given_name(_clean(tokens[i].group()), lower) or tokens[i].start() in taken:
                 i += 1
                 continue
             end = i
