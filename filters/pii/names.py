@@ -4,13 +4,13 @@ spaCy's small English model tags many capitalised technical words as PERSON (``L
 ``Postfix``, ``Debian Bullseye``, ``Fri``); scrubbing them damages the text without protecting
 anyone. A span counts as a name only when it is shaped like one (capitalised words, initials,
 particles such as ``van``; no digits, code characters, line breaks, all-capital or camel-case
-words, weekday or month names) and has evidence: a given name from Faker's per-locale lists (a
-maintained package, 80 locales) that the segment does not also use as a lower-case word, an
-initial (``C. Dobkin``), a title before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``),
-or, for two or more words, none of them used in lower case in the same segment (``Wichert
-Akkerman``, not ``Array Size``). The lower-case test is the corpus's own word-frequency signal,
-taken over the segment: ``bash``, ``kernel`` and ``will`` appear in lower case where they are
-words, names do not.
+words, English stop words, weekday or month names, no street word last) and has evidence: a given
+name from Faker's per-locale lists (a maintained package, 80 locales; its place words removed)
+that the segment does not also use as a lower-case word, an initial (``C. Dobkin``), a title
+before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``), or a listed surname none of whose
+words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). The
+lower-case test is the corpus's own word-frequency signal, taken over the segment: ``bash``,
+``kernel`` and ``will`` appear in lower case where they are words, names do not.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def is_person(text: str, start: int, end: int) -> bool:
         return True
     if any(t.lower() in lower for t in names):
         return False
-    return len(names) >= 2 or names[0] in surnames()
+    return any(t in surnames() for t in names)  # "Wichert Akkerman", "Powell"; not "Array Size", "Debian Bullseye"
 
 
 class GivenNameRecognizer(EntityRecognizer):
