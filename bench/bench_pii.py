@@ -40,6 +40,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy loads OpenBLAS: one thread, as in Spark workers
@@ -331,15 +332,25 @@ def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
     raise AssertionError
 
 
+CARD_KINDS = {  # scheme: (prefixes, length, groups); 4-4-4... groups unless given
+    "visa": (["4"], 16, None),
+    "mc": (["51", "52", "53", "54", "55", "2221", "2720"], 16, None),
+    "amex": (["34", "37"], 15, (4, 6, 5)),
+    "diners": (["36", "300"], 14, (4, 6, 4)),
+    "jcb": (["3528", "3589"], 16, None),
+    "jcb15": (["2131", "1800"], 15, None),
+    "maestro12": (["5018", "6759", "6304"], 12, None),
+    "unionpay19": (["62"], 19, None),
+    "mir": (["2200", "2204"], 16, None),
+}
+
+
 def gen_card(rng):
-    kind = rng.choice(["visa", "mc", "amex"])
-    if kind == "amex":
-        n = luhn_complete(rng.choice(["34", "37"]), 15, rng)
-        sep = rng.choice(["", " ", "-"])
-        return sep.join([n[:4], n[4:10], n[10:]])
-    n = luhn_complete("4" if kind == "visa" else str(rng.randint(51, 55)), 16, rng)
+    prefixes, length, groups = CARD_KINDS[rng.choice(sorted(CARD_KINDS))]
+    n = luhn_complete(rng.choice(prefixes), length, rng)
     sep = rng.choice(["", " ", "-"])
-    return sep.join(n[i : i + 4] for i in range(0, 16, 4))
+    cuts = list(accumulate(groups or [4] * (length // 4) + ([length % 4] if length % 4 else [])))
+    return sep.join(n[a:b] for a, b in zip([0, *cuts], cuts))
 
 
 def gen_iban(rng):
@@ -408,6 +419,9 @@ PHONE_FORMATS_EN = [
     "+81 3-####-####",
     "+34 ### ### ###",
     "0049 89 #######",
+    "### ####",
+    "### ## ###",
+    "###-####",
 ]
 PHONE_FORMATS_ZH = [
     "13#-####-####",
@@ -568,11 +582,30 @@ def synthetic_set(n: int, seed: int = 7) -> tuple[list[Labelled], list[Labelled]
     return sets[0], sets[1]
 
 
+def zh_labelled_set() -> list[Labelled]:
+    """Our hand-written Chinese sentences (data/pii/zh_labelled.jsonl) with their labelled spans."""
+    items = []
+    for line in open(ROOT / "data" / "pii" / "zh_labelled.jsonl", encoding="utf-8"):
+        row = json.loads(line)
+        items.append(
+            Labelled(row["text"], [Span(s["entity_type"], s["start"], s["end"]) for s in row["spans"]], [], [])
+        )
+    return items
+
+
+def lid_langs(texts: list[str]) -> list[str]:
+    """fastText lid.176's label per text, as the langid stage writes it into ``lang``."""
+    from filters.langid import bundled_model_path, identify, load_model
+
+    model = load_model(bundled_model_path())
+    return [identify(model, t)[0] for t in texts]
+
+
 # ---------------------------------------------------------------------- predictions
 
 
-def ours_predictions(scrubber: PiiScrubber, items: list[Labelled]) -> list[list[Finding]]:
-    return [resolve_overlaps(f) for f in scrubber.find([i.text for i in items])]
+def ours_predictions(scrubber: PiiScrubber, items: list[Labelled], langs=None) -> list[list[Finding]]:
+    return [resolve_overlaps(f) for f in scrubber.find([i.text for i in items], langs)]
 
 
 def datatrove_predictions(items: list[Labelled]) -> list[list[Span]]:
@@ -627,6 +660,72 @@ def ordinary_chinese(scrubber: PiiScrubber) -> str:
             cells += [str(sum(values.values())), ", ".join(f"{v} {n}" for v, n in values.most_common(8))]
         rows.append(f"| {name} | {han:,} | " + " | ".join(cells) + " |")
     return "\n".join(["### Chinese PERSON/LOCATION on real text without labels", ""] + rows) + "\n"
+
+
+# ------------------------------------------------------------- real text: precision, placeholders
+
+
+def real_sources(pages: int = 400) -> dict[str, list[tuple[str, str]]]:
+    """(id, text) per source: the Debian handbook in English and in Chinese (117 pages each; zh-CN is about
+    half English), the first ``pages`` web pages and e-mails."""
+
+    def handbook(lang: str) -> list[tuple[str, str]]:
+        rows = [json.loads(line) for line in gzip.open(DATA / "handbook" / f"{lang}.jsonl.gz", "rt", encoding="utf-8")]
+        return [(f"{lang}:{r['page']}", r["text"]) for r in rows]
+
+    def first(name: str) -> list[tuple[str, str]]:
+        with gzip.open(DATA / "web" / name, "rt", encoding="utf-8") as f:
+            return [(f"{name.split('.')[0]}:{k}", json.loads(line)["text"]) for k, line in zip(range(pages), f)]
+
+    return {
+        "handbook en-US": handbook("en-US"),
+        "handbook zh-CN": handbook("zh-CN"),
+        "web pages": first("pages_wet_like.jsonl.gz"),
+        "e-mails": first("spamassassin_emails.jsonl.gz"),
+    }
+
+
+PRECISION_LABELS = ROOT / "data" / "pii" / "person_precision.jsonl"
+
+
+def sample_person_spans(scrubber: PiiScrubber, per_source: int, seed: int) -> list[dict]:
+    """A seeded sample of the PERSON spans ``scrubber`` finds in each real source (pipeline routing by
+    lid.176's label), with context, for labelling by hand (``--sample-spans``)."""
+    rng, out = random.Random(seed), []
+    for source, docs in real_sources().items():
+        texts = [t for _, t in docs]
+        spans = [
+            {"source": source, "doc": doc_id, "start": f.start, "end": f.end, "text": text[f.start : f.end]}
+            | {"context": text[max(0, f.start - 60) : f.end + 60]}
+            for (doc_id, text), found in zip(docs, scrubber.find(texts, lid_langs(texts)))
+            for f in resolve_overlaps(found)
+            if f.entity == "PERSON"
+        ]
+        out += rng.sample(spans, min(per_source, len(spans)))
+    return out
+
+
+def person_precision(scrubber: PiiScrubber) -> str:
+    """Markdown: PERSON precision per source on the hand-labelled samples, before and after, and how many of
+    the labelled 'after' spans the code still finds (a stale sample would show here)."""
+    rows = [json.loads(line) for line in open(PRECISION_LABELS, encoding="utf-8")]
+    docs = {doc_id: text for source in real_sources().values() for doc_id, text in source}
+    after = [r for r in rows if r["system"] == "after"]
+    texts = sorted({r["doc"] for r in after})
+    found = dict(zip(texts, scrubber.find([docs[d] for d in texts], lid_langs([docs[d] for d in texts]))))
+    still = sum(
+        any(f.entity == "PERSON" and (f.start, f.end) == (r["start"], r["end"]) for f in found[r["doc"]]) for r in after
+    )
+    lines = ["| source | before: labelled spans | names | precision | after: labelled spans | names | precision |"]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for source in [*dict.fromkeys(r["source"] for r in rows), "all"]:
+        cells = []
+        for system in ("before", "after"):
+            part = [r for r in rows if r["system"] == system and source in (r["source"], "all")]
+            names = sum(r["person"] for r in part)
+            cells += [str(len(part)), str(names), f"{names / len(part):.2f}" if part else "-"]
+        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nThe current code still finds {still} of the {len(after)} labelled 'after' spans.\n"
 
 
 # ----------------------------------------------------------------------- throughput
@@ -768,51 +867,172 @@ def throughput_table(
     return "\n".join(header + rows + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
+# ------------------------------------------------------------- this code against an earlier version
+
+
+def run_versions(versions: dict[str, Path], docs: list[dict], ranges: list[tuple[int, int]]) -> dict[str, list[dict]]:
+    """Each version's ``pii_worker.py`` result per document range; the versions take turns on every range
+    (who goes first alternates), so load on the shared machine hits them alike. CPU seconds per process."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
+        f.writelines(json.dumps({"text": d["text"], "lang": d["lang"]}, ensure_ascii=False) + "\n" for d in docs)
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "pii_worker.py"), "--code", str(code), "--documents", f.name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(code)},
+        )
+        for name, code in versions.items()
+    }
+    for worker in workers.values():
+        json.loads(worker.stdout.readline())  # ready: models loaded
+    results: dict[str, list[dict]] = {name: [] for name in workers}
+    for k, (start, end) in enumerate(ranges):
+        order = list(workers) if k % 2 == 0 else list(workers)[::-1]
+        for name in order:
+            workers[name].stdin.write(json.dumps({"start": start, "end": end}) + "\n")
+            workers[name].stdin.flush()
+            results[name].append(json.loads(workers[name].stdout.readline()))
+    for worker in workers.values():
+        worker.stdin.close()
+        worker.wait()
+    os.unlink(f.name)
+    return results
+
+
+def harness_documents(limit: int) -> tuple[list[dict], Path]:
+    """The first ``limit`` documents the pii stage gets in the harness run (``bench/harness.py --stage pii``
+    caches the stages before it under .cache/bench/prep/)."""
+    import pyarrow.parquet as pq
+
+    data = max((ROOT / ".cache" / "bench" / "prep").glob("*/stages/08_decontaminate/data"), key=os.path.getmtime)
+    table = pq.read_table(data, columns=["id", "text", "lang"]).sort_by("id")
+    return table.slice(0, limit).to_pylist(), data
+
+
+def speed_table(before: Path, limit: int, chunk: int) -> str:
+    """Markdown: docs per CPU second of the whole scrubber (routing, NER, patterns, anonymisation) on the
+    harness corpus, this code against ``before``, and the spans each found."""
+    docs, data = harness_documents(limit)
+    ranges = [(i, min(i + chunk, len(docs))) for i in range(0, len(docs), chunk)]
+    results = run_versions({"before": before, "after": ROOT}, docs, ranges)
+    cpu = {name: sum(r["cpu"] for r in rs) for name, rs in results.items()}
+    counts = {name: sum((Counter(r["counts"]) for r in rs), Counter()) for name, rs in results.items()}
+    langs = Counter(d["lang"] for d in docs)
+    lines = [
+        f"{len(docs):,} documents of `{data.relative_to(ROOT)}` ({sum(len(d['text']) for d in docs):,} characters; "
+        + ", ".join(f"{lang} {n:,}" for lang, n in langs.most_common())
+        + f"), chunks of {chunk} taken in turn by the two versions, each in its own process.",
+        "",
+        "| version | CPU s | docs per CPU s | speed-up | " + " | ".join(ENTITY_TYPES) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(ENTITY_TYPES),
+    ]
+    for name in results:
+        lines.append(
+            f"| {name} | {cpu[name]:.1f} | {len(docs) / cpu[name]:.0f} | {cpu['before'] / cpu[name]:.2f}x | "
+            + " | ".join(str(counts[name][e]) for e in ENTITY_TYPES)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def placeholders_table(before: Path) -> str:
+    """Markdown: placeholders written per 10k characters of each real source with the published default
+    rules (LOCATION counted, not replaced), before and after, and the PERSON spans among them."""
+    sources = real_sources()
+    docs, ranges = [], []
+    for items in sources.values():
+        texts = [t for _, t in items]
+        ranges.append((len(docs), len(docs) + len(texts)))
+        docs += [{"text": t, "lang": lang} for t, lang in zip(texts, lid_langs(texts))]
+    results = run_versions({"before": before, "after": ROOT}, docs, ranges)
+    lines = [
+        "| source | characters | before: placeholders per 10k chars | PERSON per 10k | "
+        "after: placeholders per 10k chars | PERSON per 10k |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for k, (source, (start, end)) in enumerate(zip(sources, ranges)):
+        chars = sum(len(d["text"]) for d in docs[start:end])
+        cells = []
+        for name in ("before", "after"):
+            r = results[name][k]
+            cells += [f"{r['placeholders'] / chars * 1e4:.2f}", f"{r['counts'].get('PERSON', 0) / chars * 1e4:.2f}"]
+        lines.append(f"| {source} | {chars:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def quality(scrubber: PiiScrubber, synthetic: int) -> None:
+    """Print the recall/precision tables: presidio's set (script route and lid.176 route), our Chinese
+    sentences, the generated sets, routing notes and Chinese findings on unlabelled text."""
+    presidio_items = presidio_set()
+    presidio_texts = [i.text for i in presidio_items]
+    by_lid = lid_langs(presidio_texts)
+    datatrove = (score_set(presidio_items, datatrove_predictions(presidio_items), DATATROVE), DATATROVE)
+    for route, langs in (("no `lang`: the script decides", None), ("`lang` from lid.176, as in the pipeline", by_lid)):
+        ours = score_set(presidio_items, ours_predictions(scrubber, presidio_items, langs), ENTITY_TYPES)
+        title = f"presidio-research `presidio_generated_large` (2,109 sentences), {route}"
+        print(quality_table(title, {"ours": (ours, ENTITY_TYPES), "datatrove": datatrove}))
+    print(f"lid.176 labels {sum(lang != 'en' for lang in by_lid)} of these English sentences as another language.\n")
+    zh_own = zh_labelled_set()
+    ours = score_set(zh_own, ours_predictions(scrubber, zh_own, ["zh"] * len(zh_own)), ENTITY_TYPES)
+    print(
+        quality_table(
+            f"our Chinese sentences (`data/pii/zh_labelled.jsonl`, {len(zh_own)})", {"ours": (ours, ENTITY_TYPES)}
+        )
+    )
+    en_items, zh_items = synthetic_set(synthetic)
+    for title, items in (
+        ("generated, English (handbook en-US sentences)", en_items),
+        ("generated, Chinese (handbook zh-CN sentences)", zh_items),
+    ):
+        systems = {
+            "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
+            "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
+        }
+        print(quality_table(f"{title}, {len(items)} documents", systems))
+    print(routed_to_english(scrubber, zh_items))
+    print(ordinary_chinese(scrubber))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--max-chars", type=int, default=2000)
     parser.add_argument("--synthetic", type=int, default=800)
+    parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument(
+        "--before", type=Path, help="an earlier checkout (git archive): speed and placeholders against it"
+    )
+    parser.add_argument("--speed-docs", type=int, default=3000, help="harness documents for --before's speed table")
+    parser.add_argument("--sample-spans", type=Path, help="write a seeded sample of PERSON spans to label, then stop")
     args = parser.parse_args()
 
     start = time.perf_counter()
     analyzer = build_analyzer()
     t_build = time.perf_counter() - start
+    scrubber = PiiScrubber(analyzer, ALL_REPLACE)
+    if args.sample_spans:
+        spans = sample_person_spans(scrubber, per_source=40, seed=18)
+        args.sample_spans.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in spans), encoding="utf-8")
+        return
     print(
         f"## PII (presidio-analyzer)\n\nNER model: {analyzer.ner_model}; Chinese PERSON/LOCATION: "
         f"{'jieba' if analyzer.zh_ner else 'off'}; analyzer built in {t_build:.1f} s.\n"
     )
-    scrubber = PiiScrubber(analyzer, ALL_REPLACE)
-    presidio_items = presidio_set()
-    print(
-        quality_table(
-            "presidio-research `presidio_generated_large` (2,109 sentences)",
-            {
-                "ours": (
-                    score_set(presidio_items, ours_predictions(scrubber, presidio_items), ENTITY_TYPES),
-                    ENTITY_TYPES,
-                ),
-                "datatrove": (score_set(presidio_items, datatrove_predictions(presidio_items), DATATROVE), DATATROVE),
-            },
-        )
-    )
-    en_items, zh_items = synthetic_set(args.synthetic)
-    for title, items in (
-        ("generated, English (handbook en-US sentences)", en_items),
-        ("generated, Chinese (handbook zh-CN sentences)", zh_items),
-    ):
-        print(
-            quality_table(
-                f"{title}, {len(items)} documents",
-                {
-                    "ours": (score_set(items, ours_predictions(scrubber, items), ENTITY_TYPES), ENTITY_TYPES),
-                    "datatrove": (score_set(items, datatrove_predictions(items), DATATROVE), DATATROVE),
-                },
-            )
-        )
-    print(routed_to_english(scrubber, zh_items))
-    print(ordinary_chinese(scrubber))
+    if not args.skip_quality:
+        quality(scrubber, args.synthetic)
+        print("### PERSON precision on real text (hand-labelled samples)\n")
+        print(person_precision(scrubber))
+    if args.before:
+        print("### Placeholders per 10k characters of real text (published default rules)\n")
+        print(placeholders_table(args.before))
+        print("### Speed on the harness corpus, this code against the earlier one\n")
+        print(speed_table(args.before, args.speed_docs, chunk=250))
     if not args.skip_throughput:
         print("### Throughput (one process, one thread)\n")
         print(throughput(analyzer, build_analyzer(numpy_gemm=False), real_documents(args.docs, args.max_chars)))

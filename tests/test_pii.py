@@ -269,6 +269,30 @@ def test_false_positive_strings_are_left_alone(analyzer, text):
     assert (out.text, out.counts) == (text, {})
 
 
+TECHNICAL = """Since its inception, the project has been led by Ian Murdock, Bruce Perens and Wichert Akkerman.
+Install Postfix and dpkg on Linux; Bash runs in the Debian Bullseye kernel and the bash shell reads .bashrc.
+        Array Size : 4189184 (4.00 GiB 4.29 GB)
+The French translation was reviewed by Dr. Smith. Thanks, Eric
+From: "Tim Chapman" <timc@example.com>, List-Id: FoRK <fork@example.com>, Fri, 6 Sep 2002"""
+
+
+def test_person_spans_need_the_shape_and_evidence_of_a_name(analyzer):
+    """spaCy's small model also tags Postfix, Debian Bullseye, Array Size, FoRK, Fri, French... as PERSON."""
+    found = PiiScrubber(analyzer, ALL_REPLACE).find([TECHNICAL], ["en"])[0]
+    persons = {TECHNICAL[f.start : f.end] for f in found if f.entity == "PERSON"}
+    assert persons == {"Ian Murdock", "Bruce Perens", "Wichert Akkerman", "Smith", "Eric", "Tim Chapman"}
+
+
+def test_given_names_spacy_misses_are_found_also_in_text_without_capitals(analyzer):
+    scrubber = PiiScrubber(analyzer, ALL_REPLACE)
+    assert scrubber.scrub(["Follow up with Madison Boyes in 2 months."], ["en"])[0].text == (
+        "Follow up with <PERSON> in 2 months."
+    )
+    caseless = "what's the name on the account? user: dana mitchell"
+    assert scrubber.scrub([caseless], ["en"])[0].text == "what's the name on the account? user: <PERSON>"
+    assert scrubber.scrub(["will you mark the page?"], ["en"])[0].counts == {}  # given names, but words here
+
+
 def test_ner_spans_with_digits_or_code_are_not_names():
     assert plausible_name("Mary Jones")
     assert plausible_name("王小明")

@@ -4,13 +4,13 @@ spaCy's small English model tags many capitalised technical words as PERSON (``L
 ``Postfix``, ``Debian Bullseye``, ``Fri``); scrubbing them damages the text without protecting
 anyone. A span counts as a name only when it is shaped like one (capitalised words, initials,
 particles such as ``van``; no digits, code characters, line breaks, all-capital or camel-case
-words, weekday or month names) and has evidence: a given name from Faker's per-locale lists (a
-maintained package, 80 locales) that the segment does not also use as a lower-case word, an
-initial (``C. Dobkin``), a title before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``),
-or, for two or more words, none of them used in lower case in the same segment (``Wichert
-Akkerman``, not ``Array Size``). The lower-case test is the corpus's own word-frequency signal,
-taken over the segment: ``bash``, ``kernel`` and ``will`` appear in lower case where they are
-words, names do not.
+words, English stop words, weekday or month names, no street word last) and has evidence: a given
+name from Faker's per-locale lists (a maintained package, 80 locales; its place words removed)
+that the segment does not also use as a lower-case word, an initial (``C. Dobkin``), a title
+before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``), or a listed surname none of whose
+words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). The
+lower-case test is the corpus's own word-frequency signal, taken over the segment: ``bash``,
+``kernel`` and ``will`` appear in lower case where they are words, names do not.
 """
 
 from __future__ import annotations
@@ -58,11 +58,13 @@ def _faker_names(attributes: tuple[str, ...], kind: str) -> frozenset[str]:
     return frozenset(n for n in names if _CAPITALISED.fullmatch(n))
 
 
+@lru_cache(maxsize=1)
 def given_names() -> frozenset[str]:
     """Every first name in Faker's person providers that is not also a place there (``India``, ``Boston``)."""
     return _faker_names(_GIVEN, "person") - places()
 
 
+@lru_cache(maxsize=1)
 def surnames() -> frozenset[str]:
     """Every last name in Faker's person providers that is not also a place there."""
     return _faker_names(("last_names",), "person") - places()
@@ -72,6 +74,7 @@ _PLACES = ("countries", "cities", "city_names", "states", "provinces", "regions"
 _PLACES += ("villages", "municipalities", "communes", "departments", "cantons", "street_suffixes")
 
 
+@lru_cache(maxsize=1)
 def places() -> frozenset[str]:
     """Countries, regions, cities and street words (``Drive``) in Faker's address providers (all locales)."""
     return _faker_names(_PLACES, "address")
@@ -131,6 +134,18 @@ def is_given_name(word: str, lower: frozenset[str]) -> bool:
     return word in given_names() and key not in lower and key not in STOP_WORDS and key not in _CALENDAR
 
 
+_NOT_PEOPLE = ("NORP", "LANGUAGE")  # spaCy also calls many names places or organisations
+
+
+def _other_entities(nlp_artifacts: NlpArtifacts | None) -> set[int]:
+    """Character offsets inside spaCy's nationalities, languages and places (``French`` NORP, ``Boston``
+    GPE): a listed given name there is not a person."""
+    doc = getattr(nlp_artifacts, "tokens", None)
+    if doc is None or not hasattr(doc, "ents"):
+        return set()
+    return {i for ent in doc.ents if ent.label_ in _NOT_PEOPLE for i in range(ent.start_char, ent.end_char)}
+
+
 def _title_before(text: str, start: int) -> bool:
     before = _WORD_BEFORE.search(text[max(0, start - 30) : start])
     return bool(before) and before.group(1).lower() in _nameparser_words()[0]
@@ -165,7 +180,7 @@ def is_person(text: str, start: int, end: int) -> bool:
         return True
     if any(t.lower() in lower for t in names):
         return False
-    return len(names) >= 2 or names[0] in surnames()
+    return any(t in surnames() for t in names)  # "Wichert Akkerman", "Powell"; not "Array Size", "Debian Bullseye"
 
 
 class GivenNameRecognizer(EntityRecognizer):
@@ -188,9 +203,10 @@ class GivenNameRecognizer(EntityRecognizer):
             return self.caseless_names(text)
         lower, results = lowercase_words(text), []
         tokens = list(_WORD_TOKEN.finditer(text))
+        taken = _other_entities(nlp_artifacts)
         i = 0
         while i < len(tokens):
-            if not is_given_name(_clean(tokens[i].group()), lower):
+            if not is_given_name(_clean(tokens[i].group()), lower) or tokens[i].start() in taken:
                 i += 1
                 continue
             end = i
