@@ -32,7 +32,7 @@ models: setup
 	$(BIN)/python jobs/train_kenlm.py --config $(CONFIG)
 
 demo: setup models
-	$(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)  # local: listen on loopback only
 
 test: setup lint
 	$(BIN)/python -m pytest -q --durations=15 tests

@@ -74,7 +74,7 @@ def test_digest_is_stable_and_order_independent():
         (
             {"stages": {"heuristics": {"languages": {"de": {"segmentr": "x"}}}}},
             "stages.heuristics.languages.de.segmentr",
-            "segmenter, gopher_quality",
+            "recipe, segmenter, gopher_quality",
         ),
         (
             {"sources": [{"name": "web", "format": "jsonl", "paths": ["x"], "pth": 1}]},
