@@ -552,7 +552,7 @@ def test_ner_only_for_configured_languages_and_for_english_under_another_label(a
     assert scrubber.scrub([GERMAN], ["en"])[0].text.startswith("<PERSON> wohnt")
     english = (  # labelled "de" by a language ID, but most of its words are English stop words
         "Ann Lee said that she would be in the office on Monday, and that all of the reports should be sent "
-        "to her before then, because she has to read them and write back to each of the authors."
+        "to her before then, because she has to read all of them and then write back to each of their many authors."
     )
     assert len(english) > 200 and scrubber.scrub([english], ["de"])[0].counts == {"PERSON": 1}
     short = "Ann Lee, Teacher\nann@example.com"  # short Latin-script texts are labelled unreliably
