@@ -363,6 +363,10 @@ def test_local_phone_numbers_in_groups_after_a_cue(analyzer, text):
     assert scrub_one(analyzer, text, PATTERNS_ONLY).counts == {"PHONE": 1}
 
 
+def test_number_is_no_phone_cue_after_the_name_of_another_number(analyzer):
+    assert scrub_one(analyzer, "My driver's license number is 425700624", PATTERNS_ONLY).counts == {}
+
+
 def test_cn_id_checksum_and_birth_date():
     assert cn_id_ok("11010519491231002X") and cn_id_ok("11010519491231002x")
     assert not cn_id_ok("110105194912310021")  # wrong check character
