@@ -363,6 +363,10 @@ def test_local_phone_numbers_in_groups_after_a_cue(analyzer, text):
     assert scrub_one(analyzer, text, PATTERNS_ONLY).counts == {"PHONE": 1}
 
 
+def test_number_is_no_phone_cue_after_the_name_of_another_number(analyzer):
+    assert scrub_one(analyzer, "My driver's license number is 425700624", PATTERNS_ONLY).counts == {}
+
+
 def test_cn_id_checksum_and_birth_date():
     assert cn_id_ok("11010519491231002X") and cn_id_ok("11010519491231002x")
     assert not cn_id_ok("110105194912310021")  # wrong check character
@@ -552,7 +556,7 @@ def test_ner_only_for_configured_languages_and_for_english_under_another_label(a
     assert scrubber.scrub([GERMAN], ["en"])[0].text.startswith("<PERSON> wohnt")
     english = (  # labelled "de" by a language ID, but most of its words are English stop words
         "Ann Lee said that she would be in the office on Monday, and that all of the reports should be sent "
-        "to her before then, because she has to read them and write back to each of the authors."
+        "to her before then, because she has to read all of them and then write back to each of their many authors."
     )
     assert len(english) > 200 and scrubber.scrub([english], ["de"])[0].counts == {"PERSON": 1}
     short = "Ann Lee, Teacher\nann@example.com"  # short Latin-script texts are labelled unreliably

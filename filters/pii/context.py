@@ -10,8 +10,13 @@ import regex
 
 PHONE_CUES = regex.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|call|fax|office|contact|reach|dial|whatsapp|sms|hotline|ph"
-    r"|number|nummer|numéro|número|telefon|téléphone|teléfono|handy|mobil|телефон|номер)\b|\b(?:no|nr|num)\."
-    r"|电话|手机|联系|传真|热线|致电|号码"
+    r"|telefon|téléphone|teléfono|handy|mobil|телефон)\b|电话|手机|联系|传真|热线|致电|号码"
+)
+# "number" and "No." cue a phone unless they name another number ("driver's license number 425700624").
+NUMBER_CUES = regex.compile(
+    r"(?i)(?<!\b(?:license|licence|card|account|order|passport|id|serial|version|tracking|invoice|reference"
+    r"|policy|case|ticket|member|customer|security|routing|model|part|item|zip|house|room)\s)"
+    r"(?:\b(?:number|nummer|numéro|número|номер)\b|\b(?:no|nr|num)\.)"
 )
 SSN_CUES = regex.compile(r"(?i)\b(?:ssn|ss#|social\s+security)")
 VERSION_CUES = regex.compile(r"(?i)(?<![A-Za-z])(?:version|ver|release|build|v)\W{0,3}$")

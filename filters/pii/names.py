@@ -117,9 +117,10 @@ def _clean(token: str) -> str:
 def _continues(text: str, token: regex.Match, following: regex.Match) -> bool:
     """Whether the name ending at ``token`` goes on with ``following``: only spaces between them (no
     comma, colon or line break), no possessive on ``token``, and ``following`` is a name part, not a
-    label (``Amanda Larsen Phone: ...``)."""
+    label (``Amanda Larsen Phone: ...``) nor a word the text also uses in lower case (``Robin Database``)."""
     return (
         _clean(token.group()) == token.group()
+        and following.group().lower() not in lowercase_words(text)
         and text[token.end() : following.start()].isspace()
         and "\n" not in text[token.end() : following.start()]
         and not text.startswith(":", following.end())
@@ -174,12 +175,10 @@ def is_person(text: str, start: int, end: int) -> bool:
     if any(t.lower() in _CALENDAR for t in names) and len(names) == 1:
         return False
     lower = lowercase_words(text)
-    if any(is_given_name(t, lower) for t in names):
-        return True
-    if "initial" in kinds or _title_before(text, start):
-        return True
     if any(t.lower() in lower for t in names):
-        return False
+        return False  # "Robin Database", "Raid Devices": the text uses one of its words as a word
+    if any(is_given_name(t, lower) for t in names) or "initial" in kinds or _title_before(text, start):
+        return True
     return any(t in surnames() for t in names)  # "Wichert Akkerman", "Powell"; not "Array Size", "Debian Bullseye"
 
 

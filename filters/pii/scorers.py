@@ -13,6 +13,7 @@ import regex
 
 from filters.pii.context import (
     NOT_PHONE_CUE,
+    NUMBER_CUES,
     PHONE_CUE_ADJACENT,
     PHONE_CUES,
     SSN_CUES,
@@ -94,7 +95,9 @@ def phone_score(text: str, m: regex.Match) -> float:
         score = WEAK  # bare digits, "1707 2560" (image sizes), "4000-6000": need a cue
     else:
         return 0.0
-    if has_cue(PHONE_CUES, text, m.start(), m.end()) or PHONE_CUE_ADJACENT.search(before):
+    if any(has_cue(cues, text, m.start(), m.end()) for cues in (PHONE_CUES, NUMBER_CUES)) or PHONE_CUE_ADJACENT.search(
+        before
+    ):
         score = min(1.0, score + CONTEXT_BOOST)
     return score
 
