@@ -471,7 +471,7 @@ def test_stages_prints_every_section_with_its_defaults_as_commented_yaml_that_lo
         "      EMAIL: {mode: replace, min_score: 0.5}",
     ):
         assert line + "\n" in printed, line
-    assert "\n  # 03 heuristics: Gopher quality + repetition" in printed
+    assert "\n  # 03 heuristics: Published heuristic recipes" in printed
     assert "enabled=True" not in printed and "PiiRule(" not in printed  # YAML, not Python reprs
 
     assert main(["stages", "heuristics"]) == 0
