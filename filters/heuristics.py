@@ -3,9 +3,10 @@
 A recipe is the order and settings of the rule families as a published dataset ran them
 (``RECIPES``); every language has one (``fineweb`` for English, FineWeb-2's per-language variant for
 the languages it published thresholds for, github.com/huggingface/fineweb-2 configs/<lang>_<script>.yml).
-A language gets the family defaults, its recipe's changes, the top-level settings the config gives,
-then its own entry in ``languages``. A language without an entry gets the top-level recipe and
-settings but not the English word lists (stop words, bad words), which say nothing about it.
+A language gets the top-level family settings (for every language; the family defaults where the
+config gives none), then its recipe's changes (what makes the recipe), then its own entry in
+``languages``. A language without an entry gets the top-level recipe and settings but not the
+English word lists (stop words, bad words), which say nothing about it.
 
 Signals, then decisions (Dolma's split): ``score`` measures every rule of the recipe on a document
 (and cleans it when the recipe has C4), ``decide`` applies the thresholds to those signals, so a
@@ -81,7 +82,7 @@ _CHECKS = {
 }
 
 
-_FAMILY_NOTE = "the family defaults shown; a recipe changes some, the settings given here change those"
+_FAMILY_NOTE = "for every language; a language's recipe and its entry under languages change some (docs/filters.md)"
 
 
 class LanguageRules(BaseModel):
@@ -153,23 +154,32 @@ _WITHOUT_WORD_LISTS = LanguageOverride(gopher_quality={"min_stop_words": None}, 
 
 
 def compose(top: LanguageRules, override: LanguageOverride, where: str) -> LanguageRules:
-    """One language's rules: family defaults, the recipe's changes, the settings given at the top
-    level (``top``'s explicitly set fields), then ``override``. Bad keys or values raise ValueError
-    naming ``where``."""
+    """One language's rules: the top-level family settings, the recipe's changes, then ``override``.
+    Bad keys or values raise ValueError naming ``where``."""
     recipe = override.recipe or top.recipe
     families = {}
     for family in FAMILIES:
         given = getattr(top, family)
-        settings = {
-            **RECIPES[recipe].changes.get(family, {}),
-            **given.model_dump(include=given.model_fields_set),
-            **getattr(override, family),
-        }
+        settings = {**given.model_dump(), **RECIPES[recipe].changes.get(family, {}), **getattr(override, family)}
         try:
             families[family] = type(given).model_validate(settings)
         except ValidationError as error:
             raise ValueError(f"{where}.{family}: {error}") from None
     return LanguageRules(recipe=recipe, segmenter=override.segmenter or top.segmenter, **families)
+
+
+def check_recipe_settings(top: LanguageRules, where: str) -> None:
+    """A top-level setting that the top-level recipe overrides would be ignored: say so, with the way
+    to change it (a value equal to the family default, as ``corpus stages`` prints, is no change)."""
+    for family, changes in RECIPES[top.recipe].changes.items():
+        given = getattr(top, family)
+        for field in changes.keys() & given.model_fields_set:
+            value, default = getattr(given, field), type(given).model_fields[field].default
+            if value not in (default, changes[field]):
+                raise ValueError(
+                    f"{where}.{family}.{field}: the {top.recipe} recipe sets it to {changes[field]!r}, so {value!r} "
+                    f"would be ignored; set it for a language under languages.<lang>.{family}, or choose another recipe"
+                )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from filters.heuristics import (
     LanguageOverride,
     LanguageRules,
     RuleBook,
+    check_recipe_settings,
     decide,
     primary_language,
     score,
@@ -56,6 +57,7 @@ class HeuristicsConfig(StageConfig, LanguageRules):
 
     @model_validator(mode="after")
     def _resolve_languages(self) -> HeuristicsConfig:
+        check_recipe_settings(self, "stages.heuristics")
         self._rule_book = RuleBook.build(self, self.base_language, self.languages, "stages.heuristics.languages")
         return self
 

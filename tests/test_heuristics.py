@@ -496,7 +496,7 @@ def test_rules_per_language(rule_book):
     assert (pl.recipe, pl.gopher_quality.min_stop_words, pl.gopher_quality.min_words) == ("fineweb", None, 50)
 
 
-def test_settings_apply_in_order_defaults_recipe_top_level_entry():
+def test_settings_apply_in_order_top_level_recipe_entry():
     cfg = HeuristicsConfig(
         segmenter="spacy",
         fineweb={"max_char_dup_ratio": 0.05},
@@ -504,12 +504,22 @@ def test_settings_apply_in_order_defaults_recipe_top_level_entry():
         languages={"zh": {"gopher_quality": {"min_words": 10}}, "pl": {"recipe": "c4"}},
     )
     assert cfg.rules_for("en").fineweb.max_char_dup_ratio == 0.05 and cfg.rules_for("en").segmenter == "spacy"
-    assert cfg.rules_for("de").fineweb.max_char_dup_ratio == 0.05  # a top-level setting is for every language
-    assert cfg.rules_for("de").gopher_quality.min_words == 20 and cfg.rules_for("de").recipe == "fineweb2"
+    assert cfg.rules_for("de").gopher_quality.min_words == 20  # a top-level setting is for every language
+    assert cfg.rules_for("de").fineweb.max_char_dup_ratio == 0.1  # but the recipe's own settings make it
     assert cfg.rules_for("zh").gopher_quality.min_words == 10  # the entry last
     assert cfg.rules_for("zh").segmenter == "spacy"  # the built-in zh entry (jieba) was replaced
     assert cfg.rules_for("ja").segmenter == "script_runs"  # other built-in entries stay
     assert cfg.rules_for("pl").steps() == ("c4",)
+    # the full C4 cleaning for English under the fineweb recipe: in its language entry
+    full_c4 = HeuristicsConfig(languages={"en": {"c4": {"drop_unterminated_lines": True}}})
+    assert full_c4.rules_for("en").c4.drop_unterminated_lines and full_c4.rules_for("en").recipe == "fineweb"
+
+
+def test_a_printed_default_config_loads_as_the_defaults():
+    """`corpus stages` prints every field with its default: loaded back, the rules are the defaults'."""
+    printed = json.loads(HeuristicsConfig().model_dump_json(exclude={"languages"}))
+    assert HeuristicsConfig(**printed).rule_book == HeuristicsConfig().rule_book
+    assert HeuristicsConfig(**{**printed, "recipe": "c4"}).rules_for("en").c4.drop_unterminated_lines
 
 
 def test_bad_settings_name_their_key():
@@ -519,6 +529,9 @@ def test_bad_settings_name_their_key():
         HeuristicsConfig(languages={"zh": {"segmenter": "mecab"}})
     with pytest.raises(ValueError, match="recipe"):
         HeuristicsConfig(recipe="refinedweb")
+    # a top-level setting the recipe overrides would be ignored: one error names it and the way out
+    with pytest.raises(ValueError, match=r"stages\.heuristics\.fineweb\.max_char_dup_ratio: the fineweb2 recipe"):
+        HeuristicsConfig(recipe="fineweb2", fineweb={"max_char_dup_ratio": 0.05})
 
 
 def test_scoring_settings_leave_thresholds_out():
