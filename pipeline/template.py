@@ -38,16 +38,6 @@ def filled(model: type[BaseModel], given: dict[str, Any] | None = None) -> dict[
     return out
 
 
-def stage_section(model: type[BaseModel], given: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A stage's fields as :func:`filled` gives them, less those whose default a recipe decides (writing the
-    default out would pin it and change the stage: e.g. the heuristics families under `recipe`)."""
-    section = filled(model, given)
-    default = model()
-    return {
-        name: value for name, value in section.items() if (given and name in given) or model(**{name: value}) == default
-    }
-
-
 def jsonable(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else to_jsonable_python(value)
 
@@ -71,7 +61,7 @@ def template_data(
         {
             "run": filled(RunConfig, {"output_dir": output_dir}),
             "sources": [filled(SourceConfig, source) for source in sources],
-            "stages": {stage.name: stage_section(stage.Config, stages.get(stage.name)) for stage in STAGES},
+            "stages": {stage.name: filled(stage.Config, stages.get(stage.name)) for stage in STAGES},
         },
     )
 
