@@ -48,15 +48,33 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def reference_run(tmp_path_factory):
-    """One uninterrupted local[2] run of the job that the fault and cluster tests compare against."""
+def _reference(root: Path, settings: dict) -> dict:
+    """Run the job once on local[2]; the outputs and the settings (to rerun elsewhere) for comparisons."""
     import yaml
 
-    from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
+    from tests.reference_job import run_job, stage_outputs
+
+    (root / "reference.yaml").write_text(yaml.safe_dump(settings))
+    assert run_job(root / "reference.yaml", "--master", "local[2]").wait(timeout=900) == 0
+    return {"inputs": root / "in", "settings": settings, "outputs": stage_outputs(root / "run")}
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """One uninterrupted local[2] run of the small job that the fault and resume tests compare against."""
+    from tests.reference_job import config_dict, write_corpus
 
     root = tmp_path_factory.mktemp("reference")
     write_corpus(root / "in", n_docs=200)
-    (root / "reference.yaml").write_text(yaml.safe_dump(config_dict(root / "in", root / "run")))
-    assert run_job(root / "reference.yaml", "--master", "local[2]").wait(timeout=400) == 0
-    return {"inputs": root / "in", "outputs": stage_outputs(root / "run")}
+    return _reference(root, config_dict(root / "in", root / "run"))
+
+
+@pytest.fixture(scope="session")
+def reference_run_at_scale(tmp_path_factory):
+    """One local[2] run of 20,000 documents with perplexity buckets and MinHash dedup, which the
+    executor-kill and cluster tests compare shard by shard (sha256)."""
+    from tests.reference_job import scale_config_dict, train_kenlm, write_scale_corpus
+
+    root = tmp_path_factory.mktemp("reference_at_scale")
+    write_scale_corpus(root / "in")
+    return _reference(root, scale_config_dict(root / "in", root / "run", train_kenlm(root / "kenlm")))

@@ -20,7 +20,7 @@ from pipeline.cli import main
 from pipeline.resume import StepHash
 from pipeline.runner import OutputError, run_stage, writing
 from stages.base import Stage
-from tests.reference_job import config_dict, run_job, stage_outputs, write_corpus
+from tests.reference_job import config_dict, run_job, settings_for, stage_outputs, write_corpus
 
 PROGRESS = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ (\d+)\) / \d+\]")  # Spark's console bar: (done + running) / all
 RERUN_ADVICE = (
@@ -51,12 +51,13 @@ def lost_tasks(event_logs: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_path):
-    """local-cluster[2,1,1024] (separate executor processes): one executor JVM is killed while both run
-    ingest tasks; Spark reruns its task and every stage's rows and every shard equal the local[2] run."""
+def test_executor_killed_mid_stage_gives_identical_output(reference_run_at_scale, tmp_path):
+    """local-cluster[2,1,1024] (separate executor processes) on 20,000 documents: one executor JVM is
+    killed while both run ingest tasks; Spark reruns its task and every stage's rows and every shard
+    (sha256) equal the local[2] run's."""
     events = tmp_path / "events"
     events.mkdir()
-    settings = config_dict(reference_run["inputs"], tmp_path / "lost")
+    settings = settings_for(reference_run_at_scale, tmp_path / "lost")
     settings["spark"] = {
         "conf": {
             "spark.eventLog.enabled": "true",
@@ -95,7 +96,7 @@ def test_executor_killed_mid_stage_gives_identical_output(reference_run, tmp_pat
     reader.join(timeout=60)
     # Counted as a task failure or not (a task still being launched is not), a lost task is run again.
     assert lost_tasks(events), "no task was lost with the executor"
-    assert stage_outputs(tmp_path / "lost") == reference_run["outputs"]
+    assert stage_outputs(tmp_path / "lost") == reference_run_at_scale["outputs"]
 
 
 @contextmanager
@@ -229,7 +230,7 @@ def test_full_disk_then_unwritable_stages_fail_clearly_and_the_rerun_resumes(ref
     with small_disk(tmp_path / "disk") as disk:
         run = disk / "run"
         config = tmp_path / "run.yaml"
-        config.write_text(yaml.safe_dump(config_dict(reference_run["inputs"], run)))
+        config.write_text(yaml.safe_dump(settings_for(reference_run, run)))
         assert corpus_run(config, "--stop-after", "normalize")[0] == 0
         before = {name: (run / "stages" / name / "stats.json").read_text() for name in ("00_ingest", "01_normalize")}
 

@@ -15,7 +15,7 @@ from pipeline.resume import StepHash
 from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
 from tests.conftest import ROOT
-from tests.reference_job import config_dict, read_rows, run_job, stage_outputs, write_corpus
+from tests.reference_job import config_dict, read_rows, run_job, settings_for, stage_outputs, write_corpus
 
 
 def test_run_directory_accounting_and_resume(spark, tmp_path):
@@ -141,7 +141,7 @@ def test_accounting_error_when_a_stage_drops_rows_silently(spark, stage_ctx, tmp
 
 def write_config_for(reference_run: dict, tmp_path: Path, name: str) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config_dict(reference_run["inputs"], tmp_path / name)))
+    path.write_text(yaml.safe_dump(settings_for(reference_run, tmp_path / name)))
     return path
 
 
@@ -183,9 +183,10 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_standalone_cluster_output_equals_local_run(reference_run, tmp_path):
-    """The same job on a real Spark standalone cluster (master + 2 workers on loopback)."""
-    config = write_config_for(reference_run, tmp_path, "standalone")
+def test_standalone_cluster_output_equals_local_run(reference_run_at_scale, tmp_path):
+    """The same 20,000-document job on a real Spark standalone cluster (master + 2 workers on loopback):
+    every stage's rows and the sha256 of every shard equal the local run's."""
+    config = write_config_for(reference_run_at_scale, tmp_path, "standalone")
     script = ROOT / "scripts" / "spark-standalone.sh"
     started = subprocess.run(
         ["bash", str(script), "start", str(free_port()), "2"], capture_output=True, text=True, timeout=120
@@ -193,7 +194,7 @@ def test_standalone_cluster_output_equals_local_run(reference_run, tmp_path):
     assert started.returncode == 0, started.stderr
     master = started.stdout.strip().splitlines()[-1]
     try:
-        assert run_job(config, "--master", master).wait(timeout=400) == 0
+        assert run_job(config, "--master", master).wait(timeout=900) == 0
     finally:
         subprocess.run(["bash", str(script), "stop"], timeout=60)
-    assert stage_outputs(tmp_path / "standalone") == reference_run["outputs"]
+    assert stage_outputs(tmp_path / "standalone") == reference_run_at_scale["outputs"]
