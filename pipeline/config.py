@@ -76,11 +76,12 @@ class SourceConfig(Section):
     )
     split_chars: int | None = Field(
         None,
-        ge=1000,
-        description="cut longer documents into pieces at chapter or paragraph boundaries (default: recipe)",
+        ge=0,
+        description="cut longer documents into pieces at chapter or paragraph boundaries (0: never; null: the "
+        "recipe's)",
     )
-    clean: CleanKind = Field(
-        "none", description="mail: headers, quoted replies and signatures removed (default: recipe)"
+    clean: CleanKind | None = Field(
+        None, description="mail: headers, quoted replies and signatures removed (null: the recipe's)"
     )
 
     @model_validator(mode="after")
@@ -88,6 +89,13 @@ class SourceConfig(Section):
         if self.id_field and self.format not in ("jsonl", "parquet"):
             raise ValueError(f"id_field reads a field of each record: jsonl and parquet only, not {self.format}")
         return self
+
+    @field_validator("split_chars")
+    @classmethod
+    def _piece_size(cls, value: int | None) -> int | None:
+        if value is not None and 0 < value < 1000:
+            raise ValueError("pieces under 1,000 characters are not training documents: 0 (never cut) or >= 1000")
+        return value
 
     @field_validator("paths")
     @classmethod
@@ -263,7 +271,8 @@ def apply_recipes(data: Any) -> Any:
     for source in data.get("sources") or []:
         recipe = recipes.get(source.get("recipe", DEFAULT_RECIPE)) if isinstance(source, dict) else None
         if isinstance(recipe, dict):
-            source = {key: recipe[key] for key in ("split_chars", "clean") if key in recipe} | source
+            given = {key: value for key, value in source.items() if value is not None}
+            source = {"split_chars": recipe.get("split_chars") or 0, "clean": recipe.get("clean", "none")} | given
         sources.append(source)
     return {**data, "recipes": recipes, "sources": sources} if "sources" in data else {**data, "recipes": recipes}
 

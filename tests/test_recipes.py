@@ -89,7 +89,8 @@ def test_recipes_resolve_per_source_and_show_in_the_resolved_config(tmp_path):
     assert not books.c4.enabled and books.gopher_quality.max_words is None
     assert config.source_sections("heuristics")["web"] is config.stages.heuristics
     assert not config.source_sections("pii")["books"].ner and config.source_sections("pii")["web"].ner
-    assert config.sources[1].split_chars == 20_000 and config.sources[0].split_chars is None
+    assert config.sources[1].split_chars == 20_000 and config.sources[0].split_chars == 0
+    assert config.sources[1].clean == "none"
     resolved = yaml.safe_load(dump_resolved(config))
     assert resolved["sources"][1]["recipe"] == "books" and resolved["recipes"]["books"]["split_chars"] == 20_000
     reloaded = parse_config(resolved).source_sections("heuristics")["books"]  # loads back the same
@@ -97,12 +98,15 @@ def test_recipes_resolve_per_source_and_show_in_the_resolved_config(tmp_path):
 
     own = config_with(tmp_path)
     own["sources"][1]["stages"] = {"heuristics": {"c4": {"enabled": True}}, "pii": {"enabled": False}}
+    own["sources"][1]["split_chars"] = None  # as `corpus init` writes it: the recipe's
+    own["sources"][0]["split_chars"] = 50_000
     own["recipes"] = {"web": {"stages": {"normalize": {"min_chars": 300}}}}  # replaces the built-in one
     changed = parse_config(own)
     assert changed.source_sections("heuristics")["books"].c4.enabled
     assert changed.source_sections("pii")["books"] is None
     assert changed.source_sections("normalize")["web"].min_chars == 300
     assert changed.source_sections("normalize")["books"].min_chars == 100
+    assert [s.split_chars for s in changed.sources] == [50_000, 20_000]
 
 
 @pytest.mark.parametrize(
