@@ -48,6 +48,9 @@ _LIGHT_HEURISTICS = {  # Gopher's quality and repetition rules; no C4 line rules
     "fineweb": {"enabled": False},
     "gopher_quality": {"max_words": None},
 }
+# MassiveText (Rae et al. 2021) filtered the quality of its web text only; its books got deduplication.
+# Gopher's repetition rules stay as a guard against broken scans (a page repeated over and over).
+_BOOK_HEURISTICS = {"c4": {"enabled": False}, "fineweb": {"enabled": False}, "gopher_quality": {"enabled": False}}
 
 BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
     "web": {
@@ -57,15 +60,22 @@ BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
     "reference": {
         "follows": "LLaMA's Wikipedia and The Pile's reference sources: language ID, light heuristics "
         "(Gopher quality and repetition), no quality or perplexity model",
-        "stages": {**_NO_MODEL_FILTERS, "heuristics": _LIGHT_HEURISTICS},
-    },
-    "books": {
-        "follows": "LLaMA's Gutenberg and Books3 and The Pile's Books3/PG-19: whole books near-deduplicated "
-        "(MinHash over the pieces), no C4 line rules, no word-count maximum, character names kept",
-        "split_chars": 20000,
         "stages": {
             **_NO_MODEL_FILTERS,
             "heuristics": _LIGHT_HEURISTICS,
+            # a reference page's language is known from its source; code and commands lower the model's
+            # confidence, so a lower bar keeps the page tagged rather than rejected
+            "langid": {"threshold": 0.3},
+        },
+    },
+    "books": {
+        "follows": "LLaMA's Gutenberg and Books3, The Pile's PG-19 and MassiveText's books: near-deduplicated "
+        "(MinHash over the pieces), Gopher's repetition rules only (no C4 line rules, no word-count maximum), "
+        "character names kept",
+        "split_chars": 20000,
+        "stages": {
+            **_NO_MODEL_FILTERS,
+            "heuristics": _BOOK_HEURISTICS,
             "pii": {"ner": False},  # names and places are the book's characters; e-mails, phones still scrubbed
         },
     },

@@ -86,7 +86,7 @@ def config_with(tmp_path: Path, **changes) -> dict:
 def test_recipes_resolve_per_source_and_show_in_the_resolved_config(tmp_path):
     config = parse_config(config_with(tmp_path))
     books = config.source_sections("heuristics")["books"]
-    assert not books.c4.enabled and books.gopher_quality.max_words is None
+    assert not books.c4.enabled and not books.gopher_quality.enabled and books.gopher_repetition.enabled
     assert config.source_sections("heuristics")["web"] is config.stages.heuristics
     assert not config.source_sections("pii")["books"].ner and config.source_sections("pii")["web"].ner
     assert config.sources[1].split_chars == 20_000 and config.sources[0].split_chars == 0
