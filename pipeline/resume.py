@@ -124,9 +124,11 @@ def _version(name: str) -> str:
 
 
 def ingest_hash(sources: list[SourceConfig], ingest: IngestConfig, partitions: int, files: list) -> StepHash:
-    """The sources, their files (see :func:`input_files`) and the reader settings and libraries."""
+    """The sources, their files (see :func:`input_files`) and the reader settings and libraries. A source's
+    recipe and stage settings are left out: the stages they change hash them (its ``split_chars`` and
+    ``clean``, resolved from the recipe, change what ingest writes and stay in)."""
     return combine(
-        sources=[s.model_dump(mode="json") for s in sources],
+        sources=[s.model_dump(mode="json", exclude={"recipe", "stages"}) for s in sources],
         input_files=files,
         settings=[ingest.model_dump(mode="json"), partitions],
         libraries=library_versions(INGEST_LIBRARIES),

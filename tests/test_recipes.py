@@ -246,3 +246,20 @@ def test_ingest_prepares_mail_and_cuts_books_with_ids_per_piece():
     assert pieces[5].meta == {"k": 1, "parent_id": "parent", "piece": 5, "pieces": len(pieces)}
     bad = quarantine(7, "invalid_json", "x")
     assert prepare(bad, books, "id") == [bad]
+
+
+def test_a_source_stage_setting_reruns_its_stage_not_ingest(tmp_path):
+    from pipeline.resume import planned_steps
+
+    def hashes(raw: dict) -> dict[str, str]:
+        return {name: step.value for name, _, step, _ in planned_steps(parse_config(raw), files=[])}
+
+    before = hashes(config_with(tmp_path))
+    changed = config_with(tmp_path)
+    changed["sources"][1]["stages"] = {"pii": {"enabled": False}}
+    after = hashes(changed)
+    assert after["ingest"] == before["ingest"] and after["heuristics"] == before["heuristics"]
+    assert after["pii"] != before["pii"]
+    cut = config_with(tmp_path)
+    cut["sources"][1]["split_chars"] = 30_000
+    assert hashes(cut)["ingest"] != before["ingest"]
