@@ -263,3 +263,14 @@ def test_a_source_stage_setting_reruns_its_stage_not_ingest(tmp_path):
     cut = config_with(tmp_path)
     cut["sources"][1]["split_chars"] = 30_000
     assert hashes(cut)["ingest"] != before["ingest"]
+
+
+def test_the_card_counts_a_stage_run_per_source_as_done(tmp_path):
+    from card.run_data import DONE, STALE, _stage_status
+
+    (tmp_path / "_SUCCESS").touch()
+    config = {"stages": {"pii": {"enabled": True, "ner": True}}}
+    stats = {"rows_in": 5, "config": {"enabled": True, "ner": True, "per_source": {"books": {"ner": False}}}}
+    assert _stage_status("pii", tmp_path, stats, config, 5)[0] == DONE
+    stats["config"]["ner"] = False
+    assert _stage_status("pii", tmp_path, stats, config, 5)[0] == STALE
