@@ -311,7 +311,9 @@ def _source_section(stage_cls: Any, section: Any, changes: dict[str, Any], where
         changed = stage_cls.Config.model_validate(merge(section.model_dump(exclude_unset=True), changes))
     except ValidationError as error:
         raise ValueError(f"{where}: {error}") from None
-    return changed if changed.enabled else None
+    if not changed.enabled:
+        return None
+    return section if changed.model_dump() == section.model_dump() else changed  # no change: the run's own
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

@@ -274,3 +274,13 @@ def test_the_card_counts_a_stage_run_per_source_as_done(tmp_path):
     assert _stage_status("pii", tmp_path, stats, config, 5)[0] == DONE
     stats["config"]["ner"] = False
     assert _stage_status("pii", tmp_path, stats, config, 5)[0] == STALE
+
+
+def test_a_change_to_the_value_the_run_has_keeps_the_plain_stage(tmp_path):
+    raw = config_with(tmp_path)
+    raw["stages"]["pii"] = {"ner": False}  # what the books recipe sets: nothing differs per source
+    config = parse_config(raw)
+    assert config.source_sections("pii")["books"] is config.stages.pii
+    from stages.pii import PiiStage
+
+    assert type(build_stage(PiiStage, config.stages.pii, config.source_sections("pii"))) is PiiStage
