@@ -12,7 +12,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from core.ids import doc_id
 from pipeline.config import IngestConfig, SourceConfig
 from pipeline.readers.files import expand_paths
-from pipeline.readers.prepare import prepare
+from pipeline.readers.prepare import prepared
 from pipeline.readers.read import read_file
 from pipeline.readers.records import QUARANTINE_PREFIX, meta_json
 
@@ -61,29 +61,27 @@ def _file_batches(
 ) -> Iterator[pa.RecordBatch]:
     rows: list[dict] = []
     text_chars = 0
-    for read in read_file(source, path, ingest):
-        record_id = (
-            read.doc_id if read.reason is None and read.doc_id is not None else doc_id(source.name, key, read.line)
+    for record in prepared(read_file(source, path, ingest), source, key):
+        document = record.reason is None
+        rows.append(
+            {
+                "id": record.doc_id
+                if document and record.doc_id is not None
+                else doc_id(source.name, key, record.line),
+                "source": source.name,
+                "text": record.text if document else None,
+                "url": record.url,
+                "meta": meta_json(record.meta) if document else None,
+                "file": path,
+                "line": record.line,
+                "reason": record.reason,
+                "detail": record.detail,
+            }
         )
-        for record in prepare(read, source, record_id):
-            document = record.reason is None
-            rows.append(
-                {
-                    "id": record.doc_id if document and record.doc_id is not None else record_id,
-                    "source": source.name,
-                    "text": record.text if document else None,
-                    "url": record.url,
-                    "meta": meta_json(record.meta) if document else None,
-                    "file": path,
-                    "line": record.line,
-                    "reason": record.reason,
-                    "detail": record.detail,
-                }
-            )
-            text_chars += len(record.text or "")
-            if len(rows) >= BATCH_ROWS or text_chars >= BATCH_TEXT_CHARS:  # Arrow strings stop at 2 GB
-                yield pa.RecordBatch.from_pylist(rows, schema=schema)
-                rows, text_chars = [], 0
+        text_chars += len(record.text or "")
+        if len(rows) >= BATCH_ROWS or text_chars >= BATCH_TEXT_CHARS:  # Arrow strings stop at 2 GB
+            yield pa.RecordBatch.from_pylist(rows, schema=schema)
+            rows, text_chars = [], 0
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=schema)
 

@@ -5,12 +5,14 @@ documents cut into pieces (``split_chars``). Each piece is a document of its own
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from core.ids import doc_id
 from filters.mail import clean_mail
 from filters.split import split_document
 from pipeline.config import SourceConfig
@@ -18,6 +20,13 @@ from pipeline.readers.records import Record
 from pipeline.readers.text import REPLACED
 
 PARENT_ID, PIECE, PIECES = "parent_id", "piece", "pieces"
+
+
+def prepared(records: Iterable[Record], source: SourceConfig, file_key: str) -> Iterator[Record]:
+    """The records of one file as ``source`` prepares them (a cut document's pieces carry their own ids)."""
+    for record in records:
+        parent_id = record.doc_id if record.doc_id is not None else doc_id(source.name, file_key, record.line)
+        yield from prepare(record, source, parent_id)
 
 
 def prepare(record: Record, source: SourceConfig, record_id: str) -> list[Record]:
