@@ -170,6 +170,7 @@ def build_card(
         section_overview,
         section_sources,
         section_funnel,
+        section_recipes,
         section_stages,
         section_languages,
         section_signals,
@@ -367,6 +368,81 @@ def section_funnel(ctx: CardContext) -> list[str]:
     ]
     lines += _per_source_funnel(ctx)
     return lines
+
+
+def section_recipes(ctx: CardContext) -> list[str]:
+    """How each source was processed (its recipe, what ingest did to it, each stage's settings for it) and
+    how many documents each per-language model actually scored."""
+    config = ctx.run.config or {}
+    sources, recipes = config.get("sources") or [], config.get("recipes") or {}
+    if not sources:
+        return []
+    ingest = ctx.run.stage("ingest")
+    prepared = (((ingest.stats.get("extra") or {}).get("prepared") or {}).get("by_source") or {}) if ingest else {}
+    rows = []
+    for source in sources:
+        name, recipe = source.get("name"), source.get("recipe", "web")
+        done = prepared.get(name, {})
+        rows.append(
+            [
+                code(name),
+                code(recipe),
+                prose((recipes.get(recipe) or {}).get("follows") or "—"),
+                fmt(source.get("split_chars")) if source.get("split_chars") else "—",
+                f"{fmt(done.get('split_documents', 0))} → {fmt(done.get('pieces', 0))}" if done.get("pieces") else "—",
+                source.get("clean", "none"),
+                fmt(done.get("decoded_with_fallback", 0)),
+                fmt(done.get("ingest:replaced_bytes", 0)),
+            ]
+        )
+    lines = ["## Per-source recipes", ""]
+    lines += table(
+        ["source", "recipe", "follows", "split_chars", "documents cut → pieces", "clean", "decoded with fallback",
+         "replaced characters"],
+        rows,
+    )  # fmt: skip
+    lines += _stage_settings_per_source(ctx) + _model_coverage(ctx)
+    return lines
+
+
+def _stage_settings_per_source(ctx: CardContext) -> list[str]:
+    rows = []
+    for stage in ctx.run.done()[1:]:
+        for source, entry in ((stage.stats.get("extra") or {}).get("per_source") or {}).items():
+            changes = entry.get("changes") or {}
+            shown = (
+                "off"
+                if changes == {"enabled": False}
+                else ", ".join(f"{code(k)}: {code(v)}" for k, v in changes.items())
+            )
+            rows.append([code(stage.name), code(source), shown or "the run's section", fmt(entry.get("kept", 0)),
+                         fmt(entry.get("rejected", 0))])  # fmt: skip
+    if not rows:
+        return ["Every stage ran with the run's own section (`stages:`) for every source.", ""]
+    return (
+        ["### Stage settings per source", ""]
+        + table(["stage", "source", "changes to the run's section", "kept", "rejected"], rows)
+        + ["From `extra.per_source` of each stage's `stats.json` (recipe and `sources[].stages`).", ""]
+    )
+
+
+def _model_coverage(ctx: CardContext) -> list[str]:
+    rows = []
+    for stage in ctx.run.done()[1:]:
+        for lang, counts in ((stage.stats.get("extra") or {}).get("model_coverage") or {}).items():
+            scored, unscored = counts.get("scored", 0), counts.get("unscored", 0)
+            rows.append([code(stage.name), code(lang), fmt(scored), fmt(unscored), pct(scored, scored + unscored)])
+    if not rows:
+        return []
+    return (
+        ["### Documents each model scored, per language", ""]
+        + table(["stage", "language", "scored", "not scored (no model, or off for the source)", "scored share"], rows)
+        + [
+            "A document whose language has no model, or whose source's recipe turns the stage off, passes it "
+            "unscored (`no_model: keep`): these counts say how much of the output each model actually judged.",
+            "",
+        ]
+    )
 
 
 def _per_source_funnel(ctx: CardContext) -> list[str]:

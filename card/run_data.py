@@ -212,6 +212,13 @@ def field_descriptions(model: type[BaseModel], prefix: str = "") -> dict[str, st
     return out
 
 
+def _run_section(stats: dict) -> dict | None:
+    """The run's section a stage ran with, without what each source changed in it (``per_source``:
+    stages/per_source.py), which config.resolved.yaml keeps under ``recipes`` and ``sources``."""
+    config = stats.get("config")
+    return {k: v for k, v in config.items() if k != "per_source"} if isinstance(config, dict) else config
+
+
 def _stage_status(
     name: str, directory: Path | None, stats: dict | None, config: dict | None, previous_kept: int | None
 ) -> tuple[str, str]:
@@ -229,7 +236,7 @@ def _stage_status(
     if (
         name != "ingest"
         and config is not None
-        and (section is None or not section.get("enabled", True) or stats.get("config") != section)
+        and (section is None or not section.get("enabled", True) or _run_section(stats) != section)
     ):
         return STALE, "left from an earlier run with another config"
     if name != "ingest" and previous_kept is not None and stats["rows_in"] != previous_kept:

@@ -12,12 +12,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import ConfigError
+from core.mappings import merge
 from filters.html_text import HtmlExtractor
+from filters.text_decode import TextDecoding
 from model_training.kenlm import KenlmTrainConfig
 from model_training.quality_classifier import QualityClassifierTrainConfig
+from pipeline.recipes import BUILTIN_RECIPES, DEFAULT_RECIPE, CleanKind, RecipeConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
 from trainer_output.mixture import MixtureConfig, check_targets
@@ -57,12 +69,33 @@ class SourceConfig(Section):
         default_factory=dict,
         description="fsspec options for remote paths (endpoint_url, profile, anon, ...); never credentials",
     )
+    recipe: str = Field(DEFAULT_RECIPE, description="how this source is processed: web, reference, books, mail, ...")
+    stages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="stage name -> changes to its section for this source alone, over its recipe's (enabled: false)",
+    )
+    split_chars: int | None = Field(
+        None,
+        ge=0,
+        description="cut longer documents into pieces at chapter or paragraph boundaries (0: never; null: the "
+        "recipe's)",
+    )
+    clean: CleanKind | None = Field(
+        None, description="mail: headers, quoted replies and signatures removed (null: the recipe's)"
+    )
 
     @model_validator(mode="after")
     def _id_field_needs_fields(self) -> SourceConfig:
         if self.id_field and self.format not in ("jsonl", "parquet"):
             raise ValueError(f"id_field reads a field of each record: jsonl and parquet only, not {self.format}")
         return self
+
+    @field_validator("split_chars")
+    @classmethod
+    def _piece_size(cls, value: int | None) -> int | None:
+        if value is not None and 0 < value < 1000:
+            raise ValueError("pieces under 1,000 characters are not training documents: 0 (never cut) or >= 1000")
+        return value
 
     @field_validator("paths")
     @classmethod
@@ -98,6 +131,11 @@ class IngestConfig(Section):
     )
     extract_max_bytes: int = Field(
         5_000_000, gt=0, description="a larger HTML page is not extracted but quarantined (ingest:too_large)"
+    )
+    text_decoding: TextDecoding = Field(
+        "detect",
+        description="text files that are not valid UTF-8: detect (UTF-8 with a few bytes replaced, else the "
+        "detected charset), replace (U+FFFD per bad byte, counted) or strict (quarantined: ingest:invalid_utf8)",
     )
 
 
@@ -167,6 +205,27 @@ class PipelineConfig(Section):
     shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
     card: CardSettings = Field(CardSettings(), description="the dataset card")
     train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
+    recipes: dict[str, RecipeConfig] = Field(
+        default_factory=lambda: {name: RecipeConfig(**recipe) for name, recipe in BUILTIN_RECIPES.items()},
+        description="per-source recipes (docs/recipes.md): the built-in web, reference, books and mail, "
+        "plus or instead of them the ones given here",
+    )
+
+    _per_source: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_recipes_to_sources(cls, data: Any) -> Any:
+        return apply_recipes(data)
+
+    @model_validator(mode="after")
+    def _resolve_per_source(self) -> PipelineConfig:
+        self._per_source = resolve_per_source(self)
+        return self
+
+    def source_sections(self, stage_name: str) -> dict[str, Any]:
+        """Source name -> its resolved section of the stage (None: the stage is off for that source)."""
+        return self._per_source.get(stage_name, {})
 
     @model_validator(mode="after")
     def _check_sources(self) -> PipelineConfig:
@@ -200,6 +259,61 @@ class PipelineConfig(Section):
             if section is not None and section.enabled:
                 chosen.append((position, stage, section))
         return chosen
+
+
+def apply_recipes(data: Any) -> Any:
+    """The raw config with the built-in recipes under the given ones, and each source's ``split_chars`` and
+    ``clean`` taken from its recipe where the source does not set them (so config.resolved.yaml shows them)."""
+    if not isinstance(data, dict):
+        return data
+    recipes = {**BUILTIN_RECIPES, **(data.get("recipes") or {})}
+    sources = []
+    for source in data.get("sources") or []:
+        recipe = recipes.get(source.get("recipe", DEFAULT_RECIPE)) if isinstance(source, dict) else None
+        if isinstance(recipe, dict):
+            given = {key: value for key, value in source.items() if value is not None}
+            source = {"split_chars": recipe.get("split_chars") or 0, "clean": recipe.get("clean", "none")} | given
+        sources.append(source)
+    return {**data, "recipes": recipes, "sources": sources} if "sources" in data else {**data, "recipes": recipes}
+
+
+def resolve_per_source(config: PipelineConfig) -> dict[str, dict[str, Any]]:
+    """Stage name -> source name -> the source's section (None: off for it), for every configured stage:
+    the run's section, the recipe's changes, the source's own. Errors name the key that is wrong."""
+    resolved: dict[str, dict[str, Any]] = {}
+    for index, source in enumerate(config.sources):
+        if source.recipe not in config.recipes:
+            raise ValueError(
+                f"sources.{index}.recipe: unknown recipe {source.recipe!r}; known: {sorted(config.recipes)}"
+            )
+        own = source.stages
+        unknown = [name for name in own if getattr(config.stages, name, None) is None]
+        if unknown:
+            raise ValueError(
+                f"sources.{index}.stages: {', '.join(unknown)} not under `stages:` (a source changes a configured "
+                f"stage; configured: {', '.join(s.name for _, s, _ in config.enabled_stages())})"
+            )
+        for _, stage_cls, section in config.enabled_stages():
+            changes = merge(config.recipes[source.recipe].stages.get(stage_cls.name, {}), own.get(stage_cls.name, {}))
+            where = f"sources.{index}.stages.{stage_cls.name} (recipe {source.recipe})"
+            resolved.setdefault(stage_cls.name, {})[source.name] = _source_section(stage_cls, section, changes, where)
+    return resolved
+
+
+def _source_section(stage_cls: Any, section: Any, changes: dict[str, Any], where: str) -> Any:
+    if not changes:
+        return section
+    if stage_cls.card.removes_duplicates and set(changes) - {"enabled"}:
+        raise ValueError(
+            f"{where}: {stage_cls.name} compares documents across sources, so only `enabled` can differ per source"
+        )
+    try:
+        changed = stage_cls.Config.model_validate(merge(section.model_dump(exclude_unset=True), changes))
+    except ValidationError as error:
+        raise ValueError(f"{where}: {error}") from None
+    if not changed.enabled:
+        return None
+    return section if changed.model_dump() == section.model_dump() else changed  # no change: the run's own
 
 
 def load_train_config(path: str | Path) -> TrainConfig:

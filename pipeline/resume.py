@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from core.durable import fsync_tree, write_atomic
+from core.mappings import changed_values
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.readers import input_fingerprint
 from pipeline.readers.files import is_url
 from stages.base import ScoredStage, Stage
+from stages.per_source import build_stage
 from trainer_output.indexed_dataset import sha256_file
 
 log = logging.getLogger("corpus")
@@ -122,9 +124,11 @@ def _version(name: str) -> str:
 
 
 def ingest_hash(sources: list[SourceConfig], ingest: IngestConfig, partitions: int, files: list) -> StepHash:
-    """The sources, their files (see :func:`input_files`) and the reader settings and libraries."""
+    """The sources, their files (see :func:`input_files`) and the reader settings and libraries. A source's
+    recipe and stage settings are left out: the stages they change hash them (its ``split_chars`` and
+    ``clean``, resolved from the recipe, change what ingest writes and stay in)."""
     return combine(
-        sources=[s.model_dump(mode="json") for s in sources],
+        sources=[s.model_dump(mode="json", exclude={"recipe", "stages"}) for s in sources],
         input_files=files,
         settings=[ingest.model_dump(mode="json"), partitions],
         libraries=library_versions(INGEST_LIBRARIES),
@@ -233,9 +237,10 @@ def planned_steps(config: PipelineConfig, files: list) -> list[tuple[str, Path, 
     steps = [("ingest", Path("stages") / stage_dir_name(0, "ingest"), current, None)]
     current = run_settings_hash(current, config)
     for position, stage_cls, section in config.enabled_stages():
-        current = stage_hash(current, stage_cls(section))
+        stage = build_stage(stage_cls, section, config.source_sections(stage_cls.name))
+        current = stage_hash(current, stage)
         folder = Path("stages") / stage_dir_name(position, stage_cls.name)
-        steps.append((stage_cls.name, folder, current, section.model_dump(mode="json")))
+        steps.append((stage_cls.name, folder, current, stage.config.model_dump(mode="json")))
     tokenizer = tokenizer_hash(current, config)
     steps.append(("tokenizer", Path("tokenizer"), tokenizer, None))
     steps.append(("shards", Path("shards"), shards_hash(tokenizer, config), None))
@@ -272,12 +277,5 @@ def _rerun_reason(folder: Path, planned: StepHash, section: dict | None) -> str:
     return "reruns: changed " + ", ".join(reasons)
 
 
-def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
-    keys = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            keys += _changed_keys(a, b, f"{prefix}{key}.")
-        elif a != b:
-            keys.append(prefix + key)
-    return keys
+def _changed_keys(old: dict, new: dict) -> list[str]:
+    return list(changed_values(old, new))

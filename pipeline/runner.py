@@ -43,6 +43,8 @@ from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
 from pipeline.readers import QUARANTINE_COLUMNS, SKIP_PREFIX, quarantined, read_sources, reason_counts
+from pipeline.readers.prepare import prepared_stats
+from pipeline.recipes import unmodelled_language_warnings
 from pipeline.resume import (
     INPUT_CHECKSUMS,
     StepHash,
@@ -61,6 +63,7 @@ from pipeline.resume import (
     tokenizer_hash,
 )
 from stages.base import REASON, ScoredStage, Stage, StageContext
+from stages.per_source import build_stage
 
 log = logging.getLogger("corpus")
 
@@ -150,7 +153,7 @@ def _run_locked(
     previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
     for step, (position, stage_cls, section) in enumerate(planned, start=1):
-        stage = stage_cls(section)
+        stage = build_stage(stage_cls, section, config.source_sections(stage_cls.name))
         scores_hash = scoring_hash(chain_hash, stage)
         chain_hash = stage_hash(chain_hash, stage)
         name = stage_dir_name(position, stage_cls.name)
@@ -188,10 +191,12 @@ def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
     names = ["ingest", *(stage.name for _, stage, _ in config.enabled_stages())]
     if stop_after is not None and stop_after not in names:
         raise ConfigError(f"--stop-after {stop_after!r} is not a stage of this run; choose one of: {', '.join(names)}")
+    for warning in unmodelled_language_warnings(config):
+        log.warning(warning)
     for _, stage_cls, section in config.enabled_stages():
         if stop_after == "ingest":
             break
-        stage_cls(section).preflight()
+        build_stage(stage_cls, section, config.source_sections(stage_cls.name)).preflight()
         if stop_after == stage_cls.name:
             break
 
@@ -419,11 +424,11 @@ def _check_ingest_accounting(stats: dict[str, Any], not_kept: dict[str, int]) ->
     """records read = documents + quarantined (as written to quarantine/) + skipped on purpose (WARC
     requests, images, ...), counted by kind in the stats."""
     skipped = {reason: n for reason, n in not_kept.items() if reason.startswith(SKIP_PREFIX)}
-    records_read = stats["rows_kept"] + sum(not_kept.values())
+    records_read = stats["rows_kept"] - stats["extra"]["prepared"]["extra_pieces"] + sum(not_kept.values())
     stats["extra"].update({"records_read": records_read, "skipped": skipped})
-    if records_read != stats["rows_in"] + sum(skipped.values()):
+    if records_read + stats["extra"]["prepared"]["extra_pieces"] != stats["rows_in"] + sum(skipped.values()):
         raise AccountingError(
-            f"ingest: {records_read} records read != {stats['rows_kept']} documents + "
+            f"ingest: {records_read} records read != {stats['rows_kept']} documents (pieces of cut ones) + "
             f"{stats['rows_rejected']} quarantined + {sum(skipped.values())} skipped"
         )
     for reason, count in skipped.items():
@@ -444,6 +449,7 @@ def _ingest_stats(
         kept.groupBy("source").agg(F.count("*").alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
     ):
         by_source[row["source"]] = {"documents": row["documents"], "chars": int(row["chars"] or 0)}
+    prepared = prepared_stats(kept)
     return _stats(
         "ingest",
         0,
@@ -452,7 +458,7 @@ def _ingest_stats(
         documents,
         reasons,
         started,
-        {"sources": by_source, "quarantine_dir": "quarantine"},
+        {"sources": by_source, "quarantine_dir": "quarantine", "prepared": prepared},
     )
 
 

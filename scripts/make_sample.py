@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "data" / "sample"
 MIRRORED_CHAPTERS = [("austen-emma", 5), ("melville-moby_dick", 2)]
+# Pages of sites that already have a page in the sample (every 5th page): the same menus, cookie notices
+# and footers in several documents (sentence dedup's work), and a near-identical pair (562, 563: MinHash's).
+SAME_SITE_PAGES = [117, 604, 736, 109, 454, 523, 996, 479, 562, 563]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -62,6 +65,23 @@ def write_eval_set(path: Path) -> None:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
+def write_invalid_byte_chapter(folder: Path) -> None:
+    """The chapter of Chesterton's *The Ball and the Cross* that holds the book's invalid bytes, as Project
+    Gutenberg has it (UTF-8 with a few Latin-1 bytes: "Bruneti\\xe8re"): the text reader decodes it with
+    replacements, counted, rather than quarantining the whole file."""
+    raw = gzip.open(SHARED / "reference" / "en" / "chesterton-ball.txt.gz").read()
+    try:
+        raw.decode("utf-8")
+        raise SystemExit("chesterton-ball.txt.gz is valid UTF-8 now: choose another file with invalid bytes")
+    except UnicodeDecodeError as error:
+        bad = error.start
+    heading = re.compile(rb"\n([IVXLC]+)\. [A-Z]")
+    start = list(heading.finditer(raw, 0, bad))[-1].start() + 1
+    end = heading.search(raw, bad).start() + 1
+    number = heading.match(raw, start - 1).group(1).decode()
+    (folder / f"chesterton-ball-{number}.txt").write_bytes(raw[start:end])
+
+
 def main() -> None:
     for part in OUT.iterdir() if OUT.exists() else ():  # README.md (sources, licences) stays
         if part.is_dir():
@@ -69,7 +89,7 @@ def main() -> None:
     pages = read_jsonl(SHARED / "web" / "pages_wet_like.jsonl.gz")
     web = [
         {"text": p["text"], "url": "https://" + p["file"].removesuffix(".html"), "title": p["title"]}
-        for p in pages[::5]
+        for p in pages[::5] + [pages[i] for i in SAME_SITE_PAGES]
     ]
     write_jsonl(OUT / "web" / "pages.jsonl.gz", web)
 
@@ -84,17 +104,19 @@ def main() -> None:
 
     books = OUT / "books"
     books.mkdir(parents=True)
+    chapters_of = {}  # whole books are cut into pieces by the books recipe (split_chars), not here
     for name in ("austen-emma", "melville-moby_dick", "chesterton-brown"):
         text = gzip.open(SHARED / "reference" / "en" / f"{name}.txt.gz", "rt", encoding="utf-8").read()
-        chapters = re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+)", text)
-        for i, chapter in enumerate(chapters[1:9], start=1):
-            (books / f"{name}-{i:02d}.txt").write_text(chapter.strip()[:12000] + "\n", encoding="utf-8")
+        chapters_of[name] = [
+            c.strip()[:12000] for c in re.split(r"\n\s*(?=CHAPTER [IVXLC\d]+|[IVXLC]+\. [A-Z])", text)[1:9]
+        ]
+        (books / f"{name}.txt").write_text("\n\n\n".join(chapters_of[name]) + "\n", encoding="utf-8")
     novel = (
         gzip.open(SHARED / "reference" / "zh" / "西游记.txt.gz", "rt", encoding="utf-8").read().replace("\r\n", "\n")
     )
     chapters = re.split(r"\n(?=第[一二三四五六七八九十百]+回)", novel)
-    for i, chapter in enumerate(chapters[1:11], start=1):
-        (books / f"xiyouji-{i:02d}.txt").write_text(chapter.strip()[:6000] + "\n", encoding="utf-8")
+    (books / "xiyouji.txt").write_text("\n\n".join(c.strip()[:6000] for c in chapters[1:11]) + "\n", encoding="utf-8")
+    write_invalid_byte_chapter(books)
 
     # Real-world debris: cross-source copies (two handbook pages verbatim; two book chapters as
     # a mirror reposts them, hard line breaks re-flowed: every sentence now ends elsewhere, so
@@ -102,7 +124,7 @@ def main() -> None:
     # malformed records.
     mirrored = [{"text": row["text"], "url": "https://mirror.example/" + row["url"]} for row in wiki[:2]]
     for name, number in MIRRORED_CHAPTERS:
-        chapter = (books / f"{name}-{number:02d}.txt").read_text(encoding="utf-8")
+        chapter = chapters_of[name][number - 1]
         reflowed = "\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", chapter) if p.strip())
         mirrored.append({"text": reflowed, "url": f"https://mirror.example/books/{name}/{number}"})
     with open(OUT / "web" / "mirror.jsonl", "wb") as f:

@@ -16,6 +16,7 @@ from core.spark_batches import map_batches, worker_cached
 from filters.model_files import check_model_files
 from filters.perplexity import document_perplexity, load_kenlm_model
 from stages.base import DETAIL, REASON, CardSpec, ScoredStage, Signal, StageConfig, StageContext, require_lang
+from stages.model_coverage import COVERAGE, model_coverage
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -207,4 +208,8 @@ class PerplexityStage(ScoredStage):
         buckets: dict[str, dict[str, int]] = {}
         for row in rows:
             buckets.setdefault(row["lang"], {})[row["pp_bucket"]] = row["count"]
-        return {"cutoffs": {lang: list(cut) for lang, cut in self.cutoffs_used.items()}, "buckets": buckets}
+        return {
+            "cutoffs": {lang: list(cut) for lang, cut in self.cutoffs_used.items()},
+            "buckets": buckets,
+            COVERAGE: model_coverage(kept, rejected, "perplexity"),
+        }

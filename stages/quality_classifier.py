@@ -26,6 +26,7 @@ from stages.base import (
     StageContext,
     require_lang,
 )
+from stages.model_coverage import COVERAGE, model_coverage
 
 SCORE = "quality_score"
 
@@ -137,5 +138,6 @@ class QualityClassifierStage(ScoredStage):
             "by_lang": {
                 r["lang"]: {"scored": r["scored"], "kept": r["kept"], "mean_score": round(r["mean_score"], 4)}
                 for r in rows
-            }
+            },
+            COVERAGE: model_coverage(kept, rejected, SCORE),
         }

@@ -295,7 +295,8 @@ def _text_files(h: _Hostile) -> None:
             "document",
         ),
         "emoji.txt": ("emoji_text_file", _GOOD_TEXTS["emoji"].encode(), "document"),
-        "invalid_utf8.txt": ("invalid_utf8_text_file", b"latin-1 text: caf\xe9 cr\xe8me", "ingest:invalid_utf8"),
+        # not UTF-8: decoded in the detected charset (ingest.text_decoding: detect), kept as a document
+        "latin1.txt": ("latin1_text_file", b"latin-1 text: caf\xe9 cr\xe8me", "document"),
         "nul.txt": ("nul_text_file", b"text with a \x00 NUL byte", "ingest:nul_bytes"),
         "too_large.txt": ("too_large_text_file", b"y" * (h.max_doc_bytes + 1), "ingest:too_large"),
         "zero_bytes.txt": ("zero_byte_file", b"", "ingest:empty_file"),

@@ -9,6 +9,7 @@ import shutil
 
 import transformers
 
+from filters.split import split_document
 from pipeline.cli import main
 from tests.conftest import ROOT, shared_data
 from trainer_output.indexed_dataset import IndexedDatasetReader
@@ -23,8 +24,9 @@ def write_own_files(folder) -> None:
         rows = pages[part * 20 : (part + 1) * 20]
         (folder / "web" / f"part-{part}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in rows))
     (folder / "books").mkdir()
-    for name in ("austen-emma-01.txt", "melville-moby_dick-01.txt"):
-        shutil.copy(ROOT / "data" / "sample" / "books" / name, folder / "books" / name)
+    for name in ("austen-emma", "melville-moby_dick"):  # their first chapter each
+        book = (ROOT / "data" / "sample" / "books" / f"{name}.txt").read_text(encoding="utf-8")
+        (folder / "books" / f"{name}-01.txt").write_text(split_document(book, 12_000)[0] + "\n", encoding="utf-8")
 
 
 def test_from_my_own_files_to_shards_as_the_readme_says(spark, tmp_path, monkeypatch, capsys, caplog):

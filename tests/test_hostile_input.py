@@ -129,8 +129,10 @@ def test_hostile_texts_survive_normalize_intact(spark, hostile_run):
     kept = spark.read.parquet(str(hostile_run["run_dir"] / "stages" / "01_normalize" / "data"))
     by_kind = {}
     for row in kept.select("meta", "text").collect():
-        kind = json.loads(row["meta"])["kind"] if row["meta"] else None
+        meta = json.loads(row["meta"]) if row["meta"] else {}
+        kind = meta.get("kind") or meta.get("decoded_as")  # a text file not in UTF-8: its detected charset
         by_kind.setdefault(kind, []).append(row["text"])
+    assert by_kind["cp1252"] == ["latin-1 text: café crème"]
     assert "👨\u200d👩\u200d👧\u200d👦" in by_kind["emoji"][0] and "🇨🇳" in by_kind["emoji"][0]
     assert by_kind["escaped_surrogate_pair"][0].count("😀") == 1
     assert by_kind["combining"][0].startswith("Café résumé naïve Zoë")  # NFC composed

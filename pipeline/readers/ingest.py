@@ -12,6 +12,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from core.ids import doc_id
 from pipeline.config import IngestConfig, SourceConfig
 from pipeline.readers.files import expand_paths
+from pipeline.readers.prepare import prepared
 from pipeline.readers.read import read_file
 from pipeline.readers.records import QUARANTINE_PREFIX, meta_json
 
@@ -60,7 +61,7 @@ def _file_batches(
 ) -> Iterator[pa.RecordBatch]:
     rows: list[dict] = []
     text_chars = 0
-    for record in read_file(source, path, ingest):
+    for record in prepared(read_file(source, path, ingest), source, key):
         document = record.reason is None
         rows.append(
             {
