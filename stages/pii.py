@@ -204,10 +204,12 @@ def worker_scrubber(cfg: PiiConfig, rules: dict[str, EntityRule], salt: bytes) -
 def scrub_columns(
     scrubber: PiiScrubber, batch: pa.RecordBatch, columns: Sequence[str], langs: list | None
 ) -> dict[str, list]:
-    """``columns`` of ``batch`` scrubbed: ``meta`` value by value (it stays JSON), the others as strings."""
+    """``columns`` of ``batch`` scrubbed: ``meta`` value by value (it stays JSON), the others as strings. Only
+    ``text`` is routed by the document's ``langs``: a url, an author's name or a detail is routed by its own
+    script (a German page's author may have an English name: Latin script gets English NER)."""
     return {
         name: (scrub_json_values if name in JSON_COLUMNS else scrub_strings)(
-            scrubber, batch.column(name).to_pylist(), langs
+            scrubber, batch.column(name).to_pylist(), langs if name == "text" else None
         )
         for name in columns
     }
