@@ -95,10 +95,7 @@ class Publishing:
                 *[F.lit(None).cast("string").alias(c) if c in dropped else F.col(c) for c in rejected.columns]
             )
         columns = [c for c in (*DOCUMENT_COLUMNS, "detail") if c in rejected.columns]
-        scrubbed = published_scrub(rejected, self.engine, columns)
-        if self.reject_text_chars < 0:
-            return scrubbed
-        return scrubbed.withColumn("text", F.substring("text", 1, self.reject_text_chars))
+        return published_scrub(rejected, self.engine, columns, text_chars=self.reject_text_chars)
 
     def quarantine(self, records: DataFrame) -> DataFrame:
         """Quarantined records as published: their detail (which may quote the record) scrubbed or left out."""

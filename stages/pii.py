@@ -231,18 +231,49 @@ def published_scrub_settings(cfg: PiiConfig) -> dict:
     return {"rules": rules, "ner": cfg.ner, "ner_model": cfg.ner_model, "ner_languages": list(cfg.ner_languages)}
 
 
-def published_scrub(df: DataFrame, cfg: PiiConfig, columns: Sequence[str]) -> DataFrame:
+def published_scrub(df: DataFrame, cfg: PiiConfig, columns: Sequence[str], text_chars: int = -1) -> DataFrame:
     """``columns`` of ``df`` through the pii stage's engine with :func:`published_rules` (a Spark pass; the
-    row's ``lang`` routes NER when the frame has it, else the script does)."""
+    row's ``lang`` routes the text's NER when the frame has it, else the script does); with ``text_chars`` >= 0
+    only the first ``text_chars`` characters of ``text`` are kept (see :func:`scrub_prefixes`)."""
     rules = published_rules(cfg)
     has_lang = "lang" in df.columns
     present = [c for c in columns if c in df.columns]
+    whole = [c for c in present if c != "text" or text_chars < 0]
 
     def scrub_batch(batch: pa.RecordBatch) -> dict:
         langs = batch.column("lang").to_pylist() if has_lang else None
-        return scrub_columns(worker_scrubber(cfg, rules, b""), batch, present, langs)
+        scrubber = worker_scrubber(cfg, rules, b"")
+        out = scrub_columns(scrubber, batch, whole, langs)
+        if "text" in present and "text" not in whole:
+            out["text"] = scrub_prefixes(scrubber, batch.column("text").to_pylist(), langs, text_chars)
+        return out
 
     return map_batches(df, scrub_batch, [])
+
+
+SCRUB_MARGIN = 2_000  # characters scrubbed past a cut, so that an entity the cut splits falls beyond it
+LONGEST_SPAN = 500  # longer than any entity found (an address, a name, a card number)
+
+
+def scrub_prefixes(scrubber: PiiScrubber, texts: list[str | None], langs: list | None, keep: int) -> list[str | None]:
+    """The first ``keep`` characters of each text, scrubbed, at the cost of scrubbing ``keep + SCRUB_MARGIN``.
+
+    An entity cut in half at that edge starts at least ``SCRUB_MARGIN - LONGEST_SPAN`` characters past
+    ``keep``; placeholders shorter than their spans pull it closer, so a text shortened by more than that is
+    scrubbed whole instead."""
+    limit = keep + SCRUB_MARGIN
+    cut = [t[:limit] if t is not None and len(t) > limit else t for t in texts]
+    out = scrub_strings(scrubber, cut, langs)
+    redo = [
+        i
+        for i, (c, o) in enumerate(zip(cut, out, strict=True))
+        if c is not texts[i] and len(c) - len(o) > SCRUB_MARGIN - LONGEST_SPAN
+    ]
+    if redo:
+        again = scrub_strings(scrubber, [texts[i] for i in redo], [langs[i] for i in redo] if langs else None)
+        for i, text in zip(redo, again, strict=True):
+            out[i] = text
+    return [o[:keep] if o is not None else None for o in out]
 
 
 def scrub_rows(cfg: PiiConfig | None, texts: Sequence[str | None], langs: Sequence[str | None] | None = None) -> list:

@@ -279,3 +279,41 @@ def test_a_runs_stage_folder_as_input_reads_its_data_in_the_work_area(tmp_path):
     shutil.rmtree(elsewhere)
     with pytest.raises(InputError, match="corpus clean --work"):
         stage_folder_data(run / "stages" / "02_langid")
+
+
+@pytest.mark.slow
+def test_work_dir_elsewhere_holds_the_raw_data_and_a_foreign_folder_is_refused(spark, tmp_path):
+    from pipeline.runner import OutputError
+    from tests.reference_job import config_dict, write_corpus
+
+    write_corpus(tmp_path / "in")
+    raw = config_dict(tmp_path / "in", tmp_path / "run")
+    raw["run"]["work_dir"] = str(tmp_path / "scratch-disk" / "work")
+    outcomes = run_pipeline(spark, parse_config(raw))
+    work = tmp_path / "scratch-disk" / "work"
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700 and (work / "README.md").is_file()
+    assert {p.parent.name for p in work.glob("stages/*/data")} == {"00_ingest", "01_normalize", "07_dedup_minhash"}
+    assert not (tmp_path / "run" / "work").exists() and not list((tmp_path / "run").glob("stages/*/data"))
+    assert outcomes[-1].stats["rows_kept"] > 0 and (tmp_path / "run" / "shards" / "manifest.json").is_file()
+    short = pq.read_table(tmp_path / "run" / "rejects" / "01_normalize").to_pylist()
+    assert [r["text"] for r in short] == ["short"]  # scrubbed (nothing to replace) and cut
+
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("someone else's files")
+    raw["run"]["work_dir"] = str(tmp_path / "other")
+    with pytest.raises(OutputError, match="the work area"):
+        run_pipeline(spark, parse_config(raw))
+
+
+def test_a_reject_is_scrubbed_on_a_prefix_then_cut_and_never_shows_a_split_entity():
+    from filters.pii import scrub_strings
+    from stages.pii import SCRUB_MARGIN, PiiConfig, published_rules, scrub_prefixes, worker_scrubber
+
+    scrubber = worker_scrubber(PiiConfig(), published_rules(PiiConfig()), b"")
+    straddling = "y " * 495 + f" {P['EMAIL']} and more text " * 3  # the address crosses the cut at 1000
+    long = "plain words. " * 400 + P["EMAIL"]  # the address lies past keep + SCRUB_MARGIN: never scrubbed, cut
+    wallets = f"wallet {P['CRYPTO']}. " * 70  # placeholders shorten the prefix by more than the margin allows
+    short, far, dense, none = scrub_prefixes(scrubber, [straddling, long, wallets, None], None, 1000)
+    assert len(short) <= 1000 and "@" not in short and "wanda" not in short and "lakeside" not in short
+    assert far == long[:1000] and len(long) > 1000 + SCRUB_MARGIN and none is None
+    assert dense == scrub_strings(scrubber, [wallets])[0][:1000] and P["CRYPTO"][:10] not in dense
