@@ -33,6 +33,7 @@ import psutil  # noqa: E402
 import yaml  # noqa: E402
 
 from pipeline.config import digest, load_config  # noqa: E402
+from pipeline.privacy import RunFolders  # noqa: E402
 from pipeline.resume import stage_dir_name  # noqa: E402
 from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_context  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
@@ -132,7 +133,7 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
     prep = load_config(config_path, {**overrides, "run.output_dir": str(prep_dir), "stages": before})
     outcomes = run_pipeline(spark, prep, stop_after=list(before)[-1] if before else "ingest")  # no tokenizer, shards
     last = outcomes[-1]
-    input_dir = prep_dir / "stages" / stage_dir_name(last.stats["position"], last.name)
+    input_dir = RunFolders.of(prep).data_home(last.stats["position"], stage_dir_name(last.stats["position"], last.name))
     df = read_stage_output(spark, input_dir)
     text_bytes = df.selectExpr("sum(octet_length(text)) as b").first()["b"] or 0
 

@@ -40,6 +40,8 @@ from card.run_data import (
     reason_label,
     rejects_by_source,
     sample_text,
+    samples_shown,
+    scrub_samples,
     size_category,
     spark_histogram,
 )
@@ -479,8 +481,9 @@ def section_stages(ctx: CardContext) -> list[str]:
         "## Stages",
         "",
         "Every stage in run order, with its parameters (the `config` of its `stats.json`), "
-        "what it removed and why, and a few documents it kept and rejected (PII-scrubbed, truncated to "
-        f"{SAMPLE_CHARS} characters).",
+        "what it removed and why, and a few documents it kept and rejected (scrubbed by the pii stage's engine "
+        f"with this run's pii settings, truncated to {SAMPLE_CHARS} characters; none with "
+        "`privacy.card_samples: none`).",
         "",
     ]
     for stage in ctx.run.stages:
@@ -552,10 +555,13 @@ def short_json(value: Any, limit: int = JSON_CHARS) -> str:
 
 
 def _stage_samples(ctx: CardContext, stage: StageInfo) -> list[str]:
+    if not samples_shown(ctx.run.config):
+        return []
     if stage.name == "ingest":
         rows = read_samples(ctx.run.run_dir / "quarantine", REJECTED_SAMPLES, one_per_reason=True)
         if not rows:
             return []
+        details = scrub_samples(ctx.run.config, [r.get("detail") for r in rows])
         return ["**Quarantined records** (examples)", ""] + table(
             ["source", "file", "line", "reason", "detail"],
             [
@@ -564,20 +570,25 @@ def _stage_samples(ctx: CardContext, stage: StageInfo) -> list[str]:
                     code(r.get("file")),
                     fmt(r.get("line")),
                     code(r.get("reason")),
-                    code(sample_text(r.get("detail"), 120)),
+                    code(sample_text(detail, 120)),
                 ]
-                for r in rows
+                for r, detail in zip(rows, details, strict=True)
             ],
         )
+    shown = [
+        (title, row)
+        for title, directory, count, distinct in (
+            ("Kept", stage.data_dir, KEPT_SAMPLES, False),
+            ("Rejected", stage.rejects_dir, REJECTED_SAMPLES, True),
+        )
+        for row in read_samples(directory, count, one_per_reason=distinct)
+    ]
+    texts = scrub_samples(ctx.run.config, [row.get("text") for _, row in shown], [row.get("lang") for _, row in shown])
     lines = []
-    for title, directory, count, distinct in (
-        ("Kept", stage.data_dir, KEPT_SAMPLES, False),
-        ("Rejected", stage.rejects_dir, REJECTED_SAMPLES, True),
-    ):
-        for row in read_samples(directory, count, one_per_reason=distinct):
-            reason = f" · reason {code(reason_label(row['reason']))}" if row.get("reason") else ""
-            lines += [f"*{title}* · {code(row.get('id'))} · source {code(row.get('source'))}{reason}", ""]
-            lines += fenced(sample_text(row.get("text")))
+    for (title, row), text in zip(shown, texts, strict=True):
+        reason = f" · reason {code(reason_label(row['reason']))}" if row.get("reason") else ""
+        lines += [f"*{title}* · {code(row.get('id'))} · source {code(row.get('source'))}{reason}", ""]
+        lines += fenced(sample_text(text))
     return (["**Sample documents**", ""] + lines) if lines else []
 
 
@@ -1117,7 +1128,7 @@ def section_limitations(ctx: CardContext) -> list[str]:
     if note:
         items.append(f"Licence: {note}.")
     items.append(
-        f"Sample documents in this card are scrubbed with simple patterns and cut to {SAMPLE_CHARS} "
+        f"Sample documents in this card are scrubbed by the pii stage's engine and cut to {SAMPLE_CHARS} "
         "characters; they illustrate the stages and are not a random sample."
     )
     return ["## Known limitations", ""] + [f"- {item}" for item in items] + [""]

@@ -10,8 +10,9 @@ Each stage's ``card`` declaration (``stages.base.CardSpec``, read through the st
 which of its columns are histogrammed, which config keys are cut-offs, whether it removes duplicates
 and where its PII counts are. What the stats do not hold is aggregated with Spark, never collected:
 the source and language make-up of the final documents, rejects per source and the histograms of
-the declared score columns. Sample documents are read with pyarrow (a few rows), scrubbed of e-mail addresses, IP
-addresses and long digit runs (phones, cards), and truncated.
+the declared score columns. Sample documents are read with pyarrow (a few rows: kept ones of a stage before
+``pii`` from the raw work area when it is still there), scrubbed by the ``pii`` stage's engine with the run's
+pii settings (``stages.pii.scrub_rows``), then truncated; ``privacy.card_samples: none`` leaves them out.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import yaml
 from pydantic import BaseModel
 
 from core.errors import InputError
+from core.run_layout import work_dir_of_run
 from stages.base import CardSpec
 
 SAMPLE_CHARS = 300
@@ -53,14 +55,6 @@ SIZE_CATEGORIES = [
     (10**12, "100B<n<1T"),
 ]
 
-# Pattern-only PII scrubbing for the card's sample documents: order matters (e-mails before digits).
-_PII_PATTERNS = (
-    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){3,7}[0-9A-Fa-f]{1,4}\b")),
-    ("NUMBER", re.compile(r"\+?\d(?:[\s().\-/]{0,2}\d){8,}")),  # phones, card numbers, ids: 9+ digits
-)
-
-
 # ---------------------------------------------------------------------------------------------
 # The run's files
 # ---------------------------------------------------------------------------------------------
@@ -80,11 +74,15 @@ class StageInfo:
     rejects_dir: Path | None = None
     field_descriptions: dict[str, str] = field(default_factory=dict)
     card: CardSpec = CardSpec()  # what the stage declares for the card; ingest and unknown stages declare nothing
+    work_directory: Path | None = None  # the stage's folder in the raw work area (data of a stage before pii)
 
     @property
     def data_dir(self) -> Path | None:
-        data = self.directory / "data" if self.directory else None
-        return data if data is not None and data.is_dir() else None
+        """The stage's kept rows: published (from pii on) or in the work area, while it is there."""
+        for home in (self.directory, self.work_directory):
+            if home is not None and (home / "data").is_dir():
+                return home / "data"
+        return None
 
 
 @dataclass
@@ -133,6 +131,7 @@ def load_run(run_dir: str | Path, ingest_descriptions: dict[str, str] | None = N
         raise InputError(f"{run_dir} is not a run directory (no stages/ folder)")
     config_path = run_dir / "config.resolved.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
+    work = work_dir_of_run(run_dir, config) / "stages"
 
     found: dict[str, tuple[int, Path]] = {}
     for directory in sorted((run_dir / "stages").iterdir()):
@@ -178,6 +177,7 @@ def load_run(run_dir: str | Path, ingest_descriptions: dict[str, str] | None = N
                 rejects if rejects is not None and rejects.is_dir() else None,
                 descriptions,
                 card,
+                work / directory.name if directory else None,
             )
         )
 
@@ -394,16 +394,24 @@ def cutoff_values(config: dict, keys: tuple[str, ...]) -> tuple[list[tuple[str, 
 # ---------------------------------------------------------------------------------------------
 
 
-def scrub_pii(text: str) -> str:
-    """Replace e-mail addresses, IP addresses and runs of 9+ digits (phones, cards) by ``<TYPE>``."""
-    for label, pattern in _PII_PATTERNS:
-        text = pattern.sub(f"<{label}>", text)
-    return text
+def samples_shown(config: dict | None) -> bool:
+    """Whether the card shows sample documents (``privacy.card_samples``, default scrubbed)."""
+    return ((config or {}).get("privacy") or {}).get("card_samples", "scrubbed") != "none"
 
 
-def sample_text(text: str | None, limit: int = SAMPLE_CHARS) -> str:
-    """Scrubbed first (a cut could split an address), then truncated to ``limit`` characters."""
-    clean = scrub_pii(text or "")
+def scrub_samples(config: dict | None, texts: list[str | None], langs: list[str | None] | None = None) -> list:
+    """The texts scrubbed by the pii stage's engine with this run's pii settings (the defaults without a pii
+    stage), as the run's rejects are."""
+    from stages.pii import PiiConfig, scrub_rows
+
+    section = ((config or {}).get("stages") or {}).get("pii")
+    return scrub_rows(PiiConfig.model_validate(section) if section else None, texts, langs)
+
+
+def sample_text(clean: str | None, limit: int = SAMPLE_CHARS) -> str:
+    """A scrubbed text (see :func:`scrub_samples`; scrubbed first: a cut could split an address) truncated to
+    ``limit`` characters."""
+    clean = clean or ""
     if not clean.strip():
         return "(empty text)"
     return clean if len(clean) <= limit else clean[:limit].rstrip() + " …"
@@ -436,7 +444,8 @@ def read_samples(directory: Path | None, count: int, one_per_reason: bool = Fals
     import pyarrow.dataset as ds
 
     dataset = ds.dataset(str(directory), format="parquet")
-    columns = [c for c in ("id", "source", "reason", "text", "file", "line", "detail") if c in dataset.schema.names]
+    wanted = ("id", "source", "reason", "text", "lang", "file", "line", "detail")
+    columns = [c for c in wanted if c in dataset.schema.names]
     picked, spare, seen, scanned = [], [], set(), 0
     for batch in dataset.to_batches(columns=columns, batch_size=512, use_threads=False):
         for row in batch.to_pylist():

@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("run_dir")
     report.add_argument("--html", action="store_true", required=True, help="write report.html")
 
+    add_clean_parser(commands)
     synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
@@ -97,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def add_clean_parser(commands: Any) -> None:
+    clean = commands.add_parser(
+        "clean", help="remove a run's raw work area (work/ or run.work_dir); a later run recomputes what it needs"
+    )
+    clean.add_argument("run_dir")
+    clean.add_argument("--work", action="store_true", required=True, help="remove the raw work area")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -247,6 +256,7 @@ def starter_sources(inputs: list[str]) -> list[dict[str, Any]]:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
+    from pipeline.privacy import Publishing
     from pipeline.readers import SKIP_PREFIX, has_field, quarantined, read_sources, reason_counts
     from pipeline.resume import (
         INPUT_CHECKSUMS,
@@ -277,7 +287,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         records = read_sources(spark, [source], config.ingest)
         df = records.where("reason is null").drop("reason", "detail")
         with writing(out, "the quarantine"):
-            report_quarantine(quarantined(records), out / "quarantine")
+            report_quarantine(Publishing.of(config).quarantine(quarantined(records)), out / "quarantine")
         for reason, count in reason_counts(records.where(records.reason.startswith(SKIP_PREFIX))).items():
             log.info("[input] skipped %d x %s (counted, not passed to the stage)", count, reason)
     if args.limit is not None:
@@ -301,6 +311,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
             reject_text_chars=config.run.reject_text_chars,
             label=f"[{args.name}]",
             scores_hash=scoring_hash(upstream, stage),
+            publishing=Publishing.of(config),
         )
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     print(format_funnel([outcome.stats]))
@@ -309,14 +320,25 @@ def cmd_stage(args: argparse.Namespace) -> int:
     if outcome.stats.get("extra"):
         print(f"stage stats: {json.dumps(outcome.stats['extra'], ensure_ascii=False, sort_keys=True)}")
     if args.show_rejects and (out / "rejects").exists():
-        print(f"\nexample rejects (up to {args.show_rejects}):")
-        rejected = spark.read.parquet(str(out / "rejects")).orderBy("reason", "id").limit(args.show_rejects)
-        has_detail = "detail" in rejected.columns  # a scored stage's signal against the threshold
-        for row in rejected.select("id", "reason", "text", *(["detail"] if has_detail else [])).collect():
-            snippet = (row["text"] or "")[:160].replace("\n", " ⏎ ")
-            detail = f"  ({row['detail']})" if has_detail and row["detail"] else ""
-            print(f"  {row['id']}  {row['reason']}{detail}\n      {snippet}")
+        print_rejects(spark, out / "rejects", args.show_rejects, config)
     return 0
+
+
+def print_rejects(spark: Any, rejects: Path, count: int, config: Any) -> None:
+    """``count`` rejects with their reason and detail, each snippet scrubbed by the pii engine (whatever
+    ``privacy.rejects_text`` kept) and cut to 160 characters."""
+    from stages.pii import scrub_rows
+
+    print(f"\nexample rejects (up to {count}):")
+    rejected = spark.read.parquet(str(rejects)).orderBy("reason", "id").limit(count)
+    has_detail = "detail" in rejected.columns  # a scored stage's signal against the threshold
+    rows = rejected.select("id", "reason", "text", *(["detail"] if has_detail else [])).collect()
+    texts = scrub_rows(config.stages.pii, [row["text"] for row in rows])
+    details = scrub_rows(config.stages.pii, [row["detail"] if has_detail else None for row in rows])
+    for row, text, detail in zip(rows, texts, details, strict=True):
+        snippet = (text or "")[:160].replace("\n", " ⏎ ")
+        shown = f"  ({detail})" if detail else ""
+        print(f"  {row['id']}  {row['reason']}{shown}\n      {snippet}")
 
 
 def tag_languages(df: Any, stage: Any, config: Any, ctx: Any, upstream: Any, skip: bool) -> tuple[Any, Any]:
@@ -452,8 +474,7 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text", la
     folder = Path(path)
     if not folder.exists():
         raise InputError(f"{label}{path}: no such file or folder")
-    if (folder / "data").is_dir() and not any(folder.glob("*.parquet")):
-        folder = folder / "data"
+    folder = stage_folder_data(folder, label)
     if fmt or folder.is_file():
         return SourceConfig(
             name="input", format=fmt or format_of(folder.name) or "jsonl", paths=[str(folder)], text_field=text_field
@@ -481,6 +502,29 @@ def input_source(path: str, fmt: str | None = None, text_field: str = "text", la
             ", ".join(Path(f).name for f in ignored[:3]) + (", ..." if len(ignored) > 3 else ""),
         )
     return SourceConfig(name="input", format=fmt, paths=files, text_field=text_field)
+
+
+def stage_folder_data(folder: Path, label: str = "--input ") -> Path:
+    """A stage folder means its ``data/``; a run's ``stages/NN_name`` before pii keeps it in the run's work area."""
+    import yaml
+
+    from core.run_layout import work_dir_of_run
+
+    if any(folder.glob("*.parquet")):
+        return folder
+    if (folder / "data").is_dir():
+        return folder / "data"
+    run = folder.parent.parent
+    if folder.parent.name != "stages" or not (run / "config.resolved.yaml").is_file():
+        return folder
+    resolved = yaml.safe_load((run / "config.resolved.yaml").read_text(encoding="utf-8"))
+    data = work_dir_of_run(run, resolved) / "stages" / folder.name / "data"
+    if not data.is_dir():
+        raise InputError(
+            f"{label}{folder}: this stage's data was in the run's work area ({data.parent}), which is gone "
+            "(corpus clean --work): rerun the job to recompute it, or pass another input"
+        )
+    return data
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -535,6 +579,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Remove the run's raw work area, holding the run's lock (not while a job writes it)."""
+    import yaml
+
+    from core.run_layout import work_dir_of_run
+    from pipeline.privacy import remove_work_dir
+    from pipeline.runner import locked
+
+    run_dir = Path(args.run_dir).absolute()
+    resolved = run_dir / "config.resolved.yaml"
+    if not resolved.is_file():
+        raise InputError(f"{run_dir} is not a run directory (no config.resolved.yaml): nothing to clean")
+    work = work_dir_of_run(run_dir, yaml.safe_load(resolved.read_text(encoding="utf-8")))
+    with locked(run_dir):
+        removed = remove_work_dir(work)
+    print(f"removed the raw work area {work}" if removed else f"no work area to remove ({work} does not exist)")
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from synthetic.generate import main as synth_main
 
@@ -550,6 +613,7 @@ COMMANDS = {
     "card": cmd_card,
     "report": cmd_report,
     "synth": cmd_synth,
+    "clean": cmd_clean,
 }
 
 if __name__ == "__main__":

@@ -152,6 +152,11 @@ class RunConfig(Section):
         description="how a changed input file is noticed for resume: stat (path, size, modification time) or "
         "content (a checksum of every file, computed on the executors and cached by stat)",
     )
+    work_dir: str | None = Field(
+        None,
+        description="the raw work area (intermediate stage data resume needs; holds raw text, owner-only): "
+        "default `work/` inside the run directory; `corpus clean RUN_DIR --work` removes it",
+    )
     progress_interval_s: float = Field(
         60,
         ge=0,
@@ -159,11 +164,11 @@ class RunConfig(Section):
         "counts arrive as each Spark task finishes",
     )
 
-    @field_validator("output_dir")
+    @field_validator("output_dir", "work_dir")
     @classmethod
-    def _absolute(cls, value: str) -> str:
+    def _absolute(cls, value: str | None) -> str | None:
         """Absolute: the executors of a cluster do not share the driver's working folder."""
-        return os.path.abspath(value)
+        return os.path.abspath(value) if value is not None else None
 
 
 class SparkSettings(Section):
@@ -175,6 +180,23 @@ class SparkSettings(Section):
 class CardSettings(Section):
     pretty_name: str | None = Field(None, description="dataset name in the card (default: from the run directory)")
     license: str | None = Field(None, description="licence of the whole dataset (SPDX id or `other`)")
+
+
+class PrivacyConfig(Section):
+    """What the shareable part of a run directory and the printed output keep of each document (the raw work
+    area, ``run.work_dir``, keeps everything): scrubbed with the ``pii`` stage's engine, or nothing."""
+
+    rejects_text: Literal["scrubbed", "none"] = Field(
+        "scrubbed",
+        description="text, url and meta of rejects/NN_<stage>/: scrubbed (the pii engine, then cut to "
+        "run.reject_text_chars) or none (left out)",
+    )
+    quarantine_detail: Literal["scrubbed", "none"] = Field(
+        "scrubbed", description="quarantine/ detail (may quote the record): scrubbed or none"
+    )
+    card_samples: Literal["scrubbed", "none"] = Field(
+        "scrubbed", description="sample documents in the dataset card and HTML report: scrubbed or none"
+    )
 
 
 class TrainConfig(Section):
@@ -204,6 +226,9 @@ class PipelineConfig(Section):
     mixture: MixtureConfig = Field(MixtureConfig(), description="how much of each source goes into the shards")
     shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
     card: CardSettings = Field(CardSettings(), description="the dataset card")
+    privacy: PrivacyConfig = Field(
+        PrivacyConfig(), description="what rejects, quarantine, card samples and printed output keep of a document"
+    )
     train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
     recipes: dict[str, RecipeConfig] = Field(
         default_factory=lambda: {name: RecipeConfig(**recipe) for name, recipe in BUILTIN_RECIPES.items()},

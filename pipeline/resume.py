@@ -21,6 +21,7 @@ from typing import Any
 from core.durable import fsync_tree, write_atomic
 from core.mappings import changed_values
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
+from pipeline.privacy import Publishing
 from pipeline.readers import input_fingerprint
 from pipeline.readers.files import is_url
 from stages.base import ScoredStage, Stage
@@ -44,13 +45,18 @@ class StepResult:
     skipped: bool
 
 
-def run_step(folder: Path, step_hash: StepHash, label: str, work: Callable[[], dict[str, Any]]) -> StepResult:
-    """Skip the step when ``folder`` is complete for ``step_hash``; otherwise unmark it, run ``work``
-    (which writes the step's files and returns its stats) and mark it complete."""
+def run_step(
+    folder: Path, step_hash: StepHash, label: str, work: Callable[[], dict[str, Any]], outputs: tuple[Path, ...] = ()
+) -> StepResult:
+    """Skip the step when ``folder`` is complete for ``step_hash`` and its ``outputs`` exist (a stage's data in
+    the work area may have been removed); otherwise unmark it, run ``work`` (which writes the step's files and
+    returns its stats) and mark it complete."""
     stats = completed_stats(folder, step_hash.value)
-    if stats is not None:
+    if stats is not None and all(path.exists() for path in outputs):
         log.info("%s complete already, skipped", label)
         return StepResult(stats, skipped=True)
+    if stats is not None:
+        log.info("%s complete, but its data is gone (work area removed?): runs again", label)
     clear_marker(folder)
     stats = {**work(), "config_hash": step_hash.value, "hash_parts": step_hash.parts}
     finish(folder, stats)
@@ -136,10 +142,12 @@ def ingest_hash(sources: list[SourceConfig], ingest: IngestConfig, partitions: i
 
 
 def run_settings_hash(upstream: StepHash, config: PipelineConfig) -> StepHash:
-    """Run-wide settings that change stage results (sampling, which duplicate is kept, rejects)."""
+    """Run-wide settings that change stage results (sampling, which duplicate is kept, rejects and how they
+    are scrubbed)."""
     return combine(
         upstream=upstream.value,
         run=[config.run.seed, config.source_priority, config.run.reject_text_chars],
+        privacy=Publishing.of(config).fingerprint(),
     )
 
 

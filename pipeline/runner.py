@@ -4,10 +4,12 @@ exact accounting, stats and resume.
 Run directory::
 
     config.resolved.yaml, config.hash
-    stages/00_ingest/            data/ (documents read, Parquet) + stats.json + _SUCCESS
-    quarantine/                  malformed input records: source, file, line, reason, detail
-    stages/NN_<stage>/           data/ (kept rows, Parquet) + stats.json + _SUCCESS
-    rejects/NN_<stage>/          rejected rows with `reason` (text truncated)
+    work/                        the raw work area (or run.work_dir): owner-only, README; data/ (and scores/)
+                                 of every stage before pii under work/stages/NN_<stage>/ (pipeline/privacy.py)
+    stages/00_ingest/            stats.json + _SUCCESS
+    quarantine/                  malformed input records: source, file, line, reason, detail (scrubbed)
+    stages/NN_<stage>/           stats.json + _SUCCESS; from pii on also data/ (kept rows, Parquet, scrubbed)
+    rejects/NN_<stage>/          rejected rows with `reason` (text, url, meta scrubbed and truncated)
     tokenizer/                   tokenizer.json (byte-level BPE) + stats.json + _SUCCESS
     shards/                      train/ and valid/ Megatron .bin/.idx + manifest.json + stats.json + _SUCCESS
     summary.json                 the funnel: rows in/kept/rejected per stage
@@ -42,6 +44,7 @@ from core.errors import ConfigError, CorpusError
 from core.progress import StageProgress
 from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolved
 from pipeline.lock import folder_lock
+from pipeline.privacy import Publishing, RunFolders, prepare_work_dir
 from pipeline.readers import QUARANTINE_COLUMNS, SKIP_PREFIX, quarantined, read_sources, reason_counts
 from pipeline.readers.prepare import prepared_stats
 from pipeline.recipes import unmodelled_language_warnings
@@ -134,46 +137,60 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig, stop_after: str | 
 def _run_locked(
     spark: SparkSession, config: PipelineConfig, run_dir: Path, stop_after: str | None
 ) -> list[StageOutcome]:
+    folders = RunFolders.of(config)
+    publishing = Publishing.of(config)
+    prepare_work_area(folders.work_dir)
     with writing(run_dir, "the run directory"):
         for stale in [
             *run_dir.glob(".tmp-*"),
             *run_dir.glob("stages/*/.tmp-*"),
-            *run_dir.glob("stages/*/scores/.tmp-*"),
+            *folders.work_dir.glob(".tmp-*"),
+            *folders.work_dir.glob("stages/*/.tmp-*"),
+            *folders.work_dir.glob("stages/*/scores/.tmp-*"),
         ]:
             shutil.rmtree(stale)
         (run_dir / "config.resolved.yaml").write_text(dump_resolved(config), encoding="utf-8")
         (run_dir / "config.hash").write_text(digest(config.model_dump(mode="json")) + "\n")
-    ctx = stage_context(spark, config, run_dir / "scratch")
+    ctx = stage_context(spark, config, folders.work_dir / "scratch")
 
     with writing(run_dir, "stage ingest"):
         files = input_files(spark, list(config.sources), config.run.input_fingerprint, run_dir / INPUT_CHECKSUMS)
         ingest_step_hash = ingest_hash(list(config.sources), config.ingest, config.run.partitions, files)
-        outcomes = [run_ingest(spark, config, run_dir, ingest_step_hash)]
     chain_hash = run_settings_hash(ingest_step_hash, config)
-    previous = run_dir / "stages" / stage_dir_name(0, "ingest")
     planned = [] if stop_after == "ingest" else config.enabled_stages()
-    for step, (position, stage_cls, section) in enumerate(planned, start=1):
-        stage = build_stage(stage_cls, section, config.source_sections(stage_cls.name))
-        scores_hash = scoring_hash(chain_hash, stage)
-        chain_hash = stage_hash(chain_hash, stage)
-        name = stage_dir_name(position, stage_cls.name)
-        with writing(run_dir, f"stage {stage_cls.name}"):
+    if stop_after is not None and stop_after != "ingest":
+        planned = planned[: [stage.name for _, stage, _ in planned].index(stop_after) + 1]
+    steps = plan_stages(config, planned, chain_hash)
+    outcomes, resume_at = resume_point(folders, ingest_step_hash, steps)
+    if resume_at < 0:
+        with writing(run_dir, "stage ingest"):
+            outcomes = [run_ingest(spark, config, folders, ingest_step_hash, publishing)]
+        resume_at = 0
+    previous = folders.data_home(0, stage_dir_name(0, "ingest"))
+    if resume_at > 0:
+        position, stage, _, _ = steps[resume_at - 1]
+        previous = folders.data_home(position, stage_dir_name(position, stage.name))
+    for step, (position, stage, scores_hash, chain_hash) in enumerate(steps, start=1):
+        if step <= resume_at:
+            continue
+        name = stage_dir_name(position, stage.name)
+        with writing(run_dir, f"stage {stage.name}"):
             outcome = run_stage(
                 stage,
                 read_stage_output(spark, previous),
                 ctx,
-                out_dir=run_dir / "stages" / name,
+                out_dir=folders.stage_dir(name),
                 rejects_dir=run_dir / "rejects" / name,
                 step_hash=chain_hash,
                 reject_text_chars=config.run.reject_text_chars,
-                label=f"[{step}/{len(planned)} {stage_cls.name}]",
+                label=f"[{step}/{len(steps)} {stage.name}]",
                 position=position,
                 scores_hash=scores_hash,
+                data_home=folders.data_home(position, name),
+                publishing=publishing,
             )
         outcomes.append(outcome)
-        previous = run_dir / "stages" / name
-        if stop_after == stage_cls.name:
-            break
+        previous = folders.data_home(position, name)
     with writing(run_dir, "the run directory"):
         write_summary(run_dir, outcomes)
     if stop_after is None:
@@ -183,6 +200,47 @@ def _run_locked(
             run_outputs(spark, config, run_dir, read_stage_output(spark, previous), chain_hash)
     shutil.rmtree(ctx.scratch_dir, ignore_errors=True)
     return outcomes
+
+
+def prepare_work_area(work: Path) -> None:
+    """The raw work area: refused if it is a folder of something else, else created owner-only with its README."""
+    prepare_output_dir(work, "the work area (run.work_dir)")
+    with writing(work, "the work area"):
+        prepare_work_dir(work)
+
+
+def plan_stages(
+    config: PipelineConfig, planned: list, chain_hash: StepHash
+) -> list[tuple[int, Stage, StepHash | None, StepHash]]:
+    """(position, stage, its scores hash, its hash) of each stage to run, in order; a stage with settings per
+    source is run per group of sources (stages/per_source.py)."""
+    steps = []
+    for position, stage_cls, section in planned:
+        stage = build_stage(stage_cls, section, config.source_sections(stage_cls.name))
+        scores_hash = scoring_hash(chain_hash, stage)
+        chain_hash = stage_hash(chain_hash, stage)
+        steps.append((position, stage, scores_hash, chain_hash))
+    return steps
+
+
+def resume_point(folders: RunFolders, ingest_step_hash: StepHash, steps: list) -> tuple[list[StageOutcome], int]:
+    """Skip straight to the last step whose data is still there when it and every step before it are complete
+    (after ``corpus clean --work`` only the published pii data is left, and nothing before it must rerun).
+    Returns the outcomes of the skipped steps and the index of that step (0 = ingest, k = the k-th stage;
+    -1: ingest is not complete)."""
+    chain = [(0, "ingest", ingest_step_hash), *[(p, stage.name, h) for p, stage, _, h in steps]]
+    outcomes, best = [], -1
+    for index, (position, name, step_hash) in enumerate(chain):
+        folder = stage_dir_name(position, name)
+        stats = completed_stats(folders.stage_dir(folder), step_hash.value)
+        if stats is None:
+            break
+        outcomes.append(StageOutcome(name, stats, skipped=True))
+        if (folders.data_home(position, folder) / DATA).is_dir():
+            best = index
+    if best >= 0:
+        log.info("complete up to %s with its data: the steps before it are skipped", chain[best][1])
+    return outcomes[: best + 1], best
 
 
 def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
@@ -199,6 +257,7 @@ def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
         build_stage(stage_cls, section, config.source_sections(stage_cls.name)).preflight()
         if stop_after == stage_cls.name:
             break
+    Publishing.of(config).preflight()
 
 
 def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:
@@ -371,20 +430,36 @@ def _install_pair(staging: Path, run_dir: Path) -> None:
         _swap_in(staging / name, run_dir / name, staging / f"old-{name}")
 
 
-def run_ingest(spark: SparkSession, config: PipelineConfig, run_dir: Path, step_hash: StepHash) -> StageOutcome:
-    """Read every source into stages/00_ingest; malformed records go to quarantine/."""
-    out_dir = run_dir / "stages" / stage_dir_name(0, "ingest")
-    result = run_step(out_dir, step_hash, "[ingest]", lambda: _ingest(spark, config, run_dir, out_dir, step_hash.value))
+def run_ingest(
+    spark: SparkSession, config: PipelineConfig, folders: RunFolders, step_hash: StepHash, publishing: Publishing
+) -> StageOutcome:
+    """Read every source into the work area's stages/00_ingest/data (stats in stages/00_ingest); malformed
+    records go to quarantine/, their detail scrubbed."""
+    name = stage_dir_name(0, "ingest")
+    out_dir, data_home = folders.stage_dir(name), folders.data_home(0, name)
+    result = run_step(
+        out_dir,
+        step_hash,
+        "[ingest]",
+        lambda: _ingest(spark, config, folders.run_dir, data_home, step_hash.value, publishing),
+        outputs=(data_home / DATA,),
+    )
     return StageOutcome("ingest", result.stats, result.skipped)
 
 
 def _ingest(
-    spark: SparkSession, config: PipelineConfig, run_dir: Path, out_dir: Path, config_hash: str
+    spark: SparkSession,
+    config: PipelineConfig,
+    run_dir: Path,
+    data_home: Path,
+    config_hash: str,
+    publishing: Publishing,
 ) -> dict[str, Any]:
     log.info("[ingest] reading %d sources", len(config.sources))
     started = time.time()
     records = read_sources(spark, list(config.sources), config.ingest)
-    tmp = temp_dir(run_dir)
+    data_home.mkdir(parents=True, exist_ok=True)
+    tmp = temp_dir(data_home)  # raw: in the work area
     quarantine_dir = run_dir / "quarantine"
     try:
         # One read pass, two outputs: ids are hashed into a fixed number of partitions.
@@ -397,19 +472,18 @@ def _ingest(
         )
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
         _ensure_dataset(spark, kept_tmp, records.schema)
-        _replace_dir(kept_tmp, out_dir / DATA)
+        _replace_dir(kept_tmp, data_home / DATA)
         shutil.rmtree(quarantine_dir, ignore_errors=True)
         not_kept: dict[str, int] = {}  # quarantined and skipped records, per reason
         if rejected_tmp.exists():  # rewritten without the empty document columns, in file and line order
             rejected = spark.read.parquet(str(rejected_tmp))
             not_kept = reason_counts(rejected)
             if any(not reason.startswith(SKIP_PREFIX) for reason in not_kept):
-                quarantined(rejected).select("id", *QUARANTINE_COLUMNS).orderBy("file", "line").write.parquet(
-                    str(quarantine_dir)
-                )
+                published = publishing.quarantine(quarantined(rejected).select("id", *QUARANTINE_COLUMNS))
+                published.orderBy("file", "line").write.parquet(str(quarantine_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    stats = _ingest_stats(spark, out_dir, quarantine_dir, config_hash, started)
+    stats = _ingest_stats(spark, data_home, quarantine_dir, config_hash, started)
     _check_ingest_accounting(stats, not_kept)
     log.info(
         "[ingest] done: %d documents, %d quarantined, %.1fs",
@@ -490,11 +564,17 @@ def run_stage(
     label: str,
     position: int = 0,
     scores_hash: StepHash | None = None,
+    data_home: Path | None = None,
+    publishing: Publishing | None = None,
 ) -> StageOutcome:
     """Run one stage over ``df``; write kept rows and rejects atomically; check the accounting.
 
-    A scored stage first writes its scored rows to ``out_dir/scores`` as a step of their own, skipped
+    Kept rows go to ``data_home/data`` (default ``out_dir``: the work area for a stage before pii), stats and
+    the marker to ``out_dir``, rejects to ``rejects_dir`` as ``publishing`` says (scrubbed by default).
+    A scored stage first writes its scored rows to ``data_home/scores`` as a step of their own, skipped
     when ``scores_hash`` (its scoring settings, not its thresholds) matches; then it decides on them."""
+    data_home = data_home or out_dir
+    publishing = publishing or Publishing(reject_text_chars=reject_text_chars)
 
     def work() -> dict[str, Any]:
         rows_in = df.count()
@@ -503,12 +583,13 @@ def run_stage(
         scores = None
         with StageProgress(ctx.spark, label, rows_in, ctx.progress_interval_s):
             if isinstance(stage, ScoredStage):
-                scores = run_scoring(stage, df, ctx, out_dir / SCORES, scores_hash or step_hash, label)
-                result = stage.decide(ctx.spark.read.parquet(str(out_dir / SCORES / DATA)), ctx)
+                scores = run_scoring(stage, df, ctx, data_home / SCORES, scores_hash or step_hash, label)
+                result = stage.decide(ctx.spark.read.parquet(str(data_home / SCORES / DATA)), ctx)
             else:
                 result = stage.apply(df, ctx)
-            _write_stage(stage, result, ctx, out_dir, rejects_dir, reject_text_chars)
-        stats = _stage_stats(stage, ctx, out_dir, rejects_dir, rows_in, step_hash.value, started, position)
+            raw_rejects = _write_stage(stage, result, ctx, data_home)
+        _publish_rejects(ctx, raw_rejects, rejects_dir, publishing)
+        stats = _stage_stats(stage, ctx, data_home, rejects_dir, rows_in, step_hash.value, started, position)
         if scores is not None:
             stats["scores"] = {"skipped": scores.skipped, "elapsed_s": scores.stats["elapsed_s"]}
         log.info(
@@ -521,7 +602,7 @@ def run_stage(
         )
         return stats
 
-    result = run_step(out_dir, step_hash, label, work)
+    result = run_step(out_dir, step_hash, label, work, outputs=(data_home / DATA,))
     return StageOutcome(stage.name, result.stats, result.skipped)
 
 
@@ -540,39 +621,52 @@ def run_scoring(
             shutil.rmtree(tmp, ignore_errors=True)
         return {"elapsed_s": round(time.time() - started, 3)}
 
-    return run_step(folder, scores_hash, f"{label} scores", work)
+    return run_step(folder, scores_hash, f"{label} scores", work, outputs=(folder / DATA,))
 
 
-def _write_stage(
-    stage: Stage, result: DataFrame, ctx: StageContext, out_dir: Path, rejects_dir: Path, reject_text_chars: int
-) -> None:
-    """Write the stage's kept rows to ``out_dir/data`` and its rejects to ``rejects_dir``."""
+def _write_stage(stage: Stage, result: DataFrame, ctx: StageContext, data_home: Path) -> Path | None:
+    """Write the stage's kept rows to ``data_home/data``; return the raw rejects' temporary folder beside it
+    (None: nothing rejected), which :func:`_publish_rejects` turns into the published rejects."""
     ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
     if REASON not in result.columns:
         raise AccountingError(f"stage {stage.name!r} returned no {REASON!r} column")
     flagged = result.withColumn(KEPT_FLAG, F.col(REASON).isNull())
-    if reject_text_chars >= 0:
-        flagged = flagged.withColumn(
-            "text", F.when(F.col(KEPT_FLAG), F.col("text")).otherwise(F.substring("text", 1, reject_text_chars))
-        )
-    tmp = temp_dir(out_dir)  # inside: a cross-device rename is impossible, no write outside out_dir
+    tmp = temp_dir(data_home)  # inside: a cross-device rename is impossible, nothing raw outside the work area
     try:
         flagged.sortWithinPartitions("id").write.partitionBy(KEPT_FLAG).parquet(str(tmp))
         kept_tmp, rejected_tmp = tmp / f"{KEPT_FLAG}=true", tmp / f"{KEPT_FLAG}=false"
         _ensure_dataset(ctx.spark, kept_tmp, result.schema)
-        _replace_dir(kept_tmp, out_dir / DATA)
-        if rejected_tmp.exists():
-            _replace_dir(rejected_tmp, rejects_dir)
-        else:
-            shutil.rmtree(rejects_dir, ignore_errors=True)
+        _replace_dir(kept_tmp, data_home / DATA)
+        if not rejected_tmp.exists():
+            shutil.rmtree(tmp)
+            return None
+        return rejected_tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish_rejects(ctx: StageContext, raw: Path | None, rejects_dir: Path, publishing: Publishing) -> None:
+    """The raw rejects scrubbed (or their text left out) and cut as ``publishing`` says, into ``rejects_dir``;
+    the raw copy is removed."""
+    if raw is None:
+        shutil.rmtree(rejects_dir, ignore_errors=True)
+        return
+    rejects_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_dir(rejects_dir.parent)
+    try:
+        rejected = publishing.rejects(ctx.spark.read.parquet(str(raw)))
+        rejected.sortWithinPartitions("id").write.parquet(str(tmp))
+        _replace_dir(tmp, rejects_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(raw.parent, ignore_errors=True)
 
 
 def _stage_stats(
     stage: Stage,
     ctx: StageContext,
-    out_dir: Path,
+    data_home: Path,
     rejects_dir: Path,
     rows_in: int,
     config_hash: str,
@@ -580,7 +674,7 @@ def _stage_stats(
     position: int,
 ) -> dict[str, Any]:
     """Counts from the written output, checked: rows_in == kept + rejected."""
-    kept = read_stage_output(ctx.spark, out_dir)
+    kept = read_stage_output(ctx.spark, data_home)
     rows_kept = kept.count()
     reasons: dict[str, int] = {}
     rejected = ctx.spark.createDataFrame([], kept.schema)

@@ -1,7 +1,8 @@
-"""Stage: PII scrubbing with presidio-analyzer (rewrites ``text``, adds ``pii_counts``).
+"""Stage: PII scrubbing with presidio-analyzer (rewrites ``text``, ``url`` and ``meta``, adds ``pii_counts``).
 
-Never rejects a document. ``pii_counts`` maps entity type -> spans found (also for mode
-``keep``); the stage's stats hold only counts, never the values found.
+Never rejects a document. ``pii_counts`` maps entity type -> spans found in ``text`` (also for mode
+``keep``); the stage's stats hold only counts, never the values found. ``published_scrub`` runs the same
+engine over what the run publishes outside the final documents (rejects, quarantine details, card samples).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -29,10 +31,14 @@ from filters.pii import (
     build_analyzer,
     check_ner_available,
     check_rules,
+    scrub_json_values,
+    scrub_strings,
 )
 from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 PII_COUNTS = "pii_counts"
+PROVENANCE_COLUMNS = ("url", "meta")  # scrubbed like the text
+JSON_COLUMNS = frozenset({"meta"})  # one JSON object per document (pipeline.readers' meta_json)
 Mode = Literal[MODES]  # filters.pii.entities holds the one list
 
 
@@ -132,6 +138,9 @@ class PiiStage(Stage):
         """The salt, and (cheaply, before any Spark work) that NER can run on the driver; each executor
         checks again when it builds its analyzer for its first batch (``NerModelError``)."""
         self.salt()
+        self.preflight_ner()
+
+    def preflight_ner(self) -> None:
         if self.config.ner:
             check_ner_available(self.config.ner_model)
 
@@ -147,15 +156,15 @@ class PiiStage(Stage):
         rules, salt = self.rules(), self.salt()
         check_rules(rules, salt)
         has_lang = "lang" in df.columns
-        analyzer_key = f"pii-analyzer:{cfg.ner_model}:{cfg.ner}"
+        provenance = [c for c in PROVENANCE_COLUMNS if c in df.columns]
 
         def scrub_batch(batch: pa.RecordBatch) -> dict:
-            analyzer = worker_cached(analyzer_key, lambda: build_analyzer(cfg.ner_model, cfg.ner))
-            scrubber = PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars, cfg.nlp_batch_size)
+            scrubber = worker_scrubber(cfg, rules, salt)
             langs = batch.column("lang").to_pylist() if has_lang else None
             results = scrubber.scrub(batch.column("text").to_pylist(), langs)
             return {
                 "text": [r.text for r in results],
+                **scrub_columns(scrubber, batch, provenance, langs),
                 PII_COUNTS: [r.counts for r in results],
                 REASON: [None] * batch.num_rows,
             }
@@ -184,3 +193,90 @@ class PiiStage(Stage):
             "zh_ner": "jieba" if cfg.ner else "off",
             "modes": {name: rule.mode for name, rule in cfg.entities},
         }
+
+
+def worker_scrubber(cfg: PiiConfig, rules: dict[str, EntityRule], salt: bytes) -> PiiScrubber:
+    """A scrubber on this worker's cached analyzer (built once per process; fails closed without NER)."""
+    analyzer = worker_cached(f"pii-analyzer:{cfg.ner_model}:{cfg.ner}", lambda: build_analyzer(cfg.ner_model, cfg.ner))
+    return PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars, cfg.nlp_batch_size)
+
+
+def scrub_columns(
+    scrubber: PiiScrubber, batch: pa.RecordBatch, columns: Sequence[str], langs: list | None
+) -> dict[str, list]:
+    """``columns`` of ``batch`` scrubbed: ``meta`` value by value (it stays JSON), the others as strings. Only
+    ``text`` is routed by the document's ``langs``: a url, an author's name or a detail is routed by its own
+    script (a German page's author may have an English name: Latin script gets English NER)."""
+    return {
+        name: (scrub_json_values if name in JSON_COLUMNS else scrub_strings)(
+            scrubber, batch.column(name).to_pylist(), langs if name == "text" else None
+        )
+        for name in columns
+    }
+
+
+def published_rules(cfg: PiiConfig) -> dict[str, EntityRule]:
+    """Rules for copies published outside the final documents: an entity the stage removes in any way
+    (replace, mask, hash) is replaced, one it keeps or ignores is kept, so a published copy never shows
+    more than the final documents would, and needs no salt."""
+    return {
+        name: EntityRule("replace" if rule.mode in ("replace", "mask", "hash") else rule.mode, rule.min_score)
+        for name, rule in cfg.entities
+    }
+
+
+def published_scrub_settings(cfg: PiiConfig) -> dict:
+    """What decides a published copy's scrub (for the resume hash): the rules and the engine settings."""
+    rules = {name: [rule.mode, rule.min_score] for name, rule in published_rules(cfg).items()}
+    return {"rules": rules, "ner": cfg.ner, "ner_model": cfg.ner_model, "ner_languages": list(cfg.ner_languages)}
+
+
+def published_scrub(df: DataFrame, cfg: PiiConfig, columns: Sequence[str], text_chars: int = -1) -> DataFrame:
+    """``columns`` of ``df`` through the pii stage's engine with :func:`published_rules` (a Spark pass; the
+    row's ``lang`` routes the text's NER when the frame has it, else the script does); with ``text_chars`` >= 0
+    only the first ``text_chars`` characters of ``text`` are kept (see :func:`scrub_prefixes`)."""
+    rules = published_rules(cfg)
+    has_lang = "lang" in df.columns
+    present = [c for c in columns if c in df.columns]
+    whole = [c for c in present if c != "text" or text_chars < 0]
+
+    def scrub_batch(batch: pa.RecordBatch) -> dict:
+        langs = batch.column("lang").to_pylist() if has_lang else None
+        scrubber = worker_scrubber(cfg, rules, b"")
+        out = scrub_columns(scrubber, batch, whole, langs)
+        if "text" in present and "text" not in whole:
+            out["text"] = scrub_prefixes(scrubber, batch.column("text").to_pylist(), langs, text_chars)
+        return out
+
+    return map_batches(df, scrub_batch, [])
+
+
+SCRUB_MARGIN = 2_000  # characters scrubbed past a cut, so that an entity the cut splits falls beyond it
+LONGEST_SPAN = 500  # longer than any entity found (an address, a name, a card number)
+
+
+def scrub_prefixes(scrubber: PiiScrubber, texts: list[str | None], langs: list | None, keep: int) -> list[str | None]:
+    """The first ``keep`` characters of each text, scrubbed, at the cost of scrubbing ``keep + SCRUB_MARGIN``.
+
+    An entity cut in half at that edge starts at least ``SCRUB_MARGIN - LONGEST_SPAN`` characters past
+    ``keep``; placeholders shorter than their spans pull it closer, so a text shortened by more than that is
+    scrubbed whole instead."""
+    limit = keep + SCRUB_MARGIN
+    cut = [t[:limit] if t is not None and len(t) > limit else t for t in texts]
+    out = scrub_strings(scrubber, cut, langs)
+    redo = [
+        i
+        for i, (c, o) in enumerate(zip(cut, out, strict=True))
+        if c is not texts[i] and len(c) - len(o) > SCRUB_MARGIN - LONGEST_SPAN
+    ]
+    if redo:
+        again = scrub_strings(scrubber, [texts[i] for i in redo], [langs[i] for i in redo] if langs else None)
+        for i, text in zip(redo, again, strict=True):
+            out[i] = text
+    return [o[:keep] if o is not None else None for o in out]
+
+
+def scrub_rows(cfg: PiiConfig | None, texts: Sequence[str | None], langs: Sequence[str | None] | None = None) -> list:
+    """A few strings scrubbed on the driver (card samples, printed rows) by the same engine and rules."""
+    cfg = cfg or PiiConfig()
+    return scrub_strings(worker_scrubber(cfg, published_rules(cfg), b""), texts, langs)

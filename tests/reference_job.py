@@ -69,7 +69,7 @@ def stage_outputs(run: Path) -> dict[str, object]:
     """Every stage's rows, and the exact bytes (sha256) of every token shard."""
     outputs: dict[str, object] = {
         path.parent.name if path.name == "data" else path.name: read_rows(path)
-        for path in sorted(list(run.glob("stages/*/data")) + list(run.glob("rejects/*")))
+        for path in sorted([*run.glob("stages/*/data"), *run.glob("work/stages/*/data"), *run.glob("rejects/*")])
     }
     outputs["shards"] = {
         str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()

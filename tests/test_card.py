@@ -23,7 +23,7 @@ from card.run_data import (
     load_run,
     reason_label,
     sample_text,
-    scrub_pii,
+    scrub_samples,
     size_category,
     spark_histogram,
 )
@@ -104,7 +104,7 @@ def run_dir(spark, tmp_path_factory):
         }
     )
     outcomes = run_pipeline(spark, config)
-    docs = read_stage_output(spark, out / "stages" / f"{outcomes[-1].stats['position']:02d}_normalize")
+    docs = read_stage_output(spark, out / "work" / "stages" / f"{outcomes[-1].stats['position']:02d}_normalize")
     stats = train_tokenizer(
         docs, TokenizerConfig(vocab_size=512, reserved_tokens=2, heldout_fraction=0.25), out / "tokenizer", seed=5
     )
@@ -216,7 +216,7 @@ def test_plots_exist_and_are_valid_pngs(run_dir):
 def test_no_planted_pii_in_the_card_but_scrubbed_samples(run_dir):
     text = card_text(run_dir)
     assert PLANTED_DOMAIN not in text and "415 555" not in text
-    assert "<EMAIL>" in text and "<NUMBER>" in text  # the samples held them, scrubbed
+    assert "<EMAIL>" in text and "<PHONE>" in text  # the samples held them, scrubbed by the pii engine
 
 
 def test_numpy_snippet_in_the_card_reads_the_first_shard(run_dir):
@@ -349,21 +349,22 @@ def test_html_report_opens_in_headless_chromium(spark, run_dir, tmp_path):
 # ---- the pieces ---------------------------------------------------------------------------------
 
 
-def test_scrub_pii_patterns_and_digit_threshold():
-    assert scrub_pii("mail a.b+c@mail.example.com now") == "mail <EMAIL> now"
-    assert scrub_pii("host 192.168.10.254 and fe80:0:0:0:202:b3ff:fe1e:8329") == "host <IP> and <IP>"
-    assert scrub_pii("call +1 (415) 555-0100") == "call <NUMBER>"
-    assert scrub_pii("card 4111 1111 1111 1111") == "card <NUMBER>"
-    assert scrub_pii("nine 123456789") == "nine <NUMBER>"
-    assert scrub_pii("eight 12345678, date 2024-01-15") == "eight 12345678, date 2024-01-15"
-
-
-def test_sample_text_scrubs_before_truncating():
-    assert sample_text("x" * SAMPLE_CHARS) == "x" * SAMPLE_CHARS
-    assert sample_text("x" * (SAMPLE_CHARS + 1)) == "x" * SAMPLE_CHARS + " …"
-    straddling = "y" * (SAMPLE_CHARS - 5) + " someone@example.com"
+def test_samples_are_scrubbed_by_the_pii_engine_before_truncating():
+    texts = [
+        "mail a.b+c@mail.example.com now",
+        "host 192.168.10.254, call 555-0199 or +1 (415) 555-0100, card 4111 1111 1111 1111",
+        "Reviewed by Wichert Akkerman; IBAN DE89 3704 0044 0532 0130 00",
+        "y" * (SAMPLE_CHARS - 5) + " someone@example.com",
+    ]
+    mail, numbers, named, straddling = scrub_samples(None, texts, ["en"] * len(texts))
+    assert mail == "mail <EMAIL> now"
+    assert numbers == "host <IP>, call <PHONE> or <PHONE>, card <CREDIT_CARD>"
+    assert "Wichert" not in named and "<PERSON>" in named and "<IBAN>" in named
     assert "@" not in sample_text(straddling) and "someone" not in sample_text(straddling)
+    assert sample_text("x" * (SAMPLE_CHARS + 1)) == "x" * SAMPLE_CHARS + " …"
     assert sample_text("  \n ") == "(empty text)"
+    config = {"stages": {"pii": {"entities": {"EMAIL": {"mode": "keep"}}}}}  # the run's own pii settings
+    assert scrub_samples(config, ["mail a.b@mail.example.com"]) == ["mail a.b@mail.example.com"]
 
 
 def test_reason_labels_drop_document_ids():

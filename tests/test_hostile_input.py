@@ -120,13 +120,13 @@ def test_whole_hostile_corpus_reconciles(spark, hostile, hostile_run):
     assert stages[-1]["rows_kept"] > 100, "documents reach the last stage (its sentences repeat: dedup_sentence cuts)"
     assert (run_dir / "shards" / "manifest.json").exists()
 
-    kept = spark.read.parquet(str(run_dir / "stages" / "01_normalize" / "data"))
+    kept = spark.read.parquet(str(run_dir / "work" / "stages" / "01_normalize" / "data"))
     kept_positions = {(os.path.relpath(r["file"], out), r["line"]) for r in kept.select("file", "line").collect()}
     assert kept_positions == {(r["file"], r["line"]) for r in documents if not r["kind"].startswith("empty_")}
 
 
 def test_hostile_texts_survive_normalize_intact(spark, hostile_run):
-    kept = spark.read.parquet(str(hostile_run["run_dir"] / "stages" / "01_normalize" / "data"))
+    kept = spark.read.parquet(str(hostile_run["run_dir"] / "work" / "stages" / "01_normalize" / "data"))
     by_kind = {}
     for row in kept.select("meta", "text").collect():
         meta = json.loads(row["meta"]) if row["meta"] else {}

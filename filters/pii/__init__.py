@@ -37,6 +37,7 @@ Modules, each importing only those above it:
 - ``segments``: script guess, segmentation, spaCy-safe text
 - ``replace``: overlap resolution and the replace/mask/hash/keep modes
 - ``scrubber``: ``PiiScrubber``, batching documents through the analyzer
+- ``fields``: a document's other fields (``url``, ``meta`` JSON values) through the same scrubber
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from filters.pii.entities import (
     EntityRule,
     check_rules,
 )
+from filters.pii.fields import scrub_json_values, scrub_strings
 from filters.pii.replace import Finding, Scrubbed, anonymize, resolve_overlaps
 from filters.pii.scrubber import PiiScrubber
 
@@ -80,4 +82,6 @@ __all__ = [
     "check_ner_available",
     "check_rules",
     "resolve_overlaps",
+    "scrub_json_values",
+    "scrub_strings",
 ]
