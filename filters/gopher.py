@@ -162,8 +162,11 @@ def gopher_quality_signals(units: TextUnits, cfg: GopherQualityConfig) -> Signal
 
 
 def has_letter(token: str) -> bool:
-    """A character of the token ``isalpha()``. The regex finds the first letter or non-decimal numeral
-    (a superset of the letters) in C; only when that one is a numeral are the characters looked at."""
+    """A character of the token ``isalpha()``. Most tokens are all letters (one C call); otherwise the
+    regex finds the first letter or non-decimal numeral (a superset of the letters) in C, and only when
+    that one is a numeral are the characters looked at one by one."""
+    if token.isalpha():
+        return True
     found = _LETTER_OR_NUMERAL.search(token)
     return found is not None and (found.group().isalpha() or any(c.isalpha() for c in token))
 

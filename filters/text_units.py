@@ -371,7 +371,9 @@ class TokenNgrams:
     def _token_repeats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``repeats(1)`` from the vocabulary, whose ids are numbered in order of first use."""
         ids, counts = self._token_ids, self._token_counts
-        first = np.flatnonzero(np.diff(np.maximum.accumulate(ids), prepend=-1) > 0)
+        seen_before = np.zeros(len(ids), dtype=bool)  # a position whose id is not above every earlier one
+        np.less_equal(ids[1:], np.maximum.accumulate(ids)[:-1], out=seen_before[1:])
+        first = np.flatnonzero(~seen_before)
         repeated = counts[ids] > 1
         return np.flatnonzero(repeated), ids[repeated], counts, first
 
