@@ -167,7 +167,7 @@ def test_books_are_cut_decoded_and_filtered_by_their_recipe(spark, tmp_path):
     heuristics = outcomes["heuristics"]["extra"][PER_SOURCE]
     assert heuristics["books"]["changes"]["c4.enabled"] is False and heuristics["web"]["changes"] == {}
     assert heuristics["books"]["rejected"] <= 2 and heuristics["web"]["rejected"] > 0
-    final = read_rows(tmp_path / "run" / "stages" / "03_heuristics" / "data")
+    final = read_rows(tmp_path / "run" / "work" / "stages" / "03_heuristics" / "data")
     books = sorted((json.loads(row["meta"])["piece"], row) for row in final if row["source"] == "books")
     assert len(books) >= 0.9 * prepared["pieces"] and all(len(row["text"]) <= 20_000 for _, row in books)
     assert len({json.loads(row["meta"])["parent_id"] for _, row in books}) == 1
