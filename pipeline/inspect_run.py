@@ -21,8 +21,9 @@ def inspect_run(run_dir: Path) -> str:
     stages = stage_stats(run_dir)
     lines += [format_funnel(stages), ""]
     lines += [
-        f"files: {run_dir / 'stages'}/NN_<stage>/data (kept documents, Parquet), {run_dir / 'rejects'}/NN_<stage> "
-        f"(rejected, with reason), {run_dir / 'config.resolved.yaml'}, {run_dir / 'summary.json'}",
+        f"files: {run_dir / 'stages'}/NN_<stage>/data (kept documents, Parquet, from the pii stage on; raw ones "
+        f"before it are in the work area, run.work_dir), {run_dir / 'rejects'}/NN_<stage> (rejected, with reason), "
+        f"{run_dir / 'config.resolved.yaml'}, {run_dir / 'summary.json'}",
         "",
     ]
     lines += _quarantine(run_dir, stages)
