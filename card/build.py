@@ -706,10 +706,12 @@ _MIXTURE_COLUMNS = (
     ("tokens_available", "tokens available"),
     ("target", "target"),
     ("epochs", "epochs"),
+    ("rehydration", "rehydration"),
     ("capped", "capped"),
     ("tokens_planned", "tokens planned"),
     ("documents_used", "documents used"),
     ("tokens_used", "tokens used"),
+    ("effective_epochs", "effective epochs"),
     ("share_planned", "share planned"),
     ("share", "share"),
 )
@@ -728,6 +730,8 @@ def section_mixture(ctx: CardContext) -> list[str]:
             value = row.get(key)
             if key.startswith("share") and isinstance(value, (int, float)):
                 cells.append(f"{100 * value:.2f}%")
+            elif key in ("effective_epochs", "rehydration") and isinstance(value, (int, float)):
+                cells.append(f"{value:.2f}x")
             elif key == "source":
                 cells.append(code(value))
             else:
@@ -735,7 +739,10 @@ def section_mixture(ctx: CardContext) -> list[str]:
         rows.append(cells)
     lines += [
         "How many tokens of each source went into the shards (epochs above 1 repeat documents), from the "
-        f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.",
+        f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`. Effective epochs are the "
+        "repetition each source really got (tokens used / tokens available, validation documents never "
+        "repeated); rehydration is the factor by which `mixture.cluster_size_weights` weighs a source's "
+        "documents by their near-duplicate cluster size (1.00x: off or no duplicates).",
         "",
     ]
     lines += table([title for _, title in present], rows)

@@ -80,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("run_dir")
     report.add_argument("--html", action="store_true", required=True, help="write report.html")
 
+    trace = commands.add_parser(
+        "trace", help="where a training sequence came from: document, input file and line, text"
+    )
+    trace.add_argument("shard_prefix", help="a shard without .bin/.idx, e.g. runs/my/shards/train/train_00000")
+    trace.add_argument("index", type=int, help="the sequence's index in the shard (0-based)")
+
     synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
@@ -535,6 +541,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from trainer_output.provenance import format_trace, trace
+
+    print(format_trace(trace(args.shard_prefix, args.index)))
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from synthetic.generate import main as synth_main
 
@@ -550,6 +563,7 @@ COMMANDS = {
     "card": cmd_card,
     "report": cmd_report,
     "synth": cmd_synth,
+    "trace": cmd_trace,
 }
 
 if __name__ == "__main__":
