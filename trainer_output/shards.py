@@ -61,6 +61,7 @@ from trainer_output.mixture import (
 SPLITS = ("train", "valid")
 log = logging.getLogger("corpus")
 _OPEN_SEGMENTS = 64
+WRITER_TASKS_PER_CORE = 2  # shard-writing tasks per core: enough to even out shards of unequal size
 
 
 class ShardsConfig(BaseModel):
@@ -441,7 +442,7 @@ def write_shards(
 
         rows = spark.read.parquet(rows_path).withColumn("document_id", F.col("id"))
         sampled = apply_mixture(rows, plan, seed, mixture_cfg).withColumn("release", F.lit(release).cast("string"))
-        arranged = _arrange(sampled, n_shards, seed)
+        arranged = _arrange(sampled, n_shards, seed, WRITER_TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
         rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()  # one per shard
         written = sorted(
             (dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
@@ -466,8 +467,10 @@ def write_shards(
     return manifest
 
 
-def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFrame:
-    """One partition per shard, documents in a seeded order: each shard is written by one task."""
+def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int, writers: int) -> DataFrame:
+    """Every shard's documents in one of ``writers`` partitions, in a seeded order: a task writes its shards one
+    after the other. A shard's content depends only on its documents and their order, not on ``writers``;
+    few tasks rather than one per shard, since each PySpark task costs about 0.2 s of Python CPU here."""
     shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
     order = F.xxhash64("id", F.lit(seed), F.lit("order"))
     return (
@@ -482,7 +485,7 @@ def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFra
             "offset",
             "n_tokens",
         )
-        .repartition(max(1, sum(n_shards.values())), "split", "shard")
+        .repartition(max(1, min(writers, sum(n_shards.values()))), "split", "shard")
         .sortWithinPartitions("split", "shard", "_order", "sample_id")
     )
 
