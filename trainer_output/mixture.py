@@ -26,6 +26,10 @@ from pyspark.sql import functions as F
 from core.errors import CorpusError
 
 SHARE_TOLERANCE = 1e-6
+REHYDRATION_NEEDS_MINHASH = (
+    "mixture.cluster_size_weights needs each document's minhash_cluster_size: enable stages.dedup_minhash, "
+    "or remove mixture.cluster_size_weights"
+)
 _UNIT_BITS = 53
 
 

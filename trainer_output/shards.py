@@ -47,6 +47,7 @@ from stages.dedup_minhash import CLUSTER, CLUSTER_SIZE
 from trainer_output import provenance
 from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from trainer_output.mixture import (
+    REHYDRATION_NEEDS_MINHASH,
     MixtureConfig,
     MixtureError,
     apply_mixture,
@@ -396,10 +397,7 @@ def write_shards(
     from tokenizers import Tokenizer
 
     if mixture_cfg.cluster_size_weights and CLUSTER_SIZE not in docs.columns:
-        raise MixtureError(
-            f"mixture.cluster_size_weights needs each document's {CLUSTER_SIZE}: enable stages.dedup_minhash, "
-            "or remove mixture.cluster_size_weights"
-        )
+        raise MixtureError(REHYDRATION_NEEDS_MINHASH)
 
     spark = docs.sparkSession
     seed = cfg.shuffle_seed if cfg.shuffle_seed is not None else seed
