@@ -870,7 +870,8 @@ def section_loading(ctx: CardContext) -> list[str]:
     lines += _shards_tables(ctx, manifest)
     train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
     lines += _loading_megatron(ctx, train, valid)
-    return lines + _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
+    lines += _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
+    return lines + _loading_provenance(manifest, (train or valid)[0][1])
 
 
 def _loading_parquet(ctx: CardContext) -> list[str]:
@@ -989,6 +990,19 @@ def _loading_transformers(ctx: CardContext) -> list[str]:
         'print(tokenizer.decode(tokenizer("Hello, world")["input_ids"]))',
         "python",
     )
+
+
+def _loading_provenance(manifest: dict, prefix: str) -> list[str]:
+    """Where a training sequence came from: the shards' provenance sidecars, when this run wrote them."""
+    if not all(isinstance(shard, dict) and shard.get("provenance") for shard in manifest["shards"]):
+        return []
+    return [
+        "**Provenance**: beside each shard, `<prefix>.prov.parquet` maps every sequence to its document id, source, "
+        "input file and line, and release; from the run directory, `corpus trace <prefix> <index>` prints them "
+        "with the final text:",
+        "",
+        *fenced(f"corpus trace {prefix} 0", "bash"),
+    ]
 
 
 def section_limitations(ctx: CardContext) -> list[str]:

@@ -115,3 +115,5 @@ def test_rehydration_repeats_duplicated_documents_and_the_card_shows_effective_e
     build_card(run_dir, spark)
     card = (run_dir / "README.md").read_text()
     assert "effective epochs" in card and f"| {table['web']['effective_epochs']:.2f}x |" in card
+    first = next(s["path"] for s in manifest["shards"] if s["split"] == "train")
+    assert f"corpus trace {first} 0" in card
