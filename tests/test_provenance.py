@@ -92,7 +92,7 @@ def test_trace_prints_the_record_and_the_final_text(run_dir, capsys):
     assert "no provenance sidecar" in capsys.readouterr().err
 
 
-def test_rehydration_repeats_duplicated_documents_and_the_card_shows_effective_epochs(spark, run_dir):
+def test_rehydration_repeats_duplicated_documents_and_the_card_shows_effective_epochs(spark, run_dir, capsys):
     manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
     table = {row["source"]: row for row in manifest["mixture"]}
     assert table["web"]["rehydration"] > 1 and table["books"]["rehydration"] == 1.0
@@ -117,3 +117,6 @@ def test_rehydration_repeats_duplicated_documents_and_the_card_shows_effective_e
     assert "effective epochs" in card and f"| {table['web']['effective_epochs']:.2f}x |" in card
     first = next(s["path"] for s in manifest["shards"] if s["split"] == "train")
     assert f"corpus trace {first} 0" in card
+    assert main(["inspect", str(run_dir)]) == 0
+    web = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("web "))
+    assert f"{table['web']['epochs']:.2f} {table['web']['effective_epochs']:>9.2f}" in web
