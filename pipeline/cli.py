@@ -80,11 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("run_dir")
     report.add_argument("--html", action="store_true", required=True, help="write report.html")
 
-    trace = commands.add_parser(
-        "trace", help="where a training sequence came from: document, input file and line, text"
-    )
-    trace.add_argument("shard_prefix", help="a shard without .bin/.idx, e.g. runs/my/shards/train/train_00000")
-    trace.add_argument("index", type=int, help="the sequence's index in the shard (0-based)")
+    add_trace_arguments(commands.add_parser("trace", help="where a training sequence came from, with its text"))
 
     synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
@@ -110,6 +106,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
     parser.add_argument("--output-dir", default=None, help="override run.output_dir")
     parser.add_argument("--stop-after", default=None, metavar="STAGE", help="stop after this stage")
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shard_prefix", help="a shard without .bin/.idx, e.g. runs/my/shards/train/train_00000")
+    parser.add_argument("index", type=int, help="the sequence's index in the shard (0-based)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -187,12 +187,19 @@ def tokenize_documents(
                 position += int(offsets[-1]) * dtype.itemsize
         counts.add(local)
 
+    tokenized = _tokenizer_input(docs, seed, valid_fraction, mixture_cfg).mapInArrow(tokenize, _TOKENIZED)
+    return tokenized, counts
+
+
+def _tokenizer_input(docs: DataFrame, seed: int, valid_fraction: float, mixture_cfg: MixtureConfig) -> DataFrame:
+    """The columns the tokenizing pass keeps, with each document's split (by dedup cluster) and rehydration
+    band, then ``text``; ``file`` and ``line`` are null for documents that did not come from a run's ingest."""
     cluster = F.col("id")
     if CLUSTER in docs.columns:
         cluster = F.coalesce(F.col(CLUSTER).cast("string"), F.col("id"))
     split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
     size = F.col(CLUSTER_SIZE) if CLUSTER_SIZE in docs.columns else F.lit(1)
-    tokenized = docs.select(
+    return docs.select(
         "id",
         "source",
         split.alias("split"),
@@ -202,8 +209,7 @@ def tokenize_documents(
             for c, t in (("file", "string"), ("line", "long"))
         ),
         F.coalesce("text", F.lit("")).alias("text"),
-    ).mapInArrow(tokenize, _TOKENIZED)
-    return tokenized, counts
+    )
 
 
 class _Segments:
@@ -345,6 +351,15 @@ def _shard_counts(
     return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
 
 
+def _plan(counts: dict[tuple[str, str, int], tuple[int, int]], mixture_cfg: MixtureConfig) -> list:
+    """The mixture plan from the tokenizing pass's exact counts per (source, split, rehydration band)."""
+    available = _sum_by_source((source, values) for (source, _, _), values in sorted(counts.items()))
+    band_tokens: dict[tuple[str, int], int] = {}
+    for (source, _, band), (_, tokens) in counts.items():
+        band_tokens[(source, band)] = band_tokens.get((source, band), 0) + tokens
+    return plan_mixture(available, mixture_cfg, weighted_tokens(band_tokens, mixture_cfg))
+
+
 def _sum_by_source(pairs) -> dict[str, tuple[int, int]]:
     """Sum (documents, tokens) pairs per source."""
     totals: dict[str, tuple[int, int]] = {}
@@ -430,13 +445,8 @@ def write_shards(
             )
             tokenized.write.parquet(rows_path)
         counts = counted.value
-        available = _sum_by_source((source, values) for (source, _, _), values in sorted(counts.items()))
-        band_tokens: dict[tuple[str, int], int] = {}
-        for (source, _, band), (_, tokens) in counts.items():
-            band_tokens[(source, band)] = band_tokens.get((source, band), 0) + tokens
-        plan = plan_mixture(available, mixture_cfg, weighted_tokens(band_tokens, mixture_cfg))
-        rates = {row.source: row.epochs for row in plan}
-        n_shards = _shard_counts(counts, rates, cfg, mixture_cfg)
+        plan = _plan(counts, mixture_cfg)
+        n_shards = _shard_counts(counts, {row.source: row.epochs for row in plan}, cfg, mixture_cfg)
 
         rows = spark.read.parquet(rows_path).withColumn("document_id", F.col("id"))
         sampled = apply_mixture(rows, plan, seed, mixture_cfg).withColumn("release", F.lit(release).cast("string"))
