@@ -793,10 +793,12 @@ _MIXTURE_COLUMNS = (
     ("tokens_available", "tokens available"),
     ("target", "target"),
     ("epochs", "epochs"),
+    ("rehydration", "rehydration"),
     ("capped", "capped"),
     ("tokens_planned", "tokens planned"),
     ("documents_used", "documents used"),
     ("tokens_used", "tokens used"),
+    ("effective_epochs", "effective epochs"),
     ("share_planned", "share planned"),
     ("share", "share"),
 )
@@ -815,6 +817,8 @@ def section_mixture(ctx: CardContext) -> list[str]:
             value = row.get(key)
             if key.startswith("share") and isinstance(value, (int, float)):
                 cells.append(f"{100 * value:.2f}%")
+            elif key in ("effective_epochs", "rehydration") and isinstance(value, (int, float)):
+                cells.append(f"{value:.2f}x")
             elif key == "source":
                 cells.append(code(value))
             else:
@@ -822,7 +826,10 @@ def section_mixture(ctx: CardContext) -> list[str]:
         rows.append(cells)
     lines += [
         "How many tokens of each source went into the shards (epochs above 1 repeat documents), from the "
-        f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`.",
+        f"`mixture` table of `{ctx.link(ctx.run.manifest_dir / 'manifest.json')}`. Effective epochs are the "
+        "repetition each source really got (tokens used / tokens available, validation documents never "
+        "repeated); rehydration is the factor by which `mixture.cluster_size_weights` weighs a source's "
+        "documents by their near-duplicate cluster size (1.00x: off or no duplicates).",
         "",
     ]
     lines += table([title for _, title in present], rows)
@@ -950,7 +957,8 @@ def section_loading(ctx: CardContext) -> list[str]:
     lines += _shards_tables(ctx, manifest)
     train, valid = _shard_prefixes(ctx, "train"), _shard_prefixes(ctx, "valid")
     lines += _loading_megatron(ctx, train, valid)
-    return lines + _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
+    lines += _loading_numpy(ctx, (train or valid)[0][1]) + _loading_transformers(ctx)
+    return lines + _loading_provenance(manifest, (train or valid)[0][1])
 
 
 def _loading_parquet(ctx: CardContext) -> list[str]:
@@ -1069,6 +1077,19 @@ def _loading_transformers(ctx: CardContext) -> list[str]:
         'print(tokenizer.decode(tokenizer("Hello, world")["input_ids"]))',
         "python",
     )
+
+
+def _loading_provenance(manifest: dict, prefix: str) -> list[str]:
+    """Where a training sequence came from: the shards' provenance sidecars, when this run wrote them."""
+    if not all(isinstance(shard, dict) and shard.get("provenance") for shard in manifest["shards"]):
+        return []
+    return [
+        "**Provenance**: beside each shard, `<prefix>.prov.parquet` maps every sequence to its document id, source, "
+        "input file and line, and release; from the run directory, `corpus trace <prefix> <index>` prints them "
+        "with the final text:",
+        "",
+        *fenced(f"corpus trace {prefix} 0", "bash"),
+    ]
 
 
 def section_limitations(ctx: CardContext) -> list[str]:

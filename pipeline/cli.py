@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--html", action="store_true", required=True, help="write report.html")
 
     add_clean_parser(commands)
+    add_trace_arguments(commands.add_parser("trace", help="where a training sequence came from, with its text"))
+
     synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
@@ -113,6 +115,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
     parser.add_argument("--output-dir", default=None, help="override run.output_dir")
     parser.add_argument("--stop-after", default=None, metavar="STAGE", help="stop after this stage")
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shard_prefix", help="a shard without .bin/.idx, e.g. runs/my/shards/train/train_00000")
+    parser.add_argument("index", type=int, help="the sequence's index in the shard (0-based)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -598,6 +605,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from trainer_output.provenance import format_trace, trace
+
+    print(format_trace(trace(args.shard_prefix, args.index)))
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from synthetic.generate import main as synth_main
 
@@ -614,6 +628,7 @@ COMMANDS = {
     "report": cmd_report,
     "synth": cmd_synth,
     "clean": cmd_clean,
+    "trace": cmd_trace,
 }
 
 if __name__ == "__main__":

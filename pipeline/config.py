@@ -32,7 +32,7 @@ from model_training.quality_classifier import QualityClassifierTrainConfig
 from pipeline.recipes import BUILTIN_RECIPES, DEFAULT_RECIPE, CleanKind, RecipeConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
-from trainer_output.mixture import MixtureConfig, check_targets
+from trainer_output.mixture import REHYDRATION_NEEDS_MINHASH, MixtureConfig, check_targets
 from trainer_output.shards import ShardsConfig
 
 _COMPRESSED = ("", ".gz", ".zst", ".xz")
@@ -269,6 +269,14 @@ class PipelineConfig(Section):
                 f"shards.eos_token {self.shards.eos_token!r} is not a special token of the tokenizer "
                 f"(tokenizer.eos_token is {self.tokenizer.eos_token!r}): set both to the same token"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _rehydration_needs_minhash(self) -> PipelineConfig:
+        if self.mixture.cluster_size_weights and not any(
+            s.name == "dedup_minhash" for _, s, _ in self.enabled_stages()
+        ):
+            raise ValueError(REHYDRATION_NEEDS_MINHASH)
         return self
 
     @property

@@ -106,10 +106,11 @@ def _shards(run_dir: Path) -> list[str]:
             f"{totals['tokens']:>14,} tokens"
             + ("  (empty: shards.valid_fraction chose none)" if not totals["documents"] else "")
         )
-    lines.append(f"  {'mixture':<10} {'documents':>10} {'epochs':>7} {'tokens used':>14} {'share':>7}")
+    lines.append(f"  {'mixture':<10} {'documents':>10} {'epochs':>7} {'effective':>9} {'tokens used':>14} {'share':>7}")
     for row in manifest.get("mixture") or []:
+        effective = f"{row['effective_epochs']:>9.2f}" if "effective_epochs" in row else f"{'':>9}"
         lines.append(
-            f"  {row['source']:<10} {row['documents']:>10,} {row['epochs']:>7.2f} {row['tokens_used']:>14,} "
+            f"  {row['source']:<10} {row['documents']:>10,} {row['epochs']:>7.2f} {effective} {row['tokens_used']:>14,} "
             f"{100 * row['share']:>6.1f}%" + ("  (capped at max_epochs)" if row.get("capped") else "")
         )
     return lines + [""]

@@ -413,7 +413,7 @@ def _write_shards(docs: DataFrame, config: PipelineConfig, staging: Path, config
     started = time.time()
     manifest = write_shards(
         docs, staging / "tokenizer" / "tokenizer.json", staging / "shards", config.shards, config.mixture,
-        config.run.seed, config_hash, config.run.progress_interval_s,
+        config.run.seed, config_hash, config.run.progress_interval_s, release=Path(config.run.output_dir).name,
     )  # fmt: skip
     splits = manifest.get("splits", {})
     log.info("[shards] done: %s, %.1fs", json.dumps(splits), time.time() - started)

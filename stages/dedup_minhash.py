@@ -12,8 +12,9 @@
    component is a star around its smallest node (checked with a count). Nodes are order
    keys (source priority, then id), so that smallest node is the document to keep,
    whatever the partitioning or run.
-5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone); the
-   other members are rejected with ``dedup:minhash:<kept id>``.
+5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone) and
+   ``minhash_cluster_size`` (the documents of its cluster, itself included: the mixture's
+   rehydration upsamples by it); the other members are rejected with ``dedup:minhash:<kept id>``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from filters.minhash import band_hashes, jaccard, optimal_param, shingle_hashes,
 from stages.base import REASON, CardSpec, Stage, StageConfig, StageContext
 
 CLUSTER = "minhash_cluster"
+CLUSTER_SIZE = "minhash_cluster_size"
 
 
 class DedupMinhashConfig(StageConfig):
@@ -85,11 +87,12 @@ class DedupMinhashStage(Stage):
             edges = self.verified(edges, df)
         roots = connected_components(edges, ctx, self.config.max_iterations)
         members = roots.select(_key_id("node").alias("id"), _key_id("root").alias("kept_id"))
-        out = df.join(members, "id", "left")
+        out = df.join(_with_cluster_sizes(members), "id", "left")
         return out.select(
             *df.columns,
             F.coalesce("kept_id", "id").alias(CLUSTER),
-            F.when(F.col("kept_id").isNotNull(), F.concat(F.lit("dedup:minhash:"), "kept_id"))
+            F.coalesce(CLUSTER_SIZE, F.lit(1)).alias(CLUSTER_SIZE),
+            F.when(F.col("kept_id") != F.col("id"), F.concat(F.lit("dedup:minhash:"), "kept_id"))
             .cast(StringType())
             .alias(REASON),
         )
@@ -154,6 +157,14 @@ class DedupMinhashStage(Stage):
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         """Clusters that lost at least one document (each keeps one)."""
         return {"duplicate_clusters": rejected.select(CLUSTER).distinct().count()}
+
+
+def _with_cluster_sizes(members: DataFrame) -> DataFrame:
+    """``id, kept_id, minhash_cluster_size`` for every document of a cluster, the kept one included
+    (``members`` lists the others); computed on the small member table, not on the documents."""
+    kept = members.select(F.col("kept_id").alias("id"), "kept_id").distinct()
+    sizes = members.groupBy("kept_id").agg((F.count(F.lit(1)) + 1).cast("int").alias(CLUSTER_SIZE))
+    return members.union(kept).join(sizes, "kept_id")
 
 
 def _key_id(column: str):

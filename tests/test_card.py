@@ -166,6 +166,7 @@ def test_card_sections_are_filled_from_the_runs_files(run_dir):
     for row in manifest["mixture"]:
         assert f"| `{row['source']}` | {row['documents']:,} | {row['tokens_available']:,} |" in mixture
         assert f"{100 * row['share']:.2f}%" in mixture
+        assert f"| {row['effective_epochs']:.2f}x |" in mixture and f"| {row['rehydration']:.2f}x |" in mixture
     tok = section(text, "## Tokenizer")
     assert f"| vocabulary size | {tokenizer['vocab_size']:,} |" in tok
     assert f"| `all` | {tokenizer['evaluation']['all']['documents']:,} |" in tok

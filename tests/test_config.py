@@ -48,6 +48,13 @@ def test_mixture_shares_and_eos_token_are_checked_when_the_config_is_read():
     parse_config({**BASE, "tokenizer": {"eos_token": "</s>"}, "shards": {"eos_token": "</s>"}})
 
 
+def test_rehydration_needs_the_minhash_stage():
+    weights = {"mixture": {"cluster_size_weights": {2: 2.0}}}
+    with pytest.raises(ConfigError, match="cluster_size_weights needs each document's minhash_cluster_size"):
+        parse_config({**BASE, **weights})
+    parse_config({**BASE, **weights, "stages": {"dedup_minhash": {}}})
+
+
 def test_missing_file_and_invalid_yaml(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "none.yaml")

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import random
+from collections import Counter
 
 import pytest
 
@@ -181,7 +182,12 @@ def test_minhash_clusters_chain_threshold_and_source_priority(spark, stage_ctx, 
     ctx = dataclasses.replace(stage_ctx, source_priority=["wiki", "web"])
     stage = DedupMinhashStage(MINHASH_CFG)
     out = stage.apply(spark.createDataFrame(minhash_docs, SCHEMA).repartition(1), ctx).cache()
-    assert {r["id"]: (r["reason"], r["minhash_cluster"]) for r in out.collect()} == EXPECTED_CLUSTERS
+    rows = out.collect()
+    assert {r["id"]: (r["reason"], r["minhash_cluster"]) for r in rows} == EXPECTED_CLUSTERS
+    sizes = Counter(cluster for _, cluster in EXPECTED_CLUSTERS.values())
+    assert {r["id"]: r["minhash_cluster_size"] for r in rows} == {
+        doc: sizes[cluster] for doc, (_, cluster) in EXPECTED_CLUSTERS.items()
+    }  # a0's chain 3, b 2, d 2, every other document alone
     kept, rejected = out.where("reason is null"), out.where("reason is not null")
     assert stage.summarize(kept, rejected) == {"duplicate_clusters": 3}  # a0, b0, d-wiki
 

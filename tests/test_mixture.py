@@ -1,5 +1,6 @@
 import pytest
 from pydantic import ValidationError
+from pyspark.sql import functions as F
 
 from trainer_output.mixture import (
     MixtureConfig,
@@ -8,7 +9,9 @@ from trainer_output.mixture import (
     mixture_table,
     mixture_weights_by_chars,
     plan_mixture,
+    rehydration_band,
     repeat_sample,
+    weighted_tokens,
 )
 
 # GPT-3's table (Brown et al. 2020, table 2.2), tokens in billions; shares adjusted to sum to 1.
@@ -154,3 +157,47 @@ def test_apply_mixture_uses_each_sources_rate(spark):
 
 def test_empty_input_plans_nothing():
     assert plan_mixture({}, MixtureConfig()) == []
+
+
+REHYDRATION = MixtureConfig(cluster_size_weights={2: 3.0, 5: 2.0, 100: 0.5})
+
+
+def test_rehydration_bands_and_weighted_plan(spark):
+    """FineWeb-2 rehydration: each document's rate is its source's rate times its cluster-size band's weight,
+    and shares are planned on the weighted tokens, so the source as a whole still gets its share."""
+    sizes = [1, 2, 4, 5, 99, 100, 5000, None]
+    df = spark.createDataFrame([(s,) for s in sizes], "size int")
+    bands = [r["band"] for r in df.select(rehydration_band(F.col("size"), REHYDRATION).alias("band")).collect()]
+    assert bands == [0, 2, 2, 5, 5, 100, 100, 0]
+    assert [REHYDRATION.band_weight(b) for b in bands] == [1.0, 3.0, 3.0, 2.0, 2.0, 0.5, 0.5, 1.0]
+
+    # web: 100 tokens alone and 100 in clusters of 2-4 -> weighted 100 + 300 = 400; wiki unweighted 200
+    weighted = weighted_tokens({("web", 0): 100, ("web", 2): 100, ("wiki", 0): 200}, REHYDRATION)
+    assert weighted == {"web": 400.0, "wiki": 200.0}
+    cfg = REHYDRATION.model_copy(update={"sources": {"web": SourceTarget(share=0.5), "wiki": SourceTarget(share=0.5)}})
+    plan = by_source(plan_mixture({"web": (20, 200), "wiki": (10, 200)}, cfg, weighted))
+    assert plan["web"].rehydration == pytest.approx(2.0) and plan["wiki"].rehydration == 1.0
+    assert plan["web"].epochs == pytest.approx(0.5) and plan["wiki"].epochs == pytest.approx(1.0)
+    assert plan["web"].tokens_planned == pytest.approx(plan["wiki"].tokens_planned)
+    capped = by_source(plan_mixture({"web": (20, 200)}, MixtureConfig(max_epochs=1.5), {"web": 400.0}))
+    assert capped["web"].capped and capped["web"].epochs * capped["web"].rehydration == pytest.approx(1.5)
+
+
+def test_apply_mixture_multiplies_the_rate_by_the_band_weight(spark):
+    rows = [(f"s{i}", "web", 0, "train") for i in range(300)] + [(f"d{i}", "web", 2, "train") for i in range(300)]
+    rows += [(f"v{i}", "web", 2, "valid") for i in range(100)]
+    df = spark.createDataFrame(rows, "id string, source string, rehydration_band int, split string")
+    plan = plan_mixture({"web": (700, 700)}, REHYDRATION, {"web": 300.0 + 3 * 400})
+    sampled = [r["id"] for r in apply_mixture(df, plan, seed=3, cfg=REHYDRATION).collect()]
+    rate = plan[0].epochs  # 1.0: web has default epochs 1
+    assert rate == pytest.approx(1.0)
+    assert sum(1 for i in sampled if i.startswith("s")) == 300  # band 0: weight 1
+    assert sum(1 for i in sampled if i.startswith("d")) == 900  # band 2: weight 3, each thrice
+    assert sum(1 for i in sampled if i.startswith("v")) == 100  # valid: never repeated
+
+
+def test_cluster_size_weights_are_checked():
+    with pytest.raises(ValidationError, match="sizes must be >= 1 and weights >= 0"):
+        MixtureConfig(cluster_size_weights={0: 2.0})
+    with pytest.raises(ValidationError, match="sizes must be >= 1 and weights >= 0"):
+        MixtureConfig(cluster_size_weights={3: -1.0})

@@ -4,6 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -157,7 +158,9 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
         assert shard["sha256"] == {
             "bin": sha256_file(out.parent / (shard["path"] + ".bin")),
             "idx": sha256_file(out.parent / (shard["path"] + ".idx")),
+            "provenance": sha256_file(out.parent / shard["provenance"]),
         }
+        assert shard["provenance"] == shard["path"] + ".prov.parquet"
         assert shard["tokenizer_sha256"] == sha256_file(corpus["tokenizer"]) and shard["config_hash"] == "cfg123"
         assert sum(shard["tokens_per_source"].values()) == shard["tokens"]
     train = manifest["splits"]["train"]
@@ -172,7 +175,29 @@ def test_shards_round_trip_with_mixture_and_cluster_splits(corpus):
     assert json.loads((out / "manifest.json").read_text()) == manifest
 
 
-def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shards(corpus):
+def test_provenance_sidecar_names_the_document_of_every_sequence(corpus):
+    """Each sidecar row is its sequence: the document's id, source and token count; repeats are copies."""
+    out, manifest = corpus["out"], corpus["manifest"]
+    tokenizer = Tokenizer.from_file(str(corpus["tokenizer"]))
+    text_of = {doc_id: text for doc_id, _, text, _ in corpus["rows"]}
+    copies = Counter()
+    for shard in manifest["shards"]:
+        reader = IndexedDatasetReader(out.parent / shard["path"])
+        rows = pq.read_table(out.parent / shard["provenance"]).to_pylist()
+        assert [r["sequence"] for r in rows] == list(range(len(reader)))
+        for row in rows:
+            tokens = reader[row["sequence"]]
+            assert row["n_tokens"] == tokens.size and row["source"] == row["document_id"][0]
+            assert tokenizer.decode(tokens.tolist(), skip_special_tokens=False) == text_of[row["document_id"]] + EOS
+            assert row["sample_id"].split("#r")[0] == row["document_id"] and row["file"] is None
+            copies[row["document_id"]] += 1
+    assert set(copies) == set(text_of) and sum(copies.values()) == sum(s["documents"] for s in manifest["shards"])
+
+
+def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shards(corpus, monkeypatch):
+    """Other input partitions, and fewer writing tasks (several shards each, not one per shard): the same bytes."""
+    monkeypatch.setattr(shards, "WRITER_TASKS_PER_CORE", 1)  # 2 writing tasks (default parallelism 2)
+    assert len(corpus["manifest"]["shards"]) > 2  # the first run used up to 4 writing tasks
     out = corpus["out"]
     stale = out / "train" / "train_99999.bin"
     stale.write_bytes(b"old")
@@ -189,7 +214,9 @@ def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shard
     )
     assert again == corpus["manifest"]
     files = sorted(str(p.relative_to(out.parent)) for p in out.rglob("*") if p.is_file())
-    expected = sorted([s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx")] + ["out/manifest.json"])
+    expected = sorted(
+        [s["path"] + ext for s in again["shards"] for ext in (".bin", ".idx", ".prov.parquet")] + ["out/manifest.json"]
+    )
     assert files == expected
 
 

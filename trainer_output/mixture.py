@@ -6,6 +6,12 @@ turns that into a sampling rate per source (= effective epochs: 3.4 means every 
 times and 40% of them a fourth time; 0.44 means 44% of the documents), capped at ``max_epochs``.
 Sampling is deterministic: whole repeats plus a fractional sample decided by hashing the
 document id with the seed; repeated copies get the ids ``<id>#r1``, ``<id>#r2``, ...
+
+Rehydration (FineWeb-2): with ``cluster_size_weights``, a document's rate is its source's rate
+times the weight of its near-duplicate cluster size band (``minhash_cluster_size``, from
+``dedup_minhash``), so documents that had many copies before deduplication can be repeated more (or
+less) than unique ones. The plan then counts each source's tokens weighted by their band, so shares
+and epochs still hold for the source as a whole; ``effective_epochs`` in the table is what was used.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from pyspark.sql import functions as F
 from core.errors import CorpusError
 
 SHARE_TOLERANCE = 1e-6
+REHYDRATION_NEEDS_MINHASH = (
+    "mixture.cluster_size_weights needs each document's minhash_cluster_size: enable stages.dedup_minhash, "
+    "or remove mixture.cluster_size_weights"
+)
 _UNIT_BITS = 53
 
 
@@ -55,6 +65,23 @@ class MixtureConfig(BaseModel):
         description="cap on passes over one source (Muennighoff et al. 2023: up to ~4 is nearly as good as new data)",
     )
     default_epochs: float = Field(1.0, ge=0, description="epochs of sources not named in `sources`")
+    cluster_size_weights: dict[int, float] = Field(
+        default_factory=dict,
+        description="rehydration (FineWeb-2): {smallest near-duplicate cluster size of a band: sampling weight}, "
+        "e.g. {2: 2.0, 10: 1.5, 100: 1.0}; a document's band is the largest key <= its minhash_cluster_size, "
+        "smaller sizes weigh 1; needs stages.dedup_minhash; empty: off",
+    )
+
+    @model_validator(mode="after")
+    def _cluster_size_bands(self) -> MixtureConfig:
+        bad = [f"{size}: {weight}" for size, weight in self.cluster_size_weights.items() if size < 1 or weight < 0]
+        if bad:
+            raise ValueError(f"cluster_size_weights: sizes must be >= 1 and weights >= 0, got {', '.join(bad)}")
+        return self
+
+    def band_weight(self, band: int) -> float:
+        """The sampling weight of a cluster-size band (0: below every band, weight 1)."""
+        return self.cluster_size_weights.get(band, 1.0)
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,7 @@ class SourcePlan:
     capped: bool
     tokens_planned: float
     share_planned: float
+    rehydration: float = 1.0
 
 
 class MixtureError(CorpusError, ValueError):
@@ -94,8 +122,14 @@ def check_targets(sources: list[str], cfg: MixtureConfig) -> dict[str, SourceTar
     return targets
 
 
-def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> list[SourcePlan]:
+def plan_mixture(
+    available: dict[str, tuple[int, int]], cfg: MixtureConfig, weighted_tokens: dict[str, float] | None = None
+) -> list[SourcePlan]:
     """Per-source sampling rate (epochs), planned tokens and share; ``available`` maps source -> (documents, tokens).
+
+    ``weighted_tokens`` (rehydration) maps source -> tokens weighted by cluster-size band: rates are planned on
+    them, and ``rehydration`` is their ratio to the tokens, so a source's effective epochs are ``epochs *
+    rehydration`` (capped at ``max_epochs`` as a whole).
 
     Share sources get ``share * total``. Epoch sources fill the rest of the budget, ``(1 - sum of shares) *
     total``, in proportion to ``epochs * tokens`` (without ``total_tokens`` that is exactly their epochs).
@@ -114,27 +148,29 @@ def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> l
     if not available:
         return []
     targets = check_targets(list(available), cfg)
+    weighted = {s: float(available[s][1]) for s in available} | (weighted_tokens or {})
+    rehydration = {s: weighted[s] / available[s][1] if available[s][1] else 1.0 for s in available}
     share_sum = sum(t.share for t in targets.values() if t.share is not None)
     epoch_sources = [s for s, t in targets.items() if t.epochs is not None]
-    epoch_tokens = sum(targets[s].epochs * available[s][1] for s in epoch_sources)
+    epoch_tokens = sum(targets[s].epochs * weighted[s] for s in epoch_sources)
 
     if cfg.total_tokens is not None:
         total = float(cfg.total_tokens)
     elif epoch_sources:
         total = epoch_tokens / (1 - share_sum)
     else:
-        total = min(available[s][1] / t.share for s, t in targets.items())
+        total = min(weighted[s] / t.share for s, t in targets.items())
     epoch_scale = (1 - share_sum) * total / epoch_tokens if epoch_sources and epoch_tokens > 0 else 1.0
 
     rates = {}
     for source, target in targets.items():
-        tokens = available[source][1]
         if target.share is not None:
             wanted = target.share * total
-            rates[source] = wanted / tokens if tokens else (math.inf if wanted > 0 else 0.0)
+            rates[source] = wanted / weighted[source] if weighted[source] else (math.inf if wanted > 0 else 0.0)
         else:
             rates[source] = target.epochs * epoch_scale
-    planned = {s: min(rate, cfg.max_epochs) * available[s][1] for s, rate in rates.items()}
+    caps = {s: cfg.max_epochs / rehydration[s] if rehydration[s] else math.inf for s in available}
+    planned = {s: min(rate, caps[s]) * weighted[s] for s, rate in rates.items()}
     planned_sum = sum(planned.values())
     return [
         SourcePlan(
@@ -142,10 +178,11 @@ def plan_mixture(available: dict[str, tuple[int, int]], cfg: MixtureConfig) -> l
             documents=available[s][0],
             tokens_available=available[s][1],
             target=f"share {targets[s].share:g}" if targets[s].share is not None else f"epochs {targets[s].epochs:g}",
-            epochs=min(rates[s], cfg.max_epochs) if available[s][1] else 0.0,
-            capped=rates[s] > cfg.max_epochs,
+            epochs=min(rates[s], caps[s]) if available[s][1] else 0.0,
+            capped=rates[s] > caps[s],
             tokens_planned=planned[s],
             share_planned=planned[s] / planned_sum if planned_sum else 0.0,
+            rehydration=rehydration[s],
         )
         for s in sorted(available)
     ]
@@ -162,6 +199,7 @@ def mixture_table(plan: list[SourcePlan], used: dict[str, tuple[int, int]]) -> l
                 **asdict(row),
                 "documents_used": documents_used,
                 "tokens_used": tokens_used,
+                "effective_epochs": tokens_used / row.tokens_available if row.tokens_available else 0.0,
                 "share": tokens_used / total_used if total_used else 0.0,
             }
         )
@@ -203,17 +241,40 @@ def repeat_sample(df: DataFrame, rate: Column, seed: int, salt: str, max_rate: f
     return repeated.withColumn("id", copy_id).drop("_copies", "_copy")
 
 
-def apply_mixture(df: DataFrame, plan: list[SourcePlan], seed: int) -> DataFrame:
+def apply_mixture(df: DataFrame, plan: list[SourcePlan], seed: int, cfg: MixtureConfig | None = None) -> DataFrame:
     """Sample ``df`` (columns ``id``, ``source``, ...) at each source's planned rate.
 
-    Rows whose ``split`` column (if any) is ``valid`` are sampled at most once: repeated copies would
-    only weigh some documents more in the validation loss.
+    With ``cfg.cluster_size_weights`` and a ``rehydration_band`` column (see ``rehydration_band``), each
+    rate is multiplied by the weight of the row's band. Rows whose ``split`` column (if any) is ``valid``
+    are sampled at most once: repeated copies would only weigh some documents more in the validation loss.
     """
     rates = {row.source: row.epochs for row in plan}
     rate = lookup(F.col("source"), rates)
+    max_rate = max(rates.values(), default=0)
+    if cfg is not None and cfg.cluster_size_weights and "rehydration_band" in df.columns:
+        weights = {band: cfg.band_weight(band) for band in [0, *cfg.cluster_size_weights]}
+        rate = rate * F.coalesce(lookup(F.col("rehydration_band"), weights), F.lit(1.0))
+        max_rate *= max(weights.values())
     if "split" in df.columns:
         rate = F.when(F.col("split") == "valid", F.least(rate, F.lit(1.0))).otherwise(rate)
-    return repeat_sample(df, rate, seed, salt="mixture", max_rate=max(rates.values(), default=0))
+    return repeat_sample(df, rate, seed, salt="mixture", max_rate=max_rate)
+
+
+def rehydration_band(cluster_size: Column, cfg: MixtureConfig) -> Column:
+    """The cluster-size band of each row: the largest key of ``cluster_size_weights`` <= the size, else 0."""
+    band = F.lit(0)
+    for size in sorted(cfg.cluster_size_weights):
+        band = F.when(F.coalesce(cluster_size, F.lit(1)) >= size, F.lit(size)).otherwise(band)
+    return band.cast("int")
+
+
+def weighted_tokens(counts: dict[tuple[str, int], int], cfg: MixtureConfig) -> dict[str, float]:
+    """Tokens per source weighted by band, from exact integer counts ``{(source, band): tokens}`` (summed in a
+    fixed order, so the plan is the same on every run)."""
+    totals: dict[str, float] = {}
+    for (source, band), tokens in sorted(counts.items()):
+        totals[source] = totals.get(source, 0.0) + cfg.band_weight(band) * tokens
+    return totals
 
 
 def mixture_weights_by_chars(docs: DataFrame, cfg: MixtureConfig) -> dict[str, float]:

@@ -43,12 +43,26 @@ from pyspark.sql.types import IntegerType, LongType, StringType, StructField, St
 
 from core.progress import StageProgress
 from core.spark_batches import take_document_counter, worker_cached
+from stages.dedup_minhash import CLUSTER, CLUSTER_SIZE
+from trainer_output import provenance
 from trainer_output.indexed_dataset import IndexedDatasetWriter, dtype_for_vocab, sha256_file
-from trainer_output.mixture import MixtureConfig, apply_mixture, lookup, mixture_table, plan_mixture, unit_hash
+from trainer_output.mixture import (
+    REHYDRATION_NEEDS_MINHASH,
+    MixtureConfig,
+    MixtureError,
+    apply_mixture,
+    lookup,
+    mixture_table,
+    plan_mixture,
+    rehydration_band,
+    unit_hash,
+    weighted_tokens,
+)
 
 SPLITS = ("train", "valid")
 log = logging.getLogger("corpus")
 _OPEN_SEGMENTS = 64
+WRITER_TASKS_PER_CORE = 2  # shard-writing tasks per core: enough to even out shards of unequal size
 
 
 class ShardsConfig(BaseModel):
@@ -68,6 +82,9 @@ _TOKENIZED = StructType(
         StructField("id", StringType()),
         StructField("source", StringType()),
         StructField("split", StringType()),
+        StructField("rehydration_band", IntegerType()),
+        StructField("file", StringType()),
+        StructField("line", LongType()),
         StructField("segment", StringType()),
         StructField("offset", LongType()),
         StructField("n_tokens", IntegerType()),
@@ -80,6 +97,7 @@ _WRITTEN = StructType(
         StructField("path", StringType()),
         StructField("bin_sha256", StringType()),
         StructField("idx_sha256", StringType()),
+        StructField("provenance_sha256", StringType()),
         StructField("documents", LongType()),
         StructField("tokens", LongType()),
         StructField("per_source", StringType()),
@@ -88,7 +106,7 @@ _WRITTEN = StructType(
 
 
 class _CountsParam(AccumulatorParam):
-    """Accumulates {(source, split): (documents, tokens)} from the tokenizing tasks."""
+    """Accumulates {(source, split, rehydration band): (documents, tokens)} from the tokenizing tasks."""
 
     def zero(self, value):
         return {}
@@ -109,13 +127,15 @@ def tokenize_documents(
     seed: int,
     valid_fraction: float,
     segments_dir: Path,
+    mixture_cfg: MixtureConfig,
 ) -> tuple[DataFrame, Accumulator]:
-    """Tokenize into segment files; ``id, source, split, segment, offset, n_tokens`` rows point into them.
+    """Tokenize into segment files; ``id, source, split, rehydration_band, file, line, segment, offset,
+    n_tokens`` rows point into them (``file``, ``line``: the input record, for the provenance sidecars).
 
     A document's tokens (its ids plus ``eos_id``, as ``dtype``) are ``n_tokens`` items at byte ``offset``
     of ``segments_dir/<segment>``. Each task attempt writes its own segment, so a retried task never
     mixes with the first attempt; only the rows of the attempt Spark keeps point anywhere. The returned
-    accumulator holds ``{(source, split): (documents, tokens)}`` once the rows have been written (once).
+    accumulator holds ``{(source, split, band): (documents, tokens)}`` once the rows have been written (once).
     """
     counts = docs.sparkSession.sparkContext.accumulator({}, _CountsParam())
     progress = take_document_counter()
@@ -130,7 +150,7 @@ def tokenize_documents(
         tokenizer = worker_cached(f"tokenizer:{tokenizer_sha256}", lambda: Tokenizer.from_file(path))
         context = TaskContext.get()
         segment = f"part-{context.partitionId():05d}-{context.taskAttemptId()}.tok"
-        local: dict[tuple[str, str], tuple[int, int]] = {}
+        local: dict[tuple[str, str, int], tuple[int, int]] = {}
         position = 0
         with open(os.path.join(directory, segment), "wb") as out:
             for batch in batches:
@@ -147,16 +167,17 @@ def tokenize_documents(
                 offsets = np.frombuffer(lists.buffers()[1], dtype=np.int32, count=len(lists) + 1).astype(np.int64)
                 out.write(memoryview(lists.buffers()[3])[: offsets[-1] * dtype.itemsize])
                 lengths = np.diff(offsets)
-                for source, split, n in zip(
-                    batch.column("source").to_pylist(), batch.column("split").to_pylist(), lengths.tolist()
-                ):
-                    before = local.get((source, split), (0, 0))
-                    local[(source, split)] = (before[0] + 1, before[1] + n)
+                keys = zip(
+                    batch.column("source").to_pylist(),
+                    batch.column("split").to_pylist(),
+                    batch.column("rehydration_band").to_pylist(),
+                )
+                for key, n in zip(keys, lengths.tolist()):
+                    before = local.get(key, (0, 0))
+                    local[key] = (before[0] + 1, before[1] + n)
                 yield pa.RecordBatch.from_arrays(
                     [
-                        batch.column("id"),
-                        batch.column("source"),
-                        batch.column("split"),
+                        *(batch.column(name) for name in _TOKENIZED.fieldNames()[:6]),
                         pa.array([segment] * len(ids), pa.string()),
                         pa.array(position + offsets[:-1] * dtype.itemsize),
                         pa.array(lengths, pa.int32()),
@@ -166,14 +187,29 @@ def tokenize_documents(
                 position += int(offsets[-1]) * dtype.itemsize
         counts.add(local)
 
-    cluster = F.col("id")
-    if "minhash_cluster" in docs.columns:
-        cluster = F.coalesce(F.col("minhash_cluster").cast("string"), F.col("id"))
-    split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
-    tokenized = docs.select(
-        "id", "source", split.alias("split"), F.coalesce("text", F.lit("")).alias("text")
-    ).mapInArrow(tokenize, _TOKENIZED)
+    tokenized = _tokenizer_input(docs, seed, valid_fraction, mixture_cfg).mapInArrow(tokenize, _TOKENIZED)
     return tokenized, counts
+
+
+def _tokenizer_input(docs: DataFrame, seed: int, valid_fraction: float, mixture_cfg: MixtureConfig) -> DataFrame:
+    """The columns the tokenizing pass keeps, with each document's split (by dedup cluster) and rehydration
+    band, then ``text``; ``file`` and ``line`` are null for documents that did not come from a run's ingest."""
+    cluster = F.col("id")
+    if CLUSTER in docs.columns:
+        cluster = F.coalesce(F.col(CLUSTER).cast("string"), F.col("id"))
+    split = F.when(unit_hash(cluster, seed=seed, salt="split") < valid_fraction, "valid").otherwise("train")
+    size = F.col(CLUSTER_SIZE) if CLUSTER_SIZE in docs.columns else F.lit(1)
+    return docs.select(
+        "id",
+        "source",
+        split.alias("split"),
+        rehydration_band(size, mixture_cfg).alias("rehydration_band"),
+        *(
+            F.col(c) if c in docs.columns else F.lit(None).cast(t).alias(c)
+            for c, t in (("file", "string"), ("line", "long"))
+        ),
+        F.coalesce("text", F.lit("")).alias("text"),
+    )
 
 
 class _Segments:
@@ -202,31 +238,40 @@ class _Segments:
 
 
 class _ShardFiles:
-    """The shards of one Spark partition (rows sorted by split, shard, order): one writer open at a time."""
+    """The shards of one Spark partition (rows sorted by split, shard, order): one writer open at a time,
+    with the shard's provenance rows, written beside it when it is finalized."""
 
     def __init__(self, staging: str, dtype: np.dtype, tmp_suffix: str):
         self.staging, self.dtype, self.tmp_suffix = staging, dtype, tmp_suffix
         self.key: tuple[str, int] | None = None
         self.writer: IndexedDatasetWriter | None = None
         self.per_source: dict[str, list[int]] = {}
+        self.provenance: list[pa.Table] = []
 
     def open(self, split: str, shard: int) -> None:
         directory = Path(self.staging, split)
         directory.mkdir(parents=True, exist_ok=True)
-        self.key, self.per_source = (split, shard), {}
+        self.key, self.per_source, self.provenance = (split, shard), {}, []
         self.writer = IndexedDatasetWriter(directory / f"{split}_{shard:05d}", self.dtype, self.tmp_suffix)
 
-    def add(self, token_bytes, lengths: np.ndarray, sources: list[str]) -> None:
+    def add(self, token_bytes, lengths: np.ndarray, sources: list[str], provenance_rows: pa.Table) -> None:
         self.writer.add_documents(token_bytes, lengths)
+        self.provenance.append(provenance_rows)
         for source, n in zip(sources, lengths.tolist()):
             counts = self.per_source.setdefault(source, [0, 0])
             counts[0] += 1
             counts[1] += n
 
     def close(self) -> dict:
-        """Finalize the open shard; its manifest row."""
+        """Finalize the open shard and its provenance sidecar; its manifest row."""
+        sidecar_tmp = self.writer.prefix.with_name(
+            f"{self.writer.prefix.name}{provenance.SIDECAR_SUFFIX}.{self.tmp_suffix}"
+        )
+        provenance.write_sidecar(self.provenance, sidecar_tmp)
         done = self.writer.finalize()
         self.writer = None
+        sidecar = done.prefix.with_name(done.prefix.name + provenance.SIDECAR_SUFFIX)
+        os.replace(sidecar_tmp, sidecar)
         split, shard = self.key
         return {
             "split": split,
@@ -234,6 +279,7 @@ class _ShardFiles:
             "path": f"{split}/{done.prefix.name}",
             "bin_sha256": done.bin_sha256,
             "idx_sha256": done.idx_sha256,
+            "provenance_sha256": sha256_file(sidecar),
             "documents": done.documents,
             "tokens": done.tokens,
             "per_source": json.dumps(dict(sorted(self.per_source.items()))),
@@ -255,6 +301,7 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
                 keys = list(zip(batch.column("split").to_pylist(), batch.column("shard").to_pylist()))
                 sources = batch.column("source").to_pylist()
                 lengths = batch.column("n_tokens").to_numpy()
+                rows = pa.Table.from_batches([batch]).select(list(provenance.COLUMNS))
                 pieces = [
                     segments.read(segment, offset, n * dtype.itemsize)
                     for segment, offset, n in zip(
@@ -269,7 +316,12 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
                         if files.writer is not None:
                             yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
                         files.open(*keys[start])
-                    files.add(b"".join(pieces[start:end]), lengths[start:end], sources[start:end])
+                    files.add(
+                        b"".join(pieces[start:end]),
+                        lengths[start:end],
+                        sources[start:end],
+                        rows.slice(start, end - start),
+                    )
                     start = end
             if files.writer is not None:
                 yield pa.RecordBatch.from_pylist([files.close()], schema=arrow_schema)
@@ -284,15 +336,28 @@ def _shard_writer(staging: Path, segments_dir: Path, dtype: np.dtype):
 
 
 def _shard_counts(
-    counts: dict[tuple[str, str], tuple[int, int]], rates: dict[str, float], cfg: ShardsConfig
+    counts: dict[tuple[str, str, int], tuple[int, int]],
+    rates: dict[str, float],
+    cfg: ShardsConfig,
+    mixture_cfg: MixtureConfig,
 ) -> dict[str, int]:
-    """Shards per split: expected (documents or tokens) after sampling (valid: never repeated) / shard size,
-    at least 1 if non-empty."""
+    """Shards per split: expected (documents or tokens) after sampling (rate times the band's rehydration
+    weight; valid: never repeated) / shard size, at least 1 if non-empty."""
     unit = 0 if cfg.shard_unit == "documents" else 1
     expected = dict.fromkeys(SPLITS, 0.0)
-    for (source, split), values in counts.items():
-        expected[split] += (rates[source] if split == "train" else min(rates[source], 1.0)) * values[unit]
+    for (source, split, band), values in sorted(counts.items()):
+        rate = rates[source] * mixture_cfg.band_weight(band)
+        expected[split] += (rate if split == "train" else min(rate, 1.0)) * values[unit]
     return {split: max(1, math.ceil(e / cfg.shard_size)) if e > 0 else 0 for split, e in expected.items()}
+
+
+def _plan(counts: dict[tuple[str, str, int], tuple[int, int]], mixture_cfg: MixtureConfig) -> list:
+    """The mixture plan from the tokenizing pass's exact counts per (source, split, rehydration band)."""
+    available = _sum_by_source((source, values) for (source, _, _), values in sorted(counts.items()))
+    band_tokens: dict[tuple[str, int], int] = {}
+    for (source, _, band), (_, tokens) in counts.items():
+        band_tokens[(source, band)] = band_tokens.get((source, band), 0) + tokens
+    return plan_mixture(available, mixture_cfg, weighted_tokens(band_tokens, mixture_cfg))
 
 
 def _sum_by_source(pairs) -> dict[str, tuple[int, int]]:
@@ -313,7 +378,7 @@ def _install(staging: Path, out_dir: Path, written: list[dict], manifest: dict) 
         shutil.rmtree(out_dir / split, ignore_errors=True)
     for shard in written:
         (out_dir / shard["path"]).parent.mkdir(parents=True, exist_ok=True)
-        for ext in (".bin", ".idx"):
+        for ext in (".bin", ".idx", provenance.SIDECAR_SUFFIX):
             os.replace(staging / (shard["path"] + ext), out_dir / (shard["path"] + ext))
     shutil.rmtree(staging)
     tmp = manifest_path.with_name("manifest.json.tmp")
@@ -339,10 +404,15 @@ def write_shards(
     seed: int,
     config_hash: str,
     progress_interval_s: float = 0.0,
+    release: str | None = None,
 ) -> dict:
-    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``), mix, shard; return the
+    """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``, ``minhash_cluster_size``,
+    ``file``, ``line``), mix, shard with provenance sidecars (``release`` names the run in them); return the
     manifest. Every ``progress_interval_s`` (0: never) the tokenizing pass logs documents done, rate and ETA."""
     from tokenizers import Tokenizer
+
+    if mixture_cfg.cluster_size_weights and CLUSTER_SIZE not in docs.columns:
+        raise MixtureError(REHYDRATION_NEEDS_MINHASH)
 
     spark = docs.sparkSession
     seed = cfg.shuffle_seed if cfg.shuffle_seed is not None else seed
@@ -363,16 +433,24 @@ def write_shards(
         rows_path = str(staging / "documents")
         with StageProgress(spark, "[shards] tokenizing:", docs.count(), progress_interval_s):
             tokenized, counted = tokenize_documents(
-                docs, tokenizer_path, tokenizer_sha256, eos_id, dtype, seed, cfg.valid_fraction, segments_dir
+                docs,
+                tokenizer_path,
+                tokenizer_sha256,
+                eos_id,
+                dtype,
+                seed,
+                cfg.valid_fraction,
+                segments_dir,
+                mixture_cfg,
             )
             tokenized.write.parquet(rows_path)
         counts = counted.value
-        available = _sum_by_source((source, values) for (source, _), values in counts.items())
-        plan = plan_mixture(available, mixture_cfg)
-        rates = {row.source: row.epochs for row in plan}
-        n_shards = _shard_counts(counts, rates, cfg)
+        plan = _plan(counts, mixture_cfg)
+        n_shards = _shard_counts(counts, {row.source: row.epochs for row in plan}, cfg, mixture_cfg)
 
-        arranged = _arrange(apply_mixture(spark.read.parquet(rows_path), plan, seed), n_shards, seed)
+        rows = spark.read.parquet(rows_path).withColumn("document_id", F.col("id"))
+        sampled = apply_mixture(rows, plan, seed, mixture_cfg).withColumn("release", F.lit(release).cast("string"))
+        arranged = _arrange(sampled, n_shards, seed, WRITER_TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
         rows = arranged.mapInArrow(_shard_writer(staging, segments_dir, dtype), _WRITTEN).collect()  # one per shard
         written = sorted(
             (dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
@@ -397,16 +475,26 @@ def write_shards(
     return manifest
 
 
-def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int) -> DataFrame:
-    """One partition per shard, documents in a seeded order: each shard is written by one task."""
+def _arrange(sampled: DataFrame, n_shards: dict[str, int], seed: int, writers: int) -> DataFrame:
+    """Every shard's documents in one of ``writers`` partitions, in a seeded order: a task writes its shards one
+    after the other. A shard's content depends only on its documents and their order, not on ``writers``;
+    few tasks rather than one per shard, since each PySpark task costs about 0.2 s of Python CPU here."""
     shard = F.pmod(F.xxhash64("id", F.lit(seed), F.lit("shard")), lookup(F.col("split"), n_shards).cast("long"))
     order = F.xxhash64("id", F.lit(seed), F.lit("order"))
     return (
         sampled.select(
-            "split", shard.alias("shard"), order.alias("_order"), "id", "source", "segment", "offset", "n_tokens"
+            "split",
+            shard.alias("shard"),
+            order.alias("_order"),
+            F.col("id").alias("sample_id"),
+            *provenance.COLUMNS[2:6],
+            "document_id",
+            "segment",
+            "offset",
+            "n_tokens",
         )
-        .repartition(max(1, sum(n_shards.values())), "split", "shard")
-        .sortWithinPartitions("split", "shard", "_order", "id")
+        .repartition(max(1, min(writers, sum(n_shards.values()))), "split", "shard")
+        .sortWithinPartitions("split", "shard", "_order", "sample_id")
     )
 
 
@@ -424,7 +512,8 @@ def _manifest(
         {
             "split": row["split"],
             "path": run_relative(out_dir / row["path"], out_dir),
-            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"]},
+            "sha256": {"bin": row["bin_sha256"], "idx": row["idx_sha256"], "provenance": row["provenance_sha256"]},
+            "provenance": run_relative(out_dir / (row["path"] + provenance.SIDECAR_SUFFIX), out_dir),
             "documents": row["documents"],
             "tokens": row["tokens"],
             "documents_per_source": {s: v[0] for s, v in row["per_source"].items()},
