@@ -81,7 +81,7 @@ def test_trace_prints_the_record_and_the_final_text(run_dir, capsys):
     found = trace(prefix, 1)
     record = input_record(found["file"], found["line"], found["source"])
     assert found["tokens_match"] and found["text"] == normalize_text(record["text"])
-    assert found["text_from"].startswith("stages/") and found["text_from"].endswith("_dedup_minhash/data")
+    assert found["text_from"].startswith("work/stages/") and found["text_from"].endswith("_dedup_minhash/data")
     assert main(["trace", str(prefix), "1"]) == 0
     out = capsys.readouterr().out
     assert f"document  {found['document_id']}" in out and f"input     {found['file']}, line" in out
@@ -99,7 +99,7 @@ def test_rehydration_repeats_duplicated_documents_and_the_card_shows_effective_e
     assert table["web"]["effective_epochs"] == pytest.approx(
         table["web"]["tokens_used"] / table["web"]["tokens_available"]
     )
-    kept = pq.read_table(next(run_dir.glob("stages/*_dedup_minhash/data"))).to_pylist()
+    kept = pq.read_table(next(run_dir.glob("work/stages/*_dedup_minhash/data"))).to_pylist()
     size = {row["id"]: row["minhash_cluster_size"] for row in kept}
     copies: dict[str, int] = {}
     source: dict[str, str] = {}

@@ -18,8 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import yaml
 
 from core.errors import CorpusError
+from core.run_layout import work_dir_of_run
 
 SIDECAR_SUFFIX = ".prov.parquet"
 COLUMNS = ("document_id", "sample_id", "source", "file", "line", "release", "n_tokens")  # as the writer gets them
@@ -50,9 +52,17 @@ def write_sidecar(pieces: list[pa.Table], path: Path) -> None:
 
 
 def _final_stage_data(run_dir: Path) -> Path | None:
-    """The last complete stage's ``data/`` of a run directory (the final, PII-scrubbed documents), if kept."""
+    """The last complete stage's ``data/`` of a run directory, if kept: in ``stages/`` when a pii stage
+    scrubbed it, else in the run's work area (a run without a pii stage, whose shards are as raw)."""
     stages = sorted(p for p in (run_dir / "stages").glob("[0-9][0-9]_*") if (p / "_SUCCESS").is_file())
-    return stages[-1] / "data" if stages and (stages[-1] / "data").is_dir() else None
+    if not stages:
+        return None
+    resolved = run_dir / "config.resolved.yaml"
+    work = work_dir_of_run(
+        run_dir, yaml.safe_load(resolved.read_text(encoding="utf-8")) if resolved.is_file() else None
+    )
+    homes = [stages[-1] / "data", work / "stages" / stages[-1].name / "data"]
+    return next((home for home in homes if home.is_dir()), None)
 
 
 def _document_text(data: Path, document_id: str) -> str | None:
