@@ -18,6 +18,7 @@ from core.errors import ConfigError
 from filters.html_text import HtmlExtractor
 from model_training.kenlm import KenlmTrainConfig
 from model_training.quality_classifier import QualityClassifierTrainConfig
+from releases.index import ReleasesConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
 from trainer_output.mixture import MixtureConfig, check_targets
@@ -167,6 +168,9 @@ class PipelineConfig(Section):
     shards: ShardsConfig = Field(ShardsConfig(), description="Megatron token shards and the train/valid split")
     card: CardSettings = Field(CardSettings(), description="the dataset card")
     train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
+    releases: ReleasesConfig = Field(
+        ReleasesConfig(), description="earlier releases to deduplicate against (incremental runs)"
+    )
 
     @model_validator(mode="after")
     def _check_sources(self) -> PipelineConfig:

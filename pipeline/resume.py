@@ -22,6 +22,7 @@ from core.durable import fsync_tree, write_atomic
 from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.readers import input_fingerprint
 from pipeline.readers.files import is_url
+from releases.index import load_releases
 from stages.base import ScoredStage, Stage
 from trainer_output.indexed_dataset import sha256_file
 
@@ -133,10 +134,10 @@ def ingest_hash(sources: list[SourceConfig], ingest: IngestConfig, partitions: i
 
 def run_settings_hash(upstream: StepHash, config: PipelineConfig) -> StepHash:
     """Run-wide settings that change stage results (sampling, which duplicate is kept, rejects)."""
-    return combine(
-        upstream=upstream.value,
-        run=[config.run.seed, config.source_priority, config.run.reject_text_chars],
-    )
+    run = [config.run.seed, config.source_priority, config.run.reject_text_chars]
+    if config.releases.against:  # an incremental run: what the earlier releases hold decides the dedup
+        run.append([release.fingerprint() for release in load_releases(config.releases.against)])
+    return combine(upstream=upstream.value, run=run)
 
 
 def stage_hash(upstream: StepHash, stage: Stage) -> StepHash:

@@ -60,6 +60,7 @@ from pipeline.resume import (
     temp_dir,
     tokenizer_hash,
 )
+from releases.index import check_parameters, load_releases
 from stages.base import REASON, ScoredStage, Stage, StageContext
 
 log = logging.getLogger("corpus")
@@ -111,6 +112,7 @@ def stage_context(spark: SparkSession, config: PipelineConfig, scratch_dir: Path
         scratch_dir=scratch_dir,
         source_priority=config.source_priority,
         progress_interval_s=config.run.progress_interval_s,
+        releases=load_releases(config.releases.against),
     )
 
 
@@ -188,12 +190,21 @@ def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
     names = ["ingest", *(stage.name for _, stage, _ in config.enabled_stages())]
     if stop_after is not None and stop_after not in names:
         raise ConfigError(f"--stop-after {stop_after!r} is not a stage of this run; choose one of: {', '.join(names)}")
+    releases = load_releases(config.releases.against)
     for _, stage_cls, section in config.enabled_stages():
         if stop_after == "ingest":
             break
         stage_cls(section).preflight()
+        check_release_parameters(stage_cls(section), releases)
         if stop_after == stage_cls.name:
             break
+
+
+def check_release_parameters(stage: Stage, releases: tuple) -> None:
+    """A stage that compares its documents with earlier releases uses the parameters their indexes were made
+    with (checked before any Spark work: one error line naming the key)."""
+    if stage.release_table is not None and releases:
+        check_parameters(releases, stage.release_table, f"stages.{stage.name}", stage.release_parameters())
 
 
 def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:

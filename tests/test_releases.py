@@ -1,0 +1,96 @@
+"""Releases: a run deduplicated against an earlier release keeps exactly what a joint run would keep."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from releases.index import FORMAT_VERSION, ReleaseError, check_parameters, load_releases, write_manifest
+from stages.base import StageContext
+from stages.dedup_minhash import DedupMinhashConfig, DedupMinhashStage
+from stages.dedup_sentence import RELEASE_COLUMN, DedupSentenceStage
+from synthetic.releases import release_pair, sentences_of
+from tests.conftest import shared_data
+
+SCHEMA = "id string, source string, text string"
+
+
+@pytest.fixture(scope="module")
+def crawls():
+    """Crawls A and B (300 documents each) from real books, with planted cross-release duplicates and chains."""
+    books = sorted(shared_data("reference", "en").glob("[a-z]*-*.txt.gz"))
+    return release_pair(sentences_of(books), 300, seed=3)
+
+
+def frame(spark, records, source):
+    return spark.createDataFrame([(r["id"], source, r["text"]) for r in records], SCHEMA)
+
+
+def context(spark, folder, priority, releases=()):
+    return StageContext(spark, 1, 2, folder / "scratch", source_priority=priority, releases=releases)
+
+
+@pytest.fixture(scope="module")
+def release_a(spark, crawls, tmp_path_factory):
+    """Crawl A deduplicated alone and published as release "A" (its sentence and MinHash indexes)."""
+    from pipeline.release import write_tables
+
+    root = tmp_path_factory.mktemp("release")
+    ctx = context(spark, root, ["a"])
+    docs = frame(spark, crawls[0], "a")
+    minhash, sentence = DedupMinhashStage(), DedupSentenceStage()
+    clusters = ctx.checkpoint(minhash.apply(docs, ctx), "a_minhash")
+    tables = {**sentence.release_tables(docs, ctx), **minhash.release_tables(docs, clusters, ctx)}
+    rows = write_tables(root / "A", tables, 2)
+    parameters = {"minhash": minhash.release_parameters(), "sentence": sentence.release_parameters()}
+    write_manifest(
+        root / "A", {"format_version": FORMAT_VERSION, "name": "A", "tables": rows, "parameters": parameters}
+    )
+    return load_releases([str(root / "A")])
+
+
+def test_minhash_against_a_release_keeps_what_a_joint_run_keeps(spark, crawls, release_a, tmp_path):
+    a, b = crawls
+    stage = DedupMinhashStage()
+    joint = stage.apply(frame(spark, a, "a").unionByName(frame(spark, b, "b")), context(spark, tmp_path, ["a", "b"]))
+    joint_b = {r["id"]: r["reason"] for r in joint.where(F.col("source") == "b").collect()}
+    incremental = stage.apply(frame(spark, b, "b"), context(spark, tmp_path, ["b"], release_a))
+    rows = {r["id"]: r for r in incremental.collect()}
+
+    assert {i for i, reason in joint_b.items() if reason is None} == {i for i, r in rows.items() if r["reason"] is None}
+    against_a = {i for i, r in rows.items() if r["reason"] == "dedup:minhash:release:A"}
+    assert against_a == {i for i, reason in joint_b.items() if (reason or "").startswith("dedup:minhash:a")}
+    planted = {r["id"]: r["planted"] for r in b}
+    removed = {kind: sum(planted[i] == kind for i in against_a) for kind in ("near_a", "chain", "near_a_dup")}
+    assert removed["near_a"] >= 25 and removed["chain"] >= 10 and removed["near_a_dup"] >= 15, removed
+    assert all(rows[i]["minhash_cluster"].startswith("a") for i in against_a)  # the release document's cluster
+    within_b = [r for r in rows.values() if (r["reason"] or "").startswith("dedup:minhash:b")]
+    assert len(within_b) >= 10  # B's own near-duplicates, deduplicated as before
+
+
+def test_sentence_dedup_against_a_release_removes_what_a_joint_run_removes(spark, crawls, release_a, tmp_path):
+    a, b = crawls
+    stage = DedupSentenceStage()
+    joint = stage.apply(frame(spark, a, "a").unionByName(frame(spark, b, "b")), context(spark, tmp_path, ["a", "b"]))
+    joint_b = {r["id"]: (r["text"], r["reason"] is None) for r in joint.where(F.col("source") == "b").collect()}
+    incremental = stage.apply(frame(spark, b, "b"), context(spark, tmp_path, ["b"], release_a)).collect()
+
+    assert {r["id"]: (r["text"], r["reason"] is None) for r in incremental} == joint_b
+    trimmed = [r for r in incremental if r[RELEASE_COLUMN] == "A"]
+    planted = {r["id"]: r["planted"] for r in b}
+    assert sum(planted[r["id"]] == "spans" for r in trimmed) >= 25
+    assert all(r["dedup_sentence_chars_removed"] > 0 for r in trimmed)
+
+
+def test_a_release_made_with_other_parameters_is_one_error_naming_the_key(release_a):
+    other = DedupMinhashStage(DedupMinhashConfig(num_perm=64))
+    with pytest.raises(ReleaseError) as err:
+        check_parameters(release_a, "minhash", "stages.dedup_minhash", other.release_parameters())
+    message = str(err.value)
+    assert "stages.dedup_minhash.num_perm is 64 here but 128 in release 'A'" in message and "\n" not in message
+    check_parameters(release_a, "minhash", "stages.dedup_minhash", DedupMinhashStage().release_parameters())
+
+
+def test_a_missing_release_folder_is_named_by_its_key(tmp_path):
+    with pytest.raises(ReleaseError, match=r"releases.against\[0\]: .*manifest.json not found"):
+        load_releases([str(tmp_path / "nowhere")])
