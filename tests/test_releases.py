@@ -94,3 +94,83 @@ def test_a_release_made_with_other_parameters_is_one_error_naming_the_key(releas
 def test_a_missing_release_folder_is_named_by_its_key(tmp_path):
     with pytest.raises(ReleaseError, match=r"releases.against\[0\]: .*manifest.json not found"):
         load_releases([str(tmp_path / "nowhere")])
+
+
+def run_config(inputs, out, eval_file=None, against=(), **minhash):
+    """A small run: normalize, both dedups and decontamination, over one crawl."""
+    return {
+        "run": {"output_dir": str(out), "partitions": 2, "progress_interval_s": 0},
+        "sources": [{"name": "crawl", "format": "jsonl", "paths": [str(inputs)], "id_field": "id"}],
+        "stages": {
+            "normalize": {},
+            "dedup_sentence": {},
+            "dedup_minhash": minhash,
+            "decontaminate": {"eval_sets": {"passages": str(eval_file)} if eval_file else {}, "mode": "reject"},
+        },
+        "tokenizer": {"vocab_size": 512, "sample_chars": 200000},
+        "shards": {"shard_size": 20000, "valid_fraction": 0.1},
+        "releases": {"against": [str(a) for a in against]},
+    }
+
+
+@pytest.mark.slow
+def test_two_releases_end_to_end(spark, tmp_path, capsys):
+    """Run A, publish it, run B against it: B's rejects, stats and card say what went against the release; B
+    is decontaminated with A's evaluation sets though its own config names none; mismatches are one line."""
+    import json
+
+    import pyarrow.parquet as pq
+    import yaml
+
+    from pipeline.cli import main
+    from synthetic.releases import write_release_pair
+
+    books = sorted(shared_data("reference", "en").glob("[a-z]*-*.txt.gz"))
+    a_file, b_file = write_release_pair(tmp_path / "in", sentences_of(books), 150, seed=5)
+    b_fresh = [json.loads(line) for line in b_file.read_text().splitlines()]
+    b_fresh = [r for r in b_fresh if r["planted"] == "fresh"][-2:]
+    eval_file = tmp_path / "eval.jsonl"  # A's evaluation set holds two of B's documents
+    eval_file.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in b_fresh))
+    configs = {
+        "a": run_config(a_file, tmp_path / "run-a", eval_file),
+        "b": run_config(b_file, tmp_path / "run-b", against=[tmp_path / "rel" / "A1"]),
+        "bad": run_config(b_file, tmp_path / "run-bad", against=[tmp_path / "rel" / "A1"], num_perm=64),
+    }
+    for name, config in configs.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(config))
+
+    assert main(["run", "--config", str(tmp_path / "a.yaml")]) == 0
+    assert main(["release", str(tmp_path / "run-a"), "--name", "A1", "--into", str(tmp_path / "rel")]) == 0
+    manifest = json.loads((tmp_path / "rel" / "A1" / "manifest.json").read_text())
+    final_a = pq.read_table(tmp_path / "run-a" / "stages" / "08_decontaminate" / "data").num_rows
+    assert manifest["tables"]["documents"] == final_a and manifest["tables"]["decontamination"] > 0
+    assert manifest["tables"]["minhash"] > 0 and manifest["tables"]["sentence"] > 0
+    assert manifest["parameters"]["minhash"]["num_perm"] == 128
+    assert main(["run", "--config", str(tmp_path / "b.yaml")]) == 0
+
+    run_b = tmp_path / "run-b"
+    stats = {
+        name: json.loads((run_b / "stages" / folder / "stats.json").read_text())["extra"]
+        for name, folder in (("sentence", "06_dedup_sentence"), ("minhash", "07_dedup_minhash"))
+    }
+    against = {name: extra.get("removed_against_releases", {}).get("A1", 0) for name, extra in stats.items()}
+    # B's copies of A's documents: most lose their sentences shared with A in sentence dedup (trimmed; those
+    # left too short are rejected), the rest go in MinHash dedup; both count against the release
+    assert against["sentence"] >= 3 and against["minhash"] >= 2, against
+    assert stats["sentence"]["docs_changed_against_releases"]["A1"] >= 30
+    reasons = pq.read_table(run_b / "rejects" / "06_dedup_sentence").column("reason").to_pylist()
+    reasons += pq.read_table(run_b / "rejects" / "07_dedup_minhash").column("reason").to_pylist()
+    assert reasons.count("dedup_sentence:release:A1") == against["sentence"]
+    assert reasons.count("dedup:minhash:release:A1") == against["minhash"]
+    decontaminate = json.loads((run_b / "stages" / "08_decontaminate" / "stats.json").read_text())
+    assert decontaminate["extra"]["documents_per_eval_set"]["passages"] >= 1
+    card = (run_b / "README.md").read_text()
+    assert "## Earlier releases" in card and "`A1`" in card
+
+    capsys.readouterr()
+    assert main(["run", "--config", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: stages.dedup_minhash.num_perm is 64 here but 128 in release 'A1'")
+    assert not any(line.startswith("Traceback") for line in err)
+    assert main(["release", str(tmp_path / "run-a"), "--name", "A1", "--into", str(tmp_path / "rel")]) == 2
+    assert "exists already" in capsys.readouterr().err
