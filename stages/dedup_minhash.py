@@ -14,6 +14,10 @@
    whatever the partitioning or run.
 5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone); the
    other members are rejected with ``dedup:minhash:<kept id>``.
+
+With earlier releases (``releases.against``), their documents' band keys and shingle sets join in as
+if part of this run, before every source (:meth:`DedupMinhashStage.apply_against_releases`); a
+document clustered with one is rejected with ``dedup:minhash:release:<name>``.
 """
 
 from __future__ import annotations

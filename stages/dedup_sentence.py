@@ -4,6 +4,9 @@ Each document's windows of ``span`` consecutive sentences are hashed; a window f
 several documents belongs to the first of them in (source priority, id) order, and every
 other document loses the sentences of that window. The order does not depend on how the
 input is partitioned. A document left shorter than ``min_chars`` is rejected.
+
+With earlier releases (``releases.against``), every span hash of their documents counts as owned before
+this run: such spans are removed from every document here, as in a joint run with the releases first.
 """
 
 from __future__ import annotations
