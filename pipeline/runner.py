@@ -60,7 +60,7 @@ from pipeline.resume import (
     temp_dir,
     tokenizer_hash,
 )
-from releases.index import check_parameters, load_releases
+from releases.index import load_releases
 from stages.base import REASON, ScoredStage, Stage, StageContext
 
 log = logging.getLogger("corpus")
@@ -195,16 +195,9 @@ def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
         if stop_after == "ingest":
             break
         stage_cls(section).preflight()
-        check_release_parameters(stage_cls(section), releases)
+        stage_cls(section).check_releases(releases)  # before any Spark work: one error line naming the key
         if stop_after == stage_cls.name:
             break
-
-
-def check_release_parameters(stage: Stage, releases: tuple) -> None:
-    """A stage that compares its documents with earlier releases uses the parameters their indexes were made
-    with (checked before any Spark work: one error line naming the key)."""
-    if stage.release_table is not None and releases:
-        check_parameters(releases, stage.release_table, f"stages.{stage.name}", stage.release_parameters())
 
 
 def nothing_left_message(run_dir: Path, outcomes: list[StageOutcome]) -> str:

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField
 
 from core.errors import CorpusError
-from releases.index import Release
+from releases.index import Release, check_parameters
 
 REASON = "reason"
 REASON_FIELD = StructField(REASON, StringType(), True)
@@ -120,6 +120,12 @@ class Stage:
     def release_parameters(self) -> dict[str, Any]:
         """The settings its release index depends on: a run using a release must have the same ones."""
         return {}
+
+    def check_releases(self, releases: tuple[Release, ...]) -> None:
+        """Earlier releases whose index of this stage's kind was made with other parameters cannot be compared
+        with this run's documents: a ``ReleaseError`` naming the key (the runner checks before any Spark work)."""
+        if self.release_table is not None:
+            check_parameters(releases, self.release_table, f"stages.{self.name}", self.release_parameters())
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""

@@ -29,7 +29,7 @@ from filters.dedup_text import (
     merge_eval_ngrams,
     read_eval_texts,
 )
-from releases.index import DECONTAMINATION, check_parameters, read_eval_ngrams
+from releases.index import DECONTAMINATION, read_eval_ngrams
 from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 MATCHED = "decontaminate_matches"
@@ -123,7 +123,7 @@ class DecontaminateStage(Stage):
         index (a set of the same name is united), so a run removes whatever its releases removed."""
         own = build_eval_ngrams(read_eval_sets(self.config), self.config.ngram)
         released = [release for release in ctx.releases if release.table(DECONTAMINATION)]
-        check_parameters(tuple(released), DECONTAMINATION, "stages.decontaminate", self.release_parameters())
+        self.check_releases(ctx.releases)
         return merge_eval_ngrams(own, *(read_eval_ngrams(release) for release in released))
 
     def release_parameters(self) -> dict:

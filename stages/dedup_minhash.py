@@ -39,7 +39,7 @@ from filters.minhash import (
     shingle_set_from_bytes,
     signatures,
 )
-from releases.index import MINHASH, MINHASH_SHINGLES, RELEASE_NODE_PREFIX, ReleaseError, check_parameters
+from releases.index import MINHASH, MINHASH_SHINGLES, RELEASE_NODE_PREFIX, ReleaseError
 from stages.base import REASON, CardSpec, Stage, StageConfig, StageContext, release_reject_counts
 
 CLUSTER = "minhash_cluster"
@@ -200,6 +200,19 @@ class DedupMinhashStage(Stage):
             "char_ngram": cfg.char_ngram,
         }
 
+    def check_releases(self, releases: tuple) -> None:
+        """The parameters (see ``Stage.check_releases``) and, when candidates are verified, the releases'
+        shingle sets (a release of a run that did not verify has none)."""
+        super().check_releases(releases)
+        for release in releases:
+            if self.config.verify and release.table(MINHASH) and not release.table(MINHASH_SHINGLES):
+                theirs = release.parameters(MINHASH) or {}
+                raise ReleaseError(
+                    f"stages.dedup_minhash.verify is true but release {release.name!r} ({release.path}) has no "
+                    "shingle sets (its run did not verify candidates): set stages.dedup_minhash.verify: false, "
+                    f"with bands: {theirs.get('bands')} and rows: {theirs.get('rows')} as in the release"
+                )
+
     def release_tables(self, documents: DataFrame, clusters: DataFrame, ctx: StageContext) -> dict[str, DataFrame]:
         """The index a release keeps: every document that entered this stage (``documents``), with its band
         keys and its ``minhash_cluster`` (from ``clusters``: the stage's kept and rejected rows), and, when
@@ -230,7 +243,7 @@ class DedupMinhashStage(Stage):
         cluster as its ``minhash_cluster``; the others keep their in-run clusters. The kept set equals that
         of a joint run over the releases' and this run's documents (tests/test_releases.py).
         """
-        check_parameters(ctx.releases, MINHASH, "stages.dedup_minhash", self.release_parameters())
+        self.check_releases(ctx.releases)
         index = _release_index(ctx)
         heads = index.groupBy("band", "band_hash").agg(F.min("node").alias("release_head"))
         bucket = Window.partitionBy("band", "band_hash")
@@ -304,19 +317,13 @@ def _release_index(ctx: StageContext) -> DataFrame:
 
 def _release_shingles(ctx: StageContext) -> DataFrame:
     """``node`` (prefixed as in :func:`_release_index`) and ``shingles`` of every release document."""
-    frames = []
-    for release in ctx.releases:
-        if release.table(MINHASH) and not release.table(MINHASH_SHINGLES):
-            raise ReleaseError(
-                f"release {release.name!r} ({release.path}) has no shingle sets (its run did not verify "
-                "candidates): set stages.dedup_minhash.verify: false to compare by band keys alone"
-            )
-        if release.table(MINHASH_SHINGLES):
-            frames.append(
-                ctx.spark.read.parquet(release.table(MINHASH_SHINGLES)).select(
-                    F.concat(F.lit(release.node_prefix), "node").alias("node"), SHINGLES
-                )
-            )
+    frames = [
+        ctx.spark.read.parquet(release.table(MINHASH_SHINGLES)).select(
+            F.concat(F.lit(release.node_prefix), "node").alias("node"), SHINGLES
+        )
+        for release in ctx.releases
+        if release.table(MINHASH_SHINGLES)
+    ]
     return _union(frames)
 
 

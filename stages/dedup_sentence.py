@@ -21,7 +21,7 @@ from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, Stru
 
 from core.spark_batches import map_batches
 from filters.dedup_text import ORDER_KEY_WIDTH, doc_order_key, remove_windows, window_hashes
-from releases.index import SENTENCE, check_parameters
+from releases.index import SENTENCE
 from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext, release_reject_counts
 
 CHARS_REMOVED = "dedup_sentence_chars_removed"
@@ -64,7 +64,7 @@ class DedupSentenceStage(Stage):
         mode, span = self.config.mode, self.config.units_per_span
         occurrences = ctx.checkpoint(self.occurrences(df, ctx), "dedup_sentence/occurrences")
         if any(release.table(SENTENCE) for release in ctx.releases):
-            check_parameters(ctx.releases, SENTENCE, "stages.dedup_sentence", self.release_parameters())
+            self.check_releases(ctx.releases)
             duplicates = _duplicates_against_releases(occurrences, _release_spans(ctx))
         else:
             duplicates = _duplicates(occurrences).withColumn(RELEASE_COLUMN, F.lit(None).cast(StringType()))

@@ -91,6 +91,21 @@ def test_a_release_made_with_other_parameters_is_one_error_naming_the_key(releas
     check_parameters(release_a, "minhash", "stages.dedup_minhash", DedupMinhashStage().release_parameters())
 
 
+def test_verifying_against_a_release_without_shingle_sets_is_refused(release_a, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "A"
+    shutil.copytree(release_a[0].path, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["tables"]["minhash_shingles"]
+    write_manifest(folder, manifest)
+    unverified = load_releases([str(folder)])
+    with pytest.raises(ReleaseError, match="verify is true but release 'A' .* has no shingle sets"):
+        DedupMinhashStage().check_releases(unverified)
+    DedupMinhashStage(DedupMinhashConfig(verify=False, bands=16, rows=8)).check_releases(unverified)
+
+
 def test_a_missing_release_folder_is_named_by_its_key(tmp_path):
     with pytest.raises(ReleaseError, match=r"releases.against\[0\]: .*manifest.json not found"):
         load_releases([str(tmp_path / "nowhere")])
