@@ -8,7 +8,7 @@ CONFIG ?= configs/sample.yaml
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup java demo test lint models kenlm bench-env clean
+.PHONY: setup java demo demo-releases test lint models kenlm bench-env clean
 
 setup: java $(VENV)/.installed kenlm
 
@@ -33,6 +33,13 @@ models: setup
 
 demo: setup models
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/spark-submit jobs/build_corpus.py --config $(CONFIG)  # local: listen on loopback only
+
+# Two releases over time: month A published as a release, month B deduplicated against it (README).
+demo-releases: setup
+	$(BIN)/corpus synth releases runs/releases-demo/input --docs 2000
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/spark-submit jobs/build_corpus.py --config configs/release_a.yaml
+	test -d runs/releases/2026-11 || SPARK_LOCAL_IP=127.0.0.1 $(BIN)/corpus release runs/release-a --name 2026-11 --into runs/releases
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/spark-submit jobs/build_corpus.py --config configs/release_b.yaml
 
 test: setup lint
 	$(BIN)/python -m pytest -q --durations=15 tests

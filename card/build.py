@@ -45,6 +45,7 @@ from card.run_data import (
     size_category,
     spark_histogram,
 )
+from releases.index import ReleaseError, read_manifest
 from stages.base import Signal
 
 CARD_FILE = "README.md"
@@ -177,6 +178,7 @@ def build_card(
         section_languages,
         section_signals,
         section_dedup,
+        section_releases,
         section_pii,
         section_mixture,
         section_tokenizer,
@@ -737,6 +739,63 @@ def section_dedup(ctx: CardContext) -> list[str]:
     return lines
 
 
+def earlier_releases(ctx: CardContext) -> list[str]:
+    """The release folders the run was deduplicated against (``releases.against``), in priority order."""
+    section = (ctx.run.config or {}).get("releases")
+    return list(section.get("against") or []) if isinstance(section, dict) else []
+
+
+def section_releases(ctx: CardContext) -> list[str]:
+    """What an incremental run removed as duplicates of each earlier release, per stage."""
+    folders = earlier_releases(ctx)
+    if not folders:
+        return []
+    lines = [
+        "## Earlier releases",
+        "",
+        f"This run was deduplicated against {plural(len(folders), 'earlier release')} (`releases.against`, "
+        "listed first wins): their documents count as already shipped, so a new document duplicating one of "
+        "them was removed (reason `dedup:minhash:release:<name>`; `dedup_sentence:release:<name>` when the "
+        "spans it shares with a release left it too short). Their text was not read again: only their "
+        "indexes (band keys, shingle sets, span hashes, evaluation n-grams).",
+        "",
+    ]
+    done = {s.name: (s.stats.get("extra") or {}) for s in ctx.run.stages if s.status == DONE}
+    minhash, sentence = done.get("dedup_minhash", {}), done.get("dedup_sentence", {})
+    rows = []
+    for rank, folder in enumerate(folders):
+        try:
+            manifest = read_manifest(folder, f"releases.against[{rank}]")
+        except ReleaseError as err:
+            rows.append([str(rank + 1), "—", code(folder), f"unreadable now: {plain(err)}", "—", "—", "—"])
+            continue
+        name = manifest["name"]
+        rows.append(
+            [
+                str(rank + 1),
+                code(name),
+                code(folder),
+                fmt((manifest.get("tables") or {}).get("documents")),
+                fmt((minhash.get("removed_against_releases") or {}).get(name, 0)),
+                fmt((sentence.get("removed_against_releases") or {}).get(name, 0)),
+                fmt((sentence.get("docs_changed_against_releases") or {}).get(name, 0)),
+            ]
+        )
+    lines += table(
+        [
+            "priority",
+            "release",
+            "folder",
+            "documents shipped",
+            "near-duplicates removed (dedup_minhash)",
+            "left too short (dedup_sentence)",
+            "trimmed (dedup_sentence)",
+        ],
+        rows,
+    )
+    return lines + ["From each release's `manifest.json` and this run's stage `stats.json`.", ""]
+
+
 def ner_status(extra: dict) -> str:
     """Whether person and place names were looked for, from the pii stage's stats."""
     english = (
@@ -1132,7 +1191,12 @@ def section_limitations(ctx: CardContext) -> list[str]:
     if any(s.status == DONE and s.card.pii_counts_column for s in run.stages):
         items.append("PII scrubbing is automatic detection: its recall is below 100%, so some personal data remains.")
     if any(s.status == DONE and s.card.removes_duplicates for s in run.stages):
-        items.append("Deduplication covers the documents of this run only, not data seen elsewhere.")
+        items.append(
+            "Deduplication covers the documents of this run and of the earlier releases listed above, not data "
+            "seen elsewhere."
+            if earlier_releases(ctx)
+            else "Deduplication covers the documents of this run only, not data seen elsewhere."
+        )
     splits = (run.manifest or {}).get("splits") or {}
     if splits and not (splits.get("valid") or {}).get("documents"):
         items.append(

@@ -175,6 +175,17 @@ def build_eval_ngrams(eval_sets: dict[str, Iterable[str]], n: int) -> EvalNgrams
     return EvalNgrams(n, token_hashes, sets)
 
 
+def merge_eval_ngrams(first: EvalNgrams, *others: EvalNgrams) -> EvalNgrams:
+    """One index of several with the same ``n``: sets of the same name united, token hashes joined (a token's
+    hash depends on the token alone)."""
+    token_hashes, sets = dict(first.token_hashes), dict(first.sets)
+    for other in others:
+        token_hashes.update(other.token_hashes)
+        for name, hashes in other.sets.items():
+            sets[name] = np.union1d(sets[name], hashes) if name in sets else hashes
+    return EvalNgrams(first.n, token_hashes, sets)
+
+
 def read_eval_texts(path: str | Path, text_field: str = "text") -> list[str]:
     """Examples of an evaluation set: JSONL (``text_field`` of each object) or plain text, one per line."""
     path = Path(path)

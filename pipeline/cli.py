@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     add_clean_parser(commands)
     add_trace_arguments(commands.add_parser("trace", help="where a training sequence came from, with its text"))
 
+    add_release_parser(commands)
     synth = commands.add_parser("synth", help="generate a synthetic corpus (corpus OUT --docs N | hostile OUT)")
     synth.add_argument("synth_args", nargs=argparse.REMAINDER)
 
@@ -612,6 +613,28 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_release_parser(commands: Any) -> None:
+    release = commands.add_parser(
+        "release", help="publish a finished run's dedup state as a release that later runs deduplicate against"
+    )
+    release.add_argument("run_dir", help="a finished run directory")
+    release.add_argument("--name", required=True, help="the release's name (its folder; in rejects' reasons)")
+    release.add_argument("--into", required=True, help="the releases folder (the release goes to INTO/NAME)")
+    release.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from pipeline.release import publish_release
+
+    run_dir = Path(args.run_dir)
+    resolved = run_dir / "config.resolved.yaml"
+    if not resolved.is_file():
+        raise InputError(f"{run_dir}: not a run directory (no config.resolved.yaml)")
+    config = load_config(resolved, {"run.output_dir": str(run_dir)})
+    print(f"release: {publish_release(session_for(config, args.master), run_dir, args.name, args.into)}")
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from synthetic.generate import main as synth_main
 
@@ -629,6 +652,7 @@ COMMANDS = {
     "synth": cmd_synth,
     "clean": cmd_clean,
     "trace": cmd_trace,
+    "release": cmd_release,
 }
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from filters.text_decode import TextDecoding
 from model_training.kenlm import KenlmTrainConfig
 from model_training.quality_classifier import QualityClassifierTrainConfig
 from pipeline.recipes import BUILTIN_RECIPES, DEFAULT_RECIPE, CleanKind, RecipeConfig
+from releases.index import ReleasesConfig
 from stages.registry import STAGES
 from tokenizer_train.train import TokenizerConfig
 from trainer_output.mixture import REHYDRATION_NEEDS_MINHASH, MixtureConfig, check_targets
@@ -230,6 +231,10 @@ class PipelineConfig(Section):
         PrivacyConfig(), description="what rejects, quarantine, card samples and printed output keep of a document"
     )
     train: TrainConfig = Field(TrainConfig(), description="model training jobs (jobs/train_*.py), not the run")
+    releases: ReleasesConfig = Field(
+        ReleasesConfig(), description="earlier releases to deduplicate against (incremental runs)"
+    )
+
     recipes: dict[str, RecipeConfig] = Field(
         default_factory=lambda: {name: RecipeConfig(**recipe) for name, recipe in BUILTIN_RECIPES.items()},
         description="per-source recipes (docs/recipes.md): the built-in web, reference, books and mail, "

@@ -24,6 +24,7 @@ from pipeline.config import IngestConfig, PipelineConfig, SourceConfig, digest
 from pipeline.privacy import Publishing
 from pipeline.readers import input_fingerprint
 from pipeline.readers.files import is_url
+from releases.index import load_releases
 from stages.base import ScoredStage, Stage
 from stages.per_source import build_stage
 from trainer_output.indexed_dataset import sha256_file
@@ -143,12 +144,11 @@ def ingest_hash(sources: list[SourceConfig], ingest: IngestConfig, partitions: i
 
 def run_settings_hash(upstream: StepHash, config: PipelineConfig) -> StepHash:
     """Run-wide settings that change stage results (sampling, which duplicate is kept, rejects and how they
-    are scrubbed)."""
-    return combine(
-        upstream=upstream.value,
-        run=[config.run.seed, config.source_priority, config.run.reject_text_chars],
-        privacy=Publishing.of(config).fingerprint(),
-    )
+    are scrubbed, the earlier releases an incremental run deduplicates against)."""
+    run = [config.run.seed, config.source_priority, config.run.reject_text_chars]
+    if config.releases.against:  # an incremental run: what the earlier releases hold decides the dedup
+        run.append([release.fingerprint() for release in load_releases(config.releases.against)])
+    return combine(upstream=upstream.value, run=run, privacy=Publishing.of(config).fingerprint())
 
 
 def stage_hash(upstream: StepHash, stage: Stage) -> StepHash:

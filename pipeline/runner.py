@@ -65,6 +65,7 @@ from pipeline.resume import (
     temp_dir,
     tokenizer_hash,
 )
+from releases.index import load_releases
 from stages.base import REASON, ScoredStage, Stage, StageContext
 from stages.per_source import build_stage
 
@@ -117,6 +118,7 @@ def stage_context(spark: SparkSession, config: PipelineConfig, scratch_dir: Path
         scratch_dir=scratch_dir,
         source_priority=config.source_priority,
         progress_interval_s=config.run.progress_interval_s,
+        releases=load_releases(config.releases.against),
     )
 
 
@@ -251,10 +253,13 @@ def preflight(config: PipelineConfig, stop_after: str | None = None) -> None:
         raise ConfigError(f"--stop-after {stop_after!r} is not a stage of this run; choose one of: {', '.join(names)}")
     for warning in unmodelled_language_warnings(config):
         log.warning(warning)
+    releases = load_releases(config.releases.against)
     for _, stage_cls, section in config.enabled_stages():
         if stop_after == "ingest":
             break
-        build_stage(stage_cls, section, config.source_sections(stage_cls.name)).preflight()
+        stage = build_stage(stage_cls, section, config.source_sections(stage_cls.name))
+        stage.preflight()
+        stage.check_releases(releases)  # before any Spark work: one error line naming the key
         if stop_after == stage_cls.name:
             break
     Publishing.of(config).preflight()

@@ -17,9 +17,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField
 
 from core.errors import CorpusError
+from releases.index import Release, check_parameters
 
 REASON = "reason"
 REASON_FIELD = StructField(REASON, StringType(), True)
@@ -45,6 +47,7 @@ class StageContext:
     scratch_dir: Path
     source_priority: list[str] = field(default_factory=list)
     progress_interval_s: float = 0.0  # log documents done, rate and ETA this often while the stage runs (0: off)
+    releases: tuple[Release, ...] = ()  # earlier releases whose documents count as kept before this run's
 
     def checkpoint(self, df: DataFrame, name: str) -> DataFrame:
         """Write ``df`` to scratch Parquet and read it back, so it is computed only once."""
@@ -83,6 +86,7 @@ class Stage:
     card: ClassVar[CardSpec] = CardSpec()
     reads_lang: ClassVar[bool] = False  # uses the `lang` column that langid adds
     without_lang: ClassVar[str] = ""  # what it does with documents that have no `lang` ("": it cannot run)
+    release_table: ClassVar[str | None] = None  # the release index it keeps and compares with (releases/index.py)
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -112,6 +116,16 @@ class Stage:
         """What besides the config, files and libraries decides the output (e.g. a keyed fingerprint of a
         secret salt, never the salt); part of the resume hash."""
         return {}
+
+    def release_parameters(self) -> dict[str, Any]:
+        """The settings its release index depends on: a run using a release must have the same ones."""
+        return {}
+
+    def check_releases(self, releases: tuple[Release, ...]) -> None:
+        """Earlier releases whose index of this stage's kind was made with other parameters cannot be compared
+        with this run's documents: a ``ReleaseError`` naming the key (the runner checks before any Spark work)."""
+        if self.release_table is not None:
+            check_parameters(releases, self.release_table, f"stages.{self.name}", self.release_parameters())
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Return every input row, with a ``reason`` column (null = kept)."""
@@ -159,3 +173,13 @@ def require_lang(df: DataFrame, stage: str) -> None:
             f"stage {stage} needs the `lang` column: run the langid stage before it (`corpus "
             f"stage` also takes a langid output folder as --input)"
         )
+
+
+def release_reject_counts(rejected: DataFrame, prefix: str) -> dict[str, int]:
+    """Rejected rows per earlier release, from reasons ``<prefix><release name>`` (dedup against releases)."""
+    against = rejected.where(F.col(REASON).startswith(prefix)).select(
+        F.substring(REASON, len(prefix) + 1, 1 << 30).alias("release")
+    )
+    return {
+        row["release"]: int(row["count"]) for row in against.groupBy("release").count().orderBy("release").collect()
+    }

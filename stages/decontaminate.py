@@ -21,7 +21,15 @@ from pyspark.sql.types import IntegerType, StringType, StructField
 
 from core.errors import ConfigError
 from core.spark_batches import map_batches
-from filters.dedup_text import build_eval_ngrams, contaminated_spans, cut_spans, read_eval_texts
+from filters.dedup_text import (
+    EvalNgrams,
+    build_eval_ngrams,
+    contaminated_spans,
+    cut_spans,
+    merge_eval_ngrams,
+    read_eval_texts,
+)
+from releases.index import DECONTAMINATION, read_eval_ngrams
 from stages.base import REASON, REASON_FIELD, CardSpec, Stage, StageConfig, StageContext
 
 MATCHED = "decontaminate_matches"
@@ -69,6 +77,7 @@ class DecontaminateStage(Stage):
     Config = DecontaminateConfig
     summary = "Rejects documents (or removes spans) sharing a 13-gram with configured evaluation sets."
     card = CardSpec(removes_duplicates=True)
+    release_table = DECONTAMINATION
 
     def input_files(self) -> list[str]:
         return list(self.config.eval_sets.values())
@@ -79,7 +88,7 @@ class DecontaminateStage(Stage):
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
         mode, min_chars = cfg.mode, cfg.min_chars
-        eval_ngrams = ctx.spark.sparkContext.broadcast(build_eval_ngrams(read_eval_sets(cfg), cfg.ngram))
+        eval_ngrams = ctx.spark.sparkContext.broadcast(self.eval_ngrams(ctx))
 
         def decontaminate_batch(batch: pa.RecordBatch) -> dict:
             texts, matched, removed, reasons = [], [], [], []
@@ -109,6 +118,17 @@ class DecontaminateStage(Stage):
             ],
         )
 
+    def eval_ngrams(self, ctx: StageContext) -> EvalNgrams:
+        """The configured evaluation sets' n-grams, with those of every earlier release's decontamination
+        index (a set of the same name is united), so a run removes whatever its releases removed."""
+        own = build_eval_ngrams(read_eval_sets(self.config), self.config.ngram)
+        released = [release for release in ctx.releases if release.table(DECONTAMINATION)]
+        self.check_releases(ctx.releases)
+        return merge_eval_ngrams(own, *(read_eval_ngrams(release) for release in released))
+
+    def release_parameters(self) -> dict:
+        return {"ngram": self.config.ngram}
+
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         """Documents matching each eval set (rejected or trimmed), and characters removed."""
         both = kept.select(MATCHED, CHARS_REMOVED).union(rejected.select(MATCHED, CHARS_REMOVED))
@@ -121,6 +141,6 @@ class DecontaminateStage(Stage):
         counts = {row["eval_set"]: int(row["count"]) for row in per_set.collect()}
         chars = both.agg(F.sum(CHARS_REMOVED)).first()[0]
         return {
-            "documents_per_eval_set": {name: counts.get(name, 0) for name in self.config.eval_sets},
+            "documents_per_eval_set": {name: counts.get(name, 0) for name in [*self.config.eval_sets, *counts]},
             "chars_removed": int(chars or 0),
         }

@@ -15,6 +15,10 @@
 5. Every row gets ``minhash_cluster`` (the kept document's id; its own id when alone) and
    ``minhash_cluster_size`` (the documents of its cluster, itself included: the mixture's
    rehydration upsamples by it); the other members are rejected with ``dedup:minhash:<kept id>``.
+
+With earlier releases (``releases.against``), their documents' band keys and shingle sets join in as
+if part of this run, before every source (:meth:`DedupMinhashStage.apply_against_releases`); a
+document clustered with one is rejected with ``dedup:minhash:release:<name>``.
 """
 
 from __future__ import annotations
@@ -23,15 +27,26 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructField
+from pyspark.sql.types import ArrayType, BinaryType, DoubleType, LongType, StringType, StructField
 
 from core.spark_batches import map_batches
 from filters.dedup_text import ORDER_KEY_WIDTH, doc_order_key
-from filters.minhash import band_hashes, jaccard, optimal_param, shingle_hashes, signatures
-from stages.base import REASON, CardSpec, Stage, StageConfig, StageContext
+from filters.minhash import (
+    band_hashes,
+    jaccard,
+    optimal_param,
+    shingle_hashes,
+    shingle_set_bytes,
+    shingle_set_from_bytes,
+    signatures,
+)
+from releases.index import MINHASH, MINHASH_SHINGLES, RELEASE_NODE_PREFIX, ReleaseError
+from stages.base import REASON, CardSpec, Stage, StageConfig, StageContext, release_reject_counts
 
 CLUSTER = "minhash_cluster"
 CLUSTER_SIZE = "minhash_cluster_size"
+SHINGLES = "shingles"
+RELEASE_REASON = "dedup:minhash:release:"  # + the release's name
 
 
 class DedupMinhashConfig(StageConfig):
@@ -80,8 +95,11 @@ class DedupMinhashStage(Stage):
     Config = DedupMinhashConfig
     summary = "MinHash LSH near-duplicate clusters (connected components in Spark); keeps one per cluster."
     card = CardSpec(removes_duplicates=True)
+    release_table = MINHASH
 
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        if any(release.table(MINHASH) for release in ctx.releases):
+            return self.apply_against_releases(df, ctx)
         edges = self.candidate_edges(df, ctx)
         if self.config.verify:
             edges = self.verified(edges, df)
@@ -99,6 +117,19 @@ class DedupMinhashStage(Stage):
 
     def candidate_edges(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         """Distinct ``(u, v)`` order-key pairs, ``u > v``, of documents sharing an LSH bucket."""
+        bucket = Window.partitionBy("band", "band_hash")
+        return (
+            self.signature_frame(df, ctx)
+            .select("node", F.posexplode("bands").alias("band", "band_hash"))
+            .withColumn("head", F.min("node").over(bucket))
+            .where(F.col("node") != F.col("head"))
+            .select(F.col("node").alias("u"), F.col("head").alias("v"))
+            .distinct()
+        )
+
+    def signature_frame(self, df: DataFrame, ctx: StageContext, with_shingles: bool = False) -> DataFrame:
+        """``id``, ``source``, ``text``, ``node`` (the order key) and ``bands`` (one LSH key per band) of every
+        document; ``with_shingles`` adds its shingle set as bytes (what a release keeps for the exact check)."""
         cfg = self.config  # plain values only in closures: a pickled config would import every stage in the workers
         bands, rows = cfg.lsh_params()
         word_ngram, char_ngram = cfg.word_ngram, cfg.char_ngram
@@ -109,27 +140,21 @@ class DedupMinhashStage(Stage):
             hashes = [shingle_hashes(t, word_ngram, char_ngram) for t in batch.column("text").to_pylist()]
             keys = band_hashes(signatures(hashes, num_perm, seed, block), bands, rows)
             ids, sources = batch.column("id").to_pylist(), batch.column("source").to_pylist()
-            return {
+            out = {
                 "node": [doc_order_key(s, i, priority) for s, i in zip(sources, ids)],
                 "bands": [k if len(h) else [] for k, h in zip(keys, hashes)],  # no shingles: never a candidate
             }
+            if with_shingles:
+                out[SHINGLES] = [shingle_set_bytes(h) for h in hashes]
+            return out
 
-        sigs = map_batches(
-            df.select("id", "source", "text"),
-            signature_batch,
-            [
-                StructField("node", StringType(), False),
-                StructField("bands", ArrayType(LongType(), False), False),
-            ],
-        )
-        bucket = Window.partitionBy("band", "band_hash")
-        return (
-            sigs.select("node", F.posexplode("bands").alias("band", "band_hash"))
-            .withColumn("head", F.min("node").over(bucket))
-            .where(F.col("node") != F.col("head"))
-            .select(F.col("node").alias("u"), F.col("head").alias("v"))
-            .distinct()
-        )
+        fields = [
+            StructField("node", StringType(), False),
+            StructField("bands", ArrayType(LongType(), False), False),
+        ]
+        if with_shingles:
+            fields.append(StructField(SHINGLES, BinaryType(), False))
+        return map_batches(df.select("id", "source", "text"), signature_batch, fields)
 
     def verified(self, edges: DataFrame, df: DataFrame) -> DataFrame:
         """The candidate edges whose documents' exact shingle Jaccard reaches the threshold."""
@@ -155,8 +180,166 @@ class DedupMinhashStage(Stage):
         return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
-        """Clusters that lost at least one document (each keeps one)."""
-        return {"duplicate_clusters": rejected.select(CLUSTER).distinct().count()}
+        """Clusters that lost at least one document (each keeps one), and documents removed as duplicates of
+        each earlier release."""
+        stats = {"duplicate_clusters": rejected.select(CLUSTER).distinct().count()}
+        against = release_reject_counts(rejected, RELEASE_REASON)
+        if against:
+            stats["removed_against_releases"] = against
+        return stats
+
+    # ---- releases: publishing this stage's state, and deduplicating against earlier releases ------------
+
+    def release_parameters(self) -> dict:
+        """What a release's MinHash index and a run using it must share for their band keys to compare."""
+        cfg = self.config
+        bands, rows = cfg.lsh_params()
+        return {
+            "num_perm": cfg.num_perm,
+            "seed": cfg.seed,
+            "bands": bands,
+            "rows": rows,
+            "word_ngram": cfg.word_ngram,
+            "char_ngram": cfg.char_ngram,
+        }
+
+    def check_releases(self, releases: tuple) -> None:
+        """The parameters (see ``Stage.check_releases``) and, when candidates are verified, the releases'
+        shingle sets (a release of a run that did not verify has none)."""
+        super().check_releases(releases)
+        for release in releases:
+            if self.config.verify and release.table(MINHASH) and not release.table(MINHASH_SHINGLES):
+                theirs = release.parameters(MINHASH) or {}
+                raise ReleaseError(
+                    f"stages.dedup_minhash.verify is true but release {release.name!r} ({release.path}) has no "
+                    "shingle sets (its run did not verify candidates): set stages.dedup_minhash.verify: false, "
+                    f"with bands: {theirs.get('bands')} and rows: {theirs.get('rows')} as in the release"
+                )
+
+    def release_tables(self, documents: DataFrame, clusters: DataFrame, ctx: StageContext) -> dict[str, DataFrame]:
+        """The index a release keeps: every document that entered this stage (``documents``), with its band
+        keys and its ``minhash_cluster`` (from ``clusters``: the stage's kept and rejected rows), and, when
+        the stage verifies candidates, its shingle set."""
+        sigs = ctx.checkpoint(self.signature_frame(documents, ctx, self.config.verify), "release/minhash_signatures")
+        with_cluster = sigs.join(clusters.select("id", CLUSTER), "id")
+        tables = {
+            MINHASH: with_cluster.select(
+                "id",
+                "source",
+                "node",
+                F.posexplode("bands").alias("band", "band_hash"),
+                F.col(CLUSTER).alias("cluster"),
+            )
+        }
+        if self.config.verify:
+            tables[MINHASH_SHINGLES] = sigs.select("id", "node", SHINGLES)
+        return tables
+
+    def apply_against_releases(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """Deduplicate as one run over the earlier releases' documents and these, releases first, without
+        hashing the releases' documents again: their band keys come from each release's index.
+
+        A bucket holding a release document links each of this run's members to the bucket's smallest
+        release node, as the joint run's bucket head would be (and verifies that pair against the release's
+        stored shingles); other buckets link as in :meth:`candidate_edges`. A document whose component
+        reaches a release node is rejected as ``dedup:minhash:release:<name>`` with that release document's
+        cluster as its ``minhash_cluster``; the others keep their in-run clusters. The kept set equals that
+        of a joint run over the releases' and this run's documents (tests/test_releases.py).
+        """
+        self.check_releases(ctx.releases)
+        index = _release_index(ctx)
+        heads = index.groupBy("band", "band_hash").agg(F.min("node").alias("release_head"))
+        bucket = Window.partitionBy("band", "band_hash")
+        edges = (
+            self.signature_frame(df, ctx)
+            .select("node", F.posexplode("bands").alias("band", "band_hash"))
+            .join(heads, ["band", "band_hash"], "left")
+            .withColumn("head", F.coalesce("release_head", F.min("node").over(bucket)))
+            .where(F.col("node") != F.col("head"))
+            .select(F.col("node").alias("u"), F.col("head").alias("v"))
+            .distinct()
+        )
+        if self.config.verify:
+            to_release = F.col("v").startswith(RELEASE_NODE_PREFIX)
+            edges = self.verified(edges.where(~to_release), df).union(
+                self.verified_against_releases(edges.where(to_release), df, ctx)
+            )
+        roots = connected_components(edges, ctx, self.config.max_iterations)
+        release_nodes = index.select(F.col("node").alias("root"), "cluster", "release").distinct()
+        members = (
+            roots.where(~F.col("node").startswith(RELEASE_NODE_PREFIX))
+            .join(release_nodes, "root", "left")
+            .select(_key_id("node").alias("id"), F.coalesce("cluster", _key_id("root")).alias("kept_id"), "release")
+        )
+        to_release = members.where(F.col("release").isNotNull()).withColumn(CLUSTER_SIZE, F.lit(None).cast("int"))
+        in_run = _with_cluster_sizes(members.where(F.col("release").isNull()).drop("release"))
+        out = df.join(to_release.unionByName(in_run, allowMissingColumns=True), "id", "left")
+        reason = F.when(F.col("release").isNotNull(), F.concat(F.lit(RELEASE_REASON), "release")).when(
+            F.col("kept_id") != F.col("id"), F.concat(F.lit("dedup:minhash:"), "kept_id")
+        )
+        return out.select(
+            *df.columns,
+            F.coalesce("kept_id", "id").alias(CLUSTER),
+            F.coalesce(CLUSTER_SIZE, F.lit(1)).alias(CLUSTER_SIZE),
+            reason.cast(StringType()).alias(REASON),
+        )
+
+    def verified_against_releases(self, edges: DataFrame, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """The edges from this run's documents to release nodes whose exact shingle Jaccard (the release side
+        from its stored shingle set) reaches the threshold."""
+        word_ngram, char_ngram = self.config.word_ngram, self.config.char_ngram
+        shingles = _release_shingles(ctx)
+        pairs = edges.join(
+            df.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u")
+        ).join(shingles.select(F.col("node").alias("v"), SHINGLES), "v")
+
+        def jaccard_batch(batch: pa.RecordBatch) -> dict:
+            return {
+                "jaccard": [
+                    jaccard(shingle_hashes(text, word_ngram, char_ngram), shingle_set_from_bytes(stored))
+                    for text, stored in zip(batch.column("text_u").to_pylist(), batch.column(SHINGLES).to_pylist())
+                ]
+            }
+
+        scored = map_batches(pairs.select("u", "v", "text_u", SHINGLES), jaccard_batch, [
+            StructField("jaccard", DoubleType(), False)])  # fmt: skip
+        return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
+
+
+def _release_index(ctx: StageContext) -> DataFrame:
+    """The MinHash index rows of every earlier release: ``node`` (prefixed so releases sort first, in config
+    order), ``band``, ``band_hash``, ``cluster``, ``release`` (its name)."""
+    frames = [
+        ctx.spark.read.parquet(release.table(MINHASH)).select(
+            F.concat(F.lit(release.node_prefix), "node").alias("node"),
+            "band",
+            "band_hash",
+            "cluster",
+            F.lit(release.name).alias("release"),
+        )
+        for release in ctx.releases
+        if release.table(MINHASH)
+    ]
+    return _union(frames)
+
+
+def _release_shingles(ctx: StageContext) -> DataFrame:
+    """``node`` (prefixed as in :func:`_release_index`) and ``shingles`` of every release document."""
+    frames = [
+        ctx.spark.read.parquet(release.table(MINHASH_SHINGLES)).select(
+            F.concat(F.lit(release.node_prefix), "node").alias("node"), SHINGLES
+        )
+        for release in ctx.releases
+        if release.table(MINHASH_SHINGLES)
+    ]
+    return _union(frames)
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
 
 
 def _with_cluster_sizes(members: DataFrame) -> DataFrame:

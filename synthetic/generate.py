@@ -13,6 +13,7 @@ binary junk, corrupt Parquet and WARC files, ...) and returns what the readers s
 
     python -m synthetic.generate corpus OUT --docs 10000 --seed 1
     python -m synthetic.generate hostile OUT
+    python -m synthetic.generate releases OUT --docs 2000   # two crawls with planted cross-release duplicates
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from pathlib import Path
 
 from synthetic.corpus import generate_corpus
 from synthetic.hostile import generate_hostile_corpus
+from synthetic.releases import sentences_of, write_release_pair
+
+# the bundled sample's English books (real text, public domain): the default text of `releases`
+SAMPLE_BOOKS = Path(__file__).resolve().parents[1] / "data" / "sample" / "books"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     hostile.add_argument("--seed", type=int, default=0)
     hostile.add_argument("--big-doc-bytes", type=int, default=50_000_000)
     hostile.add_argument("--max-doc-bytes", type=int, default=10_000_000, help="ingest.max_doc_bytes used to read it")
+    releases = commands.add_parser("releases", help="crawls a/ and b/ with planted duplicates across them")
+    releases.add_argument("out")
+    releases.add_argument("--docs", type=int, required=True, help="documents per crawl")
+    releases.add_argument("--seed", type=int, default=0)
+    releases.add_argument(
+        "--text", nargs="+", default=None, help="plain-text files (.gz allowed); default: the sample's English books"
+    )
     return parser
 
 
@@ -60,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         shown = {k: v for k, v in summary.items() if k not in ("files", "sources")}
         print(json.dumps(shown, indent=2, ensure_ascii=False))
+    elif args.command == "releases":
+        texts = [Path(t) for t in args.text] if args.text else sorted(SAMPLE_BOOKS.glob("[am]*.txt"))
+        for path in write_release_pair(Path(args.out), sentences_of(texts), args.docs, args.seed):
+            print(path)
     else:
         summary = generate_hostile_corpus(
             args.out, args.seed, big_doc_bytes=args.big_doc_bytes, max_doc_bytes=args.max_doc_bytes
