@@ -157,7 +157,7 @@ def test_two_releases_end_to_end(spark, tmp_path, capsys):
     assert main(["run", "--config", str(tmp_path / "a.yaml")]) == 0
     assert main(["release", str(tmp_path / "run-a"), "--name", "A1", "--into", str(tmp_path / "rel")]) == 0
     manifest = json.loads((tmp_path / "rel" / "A1" / "manifest.json").read_text())
-    final_a = pq.read_table(tmp_path / "run-a" / "stages" / "08_decontaminate" / "data").num_rows
+    final_a = pq.read_table(tmp_path / "run-a" / "work" / "stages" / "08_decontaminate" / "data").num_rows
     assert manifest["tables"]["documents"] == final_a and manifest["tables"]["decontamination"] > 0
     assert manifest["tables"]["minhash"] > 0 and manifest["tables"]["sentence"] > 0
     assert manifest["parameters"]["minhash"]["num_perm"] == 128
