@@ -83,18 +83,11 @@ def prepare(folder: Path, docs: int, file_docs: int) -> list[str]:
 
 
 def train_bench_tokenizer(texts: list[str], path: Path) -> None:
-    from tokenizers import pre_tokenizers, trainers
-
-    from tokenizer_train.train import TokenizerConfig, build_tokenizer
+    from tokenizer_train.train import TokenizerConfig, bpe_trainer, build_tokenizer
 
     cfg = TokenizerConfig(vocab_size=8192)
     tokenizer = build_tokenizer(cfg)
-    trainer = trainers.BpeTrainer(
-        vocab_size=cfg.vocab_size,
-        special_tokens=cfg.special_tokens(),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
+    trainer = bpe_trainer(cfg)
     tokenizer.train_from_iterator(texts, trainer=trainer)
     tokenizer.save(str(path))
 

@@ -682,7 +682,7 @@ def _stage_stats(
     kept = read_stage_output(ctx.spark, data_home)
     rows_kept = kept.count()
     reasons: dict[str, int] = {}
-    rejected = ctx.spark.createDataFrame([], kept.schema)
+    rejected = ctx.spark.createDataFrame([], kept.schema).withColumn(REASON, F.lit(None).cast("string"))
     if rejects_dir.exists():
         rejected = ctx.spark.read.parquet(str(rejects_dir))
         family = F.substring_index(REASON, ":", 2)  # dedup:minhash:<kept id> counts as dedup:minhash

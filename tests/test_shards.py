@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-from tokenizer_train.train import TokenizerConfig, build_tokenizer
+from tokenizer_train.train import TokenizerConfig, bpe_trainer, build_tokenizer
 from trainer_output import shards
 from trainer_output.indexed_dataset import IndexedDatasetReader, IndexedDatasetWriter, dtype_for_vocab, sha256_file
 from trainer_output.mixture import MixtureConfig, SourceTarget
@@ -27,12 +27,7 @@ def doc_text(source: str, i: int) -> str:
 def train_small_tokenizer(path: Path) -> Path:
     cfg = TokenizerConfig(vocab_size=384, reserved_tokens=2)
     tokenizer = build_tokenizer(cfg)
-    trainer = trainers.BpeTrainer(
-        vocab_size=cfg.vocab_size,
-        special_tokens=cfg.special_tokens(),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
+    trainer = bpe_trainer(cfg)
     tokenizer.train_from_iterator([doc_text(s, i) for s in "ab" for i in range(50)], trainer=trainer)
     tokenizer.save(str(path))
     return path

@@ -94,6 +94,17 @@ def reserved_names(start: int, count: int) -> list[str]:
     return [f"<|reserved_{i}|>" for i in range(start, start + count)]
 
 
+def bpe_trainer(cfg: TokenizerConfig) -> trainers.BpeTrainer:
+    """The byte-level BPE trainer for ``cfg``: every byte in the initial alphabet, so no text is unknown."""
+    return trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size,
+        min_frequency=cfg.min_frequency,
+        special_tokens=cfg.special_tokens(),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+
+
 def build_tokenizer(cfg: TokenizerConfig) -> Tokenizer:
     """An untrained byte-level BPE tokenizer: byte-level pre-tokenizer and decoder, no unknown token."""
     tokenizer = Tokenizer(models.BPE())
@@ -274,13 +285,7 @@ def train_tokenizer(
     )
 
     tokenizer = build_tokenizer(cfg)
-    trainer = trainers.BpeTrainer(
-        vocab_size=cfg.vocab_size,
-        min_frequency=cfg.min_frequency,
-        special_tokens=cfg.special_tokens(),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
+    trainer = bpe_trainer(cfg)
     streamed = {"documents": 0, "chars": 0}
     encoding_pre_tokenizer = tokenizer.pre_tokenizer
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([cut_long_runs(cfg.max_train_run_chars), encoding_pre_tokenizer])
