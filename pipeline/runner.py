@@ -146,6 +146,7 @@ def _run_locked(
         for stale in [
             *run_dir.glob(".tmp-*"),
             *run_dir.glob("stages/*/.tmp-*"),
+            *run_dir.glob("rejects/.tmp-*"),
             *folders.work_dir.glob(".tmp-*"),
             *folders.work_dir.glob("stages/*/.tmp-*"),
             *folders.work_dir.glob("stages/*/scores/.tmp-*"),

@@ -171,7 +171,7 @@ def test_killed_job_resumes_to_identical_output(reference_run, tmp_path):
     log = rerun.communicate(timeout=300)[1]
     assert rerun.returncode == 0, log[-3000:]
     assert "taking over the stale lock" in log
-    assert "[ingest] complete already" in log
+    assert "complete up to ingest with its data" in log
     assert stage_outputs(killed) == reference_run["outputs"]
     assert not (killed / ".corpus-lock").exists()
 
