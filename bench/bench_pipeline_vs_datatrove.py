@@ -158,7 +158,9 @@ def our_config(corpus: Path, out: Path, partitions: int, workers: int) -> Path:
         "stages": {
             "langid": {"languages": ["en"], "threshold": 0.65},
             "heuristics": {},
-            "dedup_minhash": {},
+            # datatrove's 14 bands x 8 rows detect a pair with probability 1/2 at Jaccard 0.69: the same
+            # definition of a near duplicate here, with the exact-Jaccard check ours adds
+            "dedup_minhash": {"threshold": 0.7},
         },
         "tokenizer": {"vocab_size": 8192, "sample_chars": 3_000_000, "eos_token": EOS},
         "shards": {"shard_size": 5_000_000},
@@ -169,8 +171,9 @@ def our_config(corpus: Path, out: Path, partitions: int, workers: int) -> Path:
 
 
 def our_ids(run: Path, stage: str) -> set[str]:
-    (folder,) = (run / "stages").glob(f"*_{stage}")
-    return set(pq.read_table(folder / "data", columns=["id"]).column("id").to_pylist())
+    """Ids in a stage's data: pre-pii stages keep it in the run's raw work area."""
+    (data,) = [*(run / "work" / "stages").glob(f"*_{stage}/data"), *(run / "stages").glob(f"*_{stage}/data")]
+    return set(pq.read_table(data, columns=["id"]).column("id").to_pylist())
 
 
 def datatrove_ids(folder: Path) -> set[str]:
