@@ -7,10 +7,8 @@ Normalisation (cc_net ``text_normalizer.normalize``): lower case, accents remove
 combining marks), every digit to ``0``, Unicode punctuation mapped to ASCII, control
 characters removed.
 
-Tokenisation (a simple, language-independent rule instead of SentencePiece): each Han,
-Hiragana or Katakana character is a token (character-level Chinese/Japanese); a maximal run
-of other letters/digits is a word token; every other visible symbol is its own token.
-So "Hello, 世界!" -> ``hello , 世 界 !``.
+Tokenisation (a simple, language-independent rule instead of SentencePiece): ``filters.tokens``
+(single CJK characters, runs of letters/digits, single symbols), so "Hello, 世界!" -> ``hello , 世 界 !``.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ import unicodedata
 
 from filters.model_files import load_model_file
 from filters.text_units import UNICODE_PUNCT
+from filters.tokens import joined_token_lines
 
 KENLM_JOB = "jobs/train_kenlm.py"
 
@@ -28,8 +27,6 @@ _PUNCT_TABLE = str.maketrans(UNICODE_PUNCT)
 # Control characters (C0 except the newline, DEL, C1), removed like cc_net's non-printing chars.
 _NON_PRINTING = re.compile("[" + "".join(map(chr, [*range(0, 10), *range(11, 32), *range(127, 160)])) + "]")
 _DIGIT = re.compile(r"\d")
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-_TOKEN = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+|[^\\w\\s]")
 
 
 def _normalize_char(char: str) -> str:
@@ -79,16 +76,10 @@ def normalize_for_lm(text: str) -> str:
     return _changing_characters().sub(lambda match: _NORMALIZE_TABLE[match.group()], text.lower())
 
 
-def tokenize(text: str) -> list[str]:
-    """Split into tokens: single CJK characters, runs of letters/digits, single symbols."""
-    return _TOKEN.findall(text)
-
-
 def prepare_lines(text: str) -> list[str]:
     """The document's lines as the language model sees them: normalised, tokens joined by
     single spaces; lines without tokens are left out."""
-    lines = (" ".join(tokenize(line)) for line in normalize_for_lm(text).split("\n"))
-    return [line for line in lines if line]
+    return [line for line in joined_token_lines(normalize_for_lm(text)) if line]
 
 
 def document_perplexity(model, text: str) -> float | None:

@@ -1,7 +1,7 @@
 """fastText quality classifier: text preparation, model loading, scoring, Pareto sampling.
 
 Training (``jobs/train_quality_classifier.py``) and scoring prepare text with the same
-``prepare_text``: lower case, tokens from ``filters.perplexity.tokenize`` (single CJK
+``prepare_text``: lower case, tokens from ``filters.tokens`` (single CJK
 characters, runs of letters/digits, single symbols) joined by spaces, so line breaks
 become spaces.
 """
@@ -12,7 +12,7 @@ import hashlib
 import math
 
 from filters.model_files import load_model_file
-from filters.perplexity import tokenize
+from filters.tokens import joined_tokens
 
 QUALITY_JOB = "jobs/train_quality_classifier.py"
 HIGH_QUALITY_LABEL = "__label__hq"
@@ -21,7 +21,7 @@ LOW_QUALITY_LABEL = "__label__lq"
 
 def prepare_text(text: str) -> str:
     """Text as the classifier sees it: lower-cased tokens separated by single spaces."""
-    return " ".join(tokenize(text.lower()))
+    return joined_tokens(text.lower())
 
 
 def training_line(text: str, high_quality: bool) -> str:

@@ -14,8 +14,8 @@ from filters.perplexity import (
     load_kenlm_model,
     normalize_for_lm,
     prepare_lines,
-    tokenize,
 )
+from filters.tokens import joined_tokens
 from jobs.train_kenlm import main as train_kenlm_main
 from model_training.inputs import read_texts
 from model_training.kenlm import DEFAULT_BIN_DIR, KenlmTrainConfig, kenlm_tool
@@ -51,10 +51,10 @@ def test_per_character_normalisation_equals_whole_string_steps():
     assert normalize_for_lm(text) == _cc_net_normalize(text)
 
 
-def test_tokenize_words_symbols_and_cjk_characters():
-    assert tokenize("hello , world's 00") == ["hello", ",", "world", "'", "s", "00"]
-    assert tokenize("中文abc 日本語です") == ["中", "文", "abc", "日", "本", "語", "で", "す"]
-    assert tokenize("   ") == []
+def test_tokens_words_symbols_and_cjk_characters():
+    assert joined_tokens("hello , world's 00") == "hello , world ' s 00"
+    assert joined_tokens("中文abc 日本語です") == "中 文 abc 日 本 語 で す"
+    assert joined_tokens("   ") == ""
 
 
 def test_prepare_lines_drops_empty_lines():
