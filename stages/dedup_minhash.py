@@ -33,8 +33,8 @@ from core.spark_batches import map_batches
 from filters.dedup_text import ORDER_KEY_WIDTH, doc_order_key
 from filters.minhash import (
     band_hashes,
-    jaccard,
     optimal_param,
+    set_jaccard,
     shingle_hashes,
     shingle_set_bytes,
     shingle_set_from_bytes,
@@ -100,9 +100,10 @@ class DedupMinhashStage(Stage):
     def apply(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         if any(release.table(MINHASH) for release in ctx.releases):
             return self.apply_against_releases(df, ctx)
-        edges = self.candidate_edges(df, ctx)
+        signed = self.signed(df, ctx)
+        edges = candidate_edges(signed)
         if self.config.verify:
-            edges = self.verified(edges, df)
+            edges = self.verified(edges, signed.select("node", SHINGLES))
         roots = connected_components(edges, ctx, self.config.max_iterations)
         members = roots.select(_key_id("node").alias("id"), _key_id("root").alias("kept_id"))
         out = df.join(_with_cluster_sizes(members), "id", "left")
@@ -115,17 +116,10 @@ class DedupMinhashStage(Stage):
             .alias(REASON),
         )
 
-    def candidate_edges(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        """Distinct ``(u, v)`` order-key pairs, ``u > v``, of documents sharing an LSH bucket."""
-        bucket = Window.partitionBy("band", "band_hash")
-        return (
-            self.signature_frame(df, ctx)
-            .select("node", F.posexplode("bands").alias("band", "band_hash"))
-            .withColumn("head", F.min("node").over(bucket))
-            .where(F.col("node") != F.col("head"))
-            .select(F.col("node").alias("u"), F.col("head").alias("v"))
-            .distinct()
-        )
+    def signed(self, df: DataFrame, ctx: StageContext) -> DataFrame:
+        """The signature frame, with shingle sets when candidates are verified, computed once: each
+        document's shingles are hashed once, not once per candidate pair it is in."""
+        return ctx.checkpoint(self.signature_frame(df, ctx, self.config.verify), "dedup_minhash/signatures")
 
     def signature_frame(self, df: DataFrame, ctx: StageContext, with_shingles: bool = False) -> DataFrame:
         """``id``, ``source``, ``text``, ``node`` (the order key) and ``bands`` (one LSH key per band) of every
@@ -156,25 +150,18 @@ class DedupMinhashStage(Stage):
             fields.append(StructField(SHINGLES, BinaryType(), False))
         return map_batches(df.select("id", "source", "text"), signature_batch, fields)
 
-    def verified(self, edges: DataFrame, df: DataFrame) -> DataFrame:
-        """The candidate edges whose documents' exact shingle Jaccard reaches the threshold."""
-        word_ngram, char_ngram = self.config.word_ngram, self.config.char_ngram
-        texts = df.select("id", "text")
-        pairs = (
-            edges.join(
-                texts.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u")
-            )
-            .join(texts.select(F.col("id").alias("id_v"), F.col("text").alias("text_v")), _key_id("v") == F.col("id_v"))
-            .select("u", "v", "text_u", "text_v")
-        )
+    def verified(self, edges: DataFrame, sets: DataFrame) -> DataFrame:
+        """The candidate edges whose documents' exact shingle Jaccard reaches the threshold; ``sets`` holds
+        ``node`` and ``shingles`` of every node an edge names."""
+
+        def ends(name: str) -> DataFrame:
+            return sets.select(F.col("node").alias(name), F.col(SHINGLES).alias(f"set_{name}"))
+
+        pairs = edges.join(ends("u"), "u").join(ends("v"), "v").select("u", "v", "set_u", "set_v")
 
         def jaccard_batch(batch: pa.RecordBatch) -> dict:
-            return {
-                "jaccard": [
-                    jaccard(shingle_hashes(a, word_ngram, char_ngram), shingle_hashes(b, word_ngram, char_ngram))
-                    for a, b in zip(batch.column("text_u").to_pylist(), batch.column("text_v").to_pylist())
-                ]
-            }
+            pairs = zip(batch.column("set_u").to_pylist(), batch.column("set_v").to_pylist())
+            return {"jaccard": [set_jaccard(shingle_set_from_bytes(a), shingle_set_from_bytes(b)) for a, b in pairs]}
 
         scored = map_batches(pairs, jaccard_batch, [StructField("jaccard", DoubleType(), False)])
         return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
@@ -250,9 +237,9 @@ class DedupMinhashStage(Stage):
         index = _release_index(ctx)
         heads = index.groupBy("band", "band_hash").agg(F.min("node").alias("release_head"))
         bucket = Window.partitionBy("band", "band_hash")
+        signed = self.signed(df, ctx)
         edges = (
-            self.signature_frame(df, ctx)
-            .select("node", F.posexplode("bands").alias("band", "band_hash"))
+            signed.select("node", F.posexplode("bands").alias("band", "band_hash"))
             .join(heads, ["band", "band_hash"], "left")
             .withColumn("head", F.coalesce("release_head", F.min("node").over(bucket)))
             .where(F.col("node") != F.col("head"))
@@ -260,10 +247,7 @@ class DedupMinhashStage(Stage):
             .distinct()
         )
         if self.config.verify:
-            to_release = F.col("v").startswith(RELEASE_NODE_PREFIX)
-            edges = self.verified(edges.where(~to_release), df).union(
-                self.verified_against_releases(edges.where(to_release), df, ctx)
-            )
+            edges = self.verified(edges, signed.select("node", SHINGLES).unionByName(_release_shingles(ctx)))
         roots = connected_components(edges, ctx, self.config.max_iterations)
         release_nodes = index.select(F.col("node").alias("root"), "cluster", "release").distinct()
         members = (
@@ -284,26 +268,18 @@ class DedupMinhashStage(Stage):
             reason.cast(StringType()).alias(REASON),
         )
 
-    def verified_against_releases(self, edges: DataFrame, df: DataFrame, ctx: StageContext) -> DataFrame:
-        """The edges from this run's documents to release nodes whose exact shingle Jaccard (the release side
-        from its stored shingle set) reaches the threshold."""
-        word_ngram, char_ngram = self.config.word_ngram, self.config.char_ngram
-        shingles = _release_shingles(ctx)
-        pairs = edges.join(
-            df.select(F.col("id").alias("id_u"), F.col("text").alias("text_u")), _key_id("u") == F.col("id_u")
-        ).join(shingles.select(F.col("node").alias("v"), SHINGLES), "v")
 
-        def jaccard_batch(batch: pa.RecordBatch) -> dict:
-            return {
-                "jaccard": [
-                    jaccard(shingle_hashes(text, word_ngram, char_ngram), shingle_set_from_bytes(stored))
-                    for text, stored in zip(batch.column("text_u").to_pylist(), batch.column(SHINGLES).to_pylist())
-                ]
-            }
-
-        scored = map_batches(pairs.select("u", "v", "text_u", SHINGLES), jaccard_batch, [
-            StructField("jaccard", DoubleType(), False)])  # fmt: skip
-        return scored.where(F.col("jaccard") >= self.config.threshold).select("u", "v")
+def candidate_edges(signed: DataFrame) -> DataFrame:
+    """Distinct ``(u, v)`` order-key pairs, ``u > v``, of documents sharing an LSH bucket (``signed``: the
+    signature frame)."""
+    bucket = Window.partitionBy("band", "band_hash")
+    return (
+        signed.select("node", F.posexplode("bands").alias("band", "band_hash"))
+        .withColumn("head", F.min("node").over(bucket))
+        .where(F.col("node") != F.col("head"))
+        .select(F.col("node").alias("u"), F.col("head").alias("v"))
+        .distinct()
+    )
 
 
 def _release_index(ctx: StageContext) -> DataFrame:
