@@ -10,8 +10,9 @@ source's own ``stages:`` changes the recipe's result for that source alone.
 
 A change applies to a stage configured under ``stages:``; a recipe's change to a stage the run does
 not configure is ignored (a recipe is written for any run). Stages that compare documents with each
-other (the dedup stages, decontamination) take only ``enabled`` per source: one set of settings for
-every document they compare.
+other (the dedup stages, decontamination) take only ``enabled`` per source, and the settings the stage
+applies per row itself (``per_row_keys``: ``dedup_minhash.unit``): one set of settings for every pair of
+documents they compare.
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
     },
     "books": {
         "follows": "LLaMA's Gutenberg and Books3, The Pile's PG-19 and MassiveText's books: near-deduplicated "
-        "(MinHash over the pieces), Gopher's repetition rules only (no C4 line rules, no word-count maximum), "
-        "character names kept",
+        "as whole books (MinHash over the union of the pieces), then piece by piece; Gopher's repetition rules "
+        "only (no C4 line rules, no word-count maximum); character names kept",
         "split_chars": 20000,
         "stages": {
             **_NO_MODEL_FILTERS,
             "heuristics": _BOOK_HEURISTICS,
             "pii": {"ner": False},  # names and places are the book's characters; e-mails, phones still scrubbed
+            "dedup_minhash": {"unit": "parent"},  # two copies of a book are found as whole books
         },
     },
     "mail": {

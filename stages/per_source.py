@@ -42,12 +42,12 @@ class PerSourceStage(Stage):
     """``stage_cls`` run per group of sources with equal settings; sources with the stage off pass through."""
 
     def __init__(self, stage_cls: type[Stage], section: StageConfig, by_source: dict[str, StageConfig | None]):
-        groups: dict[str, tuple[list[str], StageConfig]] = {}
+        groups: dict[str, dict[str, StageConfig]] = {}
         for source, source_section in by_source.items():
             if source_section is not None:
-                key = source_section.model_dump_json()
-                groups.setdefault(key, ([], source_section))[0].append(source)
-        self.groups = [(sorted(sources), stage_cls(group_section)) for sources, group_section in groups.values()]
+                key = source_section.model_dump_json(exclude=set(stage_cls.per_row_keys))
+                groups.setdefault(key, {})[source] = source_section
+        self.groups = [(sorted(sections), _group_stage(stage_cls, sections)) for sections in groups.values()]
         self.off = sorted(source for source, source_section in by_source.items() if source_section is None)
         for attribute in ("name", "summary", "libraries", "card", "reads_lang", "without_lang"):
             setattr(self, attribute, getattr(stage_cls, attribute))
@@ -111,6 +111,12 @@ class PerSourceScoredStage(PerSourceStage, ScoredStage):
     def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
         parts = [stage.decide(_rows_of(scored, sources), ctx) for sources, stage in self.groups]
         return _union(parts, _rows_of(scored, self.off))
+
+
+def _group_stage(stage_cls: type[Stage], sections: dict[str, StageConfig]) -> Stage:
+    """The stage for one group of sources; one with ``per_row_keys`` gets each source's section as well."""
+    first = sections[min(sections)]
+    return stage_cls(first, source_sections=sections) if stage_cls.per_row_keys else stage_cls(first)
 
 
 def _rows_of(df: DataFrame, sources: list[str]) -> DataFrame:
