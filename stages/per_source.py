@@ -74,8 +74,9 @@ class PerSourceStage(Stage):
         return _union(parts, _rows_of(df, self.off))
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict[str, Any]:
-        """The stage's own summary over every source (its settings for the largest group), then per source
-        what its settings change and the rows it kept and rejected."""
+        """The stage's own summary over every source's rows (computed by the stage of the largest group, with
+        its settings), then per source what its settings change, the rows it kept and rejected and, when the
+        stage ran in more than one group, ``extra``: its group's summary over the rows of that group's sources."""
         counts = {
             (row["source"], row["kept"]): row["count"]
             for row in kept.select("source", F.lit(True).alias("kept"))
@@ -94,6 +95,11 @@ class PerSourceStage(Stage):
         }
         if not self.groups:  # off for every source
             return {PER_SOURCE: per_source}
+        if len(self.groups) > 1:  # each group's own summary, with its settings, over its sources' rows
+            for sources, stage in self.groups:
+                extra = stage.summarize(_rows_of(kept, sources), _rows_of(rejected, sources))
+                for source in sources:
+                    per_source[source]["extra"] = extra
         _, main = max(self.groups, key=lambda group: len(group[0]))
         return {**main.summarize(kept, rejected), PER_SOURCE: per_source}
 
