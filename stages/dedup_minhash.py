@@ -128,20 +128,28 @@ class DedupMinhashStage(Stage):
         books = self.book_rows(df)
         if books is None:
             return self.apply_to_documents(df, ctx)
-        copies = self.book_duplicates(books, ctx)
+        pieces = ctx.checkpoint(self.piece_signatures(books, ctx), "dedup_minhash/book_pieces")
+        copies = self.book_duplicates(pieces, ctx)
         rejected = df.join(copies, "id").select(
             *df.columns,
             F.col("kept_book").alias(CLUSTER),
             F.lit(1).alias(CLUSTER_SIZE),
             F.concat(F.lit(BOOK_REASON), "kept_book").cast(StringType()).alias(REASON),
         )
-        return self.apply_to_documents(df.join(copies, "id", "left_anti"), ctx).unionByName(rejected)
+        remaining = df.join(copies, "id", "left_anti")
+        # the kept books' pieces keep the signatures hashed for their books; only the other documents are hashed
+        keyed = self.piece_keys(pieces.join(copies, "id", "left_anti"), ctx)
+        others = self.book_rows(df, complement=True)
+        if others is not None:
+            keyed = keyed.unionByName(self.signature_frame(others, ctx).select("node", "bands"))
+        return self.apply_to_documents(remaining, ctx, keyed).unionByName(rejected)
 
-    def apply_to_documents(self, df: DataFrame, ctx: StageContext) -> DataFrame:
-        """Document by document (a book's pieces one by one): steps 1 to 5, or against earlier releases."""
+    def apply_to_documents(self, df: DataFrame, ctx: StageContext, keyed: DataFrame | None = None) -> DataFrame:
+        """Document by document (a book's pieces one by one): steps 1 to 5, or against earlier releases;
+        ``keyed``: every document's ``node`` and ``bands`` when they are known already."""
         if any(release.table(MINHASH) for release in ctx.releases):
             return self.apply_against_releases(df, ctx)
-        edges = self.candidate_edges(df, ctx)
+        edges = self.candidate_edges(df, ctx) if keyed is None else _bucket_edges(keyed)
         if self.config.verify:
             edges = self.verified(edges, df)
         roots = connected_components(edges, ctx, self.config.max_iterations)
@@ -168,20 +176,23 @@ class DedupMinhashStage(Stage):
             return None if self.config.unit == "parent" else []
         return sorted(s for s, section in self.source_sections.items() if section and section.unit == "parent")
 
-    def book_rows(self, df: DataFrame) -> DataFrame | None:
-        """The rows whose source compares whole books (None: no source does)."""
+    def book_rows(self, df: DataFrame, complement: bool = False) -> DataFrame | None:
+        """The rows whose source compares whole books, or with ``complement`` the others (None: no row)."""
         sources = self.book_sources()
         if sources is None:
-            return df
-        return df.where(F.col("source").isin(sources)) if sources else None
+            return None if complement else df
+        if not sources:
+            return df if complement else None
+        chosen = F.col("source").isin(sources)
+        return df.where(~chosen if complement else chosen)
 
-    def book_duplicates(self, books: DataFrame, ctx: StageContext) -> DataFrame:
-        """``id, kept_book`` of every piece of a book that is a near-duplicate of a smaller (source priority,
-        parent id) book: LSH over the books' signatures (each the element-wise minimum of its pieces'), the
-        candidates verified on the unions of the pieces' shingle sets, connected components."""
+    def book_duplicates(self, pieces: DataFrame, ctx: StageContext) -> DataFrame:
+        """``id, kept_book`` of every piece (of :meth:`piece_signatures`) of a book that is a near-duplicate of a
+        smaller (source priority, parent id) book: LSH over the books' signatures (each the element-wise
+        minimum of its pieces'), the candidates verified on the unions of the pieces' shingle sets, connected
+        components."""
         cfg = self.config
         bands, rows = cfg.lsh_params()
-        pieces = ctx.checkpoint(self.piece_signatures(books, ctx), "dedup_minhash/book_pieces")
         no_value = F.array_repeat(F.lit(int(MAX_HASH)).cast("long"), cfg.num_perm)
         whole = (
             pieces.groupBy("node")
@@ -205,6 +216,25 @@ class DedupMinhashStage(Stage):
             edges = _verified_books(edges, pieces, cfg.threshold)
         roots = connected_components(edges, ctx, cfg.max_iterations, "dedup_minhash/book_cc")
         return pieces.select("id", "node").join(roots, "node").select("id", _key_id("root").alias("kept_book"))
+
+    def piece_keys(self, pieces: DataFrame, ctx: StageContext) -> DataFrame:
+        """``node`` (the piece's own order key) and ``bands`` of pieces, from their stored signatures."""
+        bands, rows = self.config.lsh_params()
+        priority = list(ctx.source_priority)
+
+        def key_batch(batch: pa.RecordBatch) -> dict:
+            sigs = np.array(batch.column("signature").to_pylist(), dtype=np.uint64).reshape(batch.num_rows, -1)
+            keys = band_hashes(sigs, bands, rows)
+            ids, sources = batch.column("id").to_pylist(), batch.column("source").to_pylist()
+            counts = batch.column("shingle_count").to_pylist()
+            return {
+                "node": [doc_order_key(s, i, priority) for s, i in zip(sources, ids)],
+                "bands": [k if n else [] for k, n in zip(keys, counts)],  # no shingles: never a candidate
+            }
+
+        fields = [StructField("node", StringType(), False), _BANDS_FIELD]
+        keyed = map_batches(pieces.select("id", "source", "signature", "shingle_count"), key_batch, fields)
+        return keyed.select("node", "bands")
 
     def piece_signatures(self, books: DataFrame, ctx: StageContext) -> DataFrame:
         """``id``, ``node`` (the order key of its book: source priority, parent id), ``signature``,
