@@ -19,9 +19,11 @@ log = logging.getLogger("corpus")
 
 
 def as_configured_source(config: PipelineConfig, source: SourceConfig) -> SourceConfig:
-    """``source`` (a debugging input) as the configured source whose ``paths`` hold all its files, read from
-    the input's files only; else unchanged (the run's sections then apply to it)."""
+    """``source`` (a debugging input) as the configured source of its format whose ``paths`` hold all its
+    files, read from the input's files only; else unchanged (the run's sections then apply to it)."""
     for configured in config.sources:
+        if configured.format != source.format:
+            continue
         if source.paths and all(_within(path, configured.paths) for path in source.paths):
             log.info(
                 "[input] read as source %r (recipe %s, split_chars %s, clean %s)",

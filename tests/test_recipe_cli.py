@@ -91,3 +91,5 @@ def test_stage_cli_reads_a_configured_sources_file_as_that_source(spark, tmp_pat
 
     elsewhere = SourceConfig(name="input", format="text", paths=[str(tmp_path / "elsewhere" / "poems.txt")])
     assert as_configured_source(load_config(config), elsewhere) == elsewhere  # not a source's file: as it is
+    other_format = SourceConfig(name="input", format="jsonl", paths=[str(books / "blake-poems.txt.gz")])
+    assert as_configured_source(load_config(config), other_format) == other_format  # --format jsonl: not the books
