@@ -235,3 +235,14 @@ def shingle_set_bytes(hashes: np.ndarray) -> bytes:
 def shingle_set_from_bytes(data: bytes) -> np.ndarray:
     """The inverse of :func:`shingle_set_bytes`; ``jaccard`` of it equals ``jaccard`` of the original hashes."""
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def union_jaccard(sets_a: Sequence[bytes], sets_b: Sequence[bytes]) -> float:
+    """Exact Jaccard of two unions of shingle sets (each stored as by :func:`shingle_set_bytes`): two books
+    compared whole from their pieces' sets (a shingle spanning two pieces is in neither)."""
+    return jaccard(_union_of(sets_a), _union_of(sets_b))
+
+
+def _union_of(sets: Sequence[bytes]) -> np.ndarray:
+    arrays = [shingle_set_from_bytes(data) for data in sets]
+    return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.uint32)

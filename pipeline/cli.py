@@ -200,6 +200,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     """A starter config: the inputs as sources, every section with its defaults and comments, and each
     stage enabled unless it cannot run yet here (a missing model: the note says which job makes it)."""
     from pipeline.config import parse_config
+    from pipeline.recipe_suggest import suggest_recipe
     from pipeline.template import render, stage_notes, template_data
     from stages.registry import STAGES
 
@@ -209,6 +210,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     output_dir = args.output_dir or f"runs/{target.name.split('.')[0]}"
     sources = starter_sources(args.inputs)
     notes, disabled = stage_notes(), {}
+    for index, source in enumerate(sources):
+        source["recipe"], why = suggest_recipe(source)
+        notes[("sources", index, "recipe")] = f"suggested: {why} (docs/recipes.md)."
     for stage in STAGES:
         problem = INIT_DISABLED.get(stage.name)
         try:
@@ -226,7 +230,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         target.write_text(text, encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write {target}: {error.strerror or error}") from None
-    names = ", ".join(f"{s['name']} ({s['format']}, {len(s['paths'])} paths)" for s in sources)
+    names = ", ".join(f"{s['name']} ({s['format']}, {len(s['paths'])} paths, recipe {s['recipe']})" for s in sources)
     print(f"wrote {target}: sources {names}; run directory {output_dir}")
     if disabled:
         print(f"disabled (see the notes in the file): {', '.join(disabled)}")
@@ -276,6 +280,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         stage_hash,
     )
     from pipeline.runner import prepare_output_dir, run_stage, stage_context, writing
+    from pipeline.stage_sources import as_configured_source, stage_for
     from stages.registry import STAGES_BY_NAME
 
     if args.name not in STAGES_BY_NAME:
@@ -290,6 +295,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     spark = session_for(config, args.master)
     df = stage_output_input(spark, source, args.text_field)
     if df is None:
+        source = as_configured_source(config, source)  # a configured source's file: read as that source
         if has_field(source, "id"):  # the input's own ids, so results join back to it
             source = source.model_copy(update={"id_field": "id"})
         records = read_sources(spark, [source], config.ingest)
@@ -302,7 +308,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         # limit() leaves one partition; spread the sample again so every core works on it
         df = df.orderBy("id").limit(args.limit).repartition(config.run.partitions, "id")
     # Reruns of the same command skip; a changed stage config, input file, limit or run setting reruns.
-    stage = stage_cls(section)
+    stage = stage_for(stage_cls, section, config, df)  # each document with its source's settings
     files = input_files(spark, [source], config.run.input_fingerprint, out / INPUT_CHECKSUMS)
     upstream = combine(input=ingest_hash([source], config.ingest, config.run.partitions, files).value, limit=args.limit)
     ctx = stage_context(spark, config, out / "scratch")

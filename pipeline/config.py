@@ -341,9 +341,10 @@ def resolve_per_source(config: PipelineConfig) -> dict[str, dict[str, Any]]:
 def _source_section(stage_cls: Any, section: Any, changes: dict[str, Any], where: str) -> Any:
     if not changes:
         return section
-    if stage_cls.card.removes_duplicates and set(changes) - {"enabled"}:
+    if stage_cls.card.removes_duplicates and set(changes) - {"enabled", *stage_cls.per_row_keys}:
+        allowed = ", ".join(f"`{key}`" for key in ("enabled", *stage_cls.per_row_keys))
         raise ValueError(
-            f"{where}: {stage_cls.name} compares documents across sources, so only `enabled` can differ per source"
+            f"{where}: {stage_cls.name} compares documents across sources, so only {allowed} can differ per source"
         )
     try:
         changed = stage_cls.Config.model_validate(merge(section.model_dump(exclude_unset=True), changes))

@@ -10,8 +10,9 @@ source's own ``stages:`` changes the recipe's result for that source alone.
 
 A change applies to a stage configured under ``stages:``; a recipe's change to a stage the run does
 not configure is ignored (a recipe is written for any run). Stages that compare documents with each
-other (the dedup stages, decontamination) take only ``enabled`` per source: one set of settings for
-every document they compare.
+other (the dedup stages, decontamination) take only ``enabled`` per source, and the settings the stage
+applies per row itself (``per_row_keys``: ``dedup_minhash.unit``): one set of settings for every pair of
+documents they compare.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.mappings import merge
+from filters.heuristics import DEFAULT_LANGUAGES
 from stages.model_coverage import unmodelled_languages
 
 CleanKind = Literal["none", "mail"]
@@ -43,10 +46,20 @@ class RecipeConfig(BaseModel):
 
 
 _NO_MODEL_FILTERS = {"quality_classifier": {"enabled": False}, "perplexity": {"enabled": False}}
-_LIGHT_HEURISTICS = {  # Gopher's quality and repetition rules; no C4 line rules, no FineWeb page rules
+# Light filtering for curated reference text (LLaMA's Wikipedia, The Pile's reference sources were not
+# quality-filtered): Gopher's quality rules as a guard against empty or garbled pages, without the two that
+# reference text fails by its nature: the alphabetic-word ratio (commands, paths, version numbers) and the
+# word-count maximum. No repetition rules: a manual's ASCII tables repeat their border lines
+# (`|-----+-----|`) and column values by design (Debian Reference: 33 of 59 pieces rejected by them).
+_NO_ALPHA_RATIO = {"gopher_quality": {"max_words": None, "min_alpha_words_ratio": None}}
+_LIGHT_HEURISTICS = {
     "c4": {"enabled": False},
     "fineweb": {"enabled": False},
-    "gopher_quality": {"max_words": None},
+    "gopher_repetition": {"enabled": False},
+    **_NO_ALPHA_RATIO,
+    # FineWeb-2's languages (zh, ja, ...) have their own ratio: their built-in entries without it (an entry
+    # replaces the built-in one, so the whole entry; zh 0.735 rejected 31 of 40 Debian Reference pieces)
+    "languages": {lang: merge(entry, _NO_ALPHA_RATIO) for lang, entry in DEFAULT_LANGUAGES.items()},
 }
 # MassiveText (Rae et al. 2021) filtered the quality of its web text only; its books got deduplication.
 # Gopher's repetition rules stay as a guard against broken scans (a page repeated over and over).
@@ -58,25 +71,28 @@ BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
         "LLaMA's CommonCrawl: the run's `stages:` sections unchanged",
     },
     "reference": {
-        "follows": "LLaMA's Wikipedia and The Pile's reference sources: language ID, light heuristics "
-        "(Gopher quality and repetition), no quality or perplexity model",
+        "follows": "LLaMA's Wikipedia and The Pile's reference sources: language ID as a tag, light heuristics "
+        "(Gopher quality without the alphabetic-word and word-count rules), no repetition rules, no quality or "
+        "perplexity model",
         "stages": {
             **_NO_MODEL_FILTERS,
             "heuristics": _LIGHT_HEURISTICS,
-            # a reference page's language is known from its source; code and commands lower the model's
-            # confidence, so a lower bar keeps the page tagged rather than rejected
-            "langid": {"threshold": 0.3},
+            # a reference page's language is known from its source; tables, code and commands lower the model's
+            # confidence (Debian Reference's package tables: 0.15-0.29), so the page is tagged, not rejected for
+            # it (languages outside `languages` still are)
+            "langid": {"threshold": 0.0},
         },
     },
     "books": {
         "follows": "LLaMA's Gutenberg and Books3, The Pile's PG-19 and MassiveText's books: near-deduplicated "
-        "(MinHash over the pieces), Gopher's repetition rules only (no C4 line rules, no word-count maximum), "
-        "character names kept",
+        "as whole books (MinHash over the union of the pieces), then piece by piece; Gopher's repetition rules "
+        "only (no C4 line rules, no word-count maximum); character names kept",
         "split_chars": 20000,
         "stages": {
             **_NO_MODEL_FILTERS,
             "heuristics": _BOOK_HEURISTICS,
             "pii": {"ner": False},  # names and places are the book's characters; e-mails, phones still scrubbed
+            "dedup_minhash": {"unit": "parent"},  # two copies of a book are found as whole books
         },
     },
     "mail": {

@@ -110,7 +110,7 @@ class _Writer:
         if isinstance(value, list) and value and model_of(item) is not None:
             lines = _comment(comment, depth) + [head]
             for number, element in enumerate(value):
-                body = self.mapping(element, item, path, depth + 2, describe=number == 0)
+                body = self.mapping(element, item, (*path, number), depth + 2, describe=number == 0)
                 first = next(i for i, line in enumerate(body) if not line.lstrip().startswith("#"))
                 body[first] = f"{pad}  - {body[first].lstrip()}"
                 lines += body

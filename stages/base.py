@@ -87,6 +87,9 @@ class Stage:
     reads_lang: ClassVar[bool] = False  # uses the `lang` column that langid adds
     without_lang: ClassVar[str] = ""  # what it does with documents that have no `lang` ("": it cannot run)
     release_table: ClassVar[str | None] = None  # the release index it keeps and compares with (releases/index.py)
+    # settings a stage applies to each row by its source itself (its constructor takes ``source_sections``):
+    # sources that differ only in them share one pass, so a comparing stage still sees every document at once
+    per_row_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()

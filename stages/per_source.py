@@ -42,12 +42,12 @@ class PerSourceStage(Stage):
     """``stage_cls`` run per group of sources with equal settings; sources with the stage off pass through."""
 
     def __init__(self, stage_cls: type[Stage], section: StageConfig, by_source: dict[str, StageConfig | None]):
-        groups: dict[str, tuple[list[str], StageConfig]] = {}
+        groups: dict[str, dict[str, StageConfig]] = {}
         for source, source_section in by_source.items():
             if source_section is not None:
-                key = source_section.model_dump_json()
-                groups.setdefault(key, ([], source_section))[0].append(source)
-        self.groups = [(sorted(sources), stage_cls(group_section)) for sources, group_section in groups.values()]
+                key = source_section.model_dump_json(exclude=set(stage_cls.per_row_keys))
+                groups.setdefault(key, {})[source] = source_section
+        self.groups = [(sorted(sections), _group_stage(stage_cls, sections)) for sections in groups.values()]
         self.off = sorted(source for source, source_section in by_source.items() if source_section is None)
         for attribute in ("name", "summary", "libraries", "card", "reads_lang", "without_lang"):
             setattr(self, attribute, getattr(stage_cls, attribute))
@@ -74,8 +74,9 @@ class PerSourceStage(Stage):
         return _union(parts, _rows_of(df, self.off))
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict[str, Any]:
-        """The stage's own summary over every source (its settings for the largest group), then per source
-        what its settings change and the rows it kept and rejected."""
+        """The stage's own summary over every source's rows (computed by the stage of the largest group, with
+        its settings), then per source what its settings change, the rows it kept and rejected and, when the
+        stage ran in more than one group, ``extra``: its group's summary over the rows of that group's sources."""
         counts = {
             (row["source"], row["kept"]): row["count"]
             for row in kept.select("source", F.lit(True).alias("kept"))
@@ -94,6 +95,11 @@ class PerSourceStage(Stage):
         }
         if not self.groups:  # off for every source
             return {PER_SOURCE: per_source}
+        if len(self.groups) > 1:  # each group's own summary, with its settings, over its sources' rows
+            for sources, stage in self.groups:
+                extra = stage.summarize(_rows_of(kept, sources), _rows_of(rejected, sources))
+                for source in sources:
+                    per_source[source]["extra"] = extra
         _, main = max(self.groups, key=lambda group: len(group[0]))
         return {**main.summarize(kept, rejected), PER_SOURCE: per_source}
 
@@ -111,6 +117,12 @@ class PerSourceScoredStage(PerSourceStage, ScoredStage):
     def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
         parts = [stage.decide(_rows_of(scored, sources), ctx) for sources, stage in self.groups]
         return _union(parts, _rows_of(scored, self.off))
+
+
+def _group_stage(stage_cls: type[Stage], sections: dict[str, StageConfig]) -> Stage:
+    """The stage for one group of sources; one with ``per_row_keys`` gets each source's section as well."""
+    first = sections[min(sections)]
+    return stage_cls(first, source_sections=sections) if stage_cls.per_row_keys else stage_cls(first)
 
 
 def _rows_of(df: DataFrame, sources: list[str]) -> DataFrame:

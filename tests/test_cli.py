@@ -312,7 +312,7 @@ def test_stage_command_reads_a_plain_parquet_folder_and_checks_stop_after(spark,
         == 0
     )
     kept = spark.read.parquet(str(tmp_path / "out" / "data")).collect()
-    assert len(kept) == 4 and all(r["id"] and r["source"] == "input" for r in kept)
+    assert len(kept) == 4 and all(r["id"] and r["source"] == "web" for r in kept)  # the configured source's folder
     (folder / "README.md").write_text("# a dataset card, not Parquet")  # told --format parquet: read per file
     assert (
         main(

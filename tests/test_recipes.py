@@ -167,6 +167,7 @@ def test_books_are_cut_decoded_and_filtered_by_their_recipe(spark, tmp_path):
     heuristics = outcomes["heuristics"]["extra"][PER_SOURCE]
     assert heuristics["books"]["changes"]["c4.enabled"] is False and heuristics["web"]["changes"] == {}
     assert heuristics["books"]["rejected"] <= 2 and heuristics["web"]["rejected"] > 0
+    assert heuristics["books"]["extra"]["c4_chars_removed"] == 0 < heuristics["web"]["extra"]["c4_chars_removed"]
     final = read_rows(tmp_path / "run" / "work" / "stages" / "03_heuristics" / "data")
     books = sorted((json.loads(row["meta"])["piece"], row) for row in final if row["source"] == "books")
     assert len(books) >= 0.9 * prepared["pieces"] and all(len(row["text"]) <= 20_000 for _, row in books)
