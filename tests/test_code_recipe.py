@@ -139,6 +139,30 @@ def test_files_outside_the_allowed_licences_are_skipped_with_the_licence_as_reas
     assert document_license({"lang": "Python"}) == "unknown"
 
 
+def test_the_stacks_rows_are_read_by_the_jsonl_reader_with_their_licences(tmp_path):
+    from pipeline.readers.read import read_file
+
+    content = package_file("attrs", "attr/setters.py").read_text()
+    rows = [
+        {"content": content, "max_stars_repo_path": "src/a.py", "max_stars_repo_licenses": ["MIT"], "lang": "Python"},
+        {"content": content, "max_stars_repo_path": "b.py", "max_stars_repo_licenses": ["GPL-3.0"], "lang": "Python"},
+        {"content": content, "max_stars_repo_path": "c.py", "max_stars_repo_licenses": [], "lang": "Python"},
+    ]
+    (tmp_path / "stack.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    raw = {"run": {"output_dir": "/tmp/unused"}, "sources": [{"name": "stack", "format": "jsonl", "paths": ["x"]}]}
+    raw["sources"][0].update(
+        recipe="code", text_field="content", meta_fields=["max_stars_repo_path", "max_stars_repo_licenses", "lang"]
+    )
+    source = parse_config(raw).sources[0]
+    records = [
+        r
+        for record in read_file(source, str(tmp_path / "stack.jsonl"), IngestConfig())
+        for r in prepare(record, source, "k")
+    ]
+    assert [r.reason for r in records] == [None, "skipped:code:license:GPL-3.0", "skipped:code:license:unknown"]
+    assert records[0].meta["max_stars_repo_path"] == "src/a.py" and records[0].text == strip_boilerplate(content)
+
+
 def test_an_spdx_header_gives_the_files_own_licence():
     compat = package_file("attrs", "attr/_compat.py").read_text()
     assert spdx_header(compat) == "MIT"

@@ -107,13 +107,14 @@ def _read_source_file(
     language = language_of(relative)
     if language is None:
         return skip(number, "code:no_language", relative)
-    if os.path.islink(full) and not os.path.exists(full):
-        return quarantine(number, "unreadable_file", f"{relative}: broken symlink")
     limit = min(MAX_FILE_BYTES, ingest.max_doc_bytes)
-    if os.path.getsize(full) > limit:
-        return skip(number, "code:too_large", f"{relative}: over {limit} bytes")
-    with open(full, "rb") as stream:
-        raw = stream.read()
+    try:
+        if os.path.getsize(full) > limit:
+            return skip(number, "code:too_large", f"{relative}: over {limit} bytes")
+        with open(full, "rb") as stream:
+            raw = stream.read()
+    except OSError as exc:  # one unreadable file (permissions, a broken link): the repository's others are read
+        return quarantine(number, "unreadable_file", f"{relative}: {type(exc).__name__}: {exc}")
     if b"\x00" in raw[:BINARY_PROBE_BYTES]:
         return skip(number, "code:binary", relative)
     decoded = decode_text(raw, ingest.text_decoding)
