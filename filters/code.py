@@ -9,6 +9,7 @@ each threshold comes from is in its field's description and in docs/recipes.md.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -83,6 +84,31 @@ def license_allowed(expression: str | None, allowed: tuple[str, ...]) -> bool:
         base = getattr(symbol, "license_symbol", symbol)  # a WITH expression: its licence
         values[symbol] = licensing.TRUE if str(base.key).lower() in permitted else licensing.FALSE
     return parsed.subs(values).simplify() == licensing.TRUE
+
+
+def truncated_license_id(text: str) -> str | None:
+    """The SPDX id of a licence text cut short of the known text (Apache-2.0 without its appendix "How to
+    apply the Apache License", as botocore, docker and requests ship it), which ``identify.license_id``
+    misses (its edit-distance cutoff is 5% of the whole text): compared, with identify's normalisation and
+    the same 5% cutoff, against the same length of each licence text identify knows; None when none fits."""
+    import ukkonen
+    from identify.identify import _norm_license
+    from identify.vendor.licenses import LICENSES
+
+    norm = _norm_license(text)
+    cutoff = math.ceil(0.05 * len(norm))
+    best: tuple[int, str] | None = None
+    for spdx, known in _normalised_licences(_norm_license, LICENSES):
+        if 0.5 * len(known) <= len(norm) < len(known):
+            distance = ukkonen.distance(norm, known[: len(norm)], cutoff)
+            if distance < cutoff and (best is None or distance < best[0]):
+                best = (distance, spdx)
+    return best[1] if best else None
+
+
+@lru_cache(maxsize=1)
+def _normalised_licences(normalise, licences) -> tuple[tuple[str, str], ...]:
+    return tuple((spdx, normalise(text)) for spdx, text in licences)
 
 
 def combined_license(found: list[str]) -> str:

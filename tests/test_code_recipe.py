@@ -163,6 +163,18 @@ def test_the_stacks_rows_are_read_by_the_jsonl_reader_with_their_licences(tmp_pa
     assert records[0].meta["max_stars_repo_path"] == "src/a.py" and records[0].text == strip_boilerplate(content)
 
 
+def test_a_licence_text_cut_short_is_recognised():
+    from identify.identify import license_id
+
+    from filters.code import truncated_license_id
+
+    apache = package_file("botocore", "LICENSE.txt")  # Apache-2.0 without its appendix
+    assert license_id(str(apache)) is None and truncated_license_id(apache.read_text()) == "Apache-2.0"
+    readme = package_file("boolean.py", "README.rst").read_text()
+    assert truncated_license_id(readme) is None
+    assert truncated_license_id(package_file("attrs", "LICENSE").read_text()) is None  # whole texts: identify's
+
+
 def test_an_spdx_header_gives_the_files_own_licence():
     compat = package_file("attrs", "attr/_compat.py").read_text()
     assert spdx_header(compat) == "MIT"

@@ -4,7 +4,8 @@ Each document's ``meta`` holds ``repo`` (the folder's name), ``path`` (inside th
 (from the file name, filters/code.py) and ``license``: the file's own ``SPDX-License-Identifier`` header,
 else the repository's licence, detected from its LICENSE/LICENCE/COPYING files with pre-commit's
 ``identify`` (an edit-distance match against the texts of the common licences), ``unknown`` when none is
-recognised. A record's ``line`` is the file's number in the repository's sorted file list.
+recognised (a text cut short of a known licence, such as Apache-2.0 without its appendix, is matched
+against the same length of it). A record's ``line`` is the file's number in the repository's sorted file list.
 
 Files that are not training text are skipped with a reason and counted (``skipped:code:<kind>``): binary
 files (a NUL byte in the first 8,000 bytes, as git decides), vendored files (dependency folders), build
@@ -20,7 +21,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from filters.code import binary_by_name, combined_license, language_of, spdx_header
+from filters.code import binary_by_name, combined_license, language_of, spdx_header, truncated_license_id
 from filters.text_decode import decode_text
 from pipeline.config import IngestConfig, SourceConfig
 from pipeline.readers.records import Record, check_text, quarantine, skip
@@ -30,7 +31,7 @@ BINARY_PROBE_BYTES = 8000  # git's buffer_is_binary looks for a NUL byte in the 
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|UNLICENSE)([-._].*)?$", re.IGNORECASE)
 VENDORED_FOLDERS = frozenset(  # other projects' code copied in (GitHub linguist's vendor.yml)
     {"node_modules", "bower_components", "vendor", "vendors", "third_party", "third-party", "thirdparty", "external"}
-    | {"extern", "site-packages", "venv", "Pods", "Carthage"}
+    | {"extern", "site-packages", "venv", "Pods", "Carthage", "_vendor", "_vendored"}  # pip's and setuptools' own
 )
 BUILD_FOLDERS = frozenset({"dist", "build", "__pycache__", "target", "out"})  # what a build writes
 GENERATED_NAMES = re.compile(
@@ -66,6 +67,9 @@ def repository_license(root: str) -> str:
         if LICENSE_FILE.match(name) and os.path.isfile(path):
             try:
                 detected = license_id(path)
+                if detected is None:
+                    with open(path, encoding="utf-8", errors="replace") as licence:
+                        detected = truncated_license_id(licence.read())
             except (OSError, UnicodeDecodeError):
                 detected = None
             if detected:
