@@ -232,6 +232,32 @@ def test_language_comes_from_the_file_name():
     ]
 
 
+def test_the_code_recipe_turns_the_prose_stages_off_and_keeps_pattern_pii(tmp_path):
+    stages = ("normalize", "langid", "heuristics", "quality_classifier", "perplexity", "dedup_sentence", "pii")
+    raw = {
+        "run": {"output_dir": str(tmp_path / "run")},
+        "sources": [
+            {"name": "web", "format": "jsonl", "paths": ["w"]},
+            {"name": "code", "format": "code", "paths": ["c"], "recipe": "code"},
+        ],
+        "stages": {**{name: {} for name in stages}, "dedup_minhash": {}},
+    }
+    config = parse_config(raw)
+    code = {name: config.source_sections(name)["code"] for name in [*stages, "dedup_minhash"]}
+    assert [name for name, section in code.items() if section is None] == [
+        "langid",
+        "quality_classifier",
+        "perplexity",
+        "dedup_sentence",
+    ]
+    assert not code["normalize"].collapse_whitespace and code["normalize"].unicode_form == "none"
+    assert not code["pii"].ner and code["pii"].enabled  # e-mails and the other patterns still scrubbed
+    assert code["dedup_minhash"] is config.stages.dedup_minhash  # files compared with every other document
+    assert code["heuristics"].rules_for(None).steps() == ("code",)
+    assert all(config.source_sections(name)["web"] is getattr(config.stages, name) for name in stages)
+    assert config.sources[1].licenses == list(PERMISSIVE) and config.sources[0].licenses == []
+
+
 def test_the_code_recipe_beside_a_web_source(spark, repos, tmp_path):
     from pipeline.runner import run_pipeline
     from tests.reference_job import read_rows
