@@ -84,9 +84,12 @@ def read_repo(repo: Path) -> list:
     return [out for record in read_code(source, str(repo), IngestConfig()) for out in prepare(record, source, "k")]
 
 
-def test_the_reader_reads_each_file_of_each_repository_with_its_language_and_licence(repos):
+def test_the_reader_reads_each_file_of_each_repository_with_its_language_and_licence(repos, tmp_path):
     assert [Path(p).name for p in repository_folders(str(repos))] == ["attrs", "import-linter", "pyspark", "tld"]
     assert repository_folders(str(repos / "attrs")) == [str(repos / "attrs")]  # a repository root itself
+    (tmp_path / "license-expression").mkdir()  # a repository named like a licence file
+    (tmp_path / "license-expression" / "LICENSE").write_text("")
+    assert repository_folders(str(tmp_path)) == [str(tmp_path / "license-expression")]
     assert repository_license(str(repos / "attrs")) == "MIT"
     assert repository_license(str(repos / "import-linter")) == "BSD-2-Clause"
     assert repository_license(str(repos / "tld")) == "GPL-2.0 AND LGPL-2.1"  # each licence file respected

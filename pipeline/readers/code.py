@@ -43,7 +43,8 @@ GENERATED_NAMES = re.compile(
 def is_repository(folder: str) -> bool:
     """A folder is one repository when it holds ``.git`` or a licence file; otherwise each folder in it is one."""
     names = os.listdir(folder)
-    return ".git" in names or any(LICENSE_FILE.match(name) for name in names)
+    licence_files = (name for name in names if LICENSE_FILE.match(name))  # not a repository named license-...
+    return ".git" in names or any(os.path.isfile(os.path.join(folder, name)) for name in licence_files)
 
 
 def repository_folders(folder: str) -> list[str]:
