@@ -134,7 +134,8 @@ _LICENSE_WORDS = re.compile(
 )
 # a comment line naming an author: personal data that says nothing about the code
 _ATTRIBUTION = re.compile(
-    r"^\s*(#|//|--|;|/?\*+|<!--)\s*(copyright\b|\(c\)|©|@author\b|authors?\s*:|written by\b|maintainer\s*:)",
+    r"^\s*(#|//|--|;|/?\*+|<!--)\s*(copyright\b|\(c\)|©|@author\b|authors?\s*:|written by\b|maintainer\s*:)"
+    r"|^\s*:(copyright|license|author):",  # the reST fields of a Python module docstring (Sphinx, pygments)
     re.IGNORECASE,
 )
 

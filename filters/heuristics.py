@@ -96,7 +96,8 @@ class LanguageRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     recipe: RecipeName = Field(
-        "fineweb", description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4 or gopher"
+        "fineweb",
+        description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4, gopher or code (source files)",
     )
     segmenter: SegmenterName = Field(
         "whitespace",

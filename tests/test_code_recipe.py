@@ -195,6 +195,9 @@ def test_licence_headers_and_author_lines_are_removed_and_the_code_kept():
     assert strip_boilerplate(script) == "#!/usr/bin/env python\nimport os\n"
     javadoc = "package a;\n/**\n * Parses.\n * @author Jane Roe\n */\nclass A {}\n"
     assert strip_boilerplate(javadoc) == "package a;\n/**\n * Parses.\n */\nclass A {}\n"
+    lexer = package_file("pygments", "pygments/lexers/ampl.py").read_text()  # reST fields in the docstring
+    assert ":copyright: Copyright 2006-present by the Pygments team" in lexer
+    assert ":copyright:" not in strip_boilerplate(lexer) and "Lexers for the AMPL language." in strip_boilerplate(lexer)
     plain = package_file("datasketch", "datasketch/minhash.py").read_text()
     assert strip_boilerplate(plain) == plain  # no header, no author line: unchanged
 
