@@ -227,6 +227,22 @@ def test_the_per_file_rules_on_real_files():
     assert code_decision(generated, LanguageRules(recipe="code", code=lenient))[0] == "code:mean_line_length"
 
 
+def test_keys_and_tokens_in_code_are_scrubbed_as_secrets():
+    from filters.pii import PiiScrubber, build_analyzer
+
+    scrubber = PiiScrubber(build_analyzer(ner=False))  # the code recipe's PII: patterns only
+    sts = package_file("moto", "moto/sts/responses.py").read_text()  # AWS's documented example access key
+    private_key = package_file("moto", "moto/moto_proxy/ca.key").read_text()  # a real PEM private key
+    token = "ghp_" + "a1B2" * 9
+    program = f'KEY = """\n{private_key}"""\nTOKEN = "{token}"\nprint(KEY)\n'
+    scrubbed_sts, scrubbed_program = scrubber.scrub([sts, program], ["en", "en"])
+    assert "AKIAIOSFODNN7EXAMPLE" in sts and "AKIAIOSFODNN7EXAMPLE" not in scrubbed_sts.text
+    assert scrubbed_sts.counts["SECRET"] == sts.count("AKIAIOSFODNN7EXAMPLE")
+    assert scrubbed_program.text == 'KEY = """\n<SECRET>\n"""\nTOKEN = "<SECRET>"\nprint(KEY)\n'
+    plain = package_file("datasketch", "datasketch/minhash.py").read_text()
+    assert scrubber.scrub([plain], ["en"])[0].counts.get("SECRET", 0) == 0  # hashes and identifiers are not keys
+
+
 def test_language_comes_from_the_file_name():
     assert [language_of(p) for p in ("a.py", "b.min.js", "Makefile", "x.h", "notes.txt", "logo.png")] == [
         "python",
