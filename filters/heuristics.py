@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from filters.c4 import C4Config, c4_checks, c4_scores
+from filters.code import CodeConfig, code_checks, code_signals
 from filters.fineweb import FineWebConfig, fineweb_checks, fineweb_signals
 from filters.gopher import (
     Check,
@@ -34,8 +35,8 @@ from filters.gopher import (
 )
 from filters.text_units import Segmenter, SegmenterName, TextUnits
 
-FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
-RecipeName = Literal["fineweb", "fineweb2", "c4", "gopher"]
+FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb", "code")
+RecipeName = Literal["fineweb", "fineweb2", "c4", "gopher", "code"]
 
 
 @dataclass(frozen=True)
@@ -67,18 +68,22 @@ RECIPES: dict[str, Recipe] = {
     "c4": Recipe(("c4",), {}),
     # MassiveText (Rae et al. 2021, appendix A.1.1 and table A1)
     "gopher": Recipe(("gopher_quality", "gopher_repetition"), {}),
+    # source files: Codex 3.1, RedPajama's GitHub filter, StarCoder 4 (filters/code.py; the `code` source recipe)
+    "code": Recipe(("code",), {}),
 }
 
 _SIGNALS = {
     "gopher_quality": gopher_quality_signals,
     "gopher_repetition": gopher_repetition_signals,
     "fineweb": fineweb_signals,
+    "code": code_signals,
 }
 _CHECKS = {
     "gopher_quality": gopher_quality_checks,
     "gopher_repetition": gopher_repetition_checks,
     "c4": c4_checks,
     "fineweb": fineweb_checks,
+    "code": code_checks,
 }
 
 
@@ -91,7 +96,8 @@ class LanguageRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     recipe: RecipeName = Field(
-        "fineweb", description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4 or gopher"
+        "fineweb",
+        description="published recipe: fineweb, fineweb2 (per-language FineWeb-2), c4, gopher or code (source files)",
     )
     segmenter: SegmenterName = Field(
         "whitespace",
@@ -106,6 +112,7 @@ class LanguageRules(BaseModel):
     fineweb: FineWebConfig = Field(
         FineWebConfig(), description=f"{_FAMILY_NOTE} (fineweb2: max_char_dup_ratio 0.1, short-line rule off)"
     )
+    code: CodeConfig = Field(CodeConfig(), description="source-file rules, the code recipe's only family")
 
     _checks: tuple[tuple[str, Check], ...] = PrivateAttr(())
 
@@ -148,6 +155,7 @@ class LanguageOverride(BaseModel):
     gopher_repetition: dict[str, Any] = {}
     c4: dict[str, Any] = {}
     fineweb: dict[str, Any] = {}
+    code: dict[str, Any] = {}
 
 
 _WITHOUT_WORD_LISTS = LanguageOverride(gopher_quality={"min_stop_words": None}, c4={"bad_words": ()})

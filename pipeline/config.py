@@ -42,8 +42,9 @@ FORMAT_SUFFIXES = {  # every input format and the file names that say it
     "warc": (".warc", ".warc.gz", ".wet", ".wet.gz"),
     "jsonl": tuple(name + c for name in (".jsonl", ".json", ".ndjson") for c in _COMPRESSED),
     "text": tuple(".txt" + c for c in _COMPRESSED),
+    "code": (),  # folders of source files: one repository per path or per folder in it (pipeline/readers/code.py)
 }
-InputFormat = Literal["jsonl", "parquet", "text", "warc"]
+InputFormat = Literal["jsonl", "parquet", "text", "warc", "code"]
 assert set(typing.get_args(InputFormat)) == set(FORMAT_SUFFIXES)
 FORMATS_HELP = ".jsonl[.gz|.zst], .parquet, .warc[.gz], .wet[.gz], .txt"
 
@@ -83,6 +84,11 @@ class SourceConfig(Section):
     )
     clean: CleanKind | None = Field(
         None, description="mail: headers, quoted replies and signatures removed (null: the recipe's)"
+    )
+    licenses: list[str] | None = Field(
+        None,
+        description="code: the SPDX licences a document's `license` meta may be under; others are skipped as "
+        "skipped:code:license:<licence> ([]: no check; null: the recipe's)",
     )
 
     @model_validator(mode="after")
@@ -311,6 +317,7 @@ def apply_recipes(data: Any) -> Any:
         if isinstance(recipe, dict):
             given = {key: value for key, value in source.items() if value is not None}
             source = {"split_chars": recipe.get("split_chars") or 0, "clean": recipe.get("clean", "none")} | given
+            source.setdefault("licenses", list(recipe.get("licenses") or []))
         sources.append(source)
     return {**data, "recipes": recipes, "sources": sources} if "sources" in data else {**data, "recipes": recipes}
 

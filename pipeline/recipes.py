@@ -22,10 +22,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.mappings import merge
+from filters.code import PERMISSIVE_LICENSES
 from filters.heuristics import DEFAULT_LANGUAGES
 from stages.model_coverage import unmodelled_languages
 
-CleanKind = Literal["none", "mail"]
+CleanKind = Literal["none", "mail", "code"]
 DEFAULT_RECIPE = "web"
 
 
@@ -39,7 +40,14 @@ class RecipeConfig(BaseModel):
         description="documents longer than this are cut into pieces at chapter or paragraph boundaries "
         "(filters/split.py); null: never cut",
     )
-    clean: CleanKind = Field("none", description="mail: keep a message's own prose (filters/mail.py) before the stages")
+    clean: CleanKind = Field(
+        "none",
+        description="mail: keep a message's own prose (filters/mail.py); code: licence headers and author lines "
+        "removed (filters/code.py); before the stages",
+    )
+    licenses: list[str] | None = Field(
+        None, description="code: the SPDX licences a source file may be under (others skipped); null: no check"
+    )
     stages: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="stage name -> changes to its section under `stages:` (enabled: false)"
     )
@@ -98,6 +106,25 @@ BUILTIN_RECIPES: dict[str, dict[str, Any]] = {
     "mail": {
         "follows": "The Pile's Enron Emails (headers and quoted replies removed), then the web rules",
         "clean": "mail",
+    },
+    "code": {
+        "follows": "LLaMA's GitHub (MIT, Apache and BSD projects; line-length and alphanumeric heuristics; "
+        "licence headers removed), with Codex's, RedPajama's and StarCoder's per-file rules",
+        "clean": "code",
+        "licenses": list(PERMISSIVE_LICENSES),
+        "stages": {
+            # a source file's language is its programming language (meta.language): no language ID; the
+            # prose rules, the quality and perplexity models (trained on prose) and sentence dedup (it would
+            # cut repeated lines out of programs) do not apply; MinHash near-dedup stays (The Stack, StarCoder)
+            "normalize": {"unicode_form": "none", "collapse_whitespace": False},  # indentation is syntax
+            "langid": {"enabled": False},
+            "heuristics": {"recipe": "code"},
+            **_NO_MODEL_FILTERS,
+            "dedup_sentence": {"enabled": False},
+            # spaCy reads identifiers as names; author lines are removed at ingest, e-mails and the other
+            # pattern entities are still scrubbed
+            "pii": {"ner": False},
+        },
     },
 }
 

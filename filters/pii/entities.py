@@ -46,6 +46,7 @@ ENTITIES = (
     Entity("US_SSN", 5, "US social security numbers", alnum_key=True),
     Entity("CRYPTO", 2, "bitcoin (checksum) and ethereum wallet addresses"),
     Entity("CN_ID", 0, "18-digit PRC resident ID numbers (checksum and birth date checked)", alnum_key=True),
+    Entity("SECRET", 10, "API keys, access tokens and private keys (detect-secrets' AWS, GitHub, Slack, ... patterns)"),
     Entity("PERSON", 8, "person names (spaCy NER for English, jieba for Chinese)", ner=True),
     Entity(
         "LOCATION",

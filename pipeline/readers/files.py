@@ -63,7 +63,10 @@ def expand_paths(source: SourceConfig) -> list[InputFile]:
     """
     matched: list[tuple[str, str]] = []  # (file, its pattern's base folder)
     for pattern in source.paths:
-        base, matches = _remote_matches(source, pattern) if is_url(pattern) else _local_matches(pattern)
+        if source.format == "code":
+            base, matches = _repositories(source, pattern)
+        else:
+            base, matches = _remote_matches(source, pattern) if is_url(pattern) else _local_matches(pattern)
         if not matches:
             raise InputError(f"source {source.name!r}: no input files match {pattern!r}")
         matched += [(match, base) for match in matches]
@@ -77,6 +80,27 @@ def expand_paths(source: SourceConfig) -> list[InputFile]:
 def _path_part(path: str) -> str:
     """The path of a URL after its protocol (``bucket/folder/file``), rooted; a local path as it is."""
     return "/" + path.split("://", 1)[1].lstrip("/") if is_url(path) else path
+
+
+def _repositories(source: SourceConfig, pattern: str) -> tuple[str, list[str]]:
+    """``format: code``: the repository folders a path names (itself, or the folders in it), each read by one
+    task; the base is the path's parent for one repository, so its key is the repository's name."""
+    from pipeline.readers.code import is_repository, repository_folders
+
+    folder = os.path.abspath(pattern)
+    if is_url(pattern) or not os.path.isdir(folder):
+        raise InputError(f"source {source.name!r}: format code reads local folders of repositories, not {pattern!r}")
+    return (os.path.dirname(folder) if is_repository(folder) else folder), repository_folders(folder)
+
+
+def _tree_stamp(folder: str) -> tuple[int, str]:
+    """(total size, latest modification) of the files under a folder: a changed file in a repository reruns."""
+    size, latest = 0, 0
+    for parent, _, names in os.walk(folder, followlinks=False):
+        for name in names:
+            stat = os.lstat(os.path.join(parent, name))
+            size, latest = size + stat.st_size, max(latest, stat.st_mtime_ns)
+    return size, str(latest)
 
 
 def _local_matches(pattern: str) -> tuple[str, list[str]]:
@@ -146,6 +170,8 @@ def input_fingerprint(sources: list[SourceConfig]) -> list[tuple[str, str, int, 
                 info = fs.info(path)
                 stamp = str(info.get("ETag") or info.get("mtime") or info.get("LastModified") or "")
                 fingerprint.append((f.source, f.path, int(info.get("size") or 0), stamp))
+            elif os.path.isdir(f.path):  # a repository (format: code)
+                fingerprint.append((f.source, f.path, *_tree_stamp(f.path)))
             else:
                 stat = os.lstat(f.path) if not os.path.exists(f.path) else os.stat(f.path)  # a broken link too
                 fingerprint.append((f.source, f.path, stat.st_size, str(stat.st_mtime_ns)))

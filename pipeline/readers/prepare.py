@@ -1,5 +1,6 @@
-"""A source's documents prepared as its recipe says, as they are read: mail cleaned to its prose, long
-documents cut into pieces (``split_chars``). Each piece is a document of its own whose ``meta`` keeps
+"""A source's documents prepared as its recipe says, as they are read: code outside the allowed licences
+skipped (``licenses``), mail cleaned to its prose, licence headers removed from code, long documents cut
+into pieces (``split_chars``). Each piece is a document of its own whose ``meta`` keeps
 ``parent_id`` (the id the whole document would have had) and its index ``piece`` of ``pieces``."""
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from core.ids import doc_id
+from filters.code import UNKNOWN_LICENSE, combined_license, license_allowed, strip_boilerplate
 from filters.mail import clean_mail
 from filters.split import split_document
 from pipeline.config import SourceConfig
-from pipeline.readers.records import Record
+from pipeline.readers.records import Record, skip
 from pipeline.readers.text import REPLACED
 
 PARENT_ID, PIECE, PIECES = "parent_id", "piece", "pieces"
+# meta keys holding a code file's licence: ours (format: code, RedPajama), The Stack v1's and v2's
+LICENSE_KEYS = ("license", "licenses", "max_stars_repo_licenses", "detected_licenses")
+_CLEANERS = {"mail": lambda text: clean_mail(text).text, "code": strip_boilerplate}
 
 
 def prepared(records: Iterable[Record], source: SourceConfig, file_key: str) -> Iterator[Record]:
@@ -34,7 +39,12 @@ def prepare(record: Record, source: SourceConfig, record_id: str) -> list[Record
     record (quarantine, skip) as it is."""
     if record.reason is not None or record.text is None:
         return [record]
-    text = clean_mail(record.text).text if source.clean == "mail" else record.text
+    if source.licenses:
+        licence = document_license(record.meta)
+        if not license_allowed(licence, tuple(source.licenses)):
+            where = (record.meta or {}).get("path") or ""
+            return [skip(record.line, f"code:license:{licence}", f"{where} ({', '.join(source.licenses)} allowed)")]
+    text = _CLEANERS[source.clean](record.text) if source.clean in _CLEANERS else record.text
     pieces = split_document(text, source.split_chars) if source.split_chars else [text]
     if len(pieces) == 1:
         return [replace(record, text=pieces[0])]
@@ -48,6 +58,15 @@ def prepare(record: Record, source: SourceConfig, record_id: str) -> list[Record
         )
         for index, piece in enumerate(pieces)
     ]
+
+
+def document_license(meta: dict | None) -> str:
+    """A document's licence expression from its meta (a list, as The Stack gives a repository's licences,
+    means all of them), ``unknown`` when none is given."""
+    value = next((meta[key] for key in LICENSE_KEYS if meta and meta.get(key)), None)
+    if isinstance(value, list):
+        return combined_license([str(name) for name in value if name])
+    return str(value) if value else UNKNOWN_LICENSE
 
 
 def piece_id(parent_id: str, index: int) -> str:

@@ -3,9 +3,11 @@ turned into a quarantine entry, so no file or record can stop the job."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 from pipeline.config import IngestConfig, SourceConfig
+from pipeline.readers.code import read_code
 from pipeline.readers.files import file_size, open_raw, truncation_errors, unreadable_errors
 from pipeline.readers.jsonl import read_jsonl
 from pipeline.readers.parquet import read_parquet
@@ -18,13 +20,14 @@ READERS: dict[str, Callable[[SourceConfig, str, IngestConfig], Iterator[Record]]
     "parquet": read_parquet,
     "text": read_text,
     "warc": read_warc,
+    "code": read_code,  # a repository folder, one document per source file
 }
 
 
 def read_file(source: SourceConfig, path: str, ingest: IngestConfig) -> Iterator[Record]:
     """All records of one file, as documents, quarantine entries or counted skips."""
     try:
-        if file_size(path, dict(source.storage_options)) == 0:
+        if not os.path.isdir(path) and file_size(path, dict(source.storage_options)) == 0:
             yield quarantine(0, "empty_file", "zero-byte file")
             return
         for record in READERS[source.format](source, path, ingest):
