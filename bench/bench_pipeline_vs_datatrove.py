@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import random
@@ -48,6 +49,7 @@ RESULTS = ROOT / "bench" / "results" / "pipeline_vs_datatrove.md"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 BENCH_PYTHON = Path(sys.executable)  # this script runs in .venv-bench, beside datatrove
 EOS = "<|endoftext|>"
+DEDUP_THRESHOLD = 0.7  # the same near-duplicate definition as datatrove (see our_config)
 
 
 def original_documents() -> list[tuple[str, str]]:
@@ -155,12 +157,15 @@ def our_config(corpus: Path, out: Path, partitions: int, workers: int) -> Path:
         "run": {"output_dir": str(out), "seed": 1, "partitions": partitions},
         "spark": {"conf": {"spark.sql.shuffle.partitions": str(partitions), "spark.driver.memory": "4g"}},
         "sources": [{"name": "web", "format": "jsonl", "paths": [f"{corpus}/*.jsonl.gz"], "id_field": "id"}],
+        # datatrove's pipeline keeps no rejected text; ours would scrub every reject's first 1,000 characters
+        # with the pii engine (spaCy NER on English), several times the filters' own cost
+        "privacy": {"rejects_text": "none"},
         "stages": {
             "langid": {"languages": ["en"], "threshold": 0.65},
             "heuristics": {},
             # datatrove's 14 bands x 8 rows detect a pair with probability 1/2 at Jaccard 0.69: the same
             # definition of a near duplicate here, with the exact-Jaccard check ours adds
-            "dedup_minhash": {"threshold": 0.7},
+            "dedup_minhash": {"threshold": DEDUP_THRESHOLD},
         },
         "tokenizer": {"vocab_size": 8192, "sample_chars": 3_000_000, "eos_token": EOS},
         "shards": {"shard_size": 5_000_000},
@@ -194,6 +199,28 @@ def dedup_quality(filtered: set[str], final: set[str]) -> tuple[int, int]:
     return sum(1 for n in survivors.values() if n > 1), len(lost)
 
 
+def close_copy_groups(corpus: Path, final: set[str], threshold: float) -> int:
+    """Groups of copies with two survivors whose shingle Jaccard (the stage's definition: word 5-grams,
+    character 5-grams for CJK text) reaches ``threshold``: near duplicates by the configured definition."""
+    from filters.minhash import jaccard, shingle_hashes
+
+    group = lambda doc_id: doc_id.rsplit("~", 1)[0]  # noqa: E731
+    members: dict[str, list[str]] = {}
+    for doc_id in final:
+        members.setdefault(group(doc_id), []).append(doc_id)
+    wanted = {doc_id for ids in members.values() if len(ids) > 1 for doc_id in ids}
+    texts = {}
+    for path in sorted(corpus.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            texts.update((r["id"], r["text"]) for r in map(json.loads, lines) if r["id"] in wanted)
+    shingles = {doc_id: shingle_hashes(text) for doc_id, text in texts.items()}
+    return sum(
+        any(jaccard(shingles[a], shingles[b]) >= threshold for a, b in itertools.combinations(ids, 2))
+        for ids in members.values()
+        if len(ids) > 1
+    )
+
+
 def agreement(a: set[str], b: set[str], universe: int) -> str:
     both_drop = universe - len(a | b)
     return f"{(len(a & b) + both_drop) / universe:.2%} ({len(a & b):,} kept by both, {len(a - b):,} ours only, {len(b - a):,} datatrove only)"
@@ -205,12 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument(
+        "--reuse-peer",
+        action="store_true",
+        help="keep the datatrove side of the last run at this size (its outputs and datatrove.json) and rerun ours",
+    )
     args = parser.parse_args(argv)
 
     corpus = build_corpus(args.docs, args.files)
     work = CACHE / f"vs-datatrove-{args.docs}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    shutil.rmtree(work / "ours", ignore_errors=True)
+    if not args.reuse_peer:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": str(PROJECT_PYTHON), "SPARK_LOCAL_IP": "127.0.0.1"}
     config = our_config(corpus, work / "ours", 4 * args.workers, args.workers)
@@ -220,12 +254,24 @@ def main(argv: list[str] | None = None) -> int:
         env,
     )
     tokenizer = work / "ours" / "tokenizer" / "tokenizer.json"
-    peer = timed(
-        [str(BENCH_PYTHON), "bench/datatrove_pipeline.py", str(corpus), str(work / "datatrove"), str(tokenizer), EOS]
-        + ["--workers", str(args.workers), "--tasks", str(args.files)],
-        work / "datatrove.log",
-        env,
-    )
+    if args.reuse_peer:
+        peer = json.loads((work / "datatrove.json").read_text())
+    else:
+        peer = timed(
+            [
+                str(BENCH_PYTHON),
+                "bench/datatrove_pipeline.py",
+                str(corpus),
+                str(work / "datatrove"),
+                str(tokenizer),
+                EOS,
+            ]
+            + ["--workers", str(args.workers), "--tasks", str(args.files)],
+            work / "datatrove.log",
+            env,
+        )
+        peer["measured"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        (work / "datatrove.json").write_text(json.dumps(peer))
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     report = render(args, corpus, work, ours, peer, uptime_before, uptime_after)
     results = Path(args.results)
@@ -260,14 +306,17 @@ def render(args, corpus: Path, work: Path, ours: dict, peer: dict, before: str, 
             f"| {per_core:,.0f} | {result['rss'] / 2**20:,.0f} |"
         )
     ratio = (args.docs / ours["cpu"]) / (args.docs / peer["cpu"])
+    reused = f" (datatrove's side as measured at {peer['measured']}, not rerun)" if args.reuse_peer else ""
     dup_ours, lost_ours = dedup_quality(ours_filtered, ours_final)
     dup_peer, lost_peer = dedup_quality(peer_filtered, peer_final)
+    close_ours, close_peer = (close_copy_groups(corpus, final, DEDUP_THRESHOLD) for final in (ours_final, peer_final))
     command = f".venv-bench/bin/python bench/bench_pipeline_vs_datatrove.py --docs {args.docs} --workers {args.workers} --files {args.files}"
+    command += " --reuse-peer" if args.reuse_peer else ""
     return "\n".join(
         [
             f"### {args.docs:,} documents, {args.workers} workers ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
             "",
-            f"Command: `{command}`; corpus `{corpus.relative_to(ROOT)}` ({(corpus / '_SUCCESS').read_text().strip()}).",
+            f"Command: `{command}`{reused}; corpus `{corpus.relative_to(ROOT)}` ({(corpus / '_SUCCESS').read_text().strip()}).",
             f"`uptime` before: `{before}`; after: `{after}`.",
             versions_line("datatrove", "fasttext", "tokenizers", "datasketch", "spacy"),
             "",
@@ -283,7 +332,8 @@ def render(args, corpus: Path, work: Path, ours: dict, peer: dict, before: str, 
             f"agreement {agreement(ours_filtered, peer_filtered, args.docs)}",
             f"- kept after MinHash dedup: ours {len(ours_final):,}, datatrove {len(peer_final):,}; "
             f"agreement {agreement(ours_final, peer_final, args.docs)}",
-            f"- dedup quality (known copies): groups with more than one survivor: ours {dup_ours:,}, datatrove {dup_peer:,}; "
+            f"- dedup quality (known copies): groups with more than one survivor: ours {dup_ours:,}, datatrove {dup_peer:,} "
+            f"(of them with two survivors at shingle Jaccard >= {DEDUP_THRESHOLD}: ours {close_ours:,}, datatrove {close_peer:,}); "
             f"groups with every copy removed (near duplicates of another group): ours {lost_ours:,}, datatrove {lost_peer:,}",
             "",
         ]
