@@ -254,7 +254,7 @@ _SENTENCE_START = regex.compile(r"(?:^|[.!?]\s+)(\p{Ll})")
 
 def truecase(text: str) -> str:
     """Text without capitals, capitalised where a name may be: listed given names and surnames that are not
-    English stop words, the word after such a given name (``natasha higuchi``) and sentence starts. spaCy's
+    English stop words nor common English words (``will``, ``bill``, ``hope``, ``young``), the word after such a given name (``natasha higuchi``) and sentence starts. spaCy's
     small model tags names by their capitals; this gives it them back (same length, same offsets)."""
     chars = list(text)
 
@@ -265,7 +265,7 @@ def truecase(text: str) -> str:
     given, family = _lower_case(given_names()), _lower_case(surnames())
     for word in _CASELESS_WORD.finditer(text):
         key = word.group()
-        if key in STOP_WORDS or (key not in given and key not in family):
+        if key in STOP_WORDS or key in common_english_words() or (key not in given and key not in family):
             continue
         capitalise(word.start())
         after = _CASELESS_WORD.match(text, word.end() + 1) if text.startswith(" ", word.end()) else None
@@ -274,6 +274,14 @@ def truecase(text: str) -> str:
     for start in _SENTENCE_START.finditer(text):
         capitalise(start.start(1))
     return "".join(chars)
+
+
+@lru_cache(maxsize=1)
+def common_english_words() -> frozenset[str]:
+    """Faker's English word list (about 1,000 common words; 84 of them are also listed names)."""
+    from faker.providers.lorem.en_US import Provider
+
+    return frozenset(Provider.word_list)
 
 
 @lru_cache(maxsize=2)
