@@ -712,21 +712,27 @@ def sample_person_spans(scrubber: PiiScrubber, per_source: int, seed: int) -> li
     return out
 
 
+SAMPLES = {
+    "before": "before (c0744c0)",
+    "after": "main before the person cues (58754fa)",
+    "cues": "with the person cues (issue 18 item 3)",
+}
+
+
 def person_precision(scrubber: PiiScrubber) -> str:
-    """Markdown: PERSON precision per source on the hand-labelled samples, before and after, and how many of
-    the labelled 'after' spans the code still finds (a stale sample would show here)."""
+    """Markdown: PERSON precision per source on each hand-labelled sample (as labelled), and on the labelled
+    spans of the ``after`` and ``cues`` samples that this code still writes (a uniform sample of its output
+    when a later change only removed spans; a stale sample would show here)."""
     rows = [json.loads(line) for line in open(PRECISION_LABELS, encoding="utf-8")]
     docs = {doc_id: text for source in real_sources().values() for doc_id, text in source}
-    after = [r for r in rows if r["system"] == "after"]
-    texts = sorted({r["doc"] for r in after})
+    later = [r for r in rows if r["system"] != "before"]
+    texts = sorted({r["doc"] for r in later})
     found = dict(zip(texts, scrubber.find([docs[d] for d in texts], lid_langs([docs[d] for d in texts]))))
-    for r in after:
+    for r in later:
         r["still"] = any(f.entity == "PERSON" and (f.start, f.end) == (r["start"], r["end"]) for f in found[r["doc"]])
-    systems = {
-        "before (c0744c0)": [r for r in rows if r["system"] == "before"],
-        "after, as labelled": after,
-        "after, still written by this code": [r for r in after if r["still"]],
-    }
+    systems = {f"{title}, as labelled": [r for r in rows if r["system"] == key] for key, title in SAMPLES.items()}
+    for key in ("after", "cues"):
+        systems[f"{SAMPLES[key]}, still written by this code"] = [r for r in later if r["system"] == key and r["still"]]
     lines = ["| source | " + " | ".join(f"{name}: spans | names | precision" for name in systems) + " |"]
     lines.append("|---|" + "---:|---:|---:|" * len(systems))
     for source in [*dict.fromkeys(r["source"] for r in rows), "all"]:
