@@ -959,7 +959,8 @@ def speed_table(before: Path, limit: int, chunk: int) -> str:
 
 def placeholders_table(before: Path) -> str:
     """Markdown: placeholders written per 10k characters of each real source with the published default
-    rules (LOCATION counted, not replaced), before and after, and the PERSON spans among them."""
+    rules (LOCATION counted, not replaced), before and after, the PERSON spans among them, and the CPU
+    seconds each version's process spent on the source (the versions take turns)."""
     sources = real_sources()
     docs, ranges = [], []
     for items in sources.values():
@@ -968,9 +969,9 @@ def placeholders_table(before: Path) -> str:
         docs += [{"text": t, "lang": lang} for t, lang in zip(texts, lid_langs(texts))]
     results = run_versions({"before": before, "after": ROOT}, docs, ranges)
     lines = [
-        "| source | characters | before: placeholders per 10k chars | PERSON per 10k | "
-        "after: placeholders per 10k chars | PERSON per 10k |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| source | characters | before: placeholders per 10k chars | PERSON per 10k | CPU s | "
+        "after: placeholders per 10k chars | PERSON per 10k | CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for k, (source, (start, end)) in enumerate(zip(sources, ranges)):
         chars = sum(len(d["text"]) for d in docs[start:end])
@@ -978,6 +979,7 @@ def placeholders_table(before: Path) -> str:
         for name in ("before", "after"):
             r = results[name][k]
             cells += [f"{r['placeholders'] / chars * 1e4:.2f}", f"{r['counts'].get('PERSON', 0) / chars * 1e4:.2f}"]
+            cells.append(f"{r['cpu']:.1f}")
         lines.append(f"| {source} | {chars:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
