@@ -259,10 +259,10 @@ def is_mislabelled_person(text: str, start: int, end: int) -> bool:
     names. (A listed given name followed by another name word, ``Ernest Takuda``, was tried and left out:
     ``Santa Cruz``, ``Byron Bay``, ``North Carolina``.)"""
     span = _TRAILING.sub("", text[start:end])
-    names = _name_words(span)
-    if names is None or any(t.lower() in lowercase_words(text) for t in names):
+    if not (strong_person_cue(text, start) or (start, start + len(span)) in listed_names(text)):
         return False
-    return strong_person_cue(text, start) or (start, start + len(span)) in listed_names(text)
+    names = _name_words(span)
+    return names is not None and not any(t.lower() in lowercase_words(text) for t in names)
 
 
 _CASELESS_WORD = regex.compile(r"\p{Ll}[\p{Ll}'’\-]*")
@@ -310,15 +310,17 @@ def _starts_name(text: str, token: regex.Match, lower: frozenset[str], taken: se
     """Whether a name starts at ``token``: a listed given name outside a nationality or language, an item of
     a list of names, or a capitalised word introduced as a name (``my name is Nunzia``)."""
     word = _clean(token.group())
+    if not word[:1].isupper():
+        return False  # most tokens: every route below needs a capital
     if (token.start(), token.start() + len(word)) in listed_names(text):
         return True
     if is_given_name(word, lower):
         return token.start() not in taken
     return (
-        strong_person_cue(text, token.start())
-        and _kind(word) == "name"
+        _kind(word) == "name"
         and word.lower() not in lower
         and word.lower() not in STOP_WORDS
+        and strong_person_cue(text, token.start())
     )
 
 
