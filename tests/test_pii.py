@@ -687,12 +687,8 @@ def test_people_introduced_by_cues_and_lists_of_names_are_found(analyzer):
 
 
 def test_cues_that_also_introduce_things_are_no_evidence(analyzer):
-    """Measured on the handbook and web pages: "by Debian", "with Samba", "code-named Bullseye", "DR Congo"; and
-    name-shaped spans with a common English word that no name list holds ("Card Reader")."""
-    text = (
-        "Code-named Bullseye, it ships with Samba, provided by Debian. Ebola reached DR Congo.\n"
-        "03:00.0 Unassigned class [ff00]: Realtek Semiconductor Co., Ltd. RTL8411B PCI Express Card Reader (rev 01)"
-    )
+    """Measured on the handbook and web pages: "by Debian", "with Samba", "code-named Bullseye", "DR Congo"."""
+    text = "Code-named Bullseye, it ships with Samba, provided by Debian. Ebola reached DR Congo."
     found = PiiScrubber(analyzer, ALL_REPLACE).find([text], ["en"])[0]
     assert not [text[f.start : f.end] for f in found if f.entity == "PERSON"]
 

@@ -10,8 +10,10 @@ that the segment does not also use as a lower-case word, an initial (``C. Dobkin
 before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``), or a listed surname none of whose
 words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). The
 lower-case test is the corpus's own word-frequency signal, taken over the segment: ``bash``,
-``kernel`` and ``will`` appear in lower case where they are words, names do not; a common English
-word that no name list holds (Faker's English word list: ``Network``, ``Record``) is no name word.
+``kernel`` and ``will`` appear in lower case where they are words, names do not. (Rejecting spans with a
+common English word that no name list holds, ``Card Reader``, was tried and left out: the listed given
+name in front then stands alone, ``General Public License`` became ``General``, and names lost their
+surname, ``Jake Edge``, ``Kenneth Lay``.)
 
 Context is evidence too (``name_context``): after ``my name is``, ``calls me``, ``Dear`` or an
 honorific any name-shaped word is a person, even one spaCy called a place or an organisation
@@ -133,12 +135,10 @@ def _clean(token: str) -> str:
 def _continues(text: str, token: regex.Match, following: regex.Match) -> bool:
     """Whether the name ending at ``token`` goes on with ``following``: only spaces between them (no
     comma, colon or line break), no possessive on ``token``, and ``following`` is a name part, not a
-    label (``Amanda Larsen Phone: ...``) nor a word the text also uses in lower case (``Robin Database``) or a
-    common English word (``Wan Him``)."""
+    label (``Amanda Larsen Phone: ...``) nor a word the text also uses in lower case (``Robin Database``)."""
     return (
         _clean(token.group()) == token.group()
         and following.group().lower() not in lowercase_words(text)
-        and not is_common_word(following.group())
         and text[token.end() : following.start()].isspace()
         and "\n" not in text[token.end() : following.start()]
         and not text.startswith(":", following.end())
@@ -192,15 +192,7 @@ def _name_words(span: str) -> list[str] | None:
         return None
     if any(t.lower() in STOP_WORDS for t in names) or names[-1] in street_words():
         return None  # "My Baby", "Will", "Millicent Drive"
-    if any(is_common_word(t) for t in names):
-        return None  # "Card Reader", "Long Term", "Hughes Seek", "Boot Record"
     return names
-
-
-def is_common_word(word: str) -> bool:
-    """A common English word (Faker's list) that no name list holds: ``Network``, ``Record``, ``Seek``; not
-    ``Rose`` or ``Price``."""
-    return word.lower() in common_english_words() and word not in given_names() and word not in surnames()
 
 
 def is_person(text: str, start: int, end: int) -> bool:
