@@ -716,13 +716,19 @@ SAMPLES = {
     "before": "before (c0744c0)",
     "after": "main before the person cues (58754fa)",
     "cues": "with the person cues (issue 18 item 3)",
+    "cues-added": "every span the cues add to main's output (all, not a sample)",
 }
 
 
+def _precision_cells(rows: list[dict]) -> list[str]:
+    names = sum(r["person"] for r in rows)
+    return [str(len(rows)), str(names), f"{names / len(rows):.2f}" if rows else "-"]
+
+
 def person_precision(scrubber: PiiScrubber) -> str:
-    """Markdown: PERSON precision per source on each hand-labelled sample (as labelled), and on the labelled
-    spans of the ``after`` and ``cues`` samples that this code still writes (a uniform sample of its output
-    when a later change only removed spans; a stale sample would show here)."""
+    """Markdown: PERSON precision per source on each hand-labelled sample (as labelled), and on its labelled
+    spans that this code still writes (a uniform sample of its output when a later change only removed
+    spans; a stale sample would show here)."""
     rows = [json.loads(line) for line in open(PRECISION_LABELS, encoding="utf-8")]
     docs = {doc_id: text for source in real_sources().values() for doc_id, text in source}
     later = [r for r in rows if r["system"] != "before"]
@@ -730,18 +736,17 @@ def person_precision(scrubber: PiiScrubber) -> str:
     found = dict(zip(texts, scrubber.find([docs[d] for d in texts], lid_langs([docs[d] for d in texts]))))
     for r in later:
         r["still"] = any(f.entity == "PERSON" and (f.start, f.end) == (r["start"], r["end"]) for f in found[r["doc"]])
-    systems = {f"{title}, as labelled": [r for r in rows if r["system"] == key] for key, title in SAMPLES.items()}
-    for key in ("after", "cues"):
-        systems[f"{SAMPLES[key]}, still written by this code"] = [r for r in later if r["system"] == key and r["still"]]
-    lines = ["| source | " + " | ".join(f"{name}: spans | names | precision" for name in systems) + " |"]
-    lines.append("|---|" + "---:|---:|---:|" * len(systems))
-    for source in [*dict.fromkeys(r["source"] for r in rows), "all"]:
-        cells = []
-        for part in systems.values():
-            part = [r for r in part if source in (r["source"], "all")]
-            names = sum(r["person"] for r in part)
-            cells += [str(len(part)), str(names), f"{names / len(part):.2f}" if part else "-"]
-        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    lines = [
+        "| sample | source | spans | names | precision | still written by this code: spans | names | precision |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, title in SAMPLES.items():
+        sample = [r for r in rows if r["system"] == key]
+        for source in [*dict.fromkeys(r["source"] for r in rows), "all"]:
+            part = [r for r in sample if source in (r["source"], "all")]
+            still = _precision_cells([r for r in part if r["still"]]) if key != "before" else ["-"] * 3
+            cells = _precision_cells(part) + still
+            lines.append(f"| {title} | {source} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
