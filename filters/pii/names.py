@@ -299,11 +299,9 @@ def _lower_case(words: frozenset[str]) -> frozenset[str]:
 
 
 def _starts_name(text: str, token: regex.Match, lower: frozenset[str], taken: set[int]) -> bool:
-    """Whether a name starts at ``token``: a listed given name outside a nationality or language, an item of
-    a list of names, or a capitalised word introduced as a name (``my name is Nunzia``)."""
+    """Whether a name starts at the capitalised ``token``: a listed given name outside a nationality or
+    language, an item of a list of names, or a word introduced as a name (``my name is Nunzia``)."""
     word = _clean(token.group())
-    if not word[:1].isupper():
-        return False  # most tokens: every route below needs a capital
     if (token.start(), token.start() + len(word)) in listed_names(text):
         return True
     if is_given_name(word, lower):
@@ -339,7 +337,7 @@ class GivenNameRecognizer(EntityRecognizer):
         taken = _other_entities(nlp_artifacts)
         i = 0
         while i < len(tokens):
-            if not _starts_name(text, tokens[i], lower, taken):
+            if not tokens[i].group()[:1].isupper() or not _starts_name(text, tokens[i], lower, taken):
                 i += 1
                 continue
             end = i
