@@ -699,3 +699,11 @@ def test_text_without_capitals_gets_a_truecased_spacy_pass(analyzer):
         "we met <PERSON> yesterday at the station"
     )
     assert truecase("straße: kristina haugen will pay. ok") == "Straße: Kristina Haugen will pay. Ok"
+
+
+def test_a_lone_given_name_needs_two_locales_to_list_it(analyzer):
+    """Faker's ``en`` list alone (US birth records) holds Add, Tab, Doc, Media: no names standing alone, while
+    "Tobias" (13 locales) is; in a list of names or after a cue a word needs no list at all."""
+    text = "Then press Tab and read the Doc. Media coverage grew. Tobias agreed."
+    found = PiiScrubber(analyzer, ALL_REPLACE).find([text], ["en"])[0]
+    assert [text[f.start : f.end] for f in found if f.entity == "PERSON"] == ["Tobias"]

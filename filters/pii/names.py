@@ -8,7 +8,9 @@ words, English stop words, weekday or month names, no street word last) and has 
 name from Faker's per-locale lists (a maintained package, 80 locales; its place words removed)
 that the segment does not also use as a lower-case word, an initial (``C. Dobkin``), a title
 before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``), or a listed surname none of whose
-words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). The
+words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). A given
+name alone is evidence only when two or more locales list it: Faker's ``en`` list alone holds ``Add``,
+``Tab``, ``Doc``, ``Media``, ``Buster`` (measured on the handbook, web pages and mails). The
 lower-case test is the corpus's own word-frequency signal, taken over the segment: ``bash``,
 ``kernel`` and ``will`` appear in lower case where they are words, names do not. (Rejecting spans with a
 common English word that no name list holds, ``Card Reader``, was tried and left out: the listed given
@@ -67,6 +69,25 @@ def _faker_names(attributes: tuple[str, ...], kind: str) -> frozenset[str]:
             if isinstance(value, (list, tuple, set, frozenset, dict)):
                 names.update(v for v in value if isinstance(v, str))
     return frozenset(n for n in names if _CAPITALISED.fullmatch(n))
+
+
+@lru_cache(maxsize=1)
+def widely_listed_given_names() -> frozenset[str]:
+    """Given names that two or more of Faker's locales list. Faker's ``en`` list alone (US birth records)
+    holds ``Add``, ``Tab``, ``Doc``, ``Red``, ``Media``, ``Baby``, ``Buster``: enough with more evidence,
+    not as a lone word."""
+    package = importlib.import_module("faker.providers.person")
+    locales: dict[str, int] = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        provider = importlib.import_module(f"{package.__name__}.{module.name}").Provider
+        listed = set()
+        for attr in _GIVEN:
+            value = getattr(provider, attr, None)
+            if isinstance(value, (list, tuple, set, frozenset, dict)):
+                listed.update(v for v in value if isinstance(v, str))
+        for name in listed:
+            locales[name] = locales.get(name, 0) + 1
+    return frozenset(n for n, count in locales.items() if count >= 2) & given_names()
 
 
 @lru_cache(maxsize=1)
@@ -208,8 +229,11 @@ def is_person(text: str, start: int, end: int) -> bool:
         return True  # "Mr. Vedzizhev", "everyone calls me Laura", "Jan, Kristi, Mark and Nina"
     if names[-1] in places() or (len(names) == 1 and names[0].lower() in _CALENDAR):
         return False  # "Buena Vista", "Mid Derbyshire", "Fri"
-    if any(is_given_name(t, lower) for t in names) or any(_INITIALS.fullmatch(t) for t in span.split()):
-        return True
+    given = [t for t in names if is_given_name(t, lower)]
+    if (given and (len(names) > 1 or given[0] in widely_listed_given_names())) or any(
+        _INITIALS.fullmatch(t) for t in span.split()
+    ):
+        return True  # a lone given name only when two or more locales list it ("Tab", "Add" are not)
     if _title_before(text, start):
         return True
     return any(t in surnames() for t in names) or speech_cue(text, start, end)  # "Wichert Akkerman", "says Gairbekov"
@@ -314,6 +338,17 @@ def _starts_name(text: str, token: regex.Match, lower: frozenset[str], taken: se
     )
 
 
+def _lone_name(text: str, token: regex.Match) -> bool:
+    """Whether a capitalised word that starts a name and has no name word after it is a name on its own: a
+    given name two or more locales list, an item of a list of names, or a word introduced as a name."""
+    word = _clean(token.group())
+    return (
+        word in widely_listed_given_names()
+        or (token.start(), token.start() + len(word)) in listed_names(text)
+        or strong_person_cue(text, token.start())
+    )
+
+
 class GivenNameRecognizer(EntityRecognizer):
     """PERSON: a capitalised given name (``is_person``'s evidence) and the name-shaped words after it on
     the same line (``Madison Boyes``, ``Adam L. Beberg``), where spaCy's small model found none: short
@@ -345,6 +380,9 @@ class GivenNameRecognizer(EntityRecognizer):
                 end += 1
             while end > i and _kind(tokens[end].group()) == "particle":
                 end -= 1  # "Paul van" at a line end
+            if end == i and not _lone_name(text, tokens[i]):
+                i += 1
+                continue
             results.append(self._result(tokens[i].start(), tokens[end].start() + len(_clean(tokens[end].group()))))
             i = end + 1
         return results
