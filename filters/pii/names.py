@@ -8,9 +8,20 @@ words, English stop words, weekday or month names, no street word last) and has 
 name from Faker's per-locale lists (a maintained package, 80 locales; its place words removed)
 that the segment does not also use as a lower-case word, an initial (``C. Dobkin``), a title
 before it (nameparser's list: ``Mr.``, ``Dr.``, ``President``), or a listed surname none of whose
-words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). The
+words the segment uses in lower case (``Wichert Akkerman``, ``Powell``; not ``Array Size``). A given
+name alone is evidence only when two or more locales list it: Faker's ``en`` list alone holds ``Add``,
+``Tab``, ``Doc``, ``Media``, ``Buster`` (measured on the handbook, web pages and mails). The
 lower-case test is the corpus's own word-frequency signal, taken over the segment: ``bash``,
-``kernel`` and ``will`` appear in lower case where they are words, names do not.
+``kernel`` and ``will`` appear in lower case where they are words, names do not. (Rejecting spans with a
+common English word that no name list holds, ``Card Reader``, was tried and left out: the listed given
+name in front then stands alone, ``General Public License`` became ``General``, and names lost their
+surname, ``Jake Edge``, ``Kenneth Lay``.)
+
+Context is evidence too (``name_context``): after ``my name is``, ``calls me``, ``Dear`` or an
+honorific any name-shaped word is a person, even one spaCy called a place or an organisation
+(``Laura``, ``Okonkwo``); next to ``said``/``says`` a spaCy PERSON span needs no list. Items of a
+list of three or more capitalised words, most of them listed given names, are all names. Text
+without any capital letter gets a second spaCy pass on a truecased copy (``truecase``).
 """
 
 from __future__ import annotations
@@ -26,7 +37,9 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from filters.pii.scores import GIVEN_NAME_SCORE
+from filters.pii.name_context import speech_cue, strong_person_cue
+from filters.pii.scores import GIVEN_NAME_SCORE, NER_SCORE
+from filters.pii.segments import blank_long_runs
 
 _CAPITALISED = regex.compile(r"(?:Mc|Mac|O['’]|D['’])?\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*")
 _INITIALS = regex.compile(r"(?:\p{Lu}\.){1,3}")
@@ -59,6 +72,25 @@ def _faker_names(attributes: tuple[str, ...], kind: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def widely_listed_given_names() -> frozenset[str]:
+    """Given names that two or more of Faker's locales list. Faker's ``en`` list alone (US birth records)
+    holds ``Add``, ``Tab``, ``Doc``, ``Red``, ``Media``, ``Baby``, ``Buster``: enough with more evidence,
+    not as a lone word."""
+    package = importlib.import_module("faker.providers.person")
+    locales: dict[str, int] = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        provider = importlib.import_module(f"{package.__name__}.{module.name}").Provider
+        listed = set()
+        for attr in _GIVEN:
+            value = getattr(provider, attr, None)
+            if isinstance(value, (list, tuple, set, frozenset, dict)):
+                listed.update(v for v in value if isinstance(v, str))
+        for name in listed:
+            locales[name] = locales.get(name, 0) + 1
+    return frozenset(n for n, count in locales.items() if count >= 2) & given_names()
+
+
+@lru_cache(maxsize=1)
 def given_names() -> frozenset[str]:
     """Every first name in Faker's person providers that is not also a place there (``India``, ``Boston``)."""
     return _faker_names(_GIVEN, "person") - places()
@@ -72,12 +104,19 @@ def surnames() -> frozenset[str]:
 
 _PLACES = ("countries", "cities", "city_names", "states", "provinces", "regions", "districts", "counties")
 _PLACES += ("villages", "municipalities", "communes", "departments", "cantons", "street_suffixes")
+_STREET_WORDS = ("street_suffixes",)
 
 
 @lru_cache(maxsize=1)
 def places() -> frozenset[str]:
     """Countries, regions, cities and street words (``Drive``) in Faker's address providers (all locales)."""
     return _faker_names(_PLACES, "address")
+
+
+@lru_cache(maxsize=1)
+def street_words() -> frozenset[str]:
+    """Street words in Faker's address providers (``Drive``, ``Lane``): never the last word of a name."""
+    return _faker_names(_STREET_WORDS, "address")
 
 
 @lru_cache(maxsize=1)
@@ -162,26 +201,152 @@ def plausible_name(value: str) -> bool:
     return not _NOT_IN_NAMES.search(value)
 
 
-def is_person(text: str, start: int, end: int) -> bool:
-    """Whether the English NER PERSON span ``text[start:end]`` is a person's name (module docstring)."""
-    span = _TRAILING.sub("", text[start:end])
+def _name_words(span: str) -> list[str] | None:
+    """The name words of a span shaped like a name (capitalised words, initials, particles, suffixes; no
+    English stop word, no street word last), or None."""
     tokens = span.split()
     if not tokens or "\n" in span:
-        return False
+        return None
     kinds = [_kind(t) for t in tokens]
     names = [t for t, k in zip(tokens, kinds) if k == "name"]
     if "other" in kinds or not names or kinds[0] in ("particle", "suffix"):
-        return False
-    if any(t.lower() in STOP_WORDS for t in names) or names[-1] in places():
-        return False  # "My Baby", "Will", "Millicent Drive", "Buena Vista"
-    if any(t.lower() in _CALENDAR for t in names) and len(names) == 1:
+        return None
+    if any(t.lower() in STOP_WORDS for t in names) or names[-1] in street_words():
+        return None  # "My Baby", "Will", "Millicent Drive"
+    return names
+
+
+def is_person(text: str, start: int, end: int) -> bool:
+    """Whether the English NER PERSON span ``text[start:end]`` is a person's name (module docstring)."""
+    span = _TRAILING.sub("", text[start:end])
+    names = _name_words(span)
+    if names is None:
         return False
     lower = lowercase_words(text)
     if any(t.lower() in lower for t in names):
         return False  # "Robin Database", "Raid Devices": the text uses one of its words as a word
-    if any(is_given_name(t, lower) for t in names) or "initial" in kinds or _title_before(text, start):
+    if strong_person_cue(text, start) or (start, start + len(span)) in listed_names(text):
+        return True  # "Mr. Vedzizhev", "everyone calls me Laura", "Jan, Kristi, Mark and Nina"
+    if names[-1] in places() or (len(names) == 1 and names[0].lower() in _CALENDAR):
+        return False  # "Buena Vista", "Mid Derbyshire", "Fri"
+    given = [t for t in names if is_given_name(t, lower)]
+    if (given and (len(names) > 1 or given[0] in widely_listed_given_names())) or any(
+        _INITIALS.fullmatch(t) for t in span.split()
+    ):
+        return True  # a lone given name only when two or more locales list it ("Tab", "Add" are not)
+    if _title_before(text, start):
         return True
-    return any(t in surnames() for t in names)  # "Wichert Akkerman", "Powell"; not "Array Size", "Debian Bullseye"
+    return any(t in surnames() for t in names) or speech_cue(text, start, end)  # "Wichert Akkerman", "says Gairbekov"
+
+
+_LIST_ITEM = r"(?:Mc|Mac|O['’])?\p{Lu}\p{Ll}+"
+_LIST = regex.compile(rf"(?<![\p{{L}}\p{{N}}]){_LIST_ITEM}(?:,\s+{_LIST_ITEM})+(?:,?\s+(?:and|or|&)\s+{_LIST_ITEM})?\b")
+_LIST_ITEM_RE = regex.compile(_LIST_ITEM)
+
+
+@lru_cache(maxsize=8)
+def listed_names(text: str) -> frozenset[tuple[int, int]]:
+    """(start, end) of every one-word item of a list of names in ``text``: a list of three or more
+    capitalised words (``Jan, Kristi, Stephen, Julie, Nina and Patricia``) at least half of them, and two or
+    more, listed given names. Its other items are names too (``Malon``), except stop words and words the text
+    also uses in lower case; months are not excluded in a list of names (``Evan and April``)."""
+    lower, out = lowercase_words(text), set()
+    for match in _LIST.finditer(text):
+        items = list(_LIST_ITEM_RE.finditer(match.group()))
+        given = sum(is_given_name(i.group(), lower) for i in items)
+        if len(items) < 3 or given < 2 or given * 2 < len(items):
+            continue
+        out.update(
+            (match.start() + i.start(), match.start() + i.end())
+            for i in items
+            if i.group().lower() not in STOP_WORDS and i.group().lower() not in lower
+        )
+    return frozenset(out)
+
+
+# spaCy labels under which its small model puts people (measured on presidio's set: given names as GPE,
+# surnames after "name is" as ORG, "Sean", "Christian" as NORP).
+_MISLABELLED = ("GPE", "LOC", "ORG", "NORP")
+
+
+def is_mislabelled_person(text: str, start: int, end: int) -> bool:
+    """Whether a span spaCy labelled a place, an organisation or a nationality is a person's name: it is
+    shaped like one and introduced as one (``my name is``, ``calls me``, ``Mr.``) or an item of a list of
+    names. (A listed given name followed by another name word, ``Ernest Takuda``, was tried and left out:
+    ``Santa Cruz``, ``Byron Bay``, ``North Carolina``.)"""
+    span = _TRAILING.sub("", text[start:end])
+    if not (strong_person_cue(text, start) or (start, start + len(span)) in listed_names(text)):
+        return False
+    names = _name_words(span)
+    return names is not None and not any(t.lower() in lowercase_words(text) for t in names)
+
+
+_CASELESS_WORD = regex.compile(r"\p{Ll}[\p{Ll}'’\-]*")
+_SENTENCE_START = regex.compile(r"(?:^|[.!?]\s+)(\p{Ll})")
+
+
+def truecase(text: str) -> str:
+    """Text without capitals, capitalised where a name may be: listed given names and surnames that are not
+    English stop words nor common English words (``will``, ``bill``, ``hope``, ``young``), the word after such a given name (``natasha higuchi``) and sentence starts. spaCy's
+    small model tags names by their capitals; this gives it them back (same length, same offsets)."""
+    chars = list(text)
+
+    def capitalise(k: int) -> None:
+        if len(chars[k].upper()) == 1:  # "ß" would become "SS" and shift every offset after it
+            chars[k] = chars[k].upper()
+
+    given, family = _lower_case(given_names()), _lower_case(surnames())
+    for word in _CASELESS_WORD.finditer(text):
+        key = word.group()
+        if key in STOP_WORDS or key in common_english_words() or (key not in given and key not in family):
+            continue
+        capitalise(word.start())
+        after = _CASELESS_WORD.match(text, word.end() + 1) if text.startswith(" ", word.end()) else None
+        if key in given and after and after.group() not in STOP_WORDS:
+            capitalise(after.start())
+    for start in _SENTENCE_START.finditer(text):
+        capitalise(start.start(1))
+    return "".join(chars)
+
+
+@lru_cache(maxsize=1)
+def common_english_words() -> frozenset[str]:
+    """Faker's English word list (about 1,000 common words; 84 of them are also listed names)."""
+    from faker.providers.lorem.en_US import Provider
+
+    return frozenset(Provider.word_list)
+
+
+@lru_cache(maxsize=2)
+def _lower_case(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w.lower() for w in words)
+
+
+def _starts_name(text: str, token: regex.Match, lower: frozenset[str], taken: set[int]) -> bool:
+    """Whether a name starts at the capitalised ``token``: a listed given name outside a nationality or
+    language, an item of a list of names, or a word introduced as a name (``my name is Nunzia``)."""
+    word = _clean(token.group())
+    if (token.start(), token.start() + len(word)) in listed_names(text):
+        return True
+    if is_given_name(word, lower):
+        return token.start() not in taken
+    return (
+        _kind(word) == "name"
+        and word.lower() not in lower
+        and word.lower() not in STOP_WORDS
+        and strong_person_cue(text, token.start())
+    )
+
+
+def _lone_name(text: str, token: regex.Match) -> bool:
+    """Whether a capitalised word that starts a name and has no name word after it is a name on its own: a
+    given name two or more locales list, an item of a list of names, or a word introduced as a name."""
+    word = _clean(token.group())
+    return (
+        word in widely_listed_given_names()
+        or (token.start(), token.start() + len(word)) in listed_names(text)
+        or strong_person_cue(text, token.start())
+    )
 
 
 class GivenNameRecognizer(EntityRecognizer):
@@ -201,13 +366,13 @@ class GivenNameRecognizer(EntityRecognizer):
         if "PERSON" not in entities:
             return []
         if not any(ch.isupper() for ch in text):
-            return self.caseless_names(text)
+            return self.caseless_names(text, nlp_artifacts)
         lower, results = lowercase_words(text), []
         tokens = list(_WORD_TOKEN.finditer(text))
         taken = _other_entities(nlp_artifacts)
         i = 0
         while i < len(tokens):
-            if not is_given_name(_clean(tokens[i].group()), lower) or tokens[i].start() in taken:
+            if not tokens[i].group()[:1].isupper() or not _starts_name(text, tokens[i], lower, taken):
                 i += 1
                 continue
             end = i
@@ -215,20 +380,23 @@ class GivenNameRecognizer(EntityRecognizer):
                 end += 1
             while end > i and _kind(tokens[end].group()) == "particle":
                 end -= 1  # "Paul van" at a line end
+            if end == i and not _lone_name(text, tokens[i]):
+                i += 1
+                continue
             results.append(self._result(tokens[i].start(), tokens[end].start() + len(_clean(tokens[end].group()))))
             i = end + 1
         return results
 
-    def caseless_names(self, text: str) -> list[RecognizerResult]:
-        """In text without capitals (chat, lower-cased templates) case says nothing, so only a listed given
-        name followed by a listed surname counts (``dana mitchell``)."""
-        tokens = list(_WORD_TOKEN.finditer(text))
+    def caseless_names(self, text: str, nlp_artifacts: NlpArtifacts | None) -> list[RecognizerResult]:
+        """In text without capitals (chat, lower-cased templates) spaCy's small model finds few names: it
+        runs a second time on ``truecase(text)``, and its PERSON spans that ``is_person`` accepts there count."""
+        nlp = nlp_artifacts.nlp_engine.nlp["en"]
+        cased = truecase(text)
+        doc = next(nlp.pipe([blank_long_runs(cased)], disable=[p for p in nlp.pipe_names if p != "ner"]))
         return [
-            self._result(first.start(), last.end())
-            for first, last in zip(tokens, tokens[1:])
-            if text[first.end() : last.start()] == " "
-            and is_given_name(first.group().title(), frozenset())
-            and last.group().title() in surnames()
+            self._result(ent.start_char, ent.end_char)
+            for ent in doc.ents
+            if ent.label_ == "PERSON" and is_person(cased, ent.start_char, ent.end_char)
         ]
 
     def _result(self, start: int, end: int) -> RecognizerResult:
@@ -245,9 +413,33 @@ class CredibleSpacyRecognizer(SpacyRecognizer):
     span (``Ashley Belov\n>Mclaughlin Ltd.``) would otherwise swallow a good one inside it."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+        people = self.mislabelled_people(text, entities, nlp_artifacts)
         results = []
         for r in super().analyze(text, entities, nlp_artifacts):
             value = text[r.start : r.end]
+            if (r.start, r.end) in people:
+                continue  # a person spaCy called a place: returned as PERSON below
             if is_person(text, r.start, r.end) if r.entity_type == "PERSON" else plausible_name(value):
                 results.append(r)
-        return results
+        return results + [
+            RecognizerResult("PERSON", start, end, NER_SCORE, recognition_metadata=self._metadata())
+            for start, end in sorted(people)
+        ]
+
+    def mislabelled_people(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None) -> set:
+        """(start, end) of spaCy's places, organisations and nationalities that ``is_mislabelled_person``
+        finds to be people."""
+        doc = getattr(nlp_artifacts, "tokens", None)
+        if "PERSON" not in entities or doc is None or not hasattr(doc, "ents"):
+            return set()
+        return {
+            (ent.start_char, ent.end_char)
+            for ent in doc.ents
+            if ent.label_ in _MISLABELLED and is_mislabelled_person(text, ent.start_char, ent.end_char)
+        }
+
+    def _metadata(self) -> dict:
+        return {
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+        }
