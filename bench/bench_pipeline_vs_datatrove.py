@@ -49,7 +49,6 @@ RESULTS = ROOT / "bench" / "results" / "pipeline_vs_datatrove.md"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 BENCH_PYTHON = Path(sys.executable)  # this script runs in .venv-bench, beside datatrove
 EOS = "<|endoftext|>"
-DEDUP_THRESHOLD = 0.7  # the same near-duplicate definition as datatrove (see our_config)
 
 
 def original_documents() -> list[tuple[str, str]]:
@@ -152,7 +151,7 @@ def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
     return {"wall": time.perf_counter() - started, "cpu": max(sum(usage.cpu.values()), reaped), "rss": usage.peak_rss}
 
 
-def our_config(corpus: Path, out: Path, partitions: int, workers: int) -> Path:
+def our_config(corpus: Path, out: Path, partitions: int, threshold: float) -> Path:
     config = {
         "run": {"output_dir": str(out), "seed": 1, "partitions": partitions},
         "spark": {"conf": {"spark.sql.shuffle.partitions": str(partitions), "spark.driver.memory": "4g"}},
@@ -163,9 +162,7 @@ def our_config(corpus: Path, out: Path, partitions: int, workers: int) -> Path:
         "stages": {
             "langid": {"languages": ["en"], "threshold": 0.65},
             "heuristics": {},
-            # datatrove's 14 bands x 8 rows detect a pair with probability 1/2 at Jaccard 0.69: the same
-            # definition of a near duplicate here, with the exact-Jaccard check ours adds
-            "dedup_minhash": {"threshold": DEDUP_THRESHOLD},
+            "dedup_minhash": {"threshold": threshold},
         },
         "tokenizer": {"vocab_size": 8192, "sample_chars": 3_000_000, "eos_token": EOS},
         "shards": {"shard_size": 5_000_000},
@@ -233,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.7,
+        help="our MinHash Jaccard threshold; datatrove's 14 bands x 8 rows detect half the pairs at 0.69, so the "
+        "default is the same definition of a near duplicate, with the exact-Jaccard check ours adds",
+    )
+    parser.add_argument(
         "--reuse-peer",
         action="store_true",
         help="keep the datatrove side of the last run at this size (its outputs and datatrove.json) and rerun ours",
@@ -247,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": str(PROJECT_PYTHON), "SPARK_LOCAL_IP": "127.0.0.1"}
-    config = our_config(corpus, work / "ours", 4 * args.workers, args.workers)
+    config = our_config(corpus, work / "ours", 4 * args.workers, args.threshold)
     ours = timed(
         [str(PROJECT_PYTHON), "jobs/build_corpus.py", "--config", str(config), "--master", f"local[{args.workers}]"],
         work / "ours.log",
@@ -309,8 +313,9 @@ def render(args, corpus: Path, work: Path, ours: dict, peer: dict, before: str, 
     reused = f" (datatrove's side as measured at {peer['measured']}, not rerun)" if args.reuse_peer else ""
     dup_ours, lost_ours = dedup_quality(ours_filtered, ours_final)
     dup_peer, lost_peer = dedup_quality(peer_filtered, peer_final)
-    close_ours, close_peer = (close_copy_groups(corpus, final, DEDUP_THRESHOLD) for final in (ours_final, peer_final))
+    close_ours, close_peer = (close_copy_groups(corpus, final, 0.7) for final in (ours_final, peer_final))
     command = f".venv-bench/bin/python bench/bench_pipeline_vs_datatrove.py --docs {args.docs} --workers {args.workers} --files {args.files}"
+    command += f" --threshold {args.threshold:g}" if args.threshold != 0.7 else ""
     command += " --reuse-peer" if args.reuse_peer else ""
     return "\n".join(
         [
@@ -333,7 +338,7 @@ def render(args, corpus: Path, work: Path, ours: dict, peer: dict, before: str, 
             f"- kept after MinHash dedup: ours {len(ours_final):,}, datatrove {len(peer_final):,}; "
             f"agreement {agreement(ours_final, peer_final, args.docs)}",
             f"- dedup quality (known copies): groups with more than one survivor: ours {dup_ours:,}, datatrove {dup_peer:,} "
-            f"(of them with two survivors at shingle Jaccard >= {DEDUP_THRESHOLD}: ours {close_ours:,}, datatrove {close_peer:,}); "
+            f"(of them with two survivors at shingle Jaccard >= 0.7: ours {close_ours:,}, datatrove {close_peer:,}); "
             f"groups with every copy removed (near duplicates of another group): ours {lost_ours:,}, datatrove {lost_peer:,}",
             "",
         ]
