@@ -1,4 +1,4 @@
-"""Faults: an executor killed mid-stage, an unwritable output directory, a full disk."""
+"""Faults: an executor killed mid-stage on a cluster, an unwritable output directory, a full disk."""
 
 import errno
 import json
@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -20,23 +21,26 @@ from pipeline.cli import main
 from pipeline.resume import StepHash
 from pipeline.runner import OutputError, run_stage, writing
 from stages.base import Stage
+from tests.conftest import ROOT
 from tests.reference_job import config_dict, run_job, settings_for, stage_outputs, write_corpus
 
 PROGRESS = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ (\d+)\) / \d+\]")  # Spark's console bar: (done + running) / all
+STANDALONE = ROOT / "scripts" / "spark-standalone.sh"
 RERUN_ADVICE = (
     "then rerun the same command (complete stages are kept and skipped; nothing unfinished is marked complete)."
 )
 
 
-def executor_jvms(pid: int) -> list[psutil.Process]:
-    """The executor JVMs under process ``pid`` (local-cluster: children of the driver JVM)."""
+def executor_jvms(parents: list[int]) -> list[psutil.Process]:
+    """The executor JVMs under the processes ``parents`` (a standalone cluster: children of the worker JVMs)."""
     found = []
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            if "org.apache.spark.executor.CoarseGrainedExecutorBackend" in child.cmdline():
-                found.append(child)
-        except psutil.Error:  # gone meanwhile
-            pass
+    for parent in parents:
+        for child in psutil.Process(parent).children(recursive=True):
+            try:
+                if "org.apache.spark.executor.CoarseGrainedExecutorBackend" in child.cmdline():
+                    found.append(child)
+            except psutil.Error:  # gone meanwhile
+                pass
     return found
 
 
@@ -50,11 +54,51 @@ def lost_tasks(event_logs: Path) -> list[dict]:
     ]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def standalone_cluster(workers: int):
+    """A Spark standalone cluster on loopback (scripts/spark-standalone.sh): its master URL and worker PIDs."""
+    started = subprocess.run(
+        ["bash", str(STANDALONE), "start", str(free_port()), str(workers)], capture_output=True, text=True, timeout=120
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        pids = [int(path.read_text()) for path in sorted((ROOT / ".cache" / "standalone").glob("worker-*.pid"))]
+        yield started.stdout.strip().splitlines()[-1], pids
+    finally:
+        subprocess.run(["bash", str(STANDALONE), "stop"], timeout=60)
+
+
+def wait_until_both_executors_read(job: subprocess.Popen, chunks: list[str]) -> threading.Thread:
+    """Follow the job's stderr into ``chunks``; returns the reader thread, whose ``busy`` event is set once a task
+    runs on each executor during ingest (or when the output ends)."""
+    busy = threading.Event()
+
+    def follow() -> None:
+        # Raw reads: a progress update ends in "\r", which line-based reading holds back until the next one.
+        for chunk in iter(lambda: os.read(job.stderr.fileno(), 1 << 16), b""):
+            chunks.append(chunk.decode(errors="replace"))
+            updates = [u for u in chunks[-1].split("\r") if u.strip()]
+            if "[ingest] reading" in "".join(chunks) and updates and sum(map(int, PROGRESS.findall(updates[-1]))) == 2:
+                busy.set()
+        busy.set()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.busy = busy
+    reader.start()
+    return reader
+
+
 @pytest.mark.slow
-def test_executor_killed_mid_stage_gives_identical_output(reference_run_at_scale, tmp_path):
-    """local-cluster[2,1,1024] (separate executor processes) on 20,000 documents: one executor JVM is
-    killed while both run ingest tasks; Spark reruns its task and every stage's rows and every shard
-    (sha256) equal the local[2] run's."""
+def test_cluster_run_with_an_executor_killed_mid_stage_equals_the_local_run(reference_run_at_scale, tmp_path):
+    """The 20,000-document job on a real Spark standalone cluster (master + 2 workers on loopback), one executor
+    JVM killed while both run ingest tasks: Spark reruns its task on a new executor, and every stage's rows and
+    the sha256 of every shard equal the local[2] run's (one run checks both: cluster and fault)."""
     events = tmp_path / "events"
     events.mkdir()
     settings = settings_for(reference_run_at_scale, tmp_path / "lost")
@@ -68,32 +112,19 @@ def test_executor_killed_mid_stage_gives_identical_output(reference_run_at_scale
     }
     config = tmp_path / "lost.yaml"
     config.write_text(yaml.safe_dump(settings))
-    job = run_job(config, "--master", "local-cluster[2,1,1024]", stderr=subprocess.PIPE)
-    chunks: list[str] = []
-    busy = threading.Event()
-
-    def follow() -> None:
-        # Raw reads: a progress update ends in "\r", which line-based reading holds back until the next one.
-        for chunk in iter(lambda: os.read(job.stderr.fileno(), 1 << 16), b""):
-            chunks.append(chunk.decode(errors="replace"))
-            updates = [u for u in chunks[-1].split("\r") if u.strip()]
-            if (
-                "[ingest] reading" in "".join(chunks) and updates and sum(map(int, PROGRESS.findall(updates[-1]))) == 2
-            ):  # a task on each executor right now
-                busy.set()
-        busy.set()
-
-    reader = threading.Thread(target=follow, daemon=True)
-    reader.start()
-    try:
-        busy.wait(timeout=400)
-        assert job.poll() is None, "".join(chunks)[-3000:]
-        executor_jvms(job.pid)[0].kill()
-        assert job.wait(timeout=600) == 0, "".join(chunks)[-3000:]
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-    reader.join(timeout=60)
+    with standalone_cluster(2) as (master, workers):
+        job = run_job(config, "--master", master, stderr=subprocess.PIPE)
+        chunks: list[str] = []
+        reader = wait_until_both_executors_read(job, chunks)
+        try:
+            reader.busy.wait(timeout=400)
+            assert job.poll() is None, "".join(chunks)[-3000:]
+            executor_jvms(workers)[0].kill()
+            assert job.wait(timeout=600) == 0, "".join(chunks)[-3000:]
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+        reader.join(timeout=60)
     # Counted as a task failure or not (a task still being launched is not), a lost task is run again.
     assert lost_tasks(events), "no task was lost with the executor"
     assert stage_outputs(tmp_path / "lost") == reference_run_at_scale["outputs"]

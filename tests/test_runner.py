@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from pipeline.config import parse_config
 from pipeline.resume import StepHash
 from pipeline.runner import AccountingError, OutputError, prepare_output_dir, run_pipeline, run_stage
 from stages.base import Stage
-from tests.conftest import ROOT
 from tests.reference_job import config_dict, read_rows, run_job, settings_for, stage_outputs, write_corpus
 
 
@@ -174,27 +172,3 @@ def test_killed_job_resumes_to_identical_output(reference_run, tmp_path):
     assert "complete up to ingest with its data" in log
     assert stage_outputs(killed) == reference_run["outputs"]
     assert not (killed / ".corpus-lock").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_standalone_cluster_output_equals_local_run(reference_run_at_scale, tmp_path):
-    """The same 20,000-document job on a real Spark standalone cluster (master + 2 workers on loopback):
-    every stage's rows and the sha256 of every shard equal the local run's."""
-    config = write_config_for(reference_run_at_scale, tmp_path, "standalone")
-    script = ROOT / "scripts" / "spark-standalone.sh"
-    started = subprocess.run(
-        ["bash", str(script), "start", str(free_port()), "2"], capture_output=True, text=True, timeout=120
-    )
-    assert started.returncode == 0, started.stderr
-    master = started.stdout.strip().splitlines()[-1]
-    try:
-        assert run_job(config, "--master", master).wait(timeout=900) == 0
-    finally:
-        subprocess.run(["bash", str(script), "stop"], timeout=60)
-    assert stage_outputs(tmp_path / "standalone") == reference_run_at_scale["outputs"]
