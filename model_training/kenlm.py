@@ -142,7 +142,7 @@ def card_markdown(card: dict) -> str:
     params = ", ".join(f"{k}={v}" for k, v in card["parameters"].items())
     rows = [
         "| lang | order | train lines | train tokens | vocabulary | held-out lines | held-out perplexity "
-        "| ROC AUC real pages (high/low) | model bytes |",
+        "| ROC AUC real pages (high/low; half B) | model bytes |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for lang, e in card["languages"].items():
@@ -158,7 +158,8 @@ def card_markdown(card: dict) -> str:
         "to 0, unified punctuation), tokenised by `filters.perplexity.tokenize` (words; single CJK "
         "characters). Perplexity as cc_net: 10^(-sum log10 p / tokens incl. </s>) over lines. Held-out "
         "perplexity is on lines of the training sources; real pages: ROC AUC of -perplexity as a quality "
-        "score on the hand-labelled development set of real web pages (`data/quality/`, never trained on).\n\n"
+        "score on the hand-labelled development set of real web pages (`data/quality/`, never trained on), all of "
+        "them and half B (by a hash of the page id; training recipes are chosen on half A).\n\n"
         + "\n".join(rows)
         + "\n\n## Data\n\n"
         + "\n".join(inputs)

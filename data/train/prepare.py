@@ -21,6 +21,7 @@ GUTENBERG_BOOKS = ["austen-emma", "austen-persuasion", "chesterton-brown", "ches
 CHINESE_NOVELS = ["三国演义", "水浒传", "红楼梦", "西游记"]
 BOOK_CHARS = {"en": 60_000, "zh": 30_000}
 DEBIAN_REFERENCE_CHARS = {"en": 150_000, "zh": 60_000}
+LEIPZIG_SENTENCES_PER_PARAGRAPH = 5
 SPAM_EMAILS = 450
 SPAM_MAX_CHARS = 3_000
 MIXED_PAGE_MAX_CHINESE_SHARE = 0.3
@@ -60,6 +61,15 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     with gzip.GzipFile(path, "wb", mtime=0) as handle:
         for record in records:
             handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def leipzig_paragraphs(path: Path) -> list[str]:
+    """The English Leipzig sentences (news and web text, one per line) in consecutive groups of
+    ``LEIPZIG_SENTENCES_PER_PARAGRAPH``, one sentence per line: paragraph-sized running text."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        sentences = [line.strip() for line in handle if line.strip()]
+    step = LEIPZIG_SENTENCES_PER_PARAGRAPH
+    return ["\n".join(sentences[i : i + step]) for i in range(0, len(sentences), step)]
 
 
 def email_body(raw: str) -> str:
@@ -111,6 +121,7 @@ def main() -> None:
         for p in excerpt(read_paragraphs(reference / f"en/{name}.txt.gz"), BOOK_CHARS["en"])
     ]
     write_text(HERE / "en/gutenberg.txt.gz", books)
+    write_text(HERE / "en/leipzig.txt.gz", leipzig_paragraphs(shared / "lid/lingua-sentences/en.txt.gz"))
     write_text(
         HERE / "en/debian-reference.txt.gz",
         excerpt(read_paragraphs(reference / "en/debian-reference.en.txt.gz"), DEBIAN_REFERENCE_CHARS["en"]),
