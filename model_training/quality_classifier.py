@@ -240,8 +240,8 @@ def card_markdown(card: dict) -> str:
         f"of the training sources (in distribution: it only says the model tells those sources apart), label hq, "
         f"threshold {card['parameters']['threshold']}. Real pages: ROC AUC on the hand-labelled development set "
         f"of real web pages (`data/quality/`, criteria in `docs/quality_labels.md`; never trained on), the "
-        f"figure that says how well the score ranks what the pipeline will see; half B: the same on the half of "
-        f"those pages (by a hash of the page id) that the training recipe was not chosen on.\n\n"
+        f"figure that says how well the score ranks what the pipeline will see; half B: the same on one half of "
+        f"those pages (by a hash of the page id; recipes are compared on the other half, A).\n\n"
         + "\n".join(rows)
         + "\n\n## Data\n\n"
         + "\n".join(inputs)

@@ -85,8 +85,8 @@ def test_devset_halves_are_fixed_by_the_id_and_hold_both_labels(devset):
 
 
 def test_default_english_recipe_ranks_the_labelled_pages_at_auc_080(tmp_path):
-    """Issue 17's bar for the demo English quality model, on all English pages and on half B (the
-    half the recipe was not chosen on). fastText's threads move the figure by about 0.001."""
+    """Issue 17's bar for the demo English quality model, on all English pages and on half B (recipes
+    are compared on half A). fastText's threads move the figure by about 0.001."""
     recipe = CLASSIFIER_INPUTS["en"]
     cfg = QualityClassifierTrainConfig(
         languages={
