@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/harness.py --docs 10000 --stage normalize
     .venv/bin/python bench/harness.py --docs 10000 --all [--config configs/sample.yaml]
+    .venv/bin/python bench/harness.py --docs 10000 --all --set privacy.rejects_text=none   # any config key
 
 The corpus (synthetic/corpus.py) is generated once per size and seed under .cache/bench/.
 For ``--stage NAME`` the stages configured before NAME run first (cached, resumable) and only
@@ -249,6 +250,12 @@ def markdown_row(result: dict, settings: str) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
+def _override(item: str) -> tuple[str, object]:
+    """``privacy.rejects_text=none`` -> ("privacy.rejects_text", "none"); the value is read as YAML."""
+    key, _, value = item.partition("=")
+    return key, yaml.safe_load(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, required=True, help="records in the generated corpus")
@@ -259,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--results", default=str(RESULTS), help="markdown file the row is appended to")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override (YAML value), repeatable"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
@@ -273,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "sources": sources,
         "run.output_dir": str(run_dir),
         "run.source_priority": [name for name in priority if name in {s["name"] for s in sources}],
+        **dict(_override(item) for item in args.set),
     }
     config = load_config(config_path, overrides)
     spark = get_spark("corpus-bench", args.master, {**config.spark.conf, "spark.ui.showConsoleProgress": "false"})
