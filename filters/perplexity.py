@@ -13,7 +13,6 @@ Tokenisation (a simple, language-independent rule instead of SentencePiece): ``f
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
@@ -29,57 +28,23 @@ _NON_PRINTING = re.compile("[" + "".join(map(chr, [*range(0, 10), *range(11, 32)
 _DIGIT = re.compile(r"\d")
 
 
-def _normalize_char(char: str) -> str:
-    """cc_net's steps after lower-casing, applied to one character: accents stripped (NFD,
-    combining marks dropped), digits to 0, punctuation unified, control characters removed."""
-    text = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+def cc_net_normalize(text: str) -> str:
+    """cc_net's steps after lower-casing: accents stripped (NFD, combining marks dropped), digits to
+    0, punctuation unified, control characters removed; line breaks are kept.
+
+    Each step maps characters independently, so ``prepare_lines`` applies it through a table of every
+    code point's result, inside the compiled pass (``filters.tokens``).
+    """
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     text = _DIGIT.sub("0", text)
     text = text.translate(_PUNCT_TABLE)
     return _NON_PRINTING.sub("", text)
 
 
-class _NormalizeTable(dict):
-    """Character -> normalised text, filled lazily: one entry per distinct character seen."""
-
-    def __missing__(self, char: str) -> str:
-        value = self[char] = _normalize_char(char)
-        return value
-
-
-_NORMALIZE_TABLE = _NormalizeTable()
-
-
-@functools.cache
-def _changing_characters() -> re.Pattern:
-    """A character class of every BMP character that normalisation changes (about 14k, in a
-    few hundred ranges), plus all astral characters, which are looked up one by one."""
-    ranges: list[list[int]] = []
-    for code in range(0x10000):
-        if _normalize_char(chr(code)) != chr(code):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    members = "".join(
-        re.escape(chr(first)) + (f"-{re.escape(chr(last))}" if last > first else "") for first, last in ranges
-    )
-    return re.compile(f"[{members}\U00010000-\U0010ffff]")
-
-
-def normalize_for_lm(text: str) -> str:
-    """cc_net normalisation of ``text``; line breaks are kept so lines can still be split.
-
-    Every step after lower-casing maps characters independently, so only the characters that
-    change are replaced, from a cached per-character table: the same result as cc_net's
-    whole-string steps without a Python loop over every character.
-    """
-    return _changing_characters().sub(lambda match: _NORMALIZE_TABLE[match.group()], text.lower())
-
-
 def prepare_lines(text: str) -> list[str]:
-    """The document's lines as the language model sees them: normalised, tokens joined by
-    single spaces; lines without tokens are left out."""
-    return [line for line in joined_token_lines(normalize_for_lm(text)) if line]
+    """The document's lines as the language model sees them: lower-cased, ``cc_net_normalize``d,
+    tokens joined by single spaces; lines without tokens are left out."""
+    return [line for line in joined_token_lines(text, lower=True, normalize=cc_net_normalize) if line]
 
 
 def document_perplexity(model, text: str) -> float | None:
