@@ -1,15 +1,19 @@
 /* Text preparation for the model stages in one pass: characters mapped, tokens joined
  * (filters/tokens.py says what and why).
  *
- * joined_tokens(text, kinds, starts, chars) -> str
+ * joined_tokens(text, table, expansions) -> str
+ * token_lines(text, table, expansions) -> list[str]
  *
- * ``starts`` and ``chars`` map every code point to a replacement (lower-casing, cc_net's
- * normalisation), or are both None to keep the text as it is: code point c becomes the code points
- * chars[starts[c]:starts[c + 1]] (``starts``: 0x110001 native uint32, ``chars``: native UCS4).
- * ``kinds`` has one byte per code point (0x110000) for the mapped characters: 0 = part of a word,
- * 1 = separator, 2 = a token on its own, 3 = line break. The result is every line's tokens joined by
- * single spaces, lines joined by "\n": the same string as
- * "\n".join(" ".join(tokens(line)) for line in mapped(text).split("\n")) in Python.
+ * ``table`` has one native uint32 per code point (0x110000): what the code point becomes (lower-cased,
+ * normalised, or itself) and the role of what it becomes. An entry below 2**31 is one character:
+ * its code point in bits 0-20, its role in bits 21-22 (0 = part of a word, 1 = separator, 2 = a token
+ * on its own, 3 = line break). An entry with bit 31 set becomes any other number of characters:
+ * bits 0-30 are an offset into ``expansions`` (native uint32) where their count is, followed by one
+ * entry of the first kind for each of them.
+ *
+ * ``joined_tokens`` is every line's tokens joined by single spaces, lines joined by "\n": the same
+ * string as "\n".join(" ".join(tokens(line)) for line in mapped(text).split("\n")) in Python;
+ * ``token_lines`` is the list of those lines that have tokens.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -17,19 +21,25 @@
 
 enum { WORD = 0, SEPARATOR = 1, ISOLATED = 2, LINE_BREAK = 3 };
 #define CODE_POINTS 0x110000
+#define EXPANDED 0x80000000u
+#define CHAR_BITS 0x1fffffu
+#define ROLE_SHIFT 21
 
 typedef struct {
+    const uint32_t *table, *expansions;
+    Py_ssize_t n_expansions;
     Py_UCS4 *buf;
     Py_ssize_t n, capacity;
     int line_has_token, in_word;
-} Joined;
+    PyObject *lines; /* token_lines: each line with tokens is appended here, and buf starts again */
+} Prepared;
 
 /* Room for ``more`` characters, each possibly preceded by a space. */
-static int reserve(Joined *out, Py_ssize_t more) {
+static int reserve(Prepared *out, Py_ssize_t more) {
     if (out->n + 2 * more <= out->capacity)
         return 0;
     Py_ssize_t capacity = out->n + 2 * more;
-    if (out->buf != NULL && capacity < 2 * out->capacity)
+    if (capacity < 2 * out->capacity)
         capacity = 2 * out->capacity; /* grown by doubling: few reallocations */
     Py_UCS4 *buf = PyMem_Realloc(out->buf, sizeof(Py_UCS4) * capacity);
     if (buf == NULL) {
@@ -41,8 +51,25 @@ static int reserve(Joined *out, Py_ssize_t more) {
     return 0;
 }
 
-static inline void add(Joined *out, const unsigned char *kind_of, Py_UCS4 c) {
-    switch (kind_of[c]) {
+/* token_lines: the line in buf, if it has tokens, to the list; buf empty again. */
+static int end_line(Prepared *out) {
+    if (out->line_has_token) {
+        PyObject *line = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out->buf, out->n);
+        if (line == NULL || PyList_Append(out->lines, line) < 0) {
+            Py_XDECREF(line);
+            return -1;
+        }
+        Py_DECREF(line);
+    }
+    out->n = 0;
+    out->line_has_token = out->in_word = 0;
+    return 0;
+}
+
+/* One mapped character (an entry below 2**31), with room reserved for it and a space. */
+static inline int add(Prepared *out, uint32_t entry) {
+    Py_UCS4 c = entry & CHAR_BITS;
+    switch (entry >> ROLE_SHIFT) {
     case WORD:
         if (out->line_has_token && !out->in_word)
             out->buf[out->n++] = ' ';
@@ -57,89 +84,131 @@ static inline void add(Joined *out, const unsigned char *kind_of, Py_UCS4 c) {
         out->in_word = 0;
         break;
     case LINE_BREAK:
+        if (out->lines != NULL)
+            return end_line(out);
         out->buf[out->n++] = '\n';
         out->line_has_token = out->in_word = 0;
         break;
     default: /* SEPARATOR */
         out->in_word = 0;
     }
+    return 0;
 }
 
-/* The mapping's buffers, checked; starts.buf == NULL when there is no mapping. */
-static int check_mapping(const Py_buffer *starts, const Py_buffer *chars) {
-    if ((starts->buf == NULL) != (chars->buf == NULL)) {
-        PyErr_SetString(PyExc_ValueError, "starts and chars must both be given or both be None");
+/* A code point whose entry has bit 31 set: its characters from ``expansions``. */
+static int add_expanded(Prepared *out, uint32_t entry) {
+    Py_ssize_t at = entry & ~EXPANDED;
+    if (at >= out->n_expansions || out->expansions[at] > out->n_expansions - at - 1) {
+        PyErr_SetString(PyExc_ValueError, "table points outside expansions");
         return -1;
     }
-    if (starts->buf == NULL)
-        return 0;
-    if (starts->len != (Py_ssize_t)sizeof(uint32_t) * (CODE_POINTS + 1) || chars->len % sizeof(Py_UCS4) != 0 ||
-        ((const uint32_t *)starts->buf)[CODE_POINTS] != chars->len / sizeof(Py_UCS4)) {
-        PyErr_SetString(PyExc_ValueError, "starts must have 0x110001 uint32 offsets ending at len(chars)");
+    uint32_t count = out->expansions[at];
+    if (reserve(out, count) < 0)
         return -1;
+    for (uint32_t j = 1; j <= count; j++) {
+        if ((out->expansions[at + j] & EXPANDED) || add(out, out->expansions[at + j]) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "an expansion holds an expanded entry");
+            return -1;
+        }
     }
     return 0;
 }
 
-/* Appends the mapped characters of ``text`` to ``out``. */
-static int join_mapped(Joined *out, PyObject *text, const unsigned char *kind_of, const Py_buffer *starts,
-                       const Py_buffer *chars) {
-    int kind = PyUnicode_KIND(text);
+/* What the loop below leaves out: expansions, line breaks, and a full buffer. */
+static int add_other(Prepared *out, uint32_t entry) {
+    if (entry & EXPANDED)
+        return add_expanded(out, entry);
+    return reserve(out, 1) < 0 ? -1 : add(out, entry);
+}
+
+/* The loop over one string representation (1, 2 or 4 bytes per character). A word character or a
+ * token of its own is added without branches (token boundaries are not predictable), with the
+ * state in local variables; everything else goes through add_other. */
+#define ADD_ALL(TYPE)                                                                                                  \
+    do {                                                                                                               \
+        const TYPE *chars = data;                                                                                      \
+        const uint32_t *table = out->table;                                                                            \
+        Py_UCS4 *buf = out->buf;                                                                                       \
+        Py_ssize_t n = out->n, capacity = out->capacity;                                                               \
+        int line_has_token = out->line_has_token, in_word = out->in_word;                                              \
+        for (Py_ssize_t i = 0; i < length; i++) {                                                                      \
+            uint32_t entry = table[chars[i]], role = entry >> ROLE_SHIFT;                                              \
+            if (role <= ISOLATED && n + 2 <= capacity) {                                                               \
+                int word = role == WORD, token = role != SEPARATOR;                                                    \
+                buf[n] = ' ';                                                                                          \
+                n += token & line_has_token & !(word & in_word);                                                       \
+                buf[n] = entry & CHAR_BITS;                                                                            \
+                n += token;                                                                                            \
+                in_word = word;                                                                                        \
+                line_has_token |= token;                                                                               \
+                continue;                                                                                              \
+            }                                                                                                          \
+            out->n = n, out->line_has_token = line_has_token, out->in_word = in_word;                                  \
+            if (add_other(out, entry) < 0)                                                                             \
+                return -1;                                                                                             \
+            buf = out->buf, n = out->n, capacity = out->capacity;                                                      \
+            line_has_token = out->line_has_token, in_word = out->in_word;                                              \
+        }                                                                                                              \
+        out->n = n, out->line_has_token = line_has_token, out->in_word = in_word;                                      \
+    } while (0)
+
+static int add_text(Prepared *out, PyObject *text) {
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    const uint32_t *start = starts->buf;
-    const Py_UCS4 *mapped = chars->buf;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (start == NULL) {
-            add(out, kind_of, c);
-            continue;
-        }
-        uint32_t first = start[c], last = start[c + 1];
-        if (last < first || last > start[CODE_POINTS]) {
-            PyErr_SetString(PyExc_ValueError, "starts must not decrease");
-            return -1;
-        }
-        if (reserve(out, last - first) < 0)
-            return -1;
-        for (uint32_t j = first; j < last; j++) {
-            if (mapped[j] >= CODE_POINTS) {
-                PyErr_SetString(PyExc_ValueError, "chars must hold code points below 0x110000");
-                return -1;
-            }
-            add(out, kind_of, mapped[j]);
-        }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        ADD_ALL(Py_UCS1);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        ADD_ALL(Py_UCS2);
+        break;
+    default:
+        ADD_ALL(Py_UCS4);
     }
     return 0;
 }
 
-static PyObject *joined_tokens(PyObject *self, PyObject *args) {
+/* The prepared text: one string, or (``lines`` a new list) the lines that have tokens. */
+static PyObject *prepare(PyObject *args, PyObject *lines) {
     PyObject *text, *result = NULL;
-    Py_buffer kinds, starts, chars;
-    if (!PyArg_ParseTuple(args, "Uy*z*z*", &text, &kinds, &starts, &chars))
+    Py_buffer table, expansions;
+    if (!PyArg_ParseTuple(args, "Uy*y*", &text, &table, &expansions)) {
+        Py_XDECREF(lines);
         return NULL;
-    Joined out = {NULL, 0, 0, 0, 0};
-    if (kinds.len != CODE_POINTS) {
-        PyErr_SetString(PyExc_ValueError, "kinds must have one byte per code point (0x110000)");
+    }
+    Prepared out = {table.buf, expansions.buf, expansions.len / sizeof(uint32_t), NULL, 0, 0, 0, 0, lines};
+    if (table.len != (Py_ssize_t)sizeof(uint32_t) * CODE_POINTS || expansions.len % sizeof(uint32_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "table must have one uint32 per code point, expansions whole uint32s");
         goto done;
     }
-    if (check_mapping(&starts, &chars) < 0 || PyUnicode_READY(text) < 0)
+    if (PyUnicode_READY(text) < 0)
         goto done;
-    /* unmapped, each character adds at most itself and one space before it */
-    if (reserve(&out, PyUnicode_GET_LENGTH(text) + 1) < 0)
+    /* a string at once: room for the text mapped one to one; lines: room for a long line */
+    if (reserve(&out, lines == NULL ? PyUnicode_GET_LENGTH(text) + 1 : 512) < 0 || add_text(&out, text) < 0)
         goto done;
-    if (join_mapped(&out, text, kinds.buf, &starts, &chars) == 0)
+    if (lines == NULL)
         result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out.buf, out.n);
+    else if (end_line(&out) == 0)
+        result = Py_NewRef(lines);
 done:
+    Py_XDECREF(lines);
     PyMem_Free(out.buf);
-    PyBuffer_Release(&kinds);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&chars);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&expansions);
     return result;
+}
+
+static PyObject *joined_tokens(PyObject *self, PyObject *args) { return prepare(args, NULL); }
+
+static PyObject *token_lines(PyObject *self, PyObject *args) {
+    PyObject *lines = PyList_New(0);
+    return lines == NULL ? NULL : prepare(args, lines);
 }
 
 static PyMethodDef methods[] = {
     {"joined_tokens", joined_tokens, METH_VARARGS, "Every line's tokens, characters mapped, joined by single spaces."},
+    {"token_lines", token_lines, METH_VARARGS, "The lines with tokens, characters mapped, tokens joined by spaces."},
     {NULL, NULL, 0, NULL},
 };
 

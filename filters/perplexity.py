@@ -18,7 +18,7 @@ import unicodedata
 
 from filters.model_files import load_model_file
 from filters.text_units import UNICODE_PUNCT
-from filters.tokens import joined_token_lines
+from filters.tokens import token_lines
 
 KENLM_JOB = "jobs/train_kenlm.py"
 
@@ -44,7 +44,7 @@ def cc_net_normalize(text: str) -> str:
 def prepare_lines(text: str) -> list[str]:
     """The document's lines as the language model sees them: lower-cased, ``cc_net_normalize``d,
     tokens joined by single spaces; lines without tokens are left out."""
-    return [line for line in joined_token_lines(text, lower=True, normalize=cc_net_normalize) if line]
+    return token_lines(text, lower=True, normalize=cc_net_normalize)
 
 
 def document_perplexity(model, text: str) -> float | None:

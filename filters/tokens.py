@@ -18,11 +18,11 @@ the caller's normalisation, the ``\\w``/``\\s`` classes), so its output is exact
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import sys
-from array import array
 from collections.abc import Callable
+
+import numpy as np
 
 from filters import _tokens
 
@@ -31,6 +31,7 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f
 # str.lower's one rule that looks at neighbours: a capital sigma becomes final sigma at a word's end.
 CAPITAL_SIGMA = "\u03a3"
 _NATIVE_UCS4 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+_ROLE_SHIFT, _EXPANDED = 21, 1 << 31  # the table's layout (filters/_tokens.c)
 
 
 @functools.cache
@@ -47,15 +48,10 @@ def _kinds(keep_lines: bool) -> bytes:
     return bytes(kinds)
 
 
-@functools.cache
-def _code_point_map(lower: bool, normalize: Callable[[str], str] | None) -> tuple[bytes, bytes] | tuple[None, None]:
-    """Every code point's replacement as (starts, chars) for the C pass, or (None, None) for none.
-
-    Built by applying ``str.lower`` and ``normalize`` to all code points at once, separated by line
-    breaks (about 0.5 s): ``normalize`` must map each character on its own and keep line breaks.
-    """
-    if not lower and normalize is None:
-        return None, None
+def _mapped_code_points(lower: bool, normalize: Callable[[str], str] | None) -> list[str]:
+    """What each code point becomes: ``str.lower`` and ``normalize`` applied to all code points at
+    once, separated by line breaks (``normalize`` must map each character on its own and keep line
+    breaks)."""
     newline = ord("\n")
     others = [code for code in range(sys.maxunicode + 1) if code != newline]
     text = "\n".join(map(chr, others))
@@ -64,24 +60,40 @@ def _code_point_map(lower: bool, normalize: Callable[[str], str] | None) -> tupl
     if len(pieces) != len(others):
         raise ValueError(f"{normalize} must map each character on its own and keep line breaks")
     pieces.insert(newline, "\n")
-    starts = array("I", itertools.accumulate(map(len, pieces), initial=0))
-    return starts.tobytes(), "".join(pieces).encode(_NATIVE_UCS4, "surrogatepass")
+    return pieces
 
 
-def _prepared(text: str, keep_lines: bool, lower: bool, normalize: Callable[[str], str] | None) -> str:
-    if lower and CAPITAL_SIGMA in text:
-        # lower-cased here with the final sigma; the table's lower-casing leaves lower case as it is
-        text = text.lower()
-    return _tokens.joined_tokens(text, _kinds(keep_lines), *_code_point_map(lower, normalize))
+@functools.cache
+def _table(keep_lines: bool, lower: bool, normalize: Callable[[str], str] | None) -> tuple[bytes, bytes]:
+    """The C pass's (table, expansions), as ``filters/_tokens.c`` describes them (about 1 s, once)."""
+    pieces = _mapped_code_points(lower, normalize)
+    lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
+    chars = np.frombuffer("".join(pieces).encode(_NATIVE_UCS4, "surrogatepass"), np.uint32)
+    entries = chars | np.frombuffer(_kinds(keep_lines), np.uint8)[chars].astype(np.uint32) << _ROLE_SHIFT
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    table = np.zeros(len(pieces), np.uint32)
+    single = lengths == 1
+    table[single] = entries[starts[:-1][single]]
+    expansions: list[int] = []
+    for code in np.flatnonzero(~single):
+        table[code] = _EXPANDED | len(expansions)
+        expansions += [lengths[code], *entries[starts[code] : starts[code + 1]]]
+    return table.tobytes(), np.array(expansions, np.uint32).tobytes()
+
+
+def _mapped_text(text: str, lower: bool) -> str:
+    """``text`` for the tables: with a capital sigma, lower-cased here, where its neighbours are
+    known (the tables' lower-casing keeps lower case as it is)."""
+    return text.lower() if lower and CAPITAL_SIGMA in text else text
 
 
 def joined_tokens(text: str, *, lower: bool = False, normalize: Callable[[str], str] | None = None) -> str:
     """All tokens of ``normalize(text.lower())`` (``lower``: lower-cased first; ``normalize``: a
     per-character mapping) joined by single spaces (line breaks separate like spaces)."""
-    return _prepared(text, False, lower, normalize)
+    return _tokens.joined_tokens(_mapped_text(text, lower), *_table(False, lower, normalize))
 
 
-def joined_token_lines(text: str, *, lower: bool = False, normalize: Callable[[str], str] | None = None) -> list[str]:
+def token_lines(text: str, *, lower: bool = False, normalize: Callable[[str], str] | None = None) -> list[str]:
     """Each line's tokens (prepared as in ``joined_tokens``) joined by single spaces, one string per
-    line (empty when it has none)."""
-    return _prepared(text, True, lower, normalize).split("\n")
+    line that has any."""
+    return _tokens.token_lines(_mapped_text(text, lower), *_table(True, lower, normalize))
