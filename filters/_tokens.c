@@ -2,7 +2,7 @@
  * (filters/tokens.py says what and why).
  *
  * joined_tokens(text, table, expansions) -> str
- * token_lines(text, table, expansions) -> list[str]
+ * token_lines(text, table, expansions) -> (list[str], int)
  *
  * ``table`` has one native uint32 per code point (0x110000): what the code point becomes (lower-cased,
  * normalised, or itself) and the role of what it becomes. An entry below 2**31 is one character:
@@ -13,7 +13,7 @@
  *
  * ``joined_tokens`` is every line's tokens joined by single spaces, lines joined by "\n": the same
  * string as "\n".join(" ".join(tokens(line)) for line in mapped(text).split("\n")) in Python;
- * ``token_lines`` is the list of those lines that have tokens.
+ * ``token_lines`` is (the list of those lines that have tokens, the number of tokens).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,6 +31,8 @@ typedef struct {
     Py_UCS4 *buf;
     Py_ssize_t n, capacity;
     int line_has_token, in_word;
+    Py_UCS4 written; /* the written characters' code points or-ed: the string width they need */
+    Py_ssize_t tokens;
     PyObject *lines; /* token_lines: each line with tokens is appended here, and buf starts again */
 } Prepared;
 
@@ -51,10 +53,32 @@ static int reserve(Prepared *out, Py_ssize_t more) {
     return 0;
 }
 
+/* buf as a string. ``written`` (or-ed code points) is below 128, 256 or 0x10000 exactly when every
+ * character is, so it gives the string width without a scan. */
+static PyObject *as_string(const Prepared *out) {
+    PyObject *string = PyUnicode_New(out->n, out->written > 0xffff ? 0x10ffff : out->written);
+    if (string == NULL)
+        return NULL;
+    void *data = PyUnicode_DATA(string);
+    switch (PyUnicode_KIND(string)) {
+    case PyUnicode_1BYTE_KIND:
+        for (Py_ssize_t i = 0; i < out->n; i++)
+            ((Py_UCS1 *)data)[i] = (Py_UCS1)out->buf[i];
+        break;
+    case PyUnicode_2BYTE_KIND:
+        for (Py_ssize_t i = 0; i < out->n; i++)
+            ((Py_UCS2 *)data)[i] = (Py_UCS2)out->buf[i];
+        break;
+    default:
+        memcpy(data, out->buf, sizeof(Py_UCS4) * out->n);
+    }
+    return string;
+}
+
 /* token_lines: the line in buf, if it has tokens, to the list; buf empty again. */
 static int end_line(Prepared *out) {
     if (out->line_has_token) {
-        PyObject *line = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out->buf, out->n);
+        PyObject *line = as_string(out);
         if (line == NULL || PyList_Append(out->lines, line) < 0) {
             Py_XDECREF(line);
             return -1;
@@ -63,6 +87,7 @@ static int end_line(Prepared *out) {
     }
     out->n = 0;
     out->line_has_token = out->in_word = 0;
+    out->written = 0;
     return 0;
 }
 
@@ -73,13 +98,17 @@ static inline int add(Prepared *out, uint32_t entry) {
     case WORD:
         if (out->line_has_token && !out->in_word)
             out->buf[out->n++] = ' ';
+        out->tokens += !out->in_word;
         out->buf[out->n++] = c;
+        out->written |= c;
         out->in_word = out->line_has_token = 1;
         break;
     case ISOLATED:
         if (out->line_has_token)
             out->buf[out->n++] = ' ';
+        out->tokens++;
         out->buf[out->n++] = c;
+        out->written |= c;
         out->line_has_token = 1;
         out->in_word = 0;
         break;
@@ -130,27 +159,32 @@ static int add_other(Prepared *out, uint32_t entry) {
         const TYPE *chars = data;                                                                                      \
         const uint32_t *table = out->table;                                                                            \
         Py_UCS4 *buf = out->buf;                                                                                       \
-        Py_ssize_t n = out->n, capacity = out->capacity;                                                               \
+        Py_ssize_t n = out->n, capacity = out->capacity, tokens = out->tokens;                                         \
         int line_has_token = out->line_has_token, in_word = out->in_word;                                              \
+        Py_UCS4 written = out->written;                                                                                \
         for (Py_ssize_t i = 0; i < length; i++) {                                                                      \
             uint32_t entry = table[chars[i]], role = entry >> ROLE_SHIFT;                                              \
             if (role <= ISOLATED && n + 2 <= capacity) {                                                               \
-                int word = role == WORD, token = role != SEPARATOR;                                                    \
+                int word = role == WORD, token = role != SEPARATOR, starts = token & !(word & in_word);                \
                 buf[n] = ' ';                                                                                          \
-                n += token & line_has_token & !(word & in_word);                                                       \
+                n += starts & line_has_token;                                                                          \
+                tokens += starts;                                                                                      \
                 buf[n] = entry & CHAR_BITS;                                                                            \
+                written |= entry & CHAR_BITS & (0u - token);                                                           \
                 n += token;                                                                                            \
                 in_word = word;                                                                                        \
                 line_has_token |= token;                                                                               \
                 continue;                                                                                              \
             }                                                                                                          \
-            out->n = n, out->line_has_token = line_has_token, out->in_word = in_word;                                  \
+            out->n = n, out->tokens = tokens, out->written = written;                                                  \
+            out->line_has_token = line_has_token, out->in_word = in_word;                                              \
             if (add_other(out, entry) < 0)                                                                             \
                 return -1;                                                                                             \
-            buf = out->buf, n = out->n, capacity = out->capacity;                                                      \
+            buf = out->buf, n = out->n, capacity = out->capacity, tokens = out->tokens, written = out->written;        \
             line_has_token = out->line_has_token, in_word = out->in_word;                                              \
         }                                                                                                              \
-        out->n = n, out->line_has_token = line_has_token, out->in_word = in_word;                                      \
+        out->n = n, out->tokens = tokens, out->written = written;                                                      \
+        out->line_has_token = line_has_token, out->in_word = in_word;                                                  \
     } while (0)
 
 static int add_text(Prepared *out, PyObject *text) {
@@ -177,7 +211,7 @@ static PyObject *prepare(PyObject *args, PyObject *lines) {
         Py_XDECREF(lines);
         return NULL;
     }
-    Prepared out = {table.buf, expansions.buf, expansions.len / sizeof(uint32_t), NULL, 0, 0, 0, 0, lines};
+    Prepared out = {table.buf, expansions.buf, expansions.len / sizeof(uint32_t), NULL, 0, 0, 0, 0, 0, 0, lines};
     if (table.len != (Py_ssize_t)sizeof(uint32_t) * CODE_POINTS || expansions.len % sizeof(uint32_t) != 0) {
         PyErr_SetString(PyExc_ValueError, "table must have one uint32 per code point, expansions whole uint32s");
         goto done;
@@ -188,9 +222,9 @@ static PyObject *prepare(PyObject *args, PyObject *lines) {
     if (reserve(&out, lines == NULL ? PyUnicode_GET_LENGTH(text) + 1 : 512) < 0 || add_text(&out, text) < 0)
         goto done;
     if (lines == NULL)
-        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out.buf, out.n);
+        result = as_string(&out);
     else if (end_line(&out) == 0)
-        result = Py_NewRef(lines);
+        result = Py_BuildValue("(On)", lines, out.tokens);
 done:
     Py_XDECREF(lines);
     PyMem_Free(out.buf);
@@ -208,7 +242,7 @@ static PyObject *token_lines(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"joined_tokens", joined_tokens, METH_VARARGS, "Every line's tokens, characters mapped, joined by single spaces."},
-    {"token_lines", token_lines, METH_VARARGS, "The lines with tokens, characters mapped, tokens joined by spaces."},
+    {"token_lines", token_lines, METH_VARARGS, "The lines with tokens (characters mapped, tokens joined by spaces) and the number of tokens."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -93,7 +93,9 @@ def joined_tokens(text: str, *, lower: bool = False, normalize: Callable[[str], 
     return _tokens.joined_tokens(_mapped_text(text, lower), *_table(False, lower, normalize))
 
 
-def token_lines(text: str, *, lower: bool = False, normalize: Callable[[str], str] | None = None) -> list[str]:
+def token_lines(
+    text: str, *, lower: bool = False, normalize: Callable[[str], str] | None = None
+) -> tuple[list[str], int]:
     """Each line's tokens (prepared as in ``joined_tokens``) joined by single spaces, one string per
-    line that has any."""
+    line that has any; and the number of tokens in them."""
     return _tokens.token_lines(_mapped_text(text, lower), *_table(True, lower, normalize))

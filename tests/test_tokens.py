@@ -28,8 +28,10 @@ def cc_net_reference(text: str) -> str:
     return NON_PRINTING.sub("", text)
 
 
-def reference_lines(text: str) -> list[str]:
-    return [" ".join(tokens) for line in text.split("\n") if (tokens := TOKEN.findall(line))]
+def reference_lines(text: str) -> tuple[list[str], int]:
+    """The lines with tokens, their tokens joined by spaces, and the number of tokens."""
+    lines = [tokens for line in text.split("\n") if (tokens := TOKEN.findall(line))]
+    return [" ".join(tokens) for tokens in lines], sum(map(len, lines))
 
 
 # (keyword arguments of the compiled preparation, the same preparation in plain Python)
@@ -61,8 +63,8 @@ def real_texts() -> list[str]:
 
 def test_examples():
     assert joined_tokens("Hello, 世界!\n  don't_stop 42") == "Hello , 世 界 ! don ' t_stop 42"
-    assert token_lines("Hello, 世界!\n\n  \n x\n") == ["Hello , 世 界 !", "x"]
-    assert joined_tokens("") == "" and token_lines("", lower=True) == []
+    assert token_lines("Hello, 世界!\n\n  \n x\n") == (["Hello , 世 界 !", "x"], 6)
+    assert joined_tokens("") == "" and token_lines("", lower=True) == ([], 0)
     assert joined_tokens("Ça VA, ÉTÉ", lower=True) == "ça va , été"
     assert joined_tokens("Ça VA 42…", lower=True, normalize=cc_net_normalize) == "ca va 00 . . ."
 
