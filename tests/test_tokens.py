@@ -7,9 +7,11 @@ import re
 import sys
 import unicodedata
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
+from filters import _tokens
 from filters.perplexity import cc_net_normalize
 from filters.text_units import UNICODE_PUNCT
 from filters.tokens import CJK, joined_tokens, token_lines
@@ -108,3 +110,12 @@ def test_mapping_must_be_per_character():
 def test_real_pages_in_many_scripts():
     for text in real_texts():
         assert_like_reference(text)
+
+
+def test_malformed_tables_are_refused():
+    table = np.zeros(sys.maxunicode + 1, np.uint32)
+    with pytest.raises(ValueError, match="one uint32 per code point"):
+        _tokens.joined_tokens("x", table[:-1].tobytes(), b"")
+    table[ord("x")] = 1 << 31  # "x" expands from offset 0 of an empty expansions table
+    with pytest.raises(ValueError, match="outside expansions"):
+        _tokens.token_lines("x", table.tobytes(), b"")
