@@ -32,52 +32,61 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f
 CAPITAL_SIGMA = "\u03a3"
 _NATIVE_UCS4 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
 _ROLE_SHIFT, _EXPANDED = 21, 1 << 31  # the table's layout (filters/_tokens.c)
+_NEWLINE = ord("\n")
+
+
+def _as_text(codes: np.ndarray) -> str:
+    """The string of these code points (uint32), made without a Python object per character."""
+    return codes.astype(np.uint32).tobytes().decode(_NATIVE_UCS4, "surrogatepass")
 
 
 @functools.cache
 def _kinds(keep_lines: bool) -> bytes:
-    """Each code point's role; built from regex scans over all code points (about 0.1 s)."""
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    """Each code point's role (``WORD``, ...); built from regex scans over all code points (about 0.1 s)."""
+    every = _as_text(np.arange(sys.maxunicode + 1, dtype=np.uint32))
     kinds = bytearray([ISOLATED]) * len(every)
     for match in re.finditer(f"[^\\W{CJK}]+", every):
         kinds[match.start() : match.end()] = bytes(match.end() - match.start())
     for match in re.finditer(r"\s", every):
         kinds[match.start()] = SEPARATOR
     if keep_lines:
-        kinds[ord("\n")] = LINE_BREAK
+        kinds[_NEWLINE] = LINE_BREAK
     return bytes(kinds)
 
 
-def _mapped_code_points(lower: bool, normalize: Callable[[str], str] | None) -> list[str]:
-    """What each code point becomes: ``str.lower`` and ``normalize`` applied to all code points at
-    once, separated by line breaks (``normalize`` must map each character on its own and keep line
-    breaks)."""
-    newline = ord("\n")
-    others = [code for code in range(sys.maxunicode + 1) if code != newline]
-    text = "\n".join(map(chr, others))
-    text = text.lower() if lower else text
-    pieces = (normalize(text) if normalize else text).split("\n")
-    if len(pieces) != len(others):
+def _mapped_code_points(lower: bool, normalize: Callable[[str], str] | None) -> tuple[np.ndarray, ...]:
+    """What every code point but the line break becomes, as (codes, starts, ends, chars): ``codes[i]``
+    becomes ``chars[starts[i]:ends[i]]``. ``str.lower`` and ``normalize`` are applied to 65,536 code
+    points at a time, each followed by a line break (``normalize`` must map each character on its own
+    and keep line breaks)."""
+    codes = np.delete(np.arange(sys.maxunicode + 1, dtype=np.uint32), _NEWLINE)
+    chunks = []
+    for chunk in np.array_split(codes, len(codes) // 65_536 + 1):
+        text = _as_text(np.column_stack([chunk, np.full_like(chunk, _NEWLINE)]).ravel())
+        text = text.lower() if lower else text
+        text = normalize(text) if normalize else text
+        chunks.append(np.frombuffer(text.encode(_NATIVE_UCS4, "surrogatepass"), np.uint32))
+    chars = np.concatenate(chunks)
+    ends = np.flatnonzero(chars == _NEWLINE)
+    if len(ends) != len(codes):
         raise ValueError(f"{normalize} must map each character on its own and keep line breaks")
-    pieces.insert(newline, "\n")
-    return pieces
+    return codes, np.concatenate([[0], ends[:-1] + 1]), ends, chars
 
 
 @functools.cache
 def _table(keep_lines: bool, lower: bool, normalize: Callable[[str], str] | None) -> tuple[bytes, bytes]:
-    """The C pass's (table, expansions), as ``filters/_tokens.c`` describes them (about 1 s, once)."""
-    pieces = _mapped_code_points(lower, normalize)
-    lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
-    chars = np.frombuffer("".join(pieces).encode(_NATIVE_UCS4, "surrogatepass"), np.uint32)
-    entries = chars | np.frombuffer(_kinds(keep_lines), np.uint8)[chars].astype(np.uint32) << _ROLE_SHIFT
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    table = np.zeros(len(pieces), np.uint32)
-    single = lengths == 1
-    table[single] = entries[starts[:-1][single]]
+    """The C pass's (table, expansions), as ``filters/_tokens.c`` describes them (under 0.5 s, once)."""
+    codes, starts, ends, chars = _mapped_code_points(lower, normalize)
+    roles = np.frombuffer(_kinds(keep_lines), np.uint8).astype(np.uint32) << _ROLE_SHIFT
+    entries = chars | roles[chars]
+    table = np.zeros(sys.maxunicode + 1, np.uint32)
+    table[_NEWLINE] = _NEWLINE | roles[_NEWLINE]
+    single = ends - starts == 1
+    table[codes[single]] = entries[starts[single]]
     expansions: list[int] = []
-    for code in np.flatnonzero(~single):
-        table[code] = _EXPANDED | len(expansions)
-        expansions += [lengths[code], *entries[starts[code] : starts[code + 1]]]
+    for i in np.flatnonzero(~single):
+        table[codes[i]] = _EXPANDED | len(expansions)
+        expansions += [ends[i] - starts[i], *entries[starts[i] : ends[i]]]
     return table.tobytes(), np.array(expansions, np.uint32).tobytes()
 
 
