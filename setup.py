@@ -1,4 +1,4 @@
-"""The one compiled module: the model stages' token joining (filters/tokens.py says why).
+"""The one compiled module: the model stages' text preparation (filters/tokens.py says why).
 
 Everything else is in pyproject.toml; ``pip install -e .`` (make setup) builds it in place.
 """

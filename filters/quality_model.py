@@ -21,7 +21,7 @@ LOW_QUALITY_LABEL = "__label__lq"
 
 def prepare_text(text: str) -> str:
     """Text as the classifier sees it: lower-cased tokens separated by single spaces."""
-    return joined_tokens(text.lower())
+    return joined_tokens(text, lower=True)
 
 
 def training_line(text: str, high_quality: bool) -> str:
