@@ -8,6 +8,8 @@ jieba is imported only when the recognizer loads (with NER on, ``engine.check_ne
 from __future__ import annotations
 
 import logging
+from functools import cached_property
+from types import SimpleNamespace
 
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -103,16 +105,23 @@ class ChineseNerRecognizer(EntityRecognizer):
         super().__init__(supported_entities=list(NER_ENTITIES), name="ChineseNerRecognizer", supported_language="zh")
 
     def load(self) -> None:
-        """Import and initialise jieba only here, so the package imports without it."""
+        """Nothing to load yet: jieba's dictionaries (about 1.5 s a process) load with the first Han text
+        (``_jieba``), so runs without Chinese never pay for them; ``check_ner_available`` has checked that
+        jieba is installed."""
+
+    @cached_property
+    def _jieba(self) -> SimpleNamespace:
         import jieba
         import jieba.finalseg
         import jieba.posseg
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
-        self._cut = jieba.posseg.cut
-        self._split_unknown = jieba.finalseg.cut  # jieba.cut's 4-state HMM for words it does not know
-        self._freq = jieba.dt.FREQ  # also holds every prefix of a dictionary word, with frequency 0
+        return SimpleNamespace(
+            cut=jieba.posseg.cut,
+            split_unknown=jieba.finalseg.cut,  # jieba.cut's 4-state HMM for words it does not know
+            freq=jieba.dt.FREQ,  # also holds every prefix of a dictionary word, with frequency 0
+        )
 
     def tagged_words(self, run: str) -> list:
         """jieba's words and part-of-speech tags for a Han run (``jieba.posseg.cut`` without its HMM), with
@@ -125,7 +134,7 @@ class ChineseNerRecognizer(EntityRecognizer):
             unknown = "".join(w.word for w in stretch)
             if (
                 1 < len(stretch) <= self.MAX_HMM_CHARS
-                and not self._freq.get(unknown)
+                and not self._jieba.freq.get(unknown)
                 and not _ZH_CUE_CHARS.isdisjoint(unknown)
             ):
                 words.extend(self.split_unknown(stretch))
@@ -133,7 +142,7 @@ class ChineseNerRecognizer(EntityRecognizer):
                 words.extend(stretch)
             stretch.clear()
 
-        for word in self._cut(run, HMM=False):
+        for word in self._jieba.cut(run, HMM=False):
             if len(word.word) == 1:
                 stretch.append(word)
             else:
@@ -150,11 +159,11 @@ class ChineseNerRecognizer(EntityRecognizer):
         ``jieba.posseg``'s own HMM tags the whole stretch at once: about 65,000 steps per character, 98% of
         the stage's time on the synthetic harness corpus. This costs a seventh of that there."""
         out, at = [], 0
-        for word in self._split_unknown("".join(w.word for w in stretch)):
+        for word in self._jieba.split_unknown("".join(w.word for w in stretch)):
             if len(word) == 1:
                 out.append(stretch[at])
             elif word[0] in _ZH_NAME_START or word[-1] in _ZH_PLACE_END:
-                out.extend(self._cut(word, HMM=True))
+                out.extend(self._jieba.cut(word, HMM=True))
             else:
                 out.append(type(stretch[at])(word, "x"))
             at += len(word)
@@ -165,15 +174,15 @@ class ChineseNerRecognizer(EntityRecognizer):
         surname = word[:2] if word[:2] in ZH_COMPOUND_SURNAMES else word[:1]
         return (
             (surname in ZH_SURNAMES or surname in ZH_COMPOUND_SURNAMES)
-            and (1 <= len(word) - len(surname) <= 2 and self._freq.get(word, 0) <= self.MAX_DICT_FREQ)
+            and (1 <= len(word) - len(surname) <= 2 and self._jieba.freq.get(word, 0) <= self.MAX_DICT_FREQ)
             and not word.endswith(ZH_ADMIN_SUFFIXES)
         )  # 曹县 is a county
 
     def known_with_unit(self, word: str) -> bool:
         """jieba's dictionary has ``word`` + unit (北京市), and not rarely compared with ``word`` itself
         (平原县 is rare next to the noun 平原 'plain')."""
-        least = max(self.MIN_UNIT_FREQ, self._freq.get(word, 0) * self.MIN_UNIT_SHARE)
-        return any(self._freq.get(word + unit, 0) >= least for unit in ZH_UNITS)
+        least = max(self.MIN_UNIT_FREQ, self._jieba.freq.get(word, 0) * self.MIN_UNIT_SHARE)
+        return any(self._jieba.freq.get(word + unit, 0) >= least for unit in ZH_UNITS)
 
     def is_place(self, word: str, flag: str) -> bool:
         """A place name on its own (see the class docstring)."""
