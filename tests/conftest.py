@@ -67,14 +67,3 @@ def reference_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("reference")
     write_corpus(root / "in", n_docs=200)
     return _reference(root, config_dict(root / "in", root / "run"))
-
-
-@pytest.fixture(scope="session")
-def reference_run_at_scale(tmp_path_factory):
-    """One local[2] run of 20,000 documents with perplexity buckets and MinHash dedup, which the
-    executor-kill and cluster tests compare shard by shard (sha256)."""
-    from tests.reference_job import scale_config_dict, train_kenlm, write_scale_corpus
-
-    root = tmp_path_factory.mktemp("reference_at_scale")
-    write_scale_corpus(root / "in")
-    return _reference(root, scale_config_dict(root / "in", root / "run", train_kenlm(root / "kenlm")))
