@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import StructField, StructType
 
 from core.errors import CorpusError, mark_executor_error
@@ -35,10 +36,7 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
         for batch in batches:
             if counter is not None:
                 counter.add(batch.num_rows)
-            try:
-                produced = fn(batch) if batch.num_rows else {}
-            except CorpusError as exc:  # e.g. a model missing on this executor: one error line on the driver
-                raise mark_executor_error(exc, socket.gethostname()) from exc
+            produced = _marked(fn, batch) if batch.num_rows else {}
             columns = []
             for arrow_field in arrow_schema:
                 if arrow_field.name in produced:
@@ -53,6 +51,38 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
             yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
 
     return df.mapInArrow(run, out_schema)
+
+
+def column_batches(fn: Callable[..., dict[str, list]], output: StructType) -> Callable[..., Column]:
+    """``fn`` as a scalar pandas UDF: a column expression of type ``output`` (flat: pandas UDFs cannot return
+    nested structs; every field nullable) over the columns it is called with.
+
+    Unlike :func:`map_batches`, only those columns travel to Python and only ``output`` comes back; the
+    other columns (the text, when ``fn`` does not read it) stay in the JVM. ``fn`` gets one Python list per
+    column (a struct column: one dict per row) and returns ``{field: values}``. It counts the documents of
+    a stage's input pass as ``map_batches`` does."""
+    import pandas as pd
+
+    counter = take_document_counter()
+    names = output.fieldNames()
+
+    def run(*columns):  # no type hints: pandas_udf would read them, and has none for varargs (scalar is its default)
+        if counter is not None:
+            counter.add(len(columns[0]))
+        values = [c.to_dict("records") if isinstance(c, pd.DataFrame) else c.tolist() for c in columns]
+        produced = _marked(fn, *values)
+        return pd.DataFrame({name: produced[name] for name in names}, columns=names)
+
+    return pandas_udf(run, output)  # type: ignore[call-overload]
+
+
+def _marked(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; a ``CorpusError`` it raises (e.g. a model missing on this executor) is marked so that the
+    driver reports it as one ``error:`` line."""
+    try:
+        return fn(*args)
+    except CorpusError as exc:
+        raise mark_executor_error(exc, socket.gethostname()) from exc
 
 
 _DOCUMENT_COUNTER: list[Any] = []  # driver side: the accumulator the next map_batches call counts into

@@ -10,13 +10,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-import pyarrow as pa
 from pydantic import Field, PrivateAttr, field_validator, model_validator
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
-from core.spark_batches import map_batches, worker_cached
+from core.spark_batches import column_batches, worker_cached
 from filters.heuristics import (
     DEFAULT_LANGUAGES,
     FAMILIES,
@@ -34,6 +33,7 @@ from stages.base import DETAIL, DETAIL_FIELD, REASON, REASON_FIELD, ScoredStage,
 SIGNALS = "heuristics"  # struct: family -> signal -> value
 CLEANED = "heuristics_cleaned_text"  # in the scores only: the text after C4 line cleaning, null when unchanged
 CHARS_REMOVED = "c4_chars_removed"
+_FLAT = "_heuristics_udf"  # the UDF's flat result, while the stage builds its columns from it
 
 
 class HeuristicsConfig(StageConfig, LanguageRules):
@@ -84,6 +84,20 @@ def signals_type(rule_book: RuleBook) -> StructType:
     )
 
 
+def _flat_signals(families: list[tuple[str, list[str]]]) -> StructType:
+    """What the scoring UDF returns: per family a flag (computed for the row's language) and its signals
+    as ``family.signal``, then the cleaned text; ``score`` nests them into ``signals_type`` in Spark."""
+    fields = []
+    for family, names in families:
+        fields.append(StructField(family, BooleanType(), True))
+        fields += [StructField(f"{family}.{name}", DoubleType(), True) for name in names]
+    return StructType([*fields, StructField(CLEANED, StringType(), True)])
+
+
+def _lang(df: DataFrame) -> Column:
+    return F.col("lang") if "lang" in df.columns else F.lit(None).cast(StringType())
+
+
 def _segmenter(rules: LanguageRules, lang: str) -> Segmenter:
     """The language's segmenter, loaded once per worker (spaCy's tokenizer is per language)."""
     language = primary_language(lang) if rules.segmenter == "spacy" else ""
@@ -108,44 +122,50 @@ class HeuristicsStage(ScoredStage):
 
     def score(self, df: DataFrame, ctx: StageContext) -> DataFrame:
         cfg = self.config
-        has_lang = "lang" in df.columns
+        families = [(family.name, family.dataType.fieldNames()) for family in signals_type(cfg.rule_book).fields]
 
-        def score_batch(batch: pa.RecordBatch) -> dict:
-            texts = batch.column("text").to_pylist()
-            langs = batch.column("lang").to_pylist() if has_lang else [None] * len(texts)
-            signals, cleaned = [], []
+        def score_batch(texts: list, langs: list) -> dict[str, list]:
+            out: dict[str, list] = {name: [] for name in _flat_signals(families).fieldNames()}
             for text, lang in zip(texts, langs):
                 lang = lang or cfg.default_language
                 rules = cfg.rules_for(lang)
                 scores = score(text or "", rules, _segmenter(rules, lang))
-                signals.append(scores.signals)
-                cleaned.append(scores.cleaned)
-            return {SIGNALS: signals, CLEANED: cleaned}
+                for family, names in families:
+                    values = scores.signals.get(family)
+                    out[family].append(values is not None)
+                    for name in names:
+                        out[f"{family}.{name}"].append(None if values is None else values.get(name))
+                out[CLEANED].append(scores.cleaned)
+            return out
 
-        new_fields = [StructField(SIGNALS, signals_type(cfg.rule_book), False), StructField(CLEANED, StringType())]
-        return map_batches(df, score_batch, new_fields)
+        flat = F.col(_FLAT)
+        signals = F.struct(
+            *[
+                F.when(flat[family], F.struct(*[flat[f"{family}.{name}"].alias(name) for name in names])).alias(family)
+                for family, names in families
+            ]
+        )
+        scoring = column_batches(score_batch, _flat_signals(families))(F.col("text"), _lang(df))
+        return df.withColumn(_FLAT, scoring).withColumns({SIGNALS: signals, CLEANED: flat[CLEANED]}).drop(_FLAT)
 
     def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
+        """The thresholds in Python over (lang, signals) alone; the kept text (C4-cleaned) chosen in Spark."""
         cfg = self.config
-        has_lang = "lang" in scored.columns
 
-        def decide_batch(batch: pa.RecordBatch) -> dict:
-            texts = batch.column("text").to_pylist()
-            langs = batch.column("lang").to_pylist() if has_lang else [None] * len(texts)
-            out = {"text": [], CHARS_REMOVED: [], REASON: [], DETAIL: []}
-            for text, lang, signals, cleaned in zip(
-                texts, langs, batch.column(SIGNALS).to_pylist(), batch.column(CLEANED).to_pylist()
-            ):
-                failed = decide(signals, cfg.rules_for(lang))
-                kept_text = text if failed is not None or cleaned is None else cleaned
-                out["text"].append(kept_text)
-                out[CHARS_REMOVED].append(len(text or "") - len(kept_text or ""))
+        def decide_batch(langs: list, signals: list) -> dict[str, list]:
+            out: dict[str, list] = {REASON: [], DETAIL: []}
+            for lang, values in zip(langs, signals):
+                failed = decide(values, cfg.rules_for(lang))
                 out[REASON].append(failed and failed[0])
                 out[DETAIL].append(failed and failed[1])
             return out
 
-        new_fields = [StructField(CHARS_REMOVED, IntegerType(), False), REASON_FIELD, DETAIL_FIELD]
-        return map_batches(scored, decide_batch, new_fields).drop(CLEANED)
+        decided = column_batches(decide_batch, StructType([REASON_FIELD, DETAIL_FIELD]))(_lang(scored), F.col(SIGNALS))
+        reason = F.col(_FLAT)[REASON]
+        kept_text = F.when(reason.isNull() & F.col(CLEANED).isNotNull(), F.col(CLEANED)).otherwise(F.col("text"))
+        chars_removed = F.coalesce(F.length("text"), F.lit(0)) - F.coalesce(F.length(kept_text), F.lit(0))
+        new = {"text": kept_text, CHARS_REMOVED: chars_removed, REASON: reason, DETAIL: F.col(_FLAT)[DETAIL]}
+        return scored.withColumn(_FLAT, decided).withColumns(new).drop(_FLAT, CLEANED)
 
     def summarize(self, kept: DataFrame, rejected: DataFrame) -> dict:
         row = kept.agg(

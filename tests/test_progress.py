@@ -6,6 +6,7 @@ import re
 
 from core.progress import StageProgress, progress_line
 from stages.dedup_sentence import DedupSentenceStage
+from stages.heuristics import HeuristicsStage
 from stages.normalize import NormalizeStage
 from tests.conftest import shared_data
 
@@ -32,7 +33,8 @@ def web_pages(spark, count: int):
 def test_stage_progress_counts_each_input_document_once_and_logs_lines(spark, stage_ctx, tmp_path, caplog):
     docs = web_pages(spark, 300)
     caplog.set_level("INFO", logger="corpus")
-    for stage in (NormalizeStage(), DedupSentenceStage()):  # dedup_sentence passes over documents twice
+    # dedup_sentence passes over documents twice; heuristics scores in a pandas UDF (counted once, not per reference)
+    for stage in (NormalizeStage(), DedupSentenceStage(), HeuristicsStage()):
         caplog.clear()
         with StageProgress(spark, f"[{stage.name}]", 300, interval=0.05) as progress:
             stage.apply(docs, stage_ctx).write.parquet(str(tmp_path / stage.name))
