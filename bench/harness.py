@@ -34,8 +34,8 @@ import psutil  # noqa: E402
 import yaml  # noqa: E402
 
 from pipeline.config import digest, load_config  # noqa: E402
-from pipeline.privacy import RunFolders  # noqa: E402
-from pipeline.resume import stage_dir_name  # noqa: E402
+from pipeline.privacy import Publishing, RunFolders  # noqa: E402
+from pipeline.resume import StepHash, stage_dir_name  # noqa: E402
 from pipeline.runner import read_stage_output, run_pipeline, run_stage, stage_context  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
 from stages.registry import STAGES, STAGES_BY_NAME  # noqa: E402
@@ -131,7 +131,8 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
         if order.index(stage.name) < order.index(name)
     }
     prep_dir = CACHE / "prep" / f"{corpus_key}-{digest(before, config.run.partitions)}"
-    prep = load_config(config_path, {**overrides, "run.output_dir": str(prep_dir), "stages": before})
+    # Prep stops before the tokenizer and the shards: no mixture (its rules may need stages that prep leaves out).
+    prep = load_config(config_path, {**overrides, "run.output_dir": str(prep_dir), "stages": before, "mixture": {}})
     outcomes = run_pipeline(spark, prep, stop_after=list(before)[-1] if before else "ingest")  # no tokenizer, shards
     last = outcomes[-1]
     input_dir = RunFolders.of(prep).data_home(last.stats["position"], stage_dir_name(last.stats["position"], last.name))
@@ -150,9 +151,10 @@ def bench_stage(spark, config_path: str, overrides: dict, name: str, corpus_key:
             ctx,
             out_dir=stage_dir,
             rejects_dir=out / "rejects",
-            config_hash="bench",
+            step_hash=StepHash("bench", {}),
             reject_text_chars=config.run.reject_text_chars,
             label=f"[{name}]",
+            publishing=Publishing.of(config),
         )
         wall = time.time() - started
     return {
