@@ -926,27 +926,35 @@ def run_versions(versions: dict[str, Path], docs: list[dict], ranges: list[tuple
     return results
 
 
-def harness_documents(limit: int) -> tuple[list[dict], Path]:
-    """The first ``limit`` documents the pii stage gets in the harness run (``bench/harness.py --stage pii``
-    caches the stages before it under .cache/bench/prep/)."""
-    import pyarrow.parquet as pq
+def harness_documents(limit: int, data: Path | None = None, every: int = 1) -> tuple[list[dict], Path]:
+    """The first ``limit`` of every ``every``-th document the pii stage gets in a harness run: ``data`` is a
+    stage's data directory, by default the latest ``bench/harness.py --stage pii`` preparation (it caches the
+    stages before pii under .cache/bench/prep/). Read in batches: a 1M-document stage overflows one array."""
+    import pyarrow.dataset as ds
 
-    data = max((ROOT / ".cache" / "bench" / "prep").glob("*/stages/08_decontaminate/data"), key=os.path.getmtime)
-    table = pq.read_table(data, columns=["id", "text", "lang"]).sort_by("id")
-    return table.slice(0, limit).to_pylist(), data
+    if data is None:
+        data = max((ROOT / ".cache" / "bench" / "prep").glob("*/stages/08_decontaminate/data"), key=os.path.getmtime)
+    docs, seen = [], 0
+    for batch in ds.dataset(data).to_batches(columns=["id", "text", "lang"]):
+        for row in batch.to_pylist():
+            if seen % every == 0:
+                docs.append(row)
+            seen += 1
+    docs.sort(key=lambda d: d["id"])
+    return docs[:limit], data
 
 
-def speed_table(before: Path, limit: int, chunk: int) -> str:
+def speed_table(before: Path, limit: int, chunk: int, data: Path | None = None, every: int = 1) -> str:
     """Markdown: docs per CPU second of the whole scrubber (routing, NER, patterns, anonymisation) on the
     harness corpus, this code against ``before``, and the spans each found."""
-    docs, data = harness_documents(limit)
+    docs, data = harness_documents(limit, data, every)
     ranges = [(i, min(i + chunk, len(docs))) for i in range(0, len(docs), chunk)]
     results = run_versions({"before": before, "after": ROOT}, docs, ranges)
     cpu = {name: sum(r["cpu"] for r in rs) for name, rs in results.items()}
     counts = {name: sum((Counter(r["counts"]) for r in rs), Counter()) for name, rs in results.items()}
     langs = Counter(d["lang"] for d in docs)
     lines = [
-        f"{len(docs):,} documents of `{data.relative_to(ROOT)}` ({sum(len(d['text']) for d in docs):,} characters; "
+        f"{len(docs):,} documents of `{data}` ({sum(len(d['text']) for d in docs):,} characters; "
         + ", ".join(f"{lang} {n:,}" for lang, n in langs.most_common())
         + f"), chunks of {chunk} taken in turn by the two versions, each in its own process.",
         "",
@@ -1039,10 +1047,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=800)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-placeholders", action="store_true")
     parser.add_argument(
         "--before", type=Path, help="an earlier checkout (git archive): speed and placeholders against it"
     )
     parser.add_argument("--speed-docs", type=int, default=3000, help="harness documents for --before's speed table")
+    parser.add_argument("--speed-data", type=Path, help="stage data directory for the speed table (default: prep)")
+    parser.add_argument("--speed-every", type=int, default=1, help="take every N-th document of --speed-data")
     parser.add_argument("--sample-spans", type=Path, help="write a seeded sample of PERSON spans to label, then stop")
     args = parser.parse_args()
 
@@ -1062,11 +1073,12 @@ def main() -> None:
         quality(scrubber, args.synthetic)
         print("### PERSON precision on real text (hand-labelled samples)\n")
         print(person_precision(scrubber))
-    if args.before:
+    if args.before and not args.skip_placeholders:
         print("### Placeholders per 10k characters of real text (published default rules)\n")
         print(placeholders_table(args.before))
+    if args.before:
         print("### Speed on the harness corpus, this code against the earlier one\n")
-        print(speed_table(args.before, args.speed_docs, chunk=250))
+        print(speed_table(args.before, args.speed_docs, 250, args.speed_data, args.speed_every))
     if not args.skip_throughput:
         print("### Throughput (one process, one thread)\n")
         print(throughput(analyzer, build_analyzer(numpy_gemm=False), real_documents(args.docs, args.max_chars)))

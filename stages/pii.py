@@ -107,6 +107,13 @@ class PiiConfig(StageConfig):
         20_000, gt=100, description="longer documents are analysed in pieces cut at line breaks"
     )
     nlp_batch_size: int = Field(32, gt=0, description="documents per spaCy nlp.pipe batch")
+    ner_reads: Literal["name_sentences", "all"] = Field(
+        "name_sentences",
+        description="what English NER reads: name_sentences = only sentences with a capitalised word that "
+        "could be a kept name (listed given name or surname, after a title, with an initial or a person cue) "
+        "or a listed place (about 4x less spaCy work; LOCATION is then counted in those sentences only); "
+        "all = every sentence",
+    )
 
 
 class PiiStage(Stage):
@@ -198,7 +205,9 @@ class PiiStage(Stage):
 def worker_scrubber(cfg: PiiConfig, rules: dict[str, EntityRule], salt: bytes) -> PiiScrubber:
     """A scrubber on this worker's cached analyzer (built once per process; fails closed without NER)."""
     analyzer = worker_cached(f"pii-analyzer:{cfg.ner_model}:{cfg.ner}", lambda: build_analyzer(cfg.ner_model, cfg.ner))
-    return PiiScrubber(analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars, cfg.nlp_batch_size)
+    return PiiScrubber(
+        analyzer, rules, salt, cfg.ner_languages, cfg.max_segment_chars, cfg.nlp_batch_size, cfg.ner_reads
+    )
 
 
 def scrub_columns(
@@ -228,7 +237,13 @@ def published_rules(cfg: PiiConfig) -> dict[str, EntityRule]:
 def published_scrub_settings(cfg: PiiConfig) -> dict:
     """What decides a published copy's scrub (for the resume hash): the rules and the engine settings."""
     rules = {name: [rule.mode, rule.min_score] for name, rule in published_rules(cfg).items()}
-    return {"rules": rules, "ner": cfg.ner, "ner_model": cfg.ner_model, "ner_languages": list(cfg.ner_languages)}
+    return {
+        "rules": rules,
+        "ner": cfg.ner,
+        "ner_model": cfg.ner_model,
+        "ner_languages": list(cfg.ner_languages),
+        "ner_reads": cfg.ner_reads,
+    }
 
 
 def published_scrub(df: DataFrame, cfg: PiiConfig, columns: Sequence[str], text_chars: int = -1) -> DataFrame:

@@ -11,7 +11,8 @@ raises ``NerModelError`` where the analyzer is built: fail closed) and our own r
    presidio is asked only for the entities that have a candidate in the segment;
 3. the spaCy step runs batched (``nlp.pipe``) with only the ``ner`` component, with numpy
    matrix products, and only where English NER is wanted (``lang`` in ``ner_languages``, or a
-   short Latin-script text, or one whose words are mostly English stop words); pattern-only and
+   short Latin-script text, or one whose words are mostly English stop words); it reads only the
+   sentences that may hold a name the recognizers keep (``name_sentences``), and pattern-only and
    Chinese segments (jieba segments them itself) skip spaCy altogether;
 4. ``AnalyzerEngine.analyze`` gets those precomputed artifacts; findings below the entity's
    ``min_score`` are dropped, overlaps resolved, and each span replaced, masked, hashed or kept.
@@ -33,6 +34,7 @@ Modules, each importing only those above it:
 - ``recognizers``: presidio recognizers for the pattern entities
 - ``chinese``: Chinese PERSON/LOCATION with jieba
 - ``names``: which English NER PERSON spans are names (shape and evidence), given names spaCy missed
+- ``name_sentences``: which sentences English NER reads (those that may hold a kept name or a place)
 - ``engine``: the offline spaCy NLP engine and ``build_analyzer``
 - ``segments``: script guess, segmentation, spaCy-safe text
 - ``replace``: overlap resolution and the replace/mask/hash/keep modes

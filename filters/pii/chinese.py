@@ -8,7 +8,7 @@ jieba is imported only when the recognizer loads (with NER on, ``engine.check_ne
 from __future__ import annotations
 
 import logging
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import SimpleNamespace
 
 import regex
@@ -101,7 +101,11 @@ class ChineseNerRecognizer(EntityRecognizer):
     # reference and the fortunes); longer ones stay single characters.
     MAX_HMM_CHARS = 32
 
+    CACHED_WORDS = 1 << 16  # per worker: names and places recur, each word's HMM and place test run once
+
     def __init__(self):
+        self.hmm_words = lru_cache(maxsize=self.CACHED_WORDS)(self._hmm_words)
+        self.is_place = lru_cache(maxsize=self.CACHED_WORDS)(self._is_place)
         super().__init__(supported_entities=list(NER_ENTITIES), name="ChineseNerRecognizer", supported_language="zh")
 
     def load(self) -> None:
@@ -163,11 +167,15 @@ class ChineseNerRecognizer(EntityRecognizer):
             if len(word) == 1:
                 out.append(stretch[at])
             elif word[0] in _ZH_NAME_START or word[-1] in _ZH_PLACE_END:
-                out.extend(self._jieba.cut(word, HMM=True))
+                out.extend(self.hmm_words(word))
             else:
                 out.append(type(stretch[at])(word, "x"))
             at += len(word)
         return out
+
+    def _hmm_words(self, word: str) -> tuple:
+        """jieba's part-of-speech HMM on one new word (remembered as ``hmm_words``)."""
+        return tuple(self._jieba.cut(word, HMM=True))
 
     def is_name(self, word: str) -> bool:
         """A common surname, one or two given-name characters, rare in the dictionary, no unit."""
@@ -184,7 +192,7 @@ class ChineseNerRecognizer(EntityRecognizer):
         least = max(self.MIN_UNIT_FREQ, self._jieba.freq.get(word, 0) * self.MIN_UNIT_SHARE)
         return any(self._jieba.freq.get(word + unit, 0) >= least for unit in ZH_UNITS)
 
-    def is_place(self, word: str, flag: str) -> bool:
+    def _is_place(self, word: str, flag: str) -> bool:
         """A place name on its own (see the class docstring)."""
         if word in ZH_REGIONS or flag.startswith(("ns", "nr")) and len(word) > 1 and self.known_with_unit(word):
             return True

@@ -24,10 +24,11 @@ _STRONG_CUE = regex.compile(
     r"|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Herr|Frau|Monsieur|Mme)\.?)[,:]?[ \t]+"
 )
 # Speech and credit: "says X", "X said", "starring X".
-_SPEECH_BEFORE = regex.compile(r"\b(?:says|said|asked|told|wrote|starring)[ \t]+$", regex.IGNORECASE)
-_SPEECH_AFTER = regex.compile(
-    r"^['’]?s?,?[ \t]+(?:said|says|told|asked|wrote|explained|replied|added|points[ \t]+out|pointed[ \t]+out)\b"
-)
+_SPEECH_VERBS_BEFORE = r"says|said|asked|told|wrote|starring"
+_SPEECH_VERBS_AFTER = r"said|says|told|asked|wrote|explained|replied|added|points[ \t]+out|pointed[ \t]+out"
+_SPEECH_BEFORE = regex.compile(rf"\b(?:{_SPEECH_VERBS_BEFORE})[ \t]+$", regex.IGNORECASE)
+_SPEECH_AFTER = regex.compile(rf"^['’]?s?,?[ \t]+(?:{_SPEECH_VERBS_AFTER})\b")
+_ANY_CUE = regex.compile(rf"{_STRONG_CUE.pattern}|\b(?i:{_SPEECH_VERBS_BEFORE}|{_SPEECH_VERBS_AFTER})\b")
 
 
 @lru_cache(maxsize=8)
@@ -46,3 +47,8 @@ def speech_cue(text: str, start: int, end: int) -> bool:
     return bool(
         _SPEECH_BEFORE.search(text[max(0, start - _WINDOW) : start]) or _SPEECH_AFTER.match(text[end : end + _WINDOW])
     )
+
+
+def has_person_cue(text: str) -> bool:
+    """Whether ``text`` holds any strong or speech cue (anywhere: a cheap screen, not evidence)."""
+    return bool(_ANY_CUE.search(text))

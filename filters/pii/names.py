@@ -188,9 +188,15 @@ def _other_entities(nlp_artifacts: NlpArtifacts | None) -> set[int]:
     return {i for ent in doc.ents if ent.label_ in _NOT_PEOPLE for i in range(ent.start_char, ent.end_char)}
 
 
-def _title_before(text: str, start: int) -> bool:
+def is_title(word: str) -> bool:
+    """A title or honorific in nameparser's list (``Dr``, ``Captain``, ``President``), any case."""
+    return word.lower() in _nameparser_words()[0]
+
+
+def title_before(text: str, start: int) -> bool:
+    """Whether the word just before ``start`` (a dot and spaces between) is a title."""
     before = _WORD_BEFORE.search(text[max(0, start - 30) : start])
-    return bool(before) and before.group(1).lower() in _nameparser_words()[0]
+    return bool(before) and is_title(before.group(1))
 
 
 _NOT_IN_NAMES = regex.compile(r"[\d@<>/\\_=|{}\[\]#]")
@@ -234,7 +240,7 @@ def is_person(text: str, start: int, end: int) -> bool:
         _INITIALS.fullmatch(t) for t in span.split()
     ):
         return True  # a lone given name only when two or more locales list it ("Tab", "Add" are not)
-    if _title_before(text, start):
+    if title_before(text, start):
         return True
     return any(t in surnames() for t in names) or speech_cue(text, start, end)  # "Wichert Akkerman", "says Gairbekov"
 

@@ -15,8 +15,12 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from filters.pii.engine import PiiAnalyzer
 from filters.pii.entities import DEFAULT_RULES, NER_ENTITIES, PATTERN_ENTITIES, EntityRule, check_rules
+from filters.pii.name_sentences import blank_nameless_sentences
 from filters.pii.replace import Finding, Scrubbed, anonymize, resolve_overlaps
 from filters.pii.segments import blank_long_runs, guess_script_language, may_be_english, split_segments
+
+# What English NER reads: the sentences that may hold a kept name or a listed place (name_sentences), or all.
+NER_READS = ("name_sentences", "all")
 
 
 @dataclass
@@ -42,6 +46,7 @@ class PiiScrubber:
         ner_languages: Sequence[str] = ("en",),
         max_segment_chars: int = 20_000,
         nlp_batch_size: int = 32,
+        ner_reads: str = "name_sentences",
     ):
         self.analyzer = analyzer
         self.rules = {**DEFAULT_RULES, **(rules or {})}
@@ -50,6 +55,10 @@ class PiiScrubber:
         self.ner_languages = tuple(ner_languages)
         self.max_segment_chars = max_segment_chars
         self.nlp_batch_size = nlp_batch_size
+        if ner_reads not in NER_READS:
+            raise ValueError(f"pii: ner_reads {ner_reads!r}: known: {', '.join(NER_READS)}")
+        self.ner_reads = ner_reads
+        self.places_change_text = self.rules["LOCATION"].mode in ("replace", "mask", "hash")
         self.pattern_entities = [e for e in PATTERN_ENTITIES if self.rules[e].mode != "off"]
         self.ner_entities = [e for e in NER_ENTITIES if self.rules[e].mode != "off"]
 
@@ -90,7 +99,8 @@ class PiiScrubber:
         return findings
 
     def _artifacts(self, jobs: list[_Job]) -> list[NlpArtifacts]:
-        """spaCy over the jobs that want English NER, batched, with only the ``ner`` component."""
+        """spaCy over the jobs that want English NER, batched, with only the ``ner`` component; a job
+        whose text for spaCy is blank (no sentence that may hold a name) gets no spaCy pass at all."""
         out: list[NlpArtifacts | None] = [None] * len(jobs)
         groups: dict[tuple[str, bool], list[int]] = defaultdict(list)
         for k, job in enumerate(jobs):
@@ -98,19 +108,26 @@ class PiiScrubber:
         engine = self.analyzer.nlp_engine
         for (language, ner), indices in groups.items():
             nlp = engine.nlp[language]
+            empty = engine.artifacts(nlp.make_doc(""), language)
             if not (ner and engine.ner_model[language]):  # patterns and jieba: no spaCy tokens needed at all
-                empty = engine.artifacts(nlp.make_doc(""), language)
-                for k in indices:
-                    out[k] = empty
-                continue
-            disable = [name for name in nlp.pipe_names if name != "ner"]
-            docs = nlp.pipe(
-                (blank_long_runs(jobs[k].segment) for k in indices), disable=disable, batch_size=self.nlp_batch_size
-            )
-            for k, doc in zip(indices, docs, strict=False):
-                out[k] = engine.artifacts(doc, language)
-            engine.reload_if_grown(language)
+                texts = {}
+            else:
+                texts = {k: text for k in indices if not (text := self._ner_text(jobs[k].segment)).isspace()}
+            for k in indices:
+                out[k] = empty
+            if texts:
+                disable = [name for name in nlp.pipe_names if name != "ner"]
+                docs = nlp.pipe(texts.values(), disable=disable, batch_size=self.nlp_batch_size)
+                for k, doc in zip(texts, docs, strict=True):
+                    out[k] = engine.artifacts(doc, language)
+                engine.reload_if_grown(language)
         return out
+
+    def _ner_text(self, segment: str) -> str:
+        """What spaCy reads of a segment: by default only its sentences that may hold a name or a place."""
+        if self.ner_reads == "name_sentences":
+            segment = blank_nameless_sentences(segment, all_places=self.places_change_text)
+        return blank_long_runs(segment)
 
     def scrub(self, texts: Sequence[str | None], langs: Sequence[str | None] | None = None) -> list[Scrubbed]:
         """Anonymised texts and per-entity span counts, one per input (None text stays None)."""
