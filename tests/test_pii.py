@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import logging
 import os
@@ -501,6 +502,24 @@ def test_jieba_hmm_runs_only_where_a_name_or_place_can_come_out(analyzer):
     no_cue = "".join(chr(0x9F00 + i) for i in range(4))  # unknown, but no surname or place character
     assert [w.word for w in recognizer.tagged_words(no_cue)] == list(no_cue)
     assert [w.word for w in recognizer.tagged_words("王" + no_cue)] == [w.word for w in jieba.posseg.cut("王" + no_cue)]
+
+
+def real_chinese_text() -> str:
+    """The Chinese Debian handbook chapters of the sample (modern technical prose) and a classical novel's opening."""
+    with gzip.open(ROOT / "data" / "sample" / "wiki" / "handbook.jsonl.gz", "rt", encoding="utf-8") as f:
+        handbook = [row["text"] for row in map(json.loads, f) if row.get("lang", "").startswith("zh")]
+    novel = (ROOT / "data" / "sample" / "books" / "xiyouji.txt").read_text(encoding="utf-8")[:100_000]
+    return "\n".join(handbook) + novel
+
+
+def test_the_recognizer_tags_real_chinese_text_as_jieba_does_without_its_hmm(analyzer):
+    """The recognizer cuts with jieba-rs on the premise that it gives jieba's own words (and takes the tags
+    from jieba's table); checked here on every Han run of real text, traditional characters included."""
+    recognizer = ChineseNerRecognizer()
+    runs = regex.findall(r"\p{Han}{2,}", real_chinese_text())
+    assert len(runs) > 10_000
+    for run in runs:
+        assert recognizer.dictionary_words(run) == [(w.word, w.flag) for w in jieba.posseg.cut(run, HMM=False)], run
 
 
 def test_pattern_findings_identical_to_presidio_on_every_document(analyzer):
