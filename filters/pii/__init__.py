@@ -33,10 +33,12 @@ Modules, each importing only those above it:
 - ``scorers``: the pattern entities' regexes and match scorers
 - ``recognizers``: presidio recognizers for the pattern entities
 - ``chinese``: Chinese PERSON/LOCATION with jieba
-- ``names``: which English NER PERSON spans are names (shape and evidence), given names spaCy missed
-- ``name_sentences``: which sentences English NER reads (those that may hold a kept name or a place)
-- ``engine``: the offline spaCy NLP engine and ``build_analyzer``
 - ``segments``: script guess, segmentation, spaCy-safe text
+- ``name_context``: cue words around a name (``my name is``, honorifics, ``said``)
+- ``name_lists``: given names, surnames, places (Faker), titles (nameparser), a text's lower-case words
+- ``name_sentences``: which sentences English NER reads (those that may hold a kept name or a place)
+- ``names``: which English NER PERSON spans are names (shape and evidence), given names spaCy missed
+- ``engine``: the offline spaCy NLP engine and ``build_analyzer``
 - ``replace``: overlap resolution and the replace/mask/hash/keep modes
 - ``scrubber``: ``PiiScrubber``, batching documents through the analyzer
 - ``fields``: a document's other fields (``url``, ``meta`` JSON values) through the same scrubber

@@ -19,7 +19,7 @@ import regex
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from filters.pii.name_context import has_person_cue
-from filters.pii.names import given_names, is_title, lowercase_words, places, surnames, title_before
+from filters.pii.name_lists import given_names, is_title, lowercase_words, places, surnames, title_before
 
 _NAME_WORD = regex.compile(r"(?<![\p{L}\p{M}\p{N}])(?:Mc|Mac|O['’]|D['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}?\p{Ll}+)*")
 _CAPITALISED_WORD = regex.compile(r"(?<![\p{L}\p{M}\p{N}])\p{Lu}[\p{L}\p{M}]*")

@@ -27,8 +27,6 @@ without any capital letter gets a second spaCy pass on a truecased copy (``truec
 from __future__ import annotations
 
 import calendar
-import importlib
-import pkgutil
 from functools import lru_cache
 
 import regex
@@ -38,106 +36,33 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from filters.pii.name_context import speech_cue, strong_person_cue
+from filters.pii.name_lists import (
+    CAPITALISED,
+    given_names,
+    lowercase_words,
+    nameparser_words,
+    places,
+    street_words,
+    surnames,
+    title_before,
+    widely_listed_given_names,
+)
+from filters.pii.name_sentences import blank_nameless_sentences
 from filters.pii.scores import GIVEN_NAME_SCORE, NER_SCORE
 from filters.pii.segments import blank_long_runs
 
-_CAPITALISED = regex.compile(r"(?:Mc|Mac|O['’]|D['’])?\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)*")
 _INITIALS = regex.compile(r"(?:\p{Lu}\.){1,3}")
-# A lower-case word standing alone (not part of an address, path, host or package name).
-_LOWER_WORD = regex.compile(r"(?<![\p{L}\p{N}@./_\-])\p{Ll}+(?![\p{L}\p{N}@_/\-]|\.\p{L})")
 _WORD_TOKEN = regex.compile(r"(?:\p{Lu}\.){1,3}|[\p{L}\p{M}][\p{L}\p{M}'’\-]*")
 _TRAILING = regex.compile(r"(?:['’]s|[.,;:!?)\]\"'’])+$")  # possessive or punctuation after a name
-_WORD_BEFORE = regex.compile(r"([\p{L}]+)\.?\s+$")
 _CALENDAR = frozenset(
     w.lower() for w in [*calendar.day_name, *calendar.day_abbr, *calendar.month_name, *calendar.month_abbr] if w
 )
 
 
-_GIVEN = ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary")
-
-
-@lru_cache(maxsize=4)
-def _faker_names(attributes: tuple[str, ...], kind: str) -> frozenset[str]:
-    """The capitalised one-word values of these attributes of Faker's ``kind`` providers (all locales),
-    once per worker."""
-    package = importlib.import_module(f"faker.providers.{kind}")
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(package.__path__):
-        provider = importlib.import_module(f"{package.__name__}.{module.name}").Provider
-        for attr in attributes:
-            value = getattr(provider, attr, None)
-            if isinstance(value, (list, tuple, set, frozenset, dict)):
-                names.update(v for v in value if isinstance(v, str))
-    return frozenset(n for n in names if _CAPITALISED.fullmatch(n))
-
-
-@lru_cache(maxsize=1)
-def widely_listed_given_names() -> frozenset[str]:
-    """Given names that two or more of Faker's locales list. Faker's ``en`` list alone (US birth records)
-    holds ``Add``, ``Tab``, ``Doc``, ``Red``, ``Media``, ``Baby``, ``Buster``: enough with more evidence,
-    not as a lone word."""
-    package = importlib.import_module("faker.providers.person")
-    locales: dict[str, int] = {}
-    for module in pkgutil.iter_modules(package.__path__):
-        provider = importlib.import_module(f"{package.__name__}.{module.name}").Provider
-        listed = set()
-        for attr in _GIVEN:
-            value = getattr(provider, attr, None)
-            if isinstance(value, (list, tuple, set, frozenset, dict)):
-                listed.update(v for v in value if isinstance(v, str))
-        for name in listed:
-            locales[name] = locales.get(name, 0) + 1
-    return frozenset(n for n, count in locales.items() if count >= 2) & given_names()
-
-
-@lru_cache(maxsize=1)
-def given_names() -> frozenset[str]:
-    """Every first name in Faker's person providers that is not also a place there (``India``, ``Boston``)."""
-    return _faker_names(_GIVEN, "person") - places()
-
-
-@lru_cache(maxsize=1)
-def surnames() -> frozenset[str]:
-    """Every last name in Faker's person providers that is not also a place there."""
-    return _faker_names(("last_names",), "person") - places()
-
-
-_PLACES = ("countries", "cities", "city_names", "states", "provinces", "regions", "districts", "counties")
-_PLACES += ("villages", "municipalities", "communes", "departments", "cantons", "street_suffixes")
-_STREET_WORDS = ("street_suffixes",)
-
-
-@lru_cache(maxsize=1)
-def places() -> frozenset[str]:
-    """Countries, regions, cities and street words (``Drive``) in Faker's address providers (all locales)."""
-    return _faker_names(_PLACES, "address")
-
-
-@lru_cache(maxsize=1)
-def street_words() -> frozenset[str]:
-    """Street words in Faker's address providers (``Drive``, ``Lane``): never the last word of a name."""
-    return _faker_names(_STREET_WORDS, "address")
-
-
-@lru_cache(maxsize=1)
-def _nameparser_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(titles, particles, suffixes) from nameparser's constants, lower case, without dots."""
-    from nameparser.config import CONSTANTS
-
-    suffixes = set(CONSTANTS.suffix_not_acronyms) | set(CONSTANTS.suffix_acronyms)
-    return frozenset(CONSTANTS.titles), frozenset(CONSTANTS.prefixes), frozenset(suffixes)
-
-
-@lru_cache(maxsize=8)
-def lowercase_words(segment: str) -> frozenset[str]:
-    """The words ``segment`` uses in lower case (the evidence that a capitalised one is a word)."""
-    return frozenset(_LOWER_WORD.findall(segment))
-
-
 def _kind(token: str) -> str:
     """``name``, ``initial``, ``particle``, ``suffix`` or ``other`` for one token of a span."""
-    titles, particles, suffixes = _nameparser_words()
-    if _CAPITALISED.fullmatch(token):
+    titles, particles, suffixes = nameparser_words()
+    if CAPITALISED.fullmatch(token):
         return "suffix" if token.lower() in suffixes else "name"
     if _INITIALS.fullmatch(token):
         return "initial"
@@ -186,17 +111,6 @@ def _other_entities(nlp_artifacts: NlpArtifacts | None) -> set[int]:
     if doc is None or not hasattr(doc, "ents"):
         return set()
     return {i for ent in doc.ents if ent.label_ in _NOT_PEOPLE for i in range(ent.start_char, ent.end_char)}
-
-
-def is_title(word: str) -> bool:
-    """A title or honorific in nameparser's list (``Dr``, ``Captain``, ``President``), any case."""
-    return word.lower() in _nameparser_words()[0]
-
-
-def title_before(text: str, start: int) -> bool:
-    """Whether the word just before ``start`` (a dot and spaces between) is a title."""
-    before = _WORD_BEFORE.search(text[max(0, start - 30) : start])
-    return bool(before) and is_title(before.group(1))
 
 
 _NOT_IN_NAMES = regex.compile(r"[\d@<>/\\_=|{}\[\]#]")
@@ -395,10 +309,15 @@ class GivenNameRecognizer(EntityRecognizer):
 
     def caseless_names(self, text: str, nlp_artifacts: NlpArtifacts | None) -> list[RecognizerResult]:
         """In text without capitals (chat, lower-cased templates) spaCy's small model finds few names: it
-        runs a second time on ``truecase(text)``, and its PERSON spans that ``is_person`` accepts there count."""
-        nlp = nlp_artifacts.nlp_engine.nlp["en"]
+        runs a second time on ``truecase(text)``, and its PERSON spans that ``is_person`` accepts there count.
+        It reads only the truecased sentences that may hold such a span (``name_sentences``), and none at all
+        in most caseless strings (URLs, ids, tags): they hold no capitalised word with evidence."""
         cased = truecase(text)
-        doc = next(nlp.pipe([blank_long_runs(cased)], disable=[p for p in nlp.pipe_names if p != "ner"]))
+        readable = blank_nameless_sentences(cased)
+        if readable.isspace():
+            return []
+        nlp = nlp_artifacts.nlp_engine.nlp["en"]
+        doc = next(nlp.pipe([blank_long_runs(readable)], disable=[p for p in nlp.pipe_names if p != "ner"]))
         return [
             self._result(ent.start_char, ent.end_char)
             for ent in doc.ents
