@@ -93,7 +93,7 @@ def nameparser_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(CONSTANTS.titles), frozenset(CONSTANTS.prefixes), frozenset(suffixes)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=1024)  # a scrub batch's segments: found once for the NER screen, again by the recognizers
 def lowercase_words(segment: str) -> frozenset[str]:
     """The words ``segment`` uses in lower case (the evidence that a capitalised one is a word)."""
     return frozenset(_LOWER_WORD.findall(segment))
