@@ -9,8 +9,8 @@ valid, recognizers still see the whole text). Where places change the text (LOCA
 masked or hashed) every sentence with a capitalised word that is no stop word is read as well;
 where they are only counted (the default ``keep``), sentences with a place from Faker's lists are
 read too, and places no list holds (Highbury, the Indian Ocean) are counted only in the sentences
-read. Measured on the harness corpus's English documents: NER reads about a quarter of the
-characters (the default rules) or a bit over half (places changed).
+read. Measured on the harness corpus's English documents (name-dense novels among them): spaCy reads 30%
+of the non-space characters with the default rules, and segments without such a sentence get no spaCy pass.
 """
 
 from __future__ import annotations
