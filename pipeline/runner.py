@@ -36,7 +36,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from core.durable import fsync_tree
@@ -46,7 +46,7 @@ from pipeline.config import PipelineConfig, canonical_json, digest, dump_resolve
 from pipeline.lock import folder_lock
 from pipeline.privacy import Publishing, RunFolders, prepare_work_dir
 from pipeline.readers import QUARANTINE_COLUMNS, SKIP_PREFIX, quarantined, read_sources, reason_counts
-from pipeline.readers.prepare import prepared_stats
+from pipeline.readers.prepare import prepared_aggregates, prepared_stats_of
 from pipeline.recipes import unmodelled_language_warnings
 from pipeline.resume import (
     INPUT_CHECKSUMS,
@@ -518,18 +518,21 @@ def _check_ingest_accounting(stats: dict[str, Any], not_kept: dict[str, int]) ->
 def _ingest_stats(
     spark: SparkSession, out_dir: Path, quarantine_dir: Path, config_hash: str, started: float
 ) -> dict[str, Any]:
-    kept = spark.read.parquet(str(out_dir / DATA))
-    documents = kept.count()
-    reasons, by_source = {}, {}
+    """Counts from the written output: one Spark job for the quarantine's reasons, one for every per-source
+    figure (the documents are their sum)."""
+    reasons = {}
     if quarantine_dir.exists():
-        q = spark.read.parquet(str(quarantine_dir))
-        reasons = {r[REASON]: r["count"] for r in q.groupBy(REASON).count().collect()}
-        _log_quarantine_examples(q)
-    for row in (
-        kept.groupBy("source").agg(F.count("*").alias("documents"), F.sum(F.length("text")).alias("chars")).collect()
-    ):
-        by_source[row["source"]] = {"documents": row["documents"], "chars": int(row["chars"] or 0)}
-    prepared = prepared_stats(kept)
+        quarantine = _quarantine_reasons(spark.read.parquet(str(quarantine_dir)))
+        reasons = {row[REASON]: row["n"] for row in quarantine}
+        _log_quarantine_examples(quarantine)
+    kept = spark.read.parquet(str(out_dir / DATA))
+    sources = (
+        kept.groupBy("source")
+        .agg(F.count("*").alias("documents"), F.sum(F.length("text")).alias("chars"), *prepared_aggregates())
+        .collect()
+    )
+    by_source = {row["source"]: {"documents": row["documents"], "chars": int(row["chars"] or 0)} for row in sources}
+    documents = sum(s["documents"] for s in by_source.values())
     return _stats(
         "ingest",
         0,
@@ -538,16 +541,21 @@ def _ingest_stats(
         documents,
         reasons,
         started,
-        {"sources": by_source, "quarantine_dir": "quarantine", "prepared": prepared},
+        {"sources": by_source, "quarantine_dir": "quarantine", "prepared": prepared_stats_of(sources)},
     )
 
 
-def _log_quarantine_examples(quarantine: DataFrame) -> None:
-    """One line per reason naming the first file and line where it happened."""
+def _quarantine_reasons(quarantine: DataFrame) -> list[Row]:
+    """Per reason: how many records (``n``) and the first (file, line, detail) where it happened (``at``)."""
     first = quarantine.groupBy(REASON).agg(
         F.count("*").alias("n"), F.min(F.struct("file", "line", "detail")).alias("at")
     )
-    for row in first.orderBy(REASON).collect():
+    return sorted(first.collect(), key=lambda row: row[REASON])  # a few rows: sorted here, not by a Spark job
+
+
+def _log_quarantine_examples(reasons: list[Row]) -> None:
+    """One line per reason naming the first file and line where it happened."""
+    for row in reasons:
         at = row["at"]
         log.warning(
             "[ingest] quarantined %d x %s, first at %s:%d (%s)",

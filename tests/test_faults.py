@@ -21,7 +21,7 @@ from pipeline.cli import main
 from pipeline.resume import StepHash
 from pipeline.runner import OutputError, run_stage, writing
 from stages.base import Stage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_JVM_OPTIONS
 from tests.reference_job import (
     config_dict,
     run_job,
@@ -133,6 +133,7 @@ def test_cluster_run_with_an_executor_killed_mid_stage_equals_the_local_run(tmp_
     settings = scale_config_dict(tmp_path / "in", tmp_path / "local", train_kenlm(tmp_path / "kenlm"))
     local_log = tmp_path / "local.log"
     lost = event_logged(settings_for({"settings": settings}, tmp_path / "lost"), tmp_path / "events")
+    lost["spark"]["conf"]["spark.executor.extraJavaOptions"] = TEST_JVM_OPTIONS  # as every other JVM of the tests
     with standalone_cluster(2) as (master, workers):  # first: its JVMs start faster on an idle machine
         with open(local_log, "w") as log:
             local = start_job(settings, tmp_path / "local.yaml", "--master", "local[2]", stdout=log, stderr=log)

@@ -16,7 +16,7 @@ from stages.base import Stage
 from tests.reference_job import config_dict, read_rows, run_job, settings_for, stage_outputs, write_corpus
 
 
-def test_run_directory_accounting_and_resume(spark, tmp_path):
+def test_run_directory_accounting_and_resume(spark, tmp_path, caplog):
     write_corpus(tmp_path / "in")
     out = tmp_path / "run"
     config = parse_config(config_dict(tmp_path / "in", out))
@@ -42,6 +42,7 @@ def test_run_directory_accounting_and_resume(spark, tmp_path):
     assert [(q["file"].endswith("web.jsonl"), q["line"], q["reason"]) for q in quarantine] == [
         (True, 61, "ingest:invalid_json")
     ]
+    assert f"[ingest] quarantined 1 x ingest:invalid_json, first at {tmp_path / 'in' / 'web.jsonl'}:61 (" in caplog.text
     rejected = read_rows(out / "rejects" / "01_normalize")
     assert [r["reason"] for r in rejected] == ["normalize:too_short"]
 

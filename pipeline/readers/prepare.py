@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, Row
 from pyspark.sql import functions as F
 
 from core.ids import doc_id
@@ -74,22 +74,24 @@ def piece_id(parent_id: str, index: int) -> str:
     return hashlib.sha1(f"{parent_id}\x00piece\x00{index}".encode()).hexdigest()[:20]
 
 
-def prepared_stats(documents: DataFrame) -> dict[str, Any]:
-    """What preparing changed, from the ingest output: documents cut (and the pieces they became) and text
-    files decoded with a fallback (counted once per file, not per piece), per source; ``extra_pieces`` is how many more rows the cuts made."""
+def prepared_aggregates() -> list[Column]:
+    """Per-source aggregates of the ingest output for :func:`prepared_stats_of`, added to ingest's one
+    ``groupBy("source")`` (one Spark job for all its per-source statistics)."""
     meta = F.col("meta")
     whole_or_first = F.coalesce(F.get_json_object(meta, f"$.{PIECE}").cast("int"), F.lit(0)) == 0
     replaced = F.when(whole_or_first, F.get_json_object(meta, f"$.{REPLACED}").cast("long"))  # once per file
-    rows = (
-        documents.groupBy("source")
-        .agg(
-            F.countDistinct(F.get_json_object(meta, f"$.{PARENT_ID}")).alias("split_documents"),
-            F.count(F.get_json_object(meta, f"$.{PIECE}")).alias("pieces"),
-            F.count(replaced).alias("decoded_with_fallback"),
-            F.sum(replaced).alias(REPLACED),
-        )
-        .collect()
-    )
+    return [
+        F.countDistinct(F.get_json_object(meta, f"$.{PARENT_ID}")).alias("split_documents"),
+        F.count(F.get_json_object(meta, f"$.{PIECE}")).alias("pieces"),
+        F.count(replaced).alias("decoded_with_fallback"),
+        F.sum(replaced).alias(REPLACED),
+    ]
+
+
+def prepared_stats_of(rows: list[Row]) -> dict[str, Any]:
+    """What preparing changed, from the rows of a ``groupBy("source")`` with :func:`prepared_aggregates`:
+    documents cut (and the pieces they became) and text files decoded with a fallback (counted once per file,
+    not per piece), per source; ``extra_pieces`` is how many more rows the cuts made."""
     by_source = {
         row["source"]: {
             "split_documents": row["split_documents"],
