@@ -113,6 +113,7 @@ class HeuristicsStage(ScoredStage):
     )
     reads_lang = True
     without_lang = "every document gets the rules of stages.heuristics.default_language"
+    details_quote_text = False  # a detail is `<signal> <value> <op> <threshold>` (filters.gopher.Check.failure)
 
     def scoring_config(self) -> dict[str, Any]:
         """Per language, the recipe's steps, segmenter and every setting but the thresholds."""
