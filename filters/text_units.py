@@ -33,6 +33,8 @@ from typing import Literal
 
 import numpy as np
 
+from filters._ngrams import ngram_stats
+
 SegmenterName = Literal["whitespace", "spacy", "jieba", "script_runs"]
 
 # The Unicode property Sentence_Terminal (Unicode 16, all planes), from regex's \p{STerm}.
@@ -324,100 +326,32 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return repeats, chars
 
 
-def group_equal(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Equal keys get one id: (id of each key, count of each id, index of its first key). What
-    ``np.unique(return_index, return_inverse, return_counts)`` gives, in fewer steps (it is called
-    several times per document)."""
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    starts_group = np.empty(len(keys), dtype=bool)
-    starts_group[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts_group[1:])
-    ids = np.empty(len(keys), dtype=np.int64)
-    ids[order] = np.cumsum(starts_group) - 1
-    starts = np.flatnonzero(starts_group)
-    counts = np.empty(len(starts), dtype=np.int64)
-    counts[:-1] = starts[1:] - starts[:-1]
-    counts[-1:] = len(keys) - starts[-1:]
-    return ids, counts, order[starts]
-
-
 class TokenNgrams:
-    """Token n-grams of a document, as integer ids, kept only where they repeat.
+    """Token n-grams of a document: the most frequent one and datatrove's repeated characters, per size.
 
-    An n-gram can repeat only where its first n - 1 tokens repeat, so the n-grams of size n are
-    built from the repeated (n - 1)-grams alone (in a typical page a small share of the positions)
-    and the other positions are known to hold an n-gram seen once. Two n-grams get the same id
-    exactly when they are the same tokens in the same order.
-    """
+    Counted in C (``filters/_ngrams.c``), one pass over the positions per size with a hash table of the
+    n-grams (told apart by their tokens, not their hash alone): in NumPy (sorting n-gram ids, about ten
+    small-array calls per size) Gopher's repetition rules took a third of the scoring's CPU time; with
+    this the scoring is 1.5x faster with identical signals (bench/results/heuristics_speed.md)."""
 
     def __init__(self, vocabulary: TokenVocabulary, tokens: list[str]):
-        self.n_tokens = len(tokens)
         self._token_ids = vocabulary.token_ids
-        self._vocabulary_size = len(vocabulary.distinct)
-        self._token_counts = vocabulary.counts
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-        self.cumulative = np.zeros(len(tokens) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self.cumulative[1:])
-        self._repeats: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cumulative = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self._cumulative[1:])
+        self._stats: dict[int, tuple[int, int, int]] = {}
 
-    def repeats(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For the n-grams that occur more than once: (their start positions in order, the id at
-        each, count of each id, first start of each id); ids of n-grams seen once are left out."""
-        if n not in self._repeats:
-            self._repeats[n] = self._token_repeats() if n == 1 else self._ngram_repeats(n)
-        return self._repeats[n]
-
-    def _token_repeats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``repeats(1)`` from the vocabulary, whose ids are numbered in order of first use."""
-        ids, counts = self._token_ids, self._token_counts
-        seen_before = np.zeros(len(ids), dtype=bool)  # a position whose id is not above every earlier one
-        np.less_equal(ids[1:], np.maximum.accumulate(ids)[:-1], out=seen_before[1:])
-        first = np.flatnonzero(~seen_before)
-        repeated = counts[ids] > 1
-        return np.flatnonzero(repeated), ids[repeated], counts, first
-
-    def _ngram_repeats(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``repeats(n)``: (id of the repeated (n-1)-gram at i, token at i + n - 1) -> one integer, exactly."""
-        positions, ids, _, _ = self.repeats(n - 1)
-        fits = positions <= self.n_tokens - n
-        positions, ids = positions[fits], ids[fits]
-        if not len(positions):  # nothing shorter repeats, so nothing of size n does
-            return positions, ids, ids, ids
-        ids, counts, first = group_equal(ids * self._vocabulary_size + self._token_ids[positions + n - 1])
-        repeated = counts[ids] > 1
-        return positions[repeated], ids[repeated], counts, positions[first]
-
-    def chars(self, n: int) -> np.ndarray:
-        """Characters of the tokens of the n-gram starting at each position (no separators)."""
-        return self.cumulative[n:] - self.cumulative[:-n]
+    def _of(self, n: int) -> tuple[int, int, int]:
+        if n not in self._stats:
+            self._stats[n] = ngram_stats(self._token_ids, self._cumulative, n)
+        return self._stats[n]
 
     def top(self, n: int) -> tuple[int, int]:
         """(count, characters) of the most frequent n-gram; of equally frequent ones, the first seen."""
-        positions, _, counts, first = self.repeats(n)
-        if not len(positions):  # every n-gram occurs once: the first one
-            return 1, int(self.chars(n)[0])
-        best = np.flatnonzero(counts == counts.max())
-        return int(counts.max()), int(self.chars(n)[first[best].min()])
+        count, chars, _ = self._of(n)
+        return count, chars
 
     def repeated_chars(self, n: int) -> int:
         """Characters of the n-grams that repeat one seen before, scanning as datatrove does: after a
-        repeat the scan jumps n tokens, and only the n-grams it stops at count as seen.
-
-        Only n-grams that occur more than once can change the outcome, so the scan visits those alone.
-        """
-        positions, ids, _, _ = self.repeats(n)
-        if not len(positions):
-            return 0
-        chars = self.chars(n)
-        seen: set[int] = set()
-        repeated = next_start = 0
-        for position, ngram in zip(positions.tolist(), ids.tolist()):
-            if position < next_start:
-                continue
-            if ngram in seen:
-                repeated += int(chars[position])
-                next_start = position + n
-            else:
-                seen.add(ngram)
-        return repeated
+        repeat the scan jumps n tokens, and only the n-grams it stops at count as seen."""
+        return self._of(n)[2]

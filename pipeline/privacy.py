@@ -86,15 +86,22 @@ class Publishing:
         if "scrubbed" in (self.privacy.rejects_text, self.privacy.quarantine_detail, self.privacy.card_samples):
             PiiStage(self.engine).preflight_ner()
 
-    def rejects(self, rejected: DataFrame) -> DataFrame:
-        """Reject rows as published: text, url and meta scrubbed (or left out with ``none``), detail scrubbed,
-        then the text cut to ``reject_text_chars`` (scrubbed first: a cut could split an address)."""
+    def rejects(self, rejected: DataFrame, details_quote_text: bool = True) -> DataFrame:
+        """Reject rows as published: text, url and meta scrubbed (or left out with ``none``), detail scrubbed
+        unless the stage's details never quote the document (``Stage.details_quote_text``), then the text cut
+        to ``reject_text_chars`` (scrubbed first: a cut could split an address). With nothing left to scrub,
+        no pii engine is loaded."""
+        scrubbed = ["detail"] if details_quote_text else []
         if self.privacy.rejects_text == "none":
             dropped = [c for c in DOCUMENT_COLUMNS if c in rejected.columns]
             rejected = rejected.select(
                 *[F.lit(None).cast("string").alias(c) if c in dropped else F.col(c) for c in rejected.columns]
             )
-        columns = [c for c in (*DOCUMENT_COLUMNS, "detail") if c in rejected.columns]
+        else:
+            scrubbed += DOCUMENT_COLUMNS
+        columns = [c for c in scrubbed if c in rejected.columns]
+        if not columns:
+            return rejected
         return published_scrub(rejected, self.engine, columns, text_chars=self.reject_text_chars)
 
     def quarantine(self, records: DataFrame) -> DataFrame:

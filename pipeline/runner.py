@@ -602,7 +602,7 @@ def run_stage(
             else:
                 result = stage.apply(df, ctx)
             raw_rejects = _write_stage(stage, result, ctx, data_home)
-        _publish_rejects(ctx, raw_rejects, rejects_dir, publishing)
+        _publish_rejects(ctx, raw_rejects, rejects_dir, publishing, stage.details_quote_text)
         stats = _stage_stats(stage, ctx, data_home, rejects_dir, rows_in, step_hash.value, started, position)
         if scores is not None:
             stats["scores"] = {"skipped": scores.skipped, "elapsed_s": scores.stats["elapsed_s"]}
@@ -660,16 +660,18 @@ def _write_stage(stage: Stage, result: DataFrame, ctx: StageContext, data_home: 
         raise
 
 
-def _publish_rejects(ctx: StageContext, raw: Path | None, rejects_dir: Path, publishing: Publishing) -> None:
-    """The raw rejects scrubbed (or their text left out) and cut as ``publishing`` says, into ``rejects_dir``;
-    the raw copy is removed."""
+def _publish_rejects(
+    ctx: StageContext, raw: Path | None, rejects_dir: Path, publishing: Publishing, details_quote_text: bool = True
+) -> None:
+    """The raw rejects scrubbed (or their text left out) and cut as ``publishing`` says, into ``rejects_dir``
+    (their ``detail`` scrubbed when it may quote the document); the raw copy is removed."""
     if raw is None:
         shutil.rmtree(rejects_dir, ignore_errors=True)
         return
     rejects_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_dir(rejects_dir.parent)
     try:
-        rejected = publishing.rejects(ctx.spark.read.parquet(str(raw)))
+        rejected = publishing.rejects(ctx.spark.read.parquet(str(raw)), details_quote_text)
         rejected.sortWithinPartitions("id").write.parquet(str(tmp))
         _replace_dir(tmp, rejects_dir)
     finally:

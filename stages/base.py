@@ -90,6 +90,10 @@ class Stage:
     # settings a stage applies to each row by its source itself (its constructor takes ``source_sections``):
     # sources that differ only in them share one pass, so a comparing stage still sees every document at once
     per_row_keys: ClassVar[tuple[str, ...]] = ()
+    # whether a reject's ``detail`` may quote the document (then publishing scrubs it with the pii engine); a
+    # stage whose details are built from signal names and numbers alone sets False, and its details are published
+    # as they are (the rejects' text, url and meta are scrubbed either way)
+    details_quote_text: ClassVar[bool] = True
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()

@@ -113,6 +113,7 @@ class HeuristicsStage(ScoredStage):
     )
     reads_lang = True
     without_lang = "every document gets the rules of stages.heuristics.default_language"
+    details_quote_text = False  # a detail is `<signal> <value> <op> <threshold>` (filters.gopher.Check.failure)
 
     def scoring_config(self) -> dict[str, Any]:
         """Per language, the recipe's steps, segmenter and every setting but the thresholds."""
@@ -149,18 +150,28 @@ class HeuristicsStage(ScoredStage):
         return df.withColumn(_FLAT, scoring).withColumns({SIGNALS: signals, CLEANED: flat[CLEANED]}).drop(_FLAT)
 
     def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
-        """The thresholds in Python over (lang, signals) alone; the kept text (C4-cleaned) chosen in Spark."""
+        """The thresholds in Python over the language and each signal as a column of its own (a flat double
+        column reaches Python as one array; the nested struct took several times longer, row by row); the
+        kept text (C4-cleaned) chosen in Spark. A family not computed for a row has null signals, which fail
+        no check, as its missing entry did."""
         cfg = self.config
+        families = [(family.name, family.dataType.fieldNames()) for family in signals_type(cfg.rule_book).fields]
+        spans, start = [], 0
+        for family, names in families:
+            spans.append((family, names, start, start + len(names)))
+            start += len(names)
 
-        def decide_batch(langs: list, signals: list) -> dict[str, list]:
+        def decide_batch(langs: list, *columns: list) -> dict[str, list]:
             out: dict[str, list] = {REASON: [], DETAIL: []}
-            for lang, values in zip(langs, signals):
-                failed = decide(values, cfg.rules_for(lang))
+            for lang, values in zip(langs, zip(*columns)):
+                signals = {family: dict(zip(names, values[a:b])) for family, names, a, b in spans}
+                failed = decide(signals, cfg.rules_for(lang))
                 out[REASON].append(failed and failed[0])
                 out[DETAIL].append(failed and failed[1])
             return out
 
-        decided = column_batches(decide_batch, StructType([REASON_FIELD, DETAIL_FIELD]))(_lang(scored), F.col(SIGNALS))
+        columns = [F.col(SIGNALS)[family][name] for family, names in families for name in names]
+        decided = column_batches(decide_batch, StructType([REASON_FIELD, DETAIL_FIELD]))(_lang(scored), *columns)
         reason = F.col(_FLAT)[REASON]
         kept_text = F.when(reason.isNull() & F.col(CLEANED).isNotNull(), F.col(CLEANED)).otherwise(F.col("text"))
         chars_removed = F.coalesce(F.length("text"), F.lit(0)) - F.coalesce(F.length(kept_text), F.lit(0))

@@ -49,7 +49,7 @@ class PerSourceStage(Stage):
                 groups.setdefault(key, {})[source] = source_section
         self.groups = [(sorted(sections), _group_stage(stage_cls, sections)) for sections in groups.values()]
         self.off = sorted(source for source, source_section in by_source.items() if source_section is None)
-        for attribute in ("name", "summary", "libraries", "card", "reads_lang", "without_lang"):
+        for attribute in ("name", "summary", "libraries", "card", "reads_lang", "without_lang", "details_quote_text"):
             setattr(self, attribute, getattr(stage_cls, attribute))
         changes = {source: source_changes(section, by_source[source]) for source in sorted(by_source)}
         config_cls = create_model(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import string
 
 import pytest
@@ -674,3 +675,32 @@ def test_a_threshold_change_reapplies_the_decision_without_rescoring(spark, tmp_
     for folder in ("data", "rejects"):
         resumed = spark.read.parquet(str(out / folder)).orderBy("id").collect()
         assert resumed == spark.read.parquet(str(fresh / folder)).orderBy("id").collect()
+
+
+DETAIL_SHAPE = re.compile(r"(?P<signal>\w+) (?P<value>\S+) [<>] (?P<limit>\S+)")
+
+
+def test_a_detail_is_a_signal_against_its_threshold_and_never_quotes_the_text(rule_book):
+    """The stage publishes its rejects' `detail` without the pii engine (`details_quote_text = False`): every
+    detail any recipe can give is a signal name and two numbers, here on real pages and at every check."""
+    assert HeuristicsStage.details_quote_text is False
+    recipes = {**rule_book.rule_book.all_rules(), "code": LanguageRules(recipe="code")}
+    for lang, rules in recipes.items():
+        signals = {name for names in rules.signal_names().values() for name in names}
+        for family, check in rules.checks():
+            for value in (-1e9, -0.5, 0.0, 0.5, 1e9, float("inf")):
+                detail = check.failure(value)
+                if detail is not None:
+                    shape = DETAIL_SHAPE.fullmatch(detail)
+                    assert shape and shape["signal"] == check.signal in signals, (lang, family, detail)
+                    float(shape["value"]), float(shape["limit"])
+    with gzip.open(shared_data("web", "pages_wet_like.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        pages = [json.loads(next(lines))["text"] for _ in range(300)]
+    en = rule_book.rules_for("en")
+    en_signals = {name for names in en.signal_names().values() for name in names}
+    rejected = [failed[1] for failed in (decide(score(page, en, WS).signals, en) for page in pages) if failed]
+    assert len(rejected) > 50
+    for detail in rejected:
+        shape = DETAIL_SHAPE.fullmatch(detail)
+        assert shape and shape["signal"] in en_signals, detail
+        float(shape["value"]), float(shape["limit"])

@@ -1,5 +1,5 @@
 """The heuristics' fast paths give what their plain definitions give: per distinct token instead of
-per token, n-grams grown from repeated (n-1)-grams only, jieba-rs for runs of Han characters.
+per token, n-grams counted in C (filters/_ngrams.c), jieba-rs for runs of Han characters.
 
 Checked on real text from ../shared/data (web pages, the Debian handbook in Chinese) and on
 random token sequences, against the one-line definitions the fast code replaces."""
@@ -13,11 +13,10 @@ import random
 import sys
 from collections import Counter
 
-import numpy as np
-
 from filters.gopher import has_letter
-from filters.text_units import TextUnits, TokenNgrams, TokenVocabulary, group_equal, is_word, make_segmenter
+from filters.text_units import TextUnits, TokenNgrams, TokenVocabulary, is_word, make_segmenter
 from tests.conftest import shared_data
+from tests.test_heuristics import datatrove_repeated_chars
 
 
 def real_pages(path: str, limit: int) -> list[str]:
@@ -42,16 +41,6 @@ def test_vocabulary_counts_words_and_letters_as_the_token_list_does():
     assert TokenVocabulary([]).words() == (0, 0) and TokenVocabulary([]).count_where(has_letter) == 0
 
 
-def test_group_equal_is_numpys_unique():
-    rng = np.random.default_rng(3)
-    for size in (1, 2, 7, 100, 1000):
-        keys = rng.integers(0, max(2, size // 3), size)
-        _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-        got_ids, got_counts, got_first = group_equal(keys)
-        assert got_ids.tolist() == ids.tolist() and got_counts.tolist() == counts.tolist()
-        assert got_first.tolist() == first.tolist()
-
-
 def plain_top(tokens: list[str], n: int) -> tuple[int, int]:
     """The most frequent n-gram (the first seen of equally frequent ones): its count and characters."""
     ngrams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
@@ -61,14 +50,17 @@ def plain_top(tokens: list[str], n: int) -> tuple[int, int]:
     return best, sum(map(len, first))
 
 
-def test_top_ngrams_from_repeated_prefixes_match_counting_all_ngrams():
+def test_ngrams_counted_in_c_match_counting_all_ngrams_and_datatroves_scan():
     rng = random.Random(11)
     cases = [[rng.choice("abcd") * rng.randint(1, 2) for _ in range(rng.randint(1, 80))] for _ in range(300)]
-    cases += [page.split()[:400] for page in real_pages("web/pages_wet_like.jsonl.gz", 60) if page.split()]
+    cases += [[rng.choice("ab") for _ in range(rng.randint(200, 3000))] for _ in range(5)]  # long repeats
+    cases += [page.split() for page in real_pages("web/pages_wet_like.jsonl.gz", 60) if page.split()]
     for tokens in cases:
         ngrams = TokenNgrams(TokenVocabulary(tokens), tokens)
         for n in range(1, min(len(tokens), 10) + 1):
             assert ngrams.top(n) == plain_top(tokens, n), (tokens, n)
+            assert ngrams.repeated_chars(n) == datatrove_repeated_chars(tokens, n), (tokens, n)
+        assert ngrams.top(len(tokens) + 1) == (0, 0) and ngrams.repeated_chars(len(tokens) + 1) == 0
 
 
 def test_jieba_segmenter_gives_jiebas_tokens_on_real_chinese():

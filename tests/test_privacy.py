@@ -317,3 +317,28 @@ def test_a_reject_is_scrubbed_on_a_prefix_then_cut_and_never_shows_a_split_entit
     assert len(short) <= 1000 and "@" not in short and "wanda" not in short and "lakeside" not in short
     assert far == long[:1000] and len(long) > 1000 + SCRUB_MARGIN and none is None
     assert dense == scrub_strings(scrubber, [wallets])[0][:1000] and P["CRYPTO"][:10] not in dense
+
+
+def test_a_stages_details_are_scrubbed_unless_it_says_they_never_quote_the_document(spark, monkeypatch):
+    """``Publishing.rejects``: a detail may quote the document (scrubbed by default); a stage whose details are
+    signal names and numbers (``Stage.details_quote_text = False``: heuristics) has them published as they are,
+    its text still scrubbed; with the text left out too, nothing is scrubbed and no pii engine is loaded."""
+    import pipeline.privacy as privacy
+    from pipeline.config import PrivacyConfig
+
+    quoting, numeric = f"matched {P['EMAIL']}", "line_punct_ratio 0.08 < 0.12"
+    rows = [("a", EN_PII, URL, quoting, "en"), ("b", EN_PII, URL, numeric, "en")]
+    df = spark.createDataFrame(rows, "id string, text string, url string, detail string, lang string").coalesce(1)
+    scrubbed = {r["id"]: r for r in privacy.Publishing().rejects(df).collect()}
+    assert scrubbed["a"]["detail"] == "matched <EMAIL>" and scrubbed["b"]["detail"] == numeric
+    as_they_are = {r["id"]: r for r in privacy.Publishing().rejects(df, details_quote_text=False).collect()}
+    assert as_they_are["a"]["detail"] == quoting and as_they_are["b"]["detail"] == numeric
+    kept_by_default = f"LOCATION {P['LOCATION']!r}"  # the pii stage keeps places unless told otherwise
+    assert all(set(hits(r["text"] + r["url"])) <= {kept_by_default} for r in as_they_are.values())
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("nothing is left to scrub: the pii engine must not run")
+
+    monkeypatch.setattr(privacy, "published_scrub", no_engine)
+    bare = privacy.Publishing(PrivacyConfig(rejects_text="none")).rejects(df, details_quote_text=False).collect()
+    assert [(r["text"], r["url"], r["detail"]) for r in bare] == [(None, None, quoting), (None, None, numeric)]
