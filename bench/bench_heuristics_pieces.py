@@ -22,9 +22,9 @@ from pathlib import Path
 TREE, PIECES = sys.argv[1], sys.argv[2].split(",")
 sys.path.insert(0, TREE)
 
-import psutil  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
+from bench.measure import tree_cpu_seconds as tree_cpu  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.spark import get_spark  # noqa: E402
 from stages.base import StageContext  # noqa: E402
@@ -32,17 +32,6 @@ from stages.heuristics import HeuristicsStage  # noqa: E402
 
 INPUT = sorted(glob.glob(f"{TREE}/.cache/bench/prep/corpus-20000-*/stages/02_langid/data"))[0]
 SCRATCH = Path("/tmp/bench-heuristics-pieces")
-
-
-def tree_cpu() -> float:
-    total = 0.0
-    for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 TREE, INPUT, OUT = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 sys.path.insert(0, TREE)
 
-import psutil  # noqa: E402
 
 import pipeline.runner as runner  # noqa: E402
+from bench.measure import tree_cpu_seconds as tree_cpu  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.privacy import Publishing  # noqa: E402
 from pipeline.resume import StepHash  # noqa: E402
@@ -45,17 +45,6 @@ def timed_phase(name: str) -> None:
             PHASES[name] = round(PHASES.get(name, 0.0) + time.time() - started, 1)
 
     setattr(runner, name, wrapper)
-
-
-def tree_cpu() -> float:
-    total = 0.0
-    for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def main() -> None:
