@@ -154,6 +154,7 @@ def test_killed_job_resumes_to_identical_output(reference_run, tmp_path):
     job = run_job(config, "--master", "local[2]", stderr=subprocess.PIPE, text=True)
     for line in job.stderr:
         if "normalize] start" in line:
+            os.killpg(job.pid, signal.SIGSTOP)  # frozen inside normalize, still holding its lock (no race)
             second = run_job(config, "--master", "local[2]", stderr=subprocess.PIPE, text=True)
             refused = second.communicate(timeout=120)[1]
             os.killpg(job.pid, signal.SIGKILL)
