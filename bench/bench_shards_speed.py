@@ -5,8 +5,9 @@ documents that reach the shards in the harness runs, as Parquet files of ``--fil
 same tokenizer (byte-level BPE, 8,192 entries, as configs/sample.yaml) and the same shards config as the
 sample (200,000-token shards, 5% validation, wiki and books 2 epochs) go through ``write_shards`` of both
 trees, each in its own process with local[2] Spark, after one untimed warm-up call, alternating; between
-them bare ``tokenizers`` ``encode_batch_fast`` over the same texts (its own rayon threads, both cores)
-gives the ceiling of the tokenisation alone. Both trees' ``.bin``/``.idx`` files must be byte-identical.
+them the bare libraries over the same texts: ``tokenizers``' ``encode_batch_fast`` (its own rayon threads,
+both cores) and tiktoken with the same ids (``trainer_output/encoder.py``, one thread). Both trees'
+``.bin``/``.idx`` files must be byte-identical.
 
     .venv/bin/python bench/bench_shards_speed.py --base a0066be --docs 60000 --repeats 2
 """
@@ -119,17 +120,17 @@ def run_worker(tree: str, corpus: str, tokenizer: str, out: str) -> dict:
     return {"wall": wall, "cpu": cpu, "documents": documents, "shards": len(hashes), "hashes": hashes}
 
 
-def run_bare(corpus: str, tokenizer: str) -> dict:
-    """Bare ``encode_batch_fast`` over the corpus's texts in batches of 1,000 (rayon threads: every core)."""
-    from tokenizers import Tokenizer
-
+def run_bare(corpus: str, tokenizer: str, library: str) -> dict:
+    """The corpus's texts encoded in batches of 1,000 by the bare library: ``tokenizers``' ``encode_batch_fast``
+    (rayon threads: every core) or tiktoken through ``DocumentEncoder`` (one thread)."""
     from bench.measure import measure
+    from trainer_output.encoder import DocumentEncoder
 
-    tok = Tokenizer.from_file(tokenizer)
+    encoder = DocumentEncoder(tokenizer, use_tiktoken=library == "tiktoken")
     texts = pq.read_table(corpus, columns=["text"]).column("text").to_pylist()
 
     def encode():
-        return sum(len(e.ids) for i in range(0, len(texts), 1000) for e in tok.encode_batch_fast(texts[i : i + 1000]))
+        return sum(len(ids) for i in range(0, len(texts), 1000) for ids in encoder.encode_batch(texts[i : i + 1000]))
 
     wall, cpu, tokens = measure(encode)
     return {"wall": wall, "cpu": cpu, "documents": len(texts), "tokens": tokens}
@@ -159,7 +160,7 @@ def main() -> None:
     parser.add_argument("--file-docs", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--worker", nargs=4, metavar=("TREE", "CORPUS", "TOKENIZER", "OUT"))
-    parser.add_argument("--bare", nargs=2, metavar=("CORPUS", "TOKENIZER"))
+    parser.add_argument("--bare", nargs=3, metavar=("CORPUS", "TOKENIZER", "LIBRARY"))
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_worker(*args.worker)))
@@ -175,10 +176,11 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(base_tree)], input=archive.stdout, check=True)
         corpus, tokenizer = work / "corpus", work / "tokenizer.json"
         train_bench_tokenizer(prepare(corpus, args.docs, args.file_docs), tokenizer)
-        runs: dict[str, list[dict]] = {"bare": [], "base": [], "this": []}
+        runs: dict[str, list[dict]] = {"bare": [], "tiktoken": [], "base": [], "this": []}
         loads = [os.getloadavg()[0]]
         for repeat in range(args.repeats):
-            runs["bare"].append(in_subprocess("--bare", str(corpus), str(tokenizer)))
+            runs["bare"].append(in_subprocess("--bare", str(corpus), str(tokenizer), "tokenizers"))
+            runs["tiktoken"].append(in_subprocess("--bare", str(corpus), str(tokenizer), "tiktoken"))
             for name, tree in (("base", base_tree), ("this", ROOT)):
                 out = work / f"{name}-{repeat}"
                 runs[name].append(
@@ -203,7 +205,8 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace, loads: list[fl
         "|---|---|---|---|---|---|---|",
     ]
     for name, label in (
-        ("bare", "bare encode_batch_fast"),
+        ("bare", "bare tokenizers encode_batch_fast"),
+        ("tiktoken", "bare tiktoken (one thread)"),
         ("base", f"write_shards at {args.base}"),
         ("this", "write_shards, this tree"),
     ):

@@ -215,6 +215,18 @@ def test_rerun_on_other_partitioning_is_byte_identical_and_leaves_no_stale_shard
     assert files == expected
 
 
+def test_tokenizers_and_tiktoken_write_the_same_shards(corpus, tmp_path):
+    """``shards.encoder: tokenizers`` (the HF library alone) against the default, which chose tiktoken here."""
+    assert corpus["manifest"]["tokenizer"]["encoder"] == "tiktoken"
+    cfg = corpus["cfg"].model_copy(update={"encoder": "tokenizers"})
+    out = tmp_path / "out"
+    again = write_shards(
+        corpus["docs"], corpus["tokenizer"], out, cfg, corpus["mixture"], seed=SEED, config_hash="cfg123"
+    )
+    assert again["tokenizer"]["encoder"] == "tokenizers"
+    assert [s["sha256"] for s in again["shards"]] == [s["sha256"] for s in corpus["manifest"]["shards"]]
+
+
 def test_failed_write_leaves_earlier_shards_and_no_staged_tokens(corpus, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_shards(corpus["docs"], corpus["tokenizer"], out, corpus["cfg"], corpus["mixture"], seed=SEED, config_hash="c")
