@@ -16,7 +16,7 @@ java:
 	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || { \
 	  echo "ERROR: Java not found. Spark needs Java 17: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)."; exit 1; }
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py filters/_tokens.c
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py filters/_tokens.c filters/_ngrams.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
