@@ -53,13 +53,16 @@ def map_batches(df: DataFrame, fn: BatchFn, new_fields: list[StructField]) -> Da
     return df.mapInArrow(run, out_schema)
 
 
-def column_batches(fn: Callable[..., dict[str, list]], output: StructType) -> Callable[..., Column]:
+def column_batches(
+    fn: Callable[..., dict[str, list]], output: StructType, arrays: bool = False
+) -> Callable[..., Column]:
     """``fn`` as a scalar pandas UDF: a column expression of type ``output`` (flat: pandas UDFs cannot return
     nested structs; every field nullable) over the columns it is called with.
 
     Unlike :func:`map_batches`, only those columns travel to Python and only ``output`` comes back; the
     other columns (the text, when ``fn`` does not read it) stay in the JVM. ``fn`` gets one Python list per
-    column (a struct column: one dict per row) and returns ``{field: values}``. It counts the documents of
+    column (a struct column: one dict per row; with ``arrays``, a NumPy array per column instead, nulls of a
+    double column as NaN) and returns ``{field: values}``. It counts the documents of
     a stage's input pass as ``map_batches`` does."""
     import pandas as pd
 
@@ -69,7 +72,10 @@ def column_batches(fn: Callable[..., dict[str, list]], output: StructType) -> Ca
     def run(*columns):  # no type hints: pandas_udf would read them, and has none for varargs (scalar is its default)
         if counter is not None:
             counter.add(len(columns[0]))
-        values = [c.to_dict("records") if isinstance(c, pd.DataFrame) else c.tolist() for c in columns]
+        if arrays:
+            values = [c.to_numpy() for c in columns]
+        else:
+            values = [c.to_dict("records") if isinstance(c, pd.DataFrame) else c.tolist() for c in columns]
         produced = _marked(fn, *values)
         return pd.DataFrame({name: produced[name] for name in names}, columns=names)
 

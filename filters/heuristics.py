@@ -15,9 +15,11 @@ threshold change needs no rescoring.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from filters.c4 import C4Config, c4_checks, c4_scores
@@ -256,6 +258,40 @@ def decide(signals: dict[str, Signals], rules: LanguageRules) -> tuple[str, str]
         if detail is not None:
             return f"{family}:{rule.name}", detail
     return None
+
+
+def decide_columns(
+    langs: Sequence[str], signals: Mapping[str, np.ndarray], rules_for: Callable[[str], LanguageRules]
+) -> tuple[list[str | None], list[str | None]]:
+    """``decide`` for many documents at once: ``signals`` maps ``<family>.<signal>`` to one float per document
+    (NaN: not computed, fails nothing, as a missing signal in ``decide``); the thresholds are compared as arrays,
+    per language, and only a failing document gets its reason and detail written. Same results as ``decide``."""
+    reasons: list[str | None] = [None] * len(langs)
+    details: list[str | None] = [None] * len(langs)
+    rows_of: dict[str, list[int]] = {}
+    for row, lang in enumerate(langs):
+        rows_of.setdefault(lang, []).append(row)
+    for lang, rows in rows_of.items():
+        rows_array = np.asarray(rows)
+        undecided = np.ones(len(rows), dtype=bool)
+        for family, rule in rules_for(lang).checks():
+            values = signals[f"{family}.{rule.signal}"][rows_array]
+            failing = undecided & _outside(values, rule)
+            for i in np.flatnonzero(failing).tolist():
+                reasons[rows[i]] = f"{family}:{rule.name}"
+                details[rows[i]] = rule.failure(float(values[i]))
+            undecided &= ~failing
+    return reasons, details
+
+
+def _outside(values: np.ndarray, rule: Check) -> np.ndarray:
+    """Where ``values`` fail the check (NaN never does)."""
+    failing = np.zeros(len(values), dtype=bool)
+    if rule.low is not None:
+        failing |= values < rule.low
+    if rule.high is not None:
+        failing |= values > rule.high
+    return failing
 
 
 def run_heuristics(text: str, rules: LanguageRules, segmenter: Segmenter) -> tuple[str | None, str]:

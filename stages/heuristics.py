@@ -23,7 +23,7 @@ from filters.heuristics import (
     LanguageRules,
     RuleBook,
     check_recipe_settings,
-    decide,
+    decide_columns,
     primary_language,
     score,
 )
@@ -150,28 +150,25 @@ class HeuristicsStage(ScoredStage):
         return df.withColumn(_FLAT, scoring).withColumns({SIGNALS: signals, CLEANED: flat[CLEANED]}).drop(_FLAT)
 
     def decide(self, scored: DataFrame, ctx: StageContext) -> DataFrame:
-        """The thresholds in Python over the language and each signal as a column of its own (a flat double
-        column reaches Python as one array; the nested struct took several times longer, row by row); the
-        kept text (C4-cleaned) chosen in Spark. A family not computed for a row has null signals, which fail
-        no check, as its missing entry did."""
+        """The thresholds in Python over the language and each signal as a column of its own, compared as
+        NumPy arrays (``decide_columns``; the nested struct row by row took several times longer); the kept
+        text (C4-cleaned) chosen in Spark. A family not computed for a row has null signals, which fail no
+        check, as its missing entry did."""
         cfg = self.config
-        families = [(family.name, family.dataType.fieldNames()) for family in signals_type(cfg.rule_book).fields]
-        spans, start = [], 0
-        for family, names in families:
-            spans.append((family, names, start, start + len(names)))
-            start += len(names)
+        names = [
+            f"{family.name}.{name}"
+            for family in signals_type(cfg.rule_book).fields
+            for name in family.dataType.fieldNames()
+        ]
 
-        def decide_batch(langs: list, *columns: list) -> dict[str, list]:
-            out: dict[str, list] = {REASON: [], DETAIL: []}
-            for lang, values in zip(langs, zip(*columns)):
-                signals = {family: dict(zip(names, values[a:b])) for family, names, a, b in spans}
-                failed = decide(signals, cfg.rules_for(lang))
-                out[REASON].append(failed and failed[0])
-                out[DETAIL].append(failed and failed[1])
-            return out
+        def decide_batch(langs, *columns) -> dict[str, list]:
+            reasons, details = decide_columns(langs, dict(zip(names, columns)), cfg.rules_for)
+            return {REASON: reasons, DETAIL: details}
 
-        columns = [F.col(SIGNALS)[family][name] for family, names in families for name in names]
-        decided = column_batches(decide_batch, StructType([REASON_FIELD, DETAIL_FIELD]))(_lang(scored), *columns)
+        columns = [F.col(SIGNALS)[family][name] for family, name in (n.split(".", 1) for n in names)]
+        decided = column_batches(decide_batch, StructType([REASON_FIELD, DETAIL_FIELD]), arrays=True)(
+            _lang(scored), *columns
+        )
         reason = F.col(_FLAT)[REASON]
         kept_text = F.when(reason.isNull() & F.col(CLEANED).isNotNull(), F.col(CLEANED)).otherwise(F.col("text"))
         chars_removed = F.coalesce(F.length("text"), F.lit(0)) - F.coalesce(F.length(kept_text), F.lit(0))

@@ -7,11 +7,13 @@ datatrove 0.10.1 (bench/bench_heuristics.py compares the two on real pages)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
 import re
 import string
 
+import numpy as np
 import pytest
 import yaml
 
@@ -25,7 +27,7 @@ from filters.gopher import (
     gopher_repetition_checks,
     gopher_repetition_signals,
 )
-from filters.heuristics import RECIPES, LanguageRules, decide, run_heuristics, score
+from filters.heuristics import RECIPES, LanguageRules, decide, decide_columns, run_heuristics, score
 from filters.text_units import (
     PUNCTUATION,
     TERMINAL_PUNCTUATION,
@@ -704,3 +706,33 @@ def test_a_detail_is_a_signal_against_its_threshold_and_never_quotes_the_text(ru
         shape = DETAIL_SHAPE.fullmatch(detail)
         assert shape and shape["signal"] in en_signals, detail
         float(shape["value"]), float(shape["limit"])
+
+
+def test_deciding_columns_at_once_gives_each_documents_decision(rule_book):
+    """``decide_columns`` (the stage's: thresholds as arrays, per language) against ``decide`` on real pages in
+    five languages, with rows whose families are all missing (NaN signals) mixed in."""
+    docs = []
+    with gzip.open(shared_data("web", "pages_wet_like.jsonl.gz"), "rt", encoding="utf-8") as lines:
+        docs += [("en", json.loads(next(lines))["text"]) for _ in range(200)]
+    for lang, name in (("de", "de-DE"), ("fr", "fr-FR"), ("zh", "zh-CN"), ("ru", "ru-RU")):
+        with gzip.open(shared_data("handbook", f"{name}.jsonl.gz"), "rt", encoding="utf-8") as lines:
+            docs += [(lang, json.loads(line)["text"]) for line in itertools.islice(lines, 40)]
+    signals = []
+    for lang, text in docs:
+        rules = rule_book.rules_for(lang)
+        signals.append(score(text, rules, make_segmenter(rules.segmenter, lang)).signals)
+    docs.append(("en", "")), signals.append({})
+    names = sorted({f"{f}.{s}" for rules in rule_book.rule_book.all_rules().values() for f, s in _signal_keys(rules)})
+    columns = {
+        name: np.array([(sig.get(name.split(".")[0]) or {}).get(name.split(".")[1], np.nan) for sig in signals])
+        for name in names
+    }
+    langs = [lang for lang, _ in docs]
+    reasons, details = decide_columns(langs, columns, rule_book.rules_for)
+    expected = [decide(sig, rule_book.rules_for(lang)) for lang, sig in zip(langs, signals)]
+    assert list(zip(reasons, details)) == [e or (None, None) for e in expected]
+    assert 30 < sum(e is not None for e in expected) < len(expected) - 30
+
+
+def _signal_keys(rules: LanguageRules) -> list[tuple[str, str]]:
+    return [(family, signal) for family, signals in rules.signal_names().items() for signal in signals]
