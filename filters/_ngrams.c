@@ -1,5 +1,10 @@
-/* Token n-gram repetition of one document for the Gopher repetition rules, in one pass per size
- * (filters/text_units.py, TokenNgrams, says why).
+/* Token ids and token n-gram repetition of one document for the Gopher rules, in one pass per size
+ * (filters/text_units.py, TokenVocabulary and TokenNgrams, says why).
+ *
+ * token_ids(tokens) -> (distinct, ids)
+ *
+ * ``tokens``: a list of str; ``distinct``: the different tokens in order of first use; ``ids``: bytes,
+ * one native int64 per token, its index in ``distinct``.
  *
  * ngram_stats(token_ids, cumulative, n) -> (top_count, top_chars, repeated_chars)
  *
@@ -122,7 +127,45 @@ done:
     return result;
 }
 
+static PyObject *token_ids(PyObject *self, PyObject *tokens) {
+    if (!PyList_Check(tokens)) {
+        PyErr_SetString(PyExc_TypeError, "token_ids needs a list of tokens");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    PyObject *index = PyDict_New(), *distinct = PyList_New(0);
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    if (!index || !distinct || !ids)
+        goto fail;
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(ids);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *token = PyList_GET_ITEM(tokens, i);
+        PyObject *known = PyDict_GetItemWithError(index, token); /* borrowed */
+        if (known) {
+            out[i] = PyLong_AsLongLong(known);
+            continue;
+        }
+        if (PyErr_Occurred())
+            goto fail;
+        Py_ssize_t next = PyList_GET_SIZE(distinct);
+        PyObject *number = PyLong_FromSsize_t(next);
+        int failed = !number || PyDict_SetItem(index, token, number) < 0 || PyList_Append(distinct, token) < 0;
+        Py_XDECREF(number);
+        if (failed)
+            goto fail;
+        out[i] = next;
+    }
+    Py_DECREF(index);
+    return Py_BuildValue("(NN)", distinct, ids);
+fail:
+    Py_XDECREF(index);
+    Py_XDECREF(distinct);
+    Py_XDECREF(ids);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"token_ids", token_ids, METH_O, "(the distinct tokens in order of first use, each token's index as int64 bytes)."},
     {"ngram_stats", ngram_stats, METH_VARARGS, "(top n-gram count, its characters, datatrove's repeated characters)."},
     {NULL, NULL, 0, NULL},
 };

@@ -28,12 +28,11 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import count
 from typing import Literal
 
 import numpy as np
 
-from filters._ngrams import ngram_stats
+from filters._ngrams import ngram_stats, token_ids
 
 SegmenterName = Literal["whitespace", "spacy", "jieba", "script_runs"]
 
@@ -297,10 +296,9 @@ class TokenVocabulary:
     token ids: a per-token rule is decided once per distinct token and weighted by its count."""
 
     def __init__(self, tokens: list[str]):
-        ids = dict(zip(dict.fromkeys(tokens), count()))
-        self.distinct = list(ids)
-        self.token_ids = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        self.counts = np.bincount(self.token_ids, minlength=len(ids))
+        self.distinct, ids = token_ids(tokens)  # in C (filters/_ngrams.c): one dictionary pass
+        self.token_ids = np.frombuffer(ids, dtype=np.int64)
+        self.counts = np.bincount(self.token_ids, minlength=len(self.distinct))
 
     def count_where(self, keep: Callable[[str], bool]) -> int:
         """Tokens (with repeats) for which ``keep`` holds."""

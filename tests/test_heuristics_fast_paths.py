@@ -37,7 +37,9 @@ def test_vocabulary_counts_words_and_letters_as_the_token_list_does():
         words = [token for token in tokens if is_word(token)]
         assert vocabulary.words() == (len(words), sum(map(len, words)))
         assert vocabulary.count_where(has_letter) == sum(1 for t in tokens if any(c.isalpha() for c in t))
-        assert set(vocabulary.distinct) == set(tokens) and vocabulary.counts.sum() == len(tokens)
+        assert vocabulary.distinct == list(dict.fromkeys(tokens))  # in order of first use
+        assert [vocabulary.distinct[i] for i in vocabulary.token_ids] == tokens
+        assert vocabulary.counts.tolist() == [Counter(tokens)[token] for token in vocabulary.distinct]
     assert TokenVocabulary([]).words() == (0, 0) and TokenVocabulary([]).count_where(has_letter) == 0
 
 
