@@ -39,7 +39,8 @@ def test_vocabulary_counts_words_and_letters_as_the_token_list_does():
         assert vocabulary.count_where(has_letter) == sum(1 for t in tokens if any(c.isalpha() for c in t))
         assert vocabulary.distinct == list(dict.fromkeys(tokens))  # in order of first use
         assert [vocabulary.distinct[i] for i in vocabulary.token_ids] == tokens
-        assert vocabulary.counts.tolist() == [Counter(tokens)[token] for token in vocabulary.distinct]
+        counts = Counter(tokens)
+        assert vocabulary.counts.tolist() == [counts[token] for token in vocabulary.distinct]
     assert TokenVocabulary([]).words() == (0, 0) and TokenVocabulary([]).count_where(has_letter) == 0
 
 

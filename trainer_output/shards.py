@@ -416,22 +416,14 @@ def write_shards(
     """Tokenize ``docs`` (``id``, ``source``, ``text``, optional ``minhash_cluster``, ``minhash_cluster_size``,
     ``file``, ``line``), mix, shard with provenance sidecars (``release`` names the run in them); return the
     manifest. Every ``progress_interval_s`` (0: never) the tokenizing pass logs documents done, rate and ETA."""
-    from tokenizers import Tokenizer
-
     if mixture_cfg.cluster_size_weights and CLUSTER_SIZE not in docs.columns:
         raise MixtureError(REHYDRATION_NEEDS_MINHASH)
 
     spark = docs.sparkSession
     seed = cfg.shuffle_seed if cfg.shuffle_seed is not None else seed
     tokenizer_path, out_dir = Path(tokenizer_path), Path(out_dir)
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    eos_id = tokenizer.token_to_id(cfg.eos_token)
-    if eos_id is None:
-        raise ValueError(f"shards.eos_token {cfg.eos_token!r} is not in the tokenizer {tokenizer_path}")
-    vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
-    dtype = dtype_for_vocab(vocab_size)
-    tokenizer_sha256 = sha256_file(tokenizer_path)
-    use_tiktoken = _use_tiktoken(tokenizer_path, cfg)
+    tokenizer = _tokenizer_info(tokenizer_path, out_dir, cfg)
+    dtype = dtype_for_vocab(tokenizer["vocab_size"])
 
     staging = out_dir / "_staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -443,9 +435,9 @@ def write_shards(
             tokenized, counted = tokenize_documents(
                 docs,
                 tokenizer_path,
-                tokenizer_sha256,
-                use_tiktoken,
-                eos_id,
+                tokenizer["sha256"],
+                tokenizer["encoder"] == "tiktoken",
+                tokenizer["eos_id"],
                 dtype,
                 seed,
                 cfg.valid_fraction,
@@ -465,15 +457,7 @@ def write_shards(
             (dict(r.asDict(), per_source=json.loads(r["per_source"])) for r in rows),
             key=lambda r: (r["split"], r["shard"]),
         )
-        tokenizer_info = {
-            "path": run_relative(tokenizer_path, out_dir),
-            "sha256": tokenizer_sha256,
-            "vocab_size": vocab_size,
-            "eos_token": cfg.eos_token,
-            "eos_id": eos_id,
-            "encoder": "tiktoken" if use_tiktoken else "tokenizers",
-        }
-        manifest = _manifest(written, plan, tokenizer_info, dtype, config_hash, seed, out_dir)
+        manifest = _manifest(written, plan, tokenizer, dtype, config_hash, seed, out_dir)
         _install(staging, out_dir, written, manifest)
     if cfg.valid_fraction > 0 and not manifest["splits"]["valid"]["documents"]:
         log.warning(
@@ -483,6 +467,25 @@ def write_shards(
             manifest["splits"]["train"]["documents"],
         )
     return manifest
+
+
+def _tokenizer_info(tokenizer_path: Path, out_dir: Path, cfg: ShardsConfig) -> dict:
+    """The manifest's tokenizer entry: its path, sha256, size, end-of-document token (checked) and which
+    library encodes."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    eos_id = tokenizer.token_to_id(cfg.eos_token)
+    if eos_id is None:
+        raise ValueError(f"shards.eos_token {cfg.eos_token!r} is not in the tokenizer {tokenizer_path}")
+    return {
+        "path": run_relative(tokenizer_path, out_dir),
+        "sha256": sha256_file(tokenizer_path),
+        "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
+        "eos_token": cfg.eos_token,
+        "eos_id": eos_id,
+        "encoder": "tiktoken" if _use_tiktoken(tokenizer_path, cfg) else "tokenizers",
+    }
 
 
 def _use_tiktoken(tokenizer_path: Path, cfg: ShardsConfig) -> bool:
