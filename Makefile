@@ -27,8 +27,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.p
 kenlm:
 	bash scripts/build_kenlm.sh
 
-models: setup
+# Trained once: fastText trains on several threads (not bit-reproducible), so retraining on every `make demo`
+# would change the quality stage's decisions and the shards; delete models/ (or run the jobs) to retrain.
+models: setup models/quality/model_card.json models/kenlm/model_card.json
+
+models/quality/model_card.json: | setup
 	$(BIN)/python jobs/train_quality_classifier.py --config $(CONFIG)
+
+models/kenlm/model_card.json: | setup
 	$(BIN)/python jobs/train_kenlm.py --config $(CONFIG)
 
 demo: setup models
